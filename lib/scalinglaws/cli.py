@@ -1,0 +1,141 @@
+"""The `scalinglaws` command line, over the same functions the notebooks use.
+
+    scalinglaws prepare --corpus gutenberg --vocab 1024        # tokenizer + token cache, split sizes
+    scalinglaws train --n-layer 2 --d-model 32 --tokens 2e6    # one run; prints its folder and losses
+    scalinglaws runs --runs-dir runs/cpu                       # list a store
+    scalinglaws study --profile quick                          # execute the notebooks with papermill
+
+Errors a user can fix print one line (``error: ...``) and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import ScalingLawsError
+
+
+def _num(s: str) -> int:
+    """Accept 2e6 or 2_000_000 for token counts."""
+    try:
+        v = float(s.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {s}") from None
+    if v != int(v):
+        raise argparse.ArgumentTypeError(f"not an integer: {s}")
+    return int(v)
+
+
+def _cmd_prepare(a) -> int:
+    from .data import prepare_tokens
+
+    td = prepare_tokens(a.corpus, a.vocab)
+    print(f"corpus {a.corpus} fingerprint {td.fingerprint} vocab {a.vocab}")
+    for k, v in td.token_counts().items():
+        print(f"  {k:<10} {v:>12,} tokens  {len(td.meta['documents'][k]):>4} documents  "
+              f"{td.meta['chars_per_token'][k]:.2f} chars/token")
+    print(f"cache: {td.root}")
+    return 0
+
+
+def _cmd_train(a) -> int:
+    from .config import RunSpec
+    from .store import read_summary
+    from .train import train_run
+    from .tuning import with_default_lr
+
+    spec = RunSpec(n_layer=a.n_layer, d_model=a.d_model, n_head=a.n_head, d_ff=a.d_ff, n_ctx=a.n_ctx,
+                   corpus=a.corpus, vocab_size=a.vocab, tokens=a.tokens, batch_size=a.batch_size,
+                   data_tokens=a.data_tokens, seed=a.seed, precision=a.precision, patience=a.patience,
+                   lr=a.lr or 1.0, lr_source="cli")
+    if not a.lr:
+        spec = with_default_lr(spec)
+    spec.validate()
+    print(f"run {spec.run_id}: N={spec.n_params:,} (non-embedding) steps={spec.steps} lr={spec.lr:g} ({spec.lr_source})",
+          flush=True)
+    rd = train_run(spec, a.runs_dir, device=a.device, threads=a.threads)
+    s = read_summary(rd)
+    print(f"{rd}\nstatus {s['status']}  final val loss {s['final_val_loss']:.4f}  best {s['best_val_loss']:.4f} "
+          f"at step {s['best_step']}  ({s['tokens_per_s'] or 0:,.0f} tokens/s)")
+    return 0 if s["status"] != "diverged" else 1
+
+
+def _cmd_runs(a) -> int:
+    from .store import list_runs
+
+    df = list_runs(a.runs_dir)
+    if df.empty:
+        print(f"no runs in {a.runs_dir}")
+        return 0
+    import pandas as pd
+
+    with pd.option_context("display.max_rows", None, "display.width", 200):
+        print(df.to_string(index=False))
+    return 0
+
+
+def _cmd_study(a) -> int:
+    from .study import run_study
+
+    run_study(profile=a.profile, notebooks=a.notebooks, workers=a.workers, device=a.device, out=a.out)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="scalinglaws", description="Reproduce Kaplan et al. 2020 at small scale.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    pp = sub.add_parser("prepare", help="build the tokenizer and token cache; print tokens per split")
+    pp.add_argument("--corpus", default="gutenberg")
+    pp.add_argument("--vocab", type=int, default=1024)
+    pp.set_defaults(fn=_cmd_prepare)
+
+    pt = sub.add_parser("train", help="train one run (idempotent); print its folder and final losses")
+    pt.add_argument("--corpus", default="gutenberg", help="gutenberg[:N], a local path, or hub:<id>")
+    pt.add_argument("--runs-dir", default="runs/cli")
+    pt.add_argument("--n-layer", type=int, required=True)
+    pt.add_argument("--d-model", type=int, required=True)
+    pt.add_argument("--n-head", type=int, default=0, help="0 = d_model/16")
+    pt.add_argument("--d-ff", type=int, default=0, help="0 = 4*d_model")
+    pt.add_argument("--n-ctx", type=int, default=128)
+    pt.add_argument("--vocab", type=int, default=1024)
+    pt.add_argument("--tokens", type=_num, default=2_000_000, help="training tokens (e.g. 2e6)")
+    pt.add_argument("--data-tokens", type=_num, default=0, help="train on the first D tokens (repeating); 0 = all")
+    pt.add_argument("--batch-size", type=int, default=16, help="sequences per step")
+    pt.add_argument("--lr", type=float, default=0.0, help="peak LR; 0 = the default rule for this N")
+    pt.add_argument("--patience", type=int, default=0, help="early stopping after this many evals w/o gain")
+    pt.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    pt.add_argument("--seed", type=int, default=0)
+    pt.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    pt.add_argument("--threads", type=int, default=None)
+    pt.set_defaults(fn=_cmd_train)
+
+    pr = sub.add_parser("runs", help="list the runs of a store")
+    pr.add_argument("--runs-dir", default="runs/cli")
+    pr.set_defaults(fn=_cmd_runs)
+
+    ps = sub.add_parser("study", help="execute the study's notebooks with papermill")
+    ps.add_argument("--profile", default="cpu", help="smoke, quick, cpu or gpu")
+    ps.add_argument("--notebooks", nargs="*", default=None, help="e.g. 01 05 (default: all)")
+    ps.add_argument("--workers", type=int, default=0, help="0 = automatic layout")
+    ps.add_argument("--device", default="cpu")
+    ps.add_argument("--out", default=None, help="folder for executed notebooks (default per profile)")
+    ps.set_defaults(fn=_cmd_study)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except ScalingLawsError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; unfinished runs resume from their checkpoint next time", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

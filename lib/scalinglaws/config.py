@@ -1,0 +1,179 @@
+"""RunSpec: everything that determines one training run, and its content address.
+
+A spec is a frozen dataclass. Its hash (the run folder's name) covers every field that changes the
+numbers, plus the corpus *fingerprint* (not the string naming it), so the same books reached through a
+mirror or a download share runs. Fields that only describe a run (where its LR came from, a label)
+are recorded in config.json but do not enter the hash.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+
+from . import ScalingLawsError
+from .model import Shape, ShapeError, non_embedding_params, train_flops_per_token
+
+SPEC_VERSION = 1  # bump when the training code changes numerics, so old runs are not reused
+
+
+class SpecError(ScalingLawsError):
+    pass
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    # --- model shape (GPT-2 block stack) ---
+    n_layer: int
+    d_model: int
+    n_head: int = 0  # 0 = d_model // 16 (head dimension 16), at least 1
+    d_ff: int = 0  # 0 = 4·d_model, GPT-2's ratio
+    n_ctx: int = 128  # context length in tokens; also the eval window
+    # --- data ---
+    corpus: str = "gutenberg"
+    vocab_size: int = 1024  # byte-level BPE trained on the train split (see README: why 1024)
+    data_tokens: int = 0  # 0 = the whole train split; else the first D tokens (nested L(D) subsets)
+    # --- budget ---
+    tokens: int = 1_000_000  # training tokens processed (steps = tokens // (batch_size·n_ctx))
+    batch_size: int = 16  # sequences per optimizer step
+    # --- optimizer: AdamW, linear warmup then cosine decay ---
+    lr: float = 3e-3  # peak learning rate
+    warmup_steps: int = 0  # 0 = min(200, 5% of the schedule)
+    schedule_tokens: int = 0  # 0 = the run's own budget; else the cosine is set for this many tokens
+    min_lr_ratio: float = 0.1  # cosine floor as a fraction of the peak
+    weight_decay: float = 0.0  # tiny models underfit; decay only slows them here
+    beta1: float = 0.9
+    beta2: float = 0.95  # GPT-style; more stable than 0.999 at high LR
+    grad_clip: float = 1.0  # global-norm clipping, as GPT-2/3
+    dropout: float = 0.0
+    seed: int = 0  # model init and data order
+    precision: str = "fp32"  # "fp32" or "bf16" (autocast); part of the hash since it changes numerics
+    # --- evaluation and stopping ---
+    eval_points: int = 24  # log-spaced eval steps (plus the last), resolving curves early and late
+    eval_tokens: int = 65_536  # fixed validation budget per eval (same windows for every run)
+    patience: int = 0  # 0 = no early stopping; else stop after this many evals without improvement
+    # --- descriptive only (not hashed) ---
+    lr_source: str = field(default="manual", compare=False)
+    label: str = field(default="", compare=False)
+
+    # Fields excluded from the content hash: they describe, they do not change numbers.
+    _UNHASHED = ("lr_source", "label", "corpus")
+
+    def shape(self) -> Shape:
+        n_head = self.n_head or max(1, self.d_model // 16)
+        d_ff = self.d_ff or 4 * self.d_model
+        return Shape(self.n_layer, self.d_model, n_head, d_ff, self.n_ctx, self.vocab_size)
+
+    @property
+    def n_params(self) -> int:
+        """Non-embedding N (Kaplan's convention)."""
+        return non_embedding_params(self.shape())
+
+    @property
+    def tokens_per_step(self) -> int:
+        return self.batch_size * self.n_ctx
+
+    @property
+    def steps(self) -> int:
+        return self.tokens // self.tokens_per_step
+
+    @property
+    def schedule_steps(self) -> int:
+        return max(1, (self.schedule_tokens or self.tokens) // self.tokens_per_step)
+
+    @property
+    def warmup(self) -> int:
+        return self.warmup_steps or max(1, min(200, self.schedule_steps // 20))
+
+    def validate(self) -> "RunSpec":
+        try:
+            self.shape().validate()
+        except ShapeError as e:
+            raise SpecError(str(e)) from None
+        checks = [
+            (self.tokens > 0 and self.steps >= 1, f"tokens={self.tokens} gives no step at batch_size·n_ctx={self.tokens_per_step}"),
+            (self.batch_size >= 1, f"batch_size={self.batch_size} must be >= 1"),
+            (math.isfinite(self.lr) and self.lr > 0, f"lr={self.lr} must be a positive number"),
+            (0 <= self.min_lr_ratio <= 1, f"min_lr_ratio={self.min_lr_ratio} must be in [0, 1]"),
+            (self.precision in ("fp32", "bf16"), f"precision={self.precision!r}: use 'fp32' or 'bf16'"),
+            (self.data_tokens >= 0, f"data_tokens={self.data_tokens} must be >= 0 (0 = whole train split)"),
+            (self.data_tokens == 0 or self.data_tokens > self.n_ctx + 1, f"data_tokens={self.data_tokens} must exceed n_ctx+1"),
+            (self.eval_points >= 1 and self.eval_tokens >= self.n_ctx, "eval_points >= 1 and eval_tokens >= n_ctx"),
+            (0 <= self.dropout < 1, f"dropout={self.dropout} must be in [0, 1)"),
+            (self.patience >= 0, "patience must be >= 0"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise SpecError(f"invalid run spec: {msg}")
+        return self
+
+    def hashed_fields(self) -> dict:
+        from .data import corpus_fingerprint
+
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in self._UNHASHED}
+        d["corpus_fingerprint"] = corpus_fingerprint(self.corpus)
+        d["spec_version"] = SPEC_VERSION
+        return d
+
+    @property
+    def run_id(self) -> str:
+        blob = json.dumps(self.hashed_fields(), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def replace(self, **kw) -> "RunSpec":
+        return dataclasses.replace(self, **kw)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunSpec":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise SpecError(f"unknown run spec fields {sorted(unknown)}")
+        return cls(**d)
+
+    def describe(self) -> dict:
+        """Derived quantities recorded beside the spec (N, FLOPs per token, steps)."""
+        s = self.shape()
+        from .model import embedding_params, kaplan_approx_params
+
+        return {
+            "N": self.n_params,
+            "N_embedding": embedding_params(s),
+            "N_total": self.n_params + embedding_params(s),
+            "N_kaplan_approx": kaplan_approx_params(s),
+            "n_head": s.n_head,
+            "d_ff": s.d_ff,
+            "aspect_ratio": s.d_model / s.n_layer,
+            "steps": self.steps,
+            "schedule_steps": self.schedule_steps,
+            "warmup_steps": self.warmup,
+            "flops_per_token": train_flops_per_token(s),
+        }
+
+
+def get_lr(step: int, spec: RunSpec) -> float:
+    """Stateless schedule: linear warmup to the peak, then cosine decay to min_lr_ratio·peak at the
+    end of the schedule (the run's own budget unless schedule_tokens says otherwise); flat after."""
+    peak, warm, total = spec.lr, spec.warmup, spec.schedule_steps
+    if step < warm:
+        return peak * (step + 1) / warm
+    if step >= total:
+        return peak * spec.min_lr_ratio
+    progress = (step - warm) / max(1, total - warm)
+    return peak * (spec.min_lr_ratio + (1 - spec.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def eval_steps(spec: RunSpec) -> list[int]:
+    """Log-spaced steps at which validation loss is measured (1-based step counts), always ending
+    with the last step, so curves are resolved early and late with a fixed number of evals."""
+    import numpy as np
+
+    last = spec.steps
+    pts = np.unique(np.round(np.geomspace(1, last, spec.eval_points)).astype(int))
+    return sorted(set(int(p) for p in pts if 1 <= p <= last) | {last})

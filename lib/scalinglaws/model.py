@@ -1,0 +1,151 @@
+"""GPT-2-style models through `transformers`, with Kaplan's parameter and compute accounting.
+
+Conventions (Kaplan et al. 2020, Sec. 2.1):
+- N is the *non-embedding* parameter count: token and position embeddings are excluded, and the
+  output head is tied to the token embedding (as in GPT-2), so it is not counted again.
+  Layer norms and biases are counted (Kaplan's 12·n_layer·d_model² drops them; we keep both).
+- C = 6·N·tokens is Kaplan's training compute (forward + backward, embeddings and attention
+  context ignored). At this study's tiny sizes the attention-context term 2·n_layer·n_ctx·d_model
+  and the de-embedding (logits) 2·d_model·n_vocab are not negligible, so we also record the fuller
+  count C_full = 3·(2N + 2·n_layer·n_ctx·d_model + 2·d_model·n_vocab) per token.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from . import ScalingLawsError
+
+
+class ShapeError(ScalingLawsError):
+    pass
+
+
+@dataclass(frozen=True)
+class Shape:
+    n_layer: int
+    d_model: int
+    n_head: int
+    d_ff: int  # feed-forward width; GPT-2 uses 4·d_model
+    n_ctx: int
+    vocab_size: int
+
+    def validate(self) -> "Shape":
+        for name in ("n_layer", "d_model", "n_head", "d_ff", "n_ctx", "vocab_size"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise ShapeError(f"invalid shape: {name}={v!r} must be a positive integer")
+        if self.d_model % self.n_head:
+            raise ShapeError(
+                f"invalid shape: d_model={self.d_model} is not divisible by n_head={self.n_head}; "
+                f"pick n_head from {[h for h in range(1, self.d_model + 1) if self.d_model % h == 0][:8]}..."
+            )
+        return self
+
+
+def non_embedding_params(s: Shape) -> int:
+    """Exact non-embedding N for a transformers GPT-2 block stack (biases and layer norms included)."""
+    d, f = s.d_model, s.d_ff
+    per_layer = (
+        2 * d  # ln_1 weight + bias
+        + d * 3 * d + 3 * d  # c_attn: q, k, v projections
+        + d * d + d  # attn c_proj
+        + 2 * d  # ln_2
+        + d * f + f  # mlp c_fc
+        + f * d + d  # mlp c_proj
+    )
+    return s.n_layer * per_layer + 2 * d  # + final ln_f
+
+
+def embedding_params(s: Shape) -> int:
+    """Token + position embeddings; the tied output head shares the token matrix."""
+    return s.vocab_size * s.d_model + s.n_ctx * s.d_model
+
+
+def total_params(s: Shape) -> int:
+    return non_embedding_params(s) + embedding_params(s)
+
+
+def kaplan_approx_params(s: Shape) -> int:
+    """Kaplan's N ≈ 2·d_model·n_layer·(2·d_attn + d_ff) = 12·n_layer·d_model² when d_ff = 4·d_model."""
+    return 2 * s.d_model * s.n_layer * (2 * s.d_model + s.d_ff)
+
+
+def forward_flops_per_token(s: Shape) -> dict[str, int]:
+    """Forward FLOPs per token, split into Kaplan's terms (Table 1): 2N, attention context, de-embedding."""
+    n = non_embedding_params(s)
+    return {
+        "params": 2 * n,
+        "context": 2 * s.n_layer * s.n_ctx * s.d_model,
+        "deembed": 2 * s.d_model * s.vocab_size,
+    }
+
+
+def train_flops_per_token(s: Shape) -> dict[str, float]:
+    """Training FLOPs per token: Kaplan's C = 6N, and the full count 3× (all forward terms)."""
+    fwd = forward_flops_per_token(s)
+    return {"kaplan": 6.0 * non_embedding_params(s), "full": 3.0 * sum(fwd.values())}
+
+
+def shape_for_params(
+    target_n: float,
+    aspect: float = 32.0,
+    *,
+    head_dim: int = 16,
+    ff_ratio: int = 4,
+    n_ctx: int = 128,
+    vocab_size: int = 1024,
+) -> Shape:
+    """A shape whose non-embedding N is close to `target_n` at aspect ratio d_model/n_layer ≈ `aspect`.
+
+    From N ≈ 12·n_layer·d² and d = aspect·n_layer: d ≈ (aspect·N/12)^(1/3). We search the
+    neighbourhood (n_layer ± 1, d_model in multiples of head_dim) for the closest N in log space,
+    breaking ties by closeness of the aspect ratio.
+    """
+    if target_n <= 0 or aspect <= 0:
+        raise ShapeError(f"target_n and aspect must be positive (got {target_n}, {aspect})")
+    d0 = (aspect * target_n / (2 * (2 + ff_ratio))) ** (1 / 3)
+    l0 = max(1, round(d0 / aspect))
+    best = None
+    for n_layer in range(max(1, l0 - 2), l0 + 3):
+        # d for this depth from N ≈ 2·(2+ff)·L·d²
+        d_est = math.sqrt(target_n / (2 * (2 + ff_ratio) * n_layer))
+        for k in range(max(1, int(d_est // head_dim) - 1), int(d_est // head_dim) + 3):
+            d = k * head_dim
+            s = Shape(n_layer, d, max(1, d // head_dim), ff_ratio * d, n_ctx, vocab_size)
+            err = abs(math.log(non_embedding_params(s) / target_n))
+            asp = abs(math.log((d / n_layer) / aspect))
+            key = (round(err, 2), asp)
+            if best is None or key < best[0]:
+                best = (key, s)
+    return best[1]
+
+
+def build_model(s: Shape, *, dropout: float = 0.0, seed: int | None = None):
+    """A `transformers` GPT2LMHeadModel with tied embeddings and SDPA attention."""
+    s.validate()
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    cfg = GPT2Config(
+        vocab_size=s.vocab_size,
+        n_positions=s.n_ctx,
+        n_embd=s.d_model,
+        n_layer=s.n_layer,
+        n_head=s.n_head,
+        n_inner=s.d_ff,
+        activation_function="gelu_new",  # GPT-2's tanh GELU
+        resid_pdrop=dropout,
+        embd_pdrop=dropout,
+        attn_pdrop=dropout,
+        tie_word_embeddings=True,  # GPT-2 ties the output head to the token embedding
+        bos_token_id=0,
+        eos_token_id=0,
+        use_cache=False,  # training only; the KV cache just costs memory
+    )
+    cfg._attn_implementation = "sdpa"
+    if seed is not None:
+        torch.manual_seed(seed)
+    model = GPT2LMHeadModel(cfg)
+    return model

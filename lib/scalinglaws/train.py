@@ -1,0 +1,321 @@
+"""train_run(spec) -> run_dir: one idempotent, resumable GPT-2 training run.
+
+    from scalinglaws import RunSpec, train_run
+    run_dir = train_run(RunSpec(n_layer=2, d_model=32, tokens=2_000_000), "runs/demo")
+
+The run folder (``<runs_dir>/<spec.run_id>/``):
+- ``config.json``   the spec, derived quantities (N, FLOPs/token), versions, corpus fingerprint and split
+- ``metrics.jsonl`` one row per eval: step, tokens, C (6N·tokens), C_full, lr, train/val loss, wall seconds
+- ``summary.json``  final and best validation loss, step of best, tokens/s, status
+- ``DONE``          written last and atomically; a folder without it is never read as a result
+- ``ckpt.pt``       resume point while the run is unfinished (git-ignored, removed at the end)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import ScalingLawsError, __version__
+from .config import RunSpec, SpecError, eval_steps, get_lr
+from .data import batch_starts, eval_starts, file_lock, gather_windows, prepare_tokens
+
+
+class RunError(ScalingLawsError):
+    pass
+
+
+def write_json_atomic(path: Path, obj, *, lines: bool = False) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as fh:
+        if lines:
+            for row in obj:
+                fh.write(json.dumps(row) + "\n")
+        else:
+            json.dump(obj, fh, indent=1, sort_keys=True)
+            fh.write("\n")
+    os.replace(tmp, path)
+
+
+def is_done(run_dir: Path) -> bool:
+    return (Path(run_dir) / "DONE").exists()
+
+
+def _versions() -> dict:
+    import torch
+    import transformers
+
+    return {
+        "scalinglaws": __version__,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def check_data(spec: RunSpec, data) -> None:
+    """Fail before any work if the corpus cannot supply what the spec asks for."""
+    n_train = data.meta["tokens"]["train"]
+    if spec.data_tokens:
+        if spec.data_tokens > n_train:
+            raise RunError(
+                f"data_tokens={spec.data_tokens:,} exceeds the corpus's {n_train:,} train tokens; lower data_tokens or use a larger corpus"
+            )
+    elif spec.tokens > n_train:
+        raise RunError(
+            f"the corpus has {n_train:,} train tokens, fewer than the {spec.tokens:,} requested without repetition; "
+            "lower tokens, use a larger corpus, or set data_tokens to repeat a subset"
+        )
+    n_val = data.meta["tokens"]["validation"]
+    if n_val <= spec.n_ctx + 1:
+        raise RunError(f"validation split has {n_val} tokens, too few for n_ctx={spec.n_ctx}; use a larger corpus")
+
+
+def resolve_device(device: str | None) -> str:
+    import torch
+
+    device = device or "cpu"
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RunError(f"device={device!r} but torch sees no CUDA GPU; use device='cpu' or install a CUDA torch")
+    if not (device == "cpu" or device.startswith("cuda")):
+        raise RunError(f"device={device!r}: use 'cpu', 'cuda' or 'auto'")
+    return device
+
+
+class _Trainer:
+    """The loop's state, so that train_run reads top to bottom and resume is one load."""
+
+    def __init__(self, spec: RunSpec, data, device: str):
+        import torch
+
+        from .model import build_model
+
+        self.spec, self.device = spec, device
+        self.model = build_model(spec.shape(), dropout=spec.dropout, seed=spec.seed).to(device)
+        decay, no_decay = [], []
+        for name, p in self.model.named_parameters():
+            # Decay only matrices (not biases, layer norms or embeddings), as GPT-2/nanoGPT do.
+            (decay if p.dim() >= 2 and "wte" not in name and "wpe" not in name else no_decay).append(p)
+        kw = dict(lr=spec.lr, betas=(spec.beta1, spec.beta2), eps=1e-8)
+        groups = [{"params": decay, "weight_decay": spec.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        try:  # fused AdamW: one kernel per step instead of a Python loop over tensors
+            self.opt = torch.optim.AdamW(groups, fused=True, **kw)
+        except (RuntimeError, TypeError):  # pragma: no cover - older torch / unsupported device
+            self.opt = torch.optim.AdamW(groups, foreach=True, **kw)
+        self.train_tokens = data.train[: spec.data_tokens] if spec.data_tokens else data.train
+        val = data.validation
+        self.eval_x = torch.from_numpy(gather_windows(val, eval_starts(len(val), spec.n_ctx, spec.eval_tokens), spec.n_ctx))
+        self.autocast = (
+            torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16)
+            if spec.precision == "bf16"
+            else torch.autocast(device_type=device.split(":")[0], enabled=False)
+        )
+        self.torch = torch
+
+    def loss(self, w):
+        torch = self.torch
+        x, y = w[:, :-1], w[:, 1:]
+        with self.autocast:
+            logits = self.model(input_ids=x).logits
+        return torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1))
+
+    def step(self, step: int) -> float:
+        spec, torch = self.spec, self.torch
+        starts = batch_starts(len(self.train_tokens), spec.n_ctx, spec.batch_size, spec.seed, step)
+        w = torch.from_numpy(gather_windows(self.train_tokens, starts, spec.n_ctx)).to(self.device, non_blocking=True)
+        lr = get_lr(step, spec)
+        for g in self.opt.param_groups:
+            g["lr"] = lr
+        loss = self.loss(w)
+        loss.backward()
+        if spec.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), spec.grad_clip)
+        self.opt.step()
+        self.opt.zero_grad(set_to_none=True)
+        return loss.item()
+
+    def evaluate(self) -> float:
+        torch = self.torch
+        self.model.eval()
+        total, n = 0.0, 0
+        with torch.no_grad():
+            for i in range(0, len(self.eval_x), 64):
+                w = self.eval_x[i : i + 64].to(self.device)
+                total += self.loss(w).item() * len(w)
+                n += len(w)
+        self.model.train()
+        return total / n
+
+    def state(self) -> dict:
+        return {
+            "model": self.model.state_dict(),
+            "opt": self.opt.state_dict(),
+            "torch_rng": self.torch.get_rng_state(),
+        }
+
+    def load(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["opt"])
+        self.torch.set_rng_state(state["torch_rng"])
+
+
+def train_run(
+    spec: RunSpec,
+    runs_dir: str | os.PathLike = "runs/default",
+    *,
+    device: str | None = "cpu",
+    threads: int | None = None,
+    log: str = "auto",
+    checkpoint_every_s: float = 30.0,
+    stop_after_step: int | None = None,
+) -> Path:
+    """Train `spec` into ``runs_dir/<spec.run_id>`` unless it is already DONE; return the run folder.
+
+    log: "auto" (a tqdm bar on a terminal, one line per eval otherwise), "eval", "bar" or "none".
+    stop_after_step: for tests of resume; stops (as a kill would) after checkpointing at that step.
+    """
+    spec = spec.validate()
+    device = resolve_device(device)
+    run_dir = Path(runs_dir) / spec.run_id
+    if is_done(run_dir):
+        return run_dir
+    # Data problems surface before the run folder exists, so a failed start leaves nothing behind.
+    data = prepare_tokens(spec.corpus, spec.vocab_size, quiet=log == "none")
+    check_data(spec, data)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with file_lock(run_dir / ".lock"):
+        if is_done(run_dir):  # trained by another process while we waited for the lock
+            return run_dir
+        return _train_locked(spec, data, run_dir, device, threads, log, checkpoint_every_s, stop_after_step)
+
+
+def _train_locked(spec, data, run_dir, device, threads, log, checkpoint_every_s, stop_after_step) -> Path:
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    if device.startswith("cuda"):
+        torch.backends.cuda.matmul.allow_tf32 = True  # TF32 matmuls for any fp32 work on GPU
+        torch.backends.cudnn.allow_tf32 = True
+    write_json_atomic(run_dir / "config.json", {
+        "run_id": spec.run_id,
+        "spec": spec.to_dict(),
+        "derived": spec.describe(),
+        "corpus": {
+            "name": spec.corpus,
+            "fingerprint": data.fingerprint,
+            "split_tokens": data.meta["tokens"],
+            "documents": data.meta["documents"],
+            "train_tokens_used": spec.data_tokens or data.meta["tokens"]["train"],
+        },
+        "versions": _versions(),
+        "device": device,
+        "threads": torch.get_num_threads(),
+    })
+
+    tr = _Trainer(spec, data, device)
+    desc = spec.describe()
+    fpt = desc["flops_per_token"]
+    evals = set(eval_steps(spec))
+    ckpt_path = run_dir / "ckpt.pt"
+    rows, step, best, best_step, since_best, train_s = [], 0, math.inf, 0, 0, 0.0
+    if ckpt_path.exists():
+        ck = torch.load(ckpt_path, weights_only=False)
+        tr.load(ck["state"])
+        rows, step, best, best_step, since_best, train_s = (
+            ck["rows"], ck["step"], ck["best"], ck["best_step"], ck["since_best"], ck["train_s"])
+
+    bar = None
+    mode = log if log != "auto" else ("bar" if sys.stderr.isatty() else "eval")
+    if mode == "bar":
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=spec.steps, initial=step, desc=f"N={spec.n_params:.2g} {spec.run_id[:8]}", leave=False)
+    status, reason = "ok", ""
+    last_ckpt = time.perf_counter()
+    run_sum, run_n = 0.0, 0
+    t0 = time.perf_counter()
+    while step < spec.steps:
+        loss = tr.step(step)
+        step += 1
+        if bar:
+            bar.update(1)
+        if not math.isfinite(loss):
+            status, reason = "diverged", f"non-finite train loss ({loss}) at step {step}"
+            break
+        run_sum, run_n = run_sum + loss, run_n + 1
+        if step in evals:
+            train_s += time.perf_counter() - t0
+            val = tr.evaluate()
+            if not math.isfinite(val):
+                status, reason = "diverged", f"non-finite validation loss at step {step}"
+                break
+            tokens = step * spec.tokens_per_step
+            rows.append({
+                "step": step,
+                "tokens": tokens,
+                "epochs": tokens / len(tr.train_tokens),
+                "C": fpt["kaplan"] * tokens,  # Kaplan: 6·N·tokens (non-embedding N)
+                "C_full": fpt["full"] * tokens,  # incl. attention context and de-embedding
+                "lr": get_lr(step - 1, spec),
+                "train_loss": run_sum / run_n,  # mean train loss since the previous eval
+                "val_loss": val,
+                "wall_s": round(train_s, 3),
+            })
+            run_sum, run_n = 0.0, 0
+            if val < best:
+                best, best_step, since_best = val, step, 0
+            else:
+                since_best += 1
+            if mode == "eval":
+                print(f"[{spec.run_id[:8]} N={spec.n_params:.3g}] step {step}/{spec.steps} "
+                      f"tokens {tokens:.3g} train {rows[-1]['train_loss']:.4f} val {val:.4f}", flush=True)
+            if spec.patience and since_best >= spec.patience:
+                status, reason = "early_stopped", f"no improvement in {spec.patience} evals after step {best_step}"
+                break
+            now = time.perf_counter()
+            if step < spec.steps and (now - last_ckpt > checkpoint_every_s or stop_after_step is not None):
+                torch.save({"state": tr.state(), "rows": rows, "step": step, "best": best, "best_step": best_step,
+                            "since_best": since_best, "train_s": train_s}, run_dir / "ckpt.pt.tmp")
+                os.replace(run_dir / "ckpt.pt.tmp", ckpt_path)
+                write_json_atomic(run_dir / "metrics.jsonl", rows, lines=True)
+                last_ckpt = time.perf_counter()
+            if stop_after_step is not None and step >= stop_after_step:
+                if bar:
+                    bar.close()
+                return run_dir  # simulated kill: checkpoint written, no DONE
+            t0 = time.perf_counter()
+    if bar:
+        bar.close()
+    if status == "ok" and step == spec.steps and (not rows or rows[-1]["step"] != step):  # pragma: no cover
+        raise RunError("internal: the last step was not evaluated")
+    write_json_atomic(run_dir / "metrics.jsonl", rows, lines=True)
+    tokens_done = step * spec.tokens_per_step
+    summary = {
+        "run_id": spec.run_id,
+        "status": status,
+        "reason": reason,
+        "N": spec.n_params,
+        "steps": step,
+        "tokens": tokens_done,
+        "final_val_loss": rows[-1]["val_loss"] if rows else None,
+        "best_val_loss": best if math.isfinite(best) else None,
+        "best_step": best_step,
+        "best_tokens": best_step * spec.tokens_per_step,
+        "train_seconds": round(train_s, 3),
+        "tokens_per_s": tokens_done / train_s if train_s > 0 else None,
+    }
+    write_json_atomic(run_dir / "summary.json", summary)
+    (run_dir / "DONE.tmp").write_text(f"{status}\n")
+    os.replace(run_dir / "DONE.tmp", run_dir / "DONE")  # atomic: the run is now a result
+    ckpt_path.unlink(missing_ok=True)
+    return run_dir

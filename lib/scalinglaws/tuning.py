@@ -1,0 +1,76 @@
+"""Peak-learning-rate tuning: a small sweep helper and the default LR rule fitted to such sweeps.
+
+At this scale the peak LR decides the L(N) slope (a 6.6e3-parameter model is best near 3e-2, a
+2e5-parameter one near 3e-3), so a fixed LR for all sizes is not acceptable. Every run records where
+its LR came from in ``spec.lr_source``.
+
+    from scalinglaws.tuning import lr_sweep
+    best, df = lr_sweep(spec, "runs/cpu", budget_frac=0.25)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from .config import RunSpec
+
+# Default rule lr(N) = LR_RULE_A · (N / 1e4)^LR_RULE_B, N non-embedding, fitted by
+# benchmarks/fit_lr_rule.py to the sweep runs in benchmarks/results/lr_rule.json (see that file for
+# the points and the fit); clipped to [LR_MIN, LR_MAX].
+LR_RULE_A = 2.0e-2
+LR_RULE_B = -0.55
+LR_MIN, LR_MAX = 1e-4, 5e-2
+LR_RULE_SOURCE = "rule lr=2.0e-2*(N/1e4)^-0.55 (benchmarks/results/lr_rule.json)"
+
+
+def default_lr(n_params: float) -> float:
+    return float(np.clip(LR_RULE_A * (n_params / 1e4) ** LR_RULE_B, LR_MIN, LR_MAX))
+
+
+def with_default_lr(spec: RunSpec) -> RunSpec:
+    return spec.replace(lr=round(default_lr(spec.n_params), 6), lr_source=LR_RULE_SOURCE)
+
+
+def sweep_specs(spec: RunSpec, lrs=None, *, budget_frac: float = 0.25, n_lrs: int = 5, span: float = 4.0) -> list[RunSpec]:
+    """Specs of a peak-LR sweep around the default rule: n_lrs log-spaced LRs over ×/÷ span, each
+    trained on budget_frac of the spec's tokens (the cosine schedule matched to that reduced budget)."""
+    if lrs is None:
+        centre = default_lr(spec.n_params)
+        lrs = np.geomspace(centre / span, centre * span, n_lrs)
+    tokens = max(spec.tokens_per_step, int(spec.tokens * budget_frac))
+    return [spec.replace(lr=float(f"{lr:.3g}"), tokens=tokens, schedule_tokens=0, patience=0,
+                         lr_source="sweep", label=f"lr-sweep N={spec.n_params}") for lr in lrs]
+
+
+def pick_best_lr(final: pd.DataFrame) -> float:
+    """Best peak LR from a sweep's final losses: the minimum of a parabola in log LR through the best
+    point and its neighbours (falls back to the best point at the edge of the sweep), so the choice is
+    not quantised to the grid."""
+    f = final.dropna(subset=["final_val_loss"]).sort_values("lr")
+    if f.empty:
+        raise ValueError("every run of the LR sweep diverged; widen the sweep towards lower LRs")
+    lr, loss = f["lr"].to_numpy(), f["final_val_loss"].to_numpy()
+    i = int(np.argmin(loss))
+    if 0 < i < len(lr) - 1:
+        x = np.log(lr[i - 1 : i + 2])
+        a, b, _ = np.polyfit(x, loss[i - 1 : i + 2], 2)
+        if a > 0:
+            return float(np.exp(np.clip(-b / (2 * a), x[0], x[-1])))
+    return float(lr[i])
+
+
+def lr_sweep(spec: RunSpec, runs_dir, *, budget_frac: float = 0.25, lrs=None, n_lrs: int = 5,
+             span: float = 4.0, **ensure_kw) -> tuple[RunSpec, pd.DataFrame]:
+    """Run (or reuse) a peak-LR sweep for one shape; return the spec with the best LR and the sweep's
+    final-loss table (all sweep runs stay in the store)."""
+    from .store import ensure_runs
+
+    specs = sweep_specs(spec, lrs, budget_frac=budget_frac, n_lrs=n_lrs, span=span)
+    df = ensure_runs(specs, runs_dir, **ensure_kw)
+    final = df[df["is_final"]][["run_id", "N", "lr", "final_val_loss", "status"]].copy()
+    final.loc[final["status"] == "diverged", "final_val_loss"] = math.nan
+    best = pick_best_lr(final)
+    return spec.replace(lr=float(f"{best:.3g}"), lr_source=f"sweep best of {len(specs)} at {budget_frac:g}x budget"), final

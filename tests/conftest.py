@@ -1,0 +1,48 @@
+"""Shared fixtures. Everything is offline and seeded; the token cache lives in a per-session folder."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+# A small slice of the real corpus keeps tokenizer training and encoding to seconds.
+SMALL_CORPUS = "gutenberg:12"
+SMALL_VOCAB = 512
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_cache(tmp_path_factory):
+    """Token caches and downloads go to a per-session folder unless the caller set one."""
+    if "SCALINGLAWS_CACHE" not in os.environ:
+        os.environ["SCALINGLAWS_CACHE"] = str(tmp_path_factory.mktemp("slcache"))
+    yield
+
+
+@pytest.fixture(scope="session")
+def small_tokens():
+    from scalinglaws.data import gutenberg_mirror, prepare_tokens
+
+    if gutenberg_mirror() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must see the Gutenberg mirror: .ci/run sets SCALINGLAWS_GUTENBERG_MIRROR")
+        pytest.skip("no Gutenberg mirror (set SCALINGLAWS_GUTENBERG_MIRROR to ../shared/corpus/books)")
+    return prepare_tokens(SMALL_CORPUS, SMALL_VOCAB, quiet=True)
+
+
+@pytest.fixture
+def tiny_spec():
+    """A ~1e4 non-embedding-parameter model on the small corpus, a few seconds of training."""
+    from scalinglaws.config import RunSpec
+
+    return RunSpec(n_layer=2, d_model=16, n_ctx=64, corpus=SMALL_CORPUS, vocab_size=SMALL_VOCAB,
+                   tokens=16 * 64 * 300, batch_size=16, lr=2e-2, eval_points=6, eval_tokens=8192)
+
+
+@pytest.fixture
+def runs_dir(tmp_path) -> Path:
+    return tmp_path / "runs"

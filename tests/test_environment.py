@@ -1,0 +1,33 @@
+"""environment.yml must agree with pyproject.toml (conda itself cannot be reached here)."""
+
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_environment_yml_matches_pyproject():
+    py = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    env = (ROOT / "environment.yml").read_text()
+    m = re.search(r"^\s*-\s*python\s*=\s*([\d.]+)\s*$", env, re.M)
+    assert m, "environment.yml must pin python"
+    ver = tuple(int(x) for x in m.group(1).split("."))
+    lo = tuple(int(x) for x in re.search(r">=([\d.]+)", py["requires-python"]).group(1).split("."))
+    hi = tuple(int(x) for x in re.search(r"<([\d.]+)", py["requires-python"]).group(1).split("."))
+    assert lo <= ver < hi
+    pip_line = re.search(r"-\s*-e\s+\.\[([^\]]+)\]", env)
+    assert pip_line, "environment.yml must pip-install the project itself"
+    assert set(pip_line.group(1).split(",")) == set(py["optional-dependencies"])
+    assert "conda-forge" in env
+
+
+def test_torch_is_pinned_to_the_cpu_wheel_version():
+    py = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    torch = [d for d in py["dependencies"] if d.startswith("torch")]
+    assert torch == ["torch==2.13.0"]
+
+
+def test_layout_as_the_design_card_says():
+    for p in ["README.md", "environment.yml", "notebooks", "lib/scalinglaws", "runs", "figures", "tests", ".ci/run"]:
+        assert (ROOT / p).exists(), p

@@ -1,0 +1,130 @@
+"""Training runs on the real corpus: learning, determinism, resume, divergence, bad inputs."""
+
+import json
+
+import pytest
+
+from scalinglaws.config import RunSpec, eval_steps, get_lr
+from scalinglaws.data import unigram_entropy
+from scalinglaws.store import ensure_runs, list_runs, load_runs, read_metrics, read_summary
+from scalinglaws.train import RunError, train_run
+
+
+def _strip_wall(rows):
+    return [{k: v for k, v in r.items() if k != "wall_s"} for r in rows]
+
+
+def test_schedule_warmup_then_cosine():
+    s = RunSpec(n_layer=1, d_model=16, tokens=16 * 128 * 1000, lr=1e-2, warmup_steps=100)
+    assert get_lr(0, s) == pytest.approx(1e-4)
+    assert get_lr(99, s) == pytest.approx(1e-2)
+    assert get_lr(550, s) == pytest.approx(1e-2 * (0.1 + 0.9 * 0.5), rel=1e-6)  # half-way: mid of cosine
+    assert get_lr(1000, s) == pytest.approx(1e-3)
+    lrs = [get_lr(i, s) for i in range(100, 1000)]
+    assert all(a >= b for a, b in zip(lrs, lrs[1:]))
+    longer = s.replace(schedule_tokens=s.tokens * 4)  # schedule set for a longer budget
+    assert get_lr(999, longer) > 0.8 * 1e-2
+    ev = eval_steps(s)
+    assert ev[0] == 1 and ev[-1] == 1000 and len(ev) <= s.eval_points + 1
+    assert ev[2] - ev[1] < ev[-1] - ev[-2]  # log-spaced
+
+
+def test_tiny_model_learns_below_unigram_entropy(small_tokens, tiny_spec, runs_dir):
+    assert 5e3 < tiny_spec.n_params < 2e4
+    rd = train_run(tiny_spec, runs_dir, threads=2, log="none")
+    s = read_summary(rd)
+    h1 = unigram_entropy(small_tokens.validation, 512)
+    assert s["status"] == "ok" and s["steps"] == 300
+    # A context-free model cannot beat the unigram entropy; a transformer must, clearly.
+    assert s["final_val_loss"] < h1 - 0.3, (s["final_val_loss"], h1)
+    rows = read_metrics(rd)
+    assert rows[0]["val_loss"] > rows[-1]["val_loss"]
+    assert rows[-1]["C"] == 6 * tiny_spec.n_params * rows[-1]["tokens"]
+    assert rows[-1]["C_full"] > rows[-1]["C"]
+    cfg = json.loads((rd / "config.json").read_text())
+    assert cfg["corpus"]["fingerprint"] == small_tokens.fingerprint
+    assert cfg["spec"]["precision"] == "fp32" and cfg["derived"]["N"] == tiny_spec.n_params
+    assert (rd / "DONE").exists() and not (rd / "ckpt.pt").exists()
+
+
+def test_same_spec_twice_identical_metrics(small_tokens, tiny_spec, tmp_path):
+    spec = tiny_spec.replace(tokens=16 * 64 * 60)
+    a = train_run(spec, tmp_path / "a", threads=1, log="none")
+    b = train_run(spec, tmp_path / "b", threads=1, log="none")
+    assert _strip_wall(read_metrics(a)) == _strip_wall(read_metrics(b))
+
+
+def test_ensure_runs_trains_only_what_is_missing(small_tokens, tiny_spec, runs_dir, capsys):
+    specs = [tiny_spec.replace(tokens=16 * 64 * 40, seed=s) for s in (0, 1)]
+    df = ensure_runs(specs + specs[:1], runs_dir, workers=1, log="run")  # duplicate trained once
+    assert "training 2" in capsys.readouterr().out
+    assert set(df["run_id"]) == {s.run_id for s in specs}
+    assert {"N", "tokens", "val_loss", "C", "lr", "n_layer", "status"} <= set(df.columns)
+    stamps = {s.run_id: (runs_dir / s.run_id / "DONE").stat().st_mtime_ns for s in specs}
+    df2 = ensure_runs(specs, runs_dir, workers=1, log="run")
+    out = capsys.readouterr().out
+    assert "training" not in out
+    assert stamps == {s.run_id: (runs_dir / s.run_id / "DONE").stat().st_mtime_ns for s in specs}
+    assert df2.drop(columns="wall_s").equals(df.drop(columns="wall_s"))
+    assert set(list_runs(runs_dir)["status"]) == {"ok"}
+
+
+def test_parallel_workers_match_inline(small_tokens, tiny_spec, tmp_path):
+    specs = [tiny_spec.replace(tokens=16 * 64 * 30, seed=s) for s in (3, 4)]
+    inline = ensure_runs(specs, tmp_path / "a", workers=1, threads=1, log="none")
+    par = ensure_runs(specs, tmp_path / "b", workers=2, threads=1, log="none")
+    assert inline["val_loss"].tolist() == par["val_loss"].tolist()
+
+
+def test_kill_and_resume_gives_the_same_curve(small_tokens, tiny_spec, tmp_path):
+    spec = tiny_spec.replace(tokens=16 * 64 * 120)
+    full = train_run(spec, tmp_path / "full", threads=1, log="none")
+    part = train_run(spec, tmp_path / "resumed", threads=1, log="none", stop_after_step=40)
+    assert (part / "ckpt.pt").exists() and not (part / "DONE").exists()
+    assert load_runs([spec], tmp_path / "resumed").empty  # an unfinished run is never a result
+    assert ensure_runs([], tmp_path / "resumed").empty
+    done = train_run(spec, tmp_path / "resumed", threads=1, log="none")
+    assert _strip_wall(read_metrics(done)) == _strip_wall(read_metrics(full))
+    assert read_summary(done)["final_val_loss"] == read_summary(full)["final_val_loss"]
+
+
+def test_divergence_is_recorded_not_raised(small_tokens, tiny_spec, runs_dir, capsys):
+    spec = tiny_spec.replace(lr=1e4, grad_clip=0.0, tokens=16 * 64 * 50)
+    df = ensure_runs([spec], runs_dir, workers=1, log="run")
+    s = read_summary(runs_dir / spec.run_id)
+    assert s["status"] == "diverged" and "non-finite" in s["reason"]
+    assert "diverged" in capsys.readouterr().out
+    assert set(df["status"]) == {"diverged"} or df.empty
+
+
+def test_early_stopping_on_a_small_subset(small_tokens, tiny_spec, runs_dir):
+    spec = tiny_spec.replace(n_layer=2, d_model=64, data_tokens=4096, tokens=16 * 64 * 400, lr=1e-2,
+                             patience=2, eval_points=30)
+    s = read_summary(train_run(spec, runs_dir, threads=2, log="none"))
+    rows = read_metrics(runs_dir / spec.run_id)
+    assert s["status"] == "early_stopped" and s["steps"] < spec.steps
+    assert s["best_val_loss"] == min(r["val_loss"] for r in rows) < rows[-1]["val_loss"]
+    assert rows[-1]["epochs"] > 1  # data repeated
+
+
+@pytest.mark.parametrize("change,msg", [
+    (dict(tokens=10**12), "fewer than"),
+    (dict(data_tokens=10**12), "exceeds"),
+])
+def test_corpus_too_small_fails_before_any_work(small_tokens, tiny_spec, runs_dir, change, msg):
+    spec = tiny_spec.replace(**change)
+    with pytest.raises(RunError, match=msg):
+        train_run(spec, runs_dir, log="none")
+    assert not (runs_dir / spec.run_id).exists()
+
+
+def test_missing_corpus_and_bad_shape_leave_nothing(tmp_path, runs_dir):
+    from scalinglaws import ScalingLawsError
+
+    (tmp_path / "empty").mkdir()
+    for spec in [RunSpec(n_layer=1, d_model=16, corpus=str(tmp_path / "empty")),
+                 RunSpec(n_layer=1, d_model=16, corpus=str(tmp_path / "nowhere")),
+                 RunSpec(n_layer=1, d_model=18, n_head=4)]:
+        with pytest.raises(ScalingLawsError):
+            train_run(spec, runs_dir, log="none")
+    assert not runs_dir.exists() or not any(runs_dir.iterdir())
