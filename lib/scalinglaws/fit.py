@@ -26,9 +26,12 @@ Conventions
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import itertools
 import math
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple, Sequence
 
@@ -53,6 +56,7 @@ __all__ = [
     "fit_kaplan_ns",
     "kaplan_ns_loss",
     "fit_critical_batch",
+    "critical_batch_table",
     "fit_bcrit_vs_loss",
     "s_min_adjust",
     "c_min_adjust",
@@ -218,12 +222,68 @@ class FitResult:
         return (hi - lo) / 2
 
 
+# ============================================================================ BLAS threads
+
+
+@functools.lru_cache(maxsize=1)
+def _openblas_thread_controls() -> tuple[tuple[Any, Any], ...]:
+    """(get, set) thread-count functions of every OpenBLAS loaded in this process (Linux only).
+
+    The optimisers here work on 2-7 parameters. OpenBLAS nevertheless wakes its thread pool for
+    the tiny factorisations inside L-BFGS-B and least_squares, which made each iteration about
+    6x slower (150 us vs 27 us on a 2-core machine). numpy and scipy wheels each bundle their
+    own OpenBLAS (symbols prefixed ``scipy_``), so we find them in /proc/self/maps.
+    """
+    try:
+        with open("/proc/self/maps") as fh:
+            paths = sorted({ln.split()[-1] for ln in fh if "openblas" in ln and ln.split()[-1].startswith("/")})
+    except OSError:
+        return ()
+    controls = []
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix in ("scipy_openblas", "openblas"):
+            for suffix in ("", "64_"):
+                get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+                set_ = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
+                if get is not None and set_ is not None:
+                    controls.append((get, set_))
+    return tuple(controls)
+
+
+@contextmanager
+def _single_thread_blas():
+    controls = _openblas_thread_controls()
+    before = [get() for get, _ in controls]
+    for _, set_ in controls:
+        set_(1)
+    try:
+        yield
+    finally:
+        for (_, set_), n in zip(controls, before):
+            set_(n)
+
+
+def _blas_serial(fn: Callable) -> Callable:
+    """Run a fit with OpenBLAS limited to one thread (restored afterwards)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with _single_thread_blas():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
 # ============================================================================ helpers
 
 
-def _array(name: str, values: Any, *, positive: bool = True, allow_inf: bool = False) -> np.ndarray:
+def _array(name: str, values: Any, *, positive: bool = True) -> np.ndarray:
     a = np.asarray(values, dtype=float).reshape(-1)
-    bad = np.isnan(a) if allow_inf else ~np.isfinite(a)
+    bad = ~np.isfinite(a)
     if bad.any():
         raise ScalingLawsError(f"{name} has {int(bad.sum())} non-finite value(s)")
     if positive and (a <= 0).any():
@@ -276,7 +336,7 @@ def _bootstrap(
         try:
             with np.errstate(all="ignore"):
                 theta = fit_once(idx)
-        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+        except (ValueError, FloatingPointError, OverflowError, np.linalg.LinAlgError):
             theta = None
         if theta is None or not np.all(np.isfinite(theta)):
             failed += 1
@@ -335,7 +395,7 @@ def _finish(
         if failed:
             message += f"; {failed}/{n_boot} bootstrap refits failed"
         if failed > 0.1 * n_boot:
-            warnings.warn(f"{law}: {failed}/{n_boot} bootstrap refits failed; intervals may be too narrow", FitWarning, stacklevel=3)
+            warnings.warn(f"{law}: {failed}/{n_boot} bootstrap refits failed; intervals are less reliable", FitWarning, stacklevel=3)
     if not converged:
         warnings.warn(f"{law}: {message}", FitWarning, stacklevel=3)
     ci = _percentile_ci(boot, names, level)
@@ -375,13 +435,13 @@ def _robust_lsq(
 
     Returns (best scipy result or None, converged, message). ``converged`` requires scipy's
     own success flag (gradient/step/cost tolerance met, not the evaluation limit) and no
-    parameter pinned at a bound.
+    parameter pinned at a bound. A start that already satisfies the gradient tolerance (e.g.
+    the OLS start of a line whose residuals all sit inside the Huber zone) is a true optimum.
     """
     if f_scale <= 0:
         raise ScalingLawsError(f"huber_scale must be > 0, got {f_scale}")
     lb, ub = bounds if bounds is not None else (-np.inf, np.inf)
     best = None
-    n_ok = 0
     for x0 in starts:
         x0 = np.asarray(x0, dtype=float)
         if bounds is not None:
@@ -400,7 +460,6 @@ def _robust_lsq(
             continue
         if not np.isfinite(r.cost):
             continue
-        n_ok += r.success
         if best is None or r.cost < best.cost:
             best = r
     if best is None:
@@ -411,9 +470,6 @@ def _robust_lsq(
         pinned = [n for n, a in zip(names, best.active_mask) if a != 0]
         msg += f"; parameter(s) {pinned} stopped at a bound"
         converged = False
-    if best.nfev <= 1:
-        converged = False
-        msg += "; optimiser never moved from its start"
     return best, converged, msg
 
 
@@ -436,15 +492,36 @@ def _points_frame(columns: dict[str, np.ndarray], codes: np.ndarray, pred: np.nd
 # ============================================================================ power law
 
 
-def _power_law_model(irreducible: bool) -> _ModelFn:
-    def model(p: dict[str, float], x: np.ndarray) -> np.ndarray:
-        with np.errstate(divide="ignore", over="ignore"):
-            out = np.power(p["X_c"] / x, p["alpha"])
-        return out + p["E"] if irreducible else out
-
-    return model
+# Models are module-level functions (not closures) so that a FitResult can be pickled.
 
 
+def _power_law_model(p: dict[str, float], x: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", over="ignore"):
+        return np.power(p["X_c"] / np.asarray(x, dtype=float), p["alpha"])
+
+
+def _power_law_e_model(p: dict[str, float], x: np.ndarray) -> np.ndarray:
+    return _power_law_model(p, x) + p["E"]
+
+
+def _frontier_model(p: dict[str, float], C: np.ndarray) -> np.ndarray:
+    return p["k"] * np.power(np.asarray(C, dtype=float), p["a"])
+
+
+def _bcrit_model(p: dict[str, float], L: np.ndarray) -> np.ndarray:
+    return p["B_star"] / np.power(np.asarray(L, dtype=float), 1.0 / p["alpha_B"])
+
+
+def _a2_model(p: dict[str, float], C: np.ndarray) -> np.ndarray:
+    return p["k_N"] * np.power(np.asarray(C, dtype=float), p["a"])
+
+
+def _a2_allocator(p: dict[str, float], C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    C = np.asarray(C, dtype=float)
+    return p["k_N"] * np.power(C, p["a"]), p["k_D"] * np.power(C, p["b"])
+
+
+@_blas_serial
 def fit_power_law(
     x: Any,
     L: Any,
@@ -516,13 +593,18 @@ def fit_power_law(
     if best is None:
         raise ScalingLawsError(f"{law}: {msg}")
     t_hat = best.x
+    if t_hat[1] <= 0:
+        # (X_c/X)^alpha with alpha <= 0 does not fall with X; X_c = exp(u/alpha + m) is then
+        # meaningless (0 or inf), so the fit is reported as failed rather than as a law.
+        converged = False
+        msg = f"non-positive exponent alpha={t_hat[1]:.3g}: the data do not fall with x, so there is no power law to report; {msg}"
 
     def fit_once(idx):
         r, ok, _ = solve(idx, [t_hat])
-        return natural(r.x) if (r is not None and ok) else None
+        return natural(r.x) if (r is not None and ok and r.x[1] > 0) else None
 
     theta = natural(t_hat)
-    model = _power_law_model(irreducible)
+    model = _power_law_e_model if irreducible else _power_law_model
     pred = model(dict(zip(names, theta)), x)
     resid = np.log(L) - np.log(pred)
     return _finish(
@@ -548,7 +630,7 @@ def _fit_loglinear(
     huber_scale: float,
     max_iter: int | None,
     transform: Callable[[float, float], tuple[float, float]] | None = None,
-    model: _ModelFn | None = None,
+    model: _ModelFn,
     strata_of_groups: list[np.ndarray] | None = None,
 ) -> FitResult:
     """Robust fit of log y = c + s log x. Parameters are (coef k = y at x = 1, exponent s) by default,
@@ -587,9 +669,6 @@ def _fit_loglinear(
         return natural(r.x) if (r is not None and ok) else None
 
     theta = natural(best.x)
-    if model is None:
-        def model(p, xx):
-            return p[names[0]] * np.power(xx, p[names[1]])
     pred = model(dict(zip(names, theta)), x)
     resid = np.log(y) - np.log(pred)
     return _finish(
@@ -634,6 +713,7 @@ def _nd_model(p: dict[str, float], N: np.ndarray, D: np.ndarray) -> np.ndarray:
     return kaplan_nd_loss(N, D, p["alpha_N"], p["alpha_D"], p["N_c"], p["D_c"])
 
 
+@_blas_serial
 def fit_kaplan_nd(
     N: Any,
     D: Any,
@@ -721,6 +801,7 @@ def _ns_model(p: dict[str, float], N: np.ndarray, S: np.ndarray) -> np.ndarray:
     return kaplan_ns_loss(N, S, p["alpha_N"], p["alpha_S"], p["N_c"], p["S_c"])
 
 
+@_blas_serial
 def fit_kaplan_ns(
     N: Any,
     S: Any,
@@ -812,6 +893,7 @@ def _cb_model(p: dict[str, float], B: np.ndarray) -> np.ndarray:
     return p["S_min"] * (1 + p["B_crit"] / np.asarray(B, dtype=float))
 
 
+@_blas_serial
 def fit_critical_batch(
     steps: Any,
     examples: Any,
@@ -883,6 +965,47 @@ def fit_critical_batch(
     )
 
 
+def critical_batch_table(
+    df: pd.DataFrame,
+    *,
+    target_col: str = "target",
+    steps_col: str = "steps",
+    examples_col: str = "examples",
+    n_boot: int = 200,
+    seed: int = 0,
+    level: float = 0.95,
+    huber_scale: float = HUBER_SCALE,
+) -> pd.DataFrame:
+    """`fit_critical_batch` for every target loss in ``df`` (one row per batch size and target).
+
+    Returns one row per target: S_min, E_min, B_crit with ``*_low``/``*_high`` CI columns,
+    ``n_points``, ``converged`` and ``message``; feed ``target`` and ``B_crit`` to
+    `fit_bcrit_vs_loss`. Targets with fewer than 3 batch sizes get NaN and say why.
+    """
+    for col in (target_col, steps_col, examples_col):
+        if col not in df.columns:
+            raise ScalingLawsError(f"critical_batch_table: column {col!r} not in {list(df.columns)}")
+    rows = []
+    for target, g in df.groupby(target_col, sort=True):
+        row: dict[str, Any] = {"target": target, "n_points": len(g)}
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FitWarning)
+                r = fit_critical_batch(g[steps_col], g[examples_col], n_boot=n_boot, seed=seed, level=level,
+                                       huber_scale=huber_scale)
+        except ScalingLawsError as err:
+            rows.append({**row, "converged": False, "message": str(err)})
+            continue
+        for name in r.param_names:
+            row[name] = r.params[name]
+            row[f"{name}_low"], row[f"{name}_high"] = r.ci[name]
+        rows.append({**row, "converged": r.converged, "message": r.message})
+    cols = ["target", "S_min", "S_min_low", "S_min_high", "E_min", "E_min_low", "E_min_high",
+            "B_crit", "B_crit_low", "B_crit_high", "n_points", "converged", "message"]
+    return pd.DataFrame(rows).reindex(columns=cols)
+
+
+@_blas_serial
 def fit_bcrit_vs_loss(
     L_targets: Any,
     B_crit: Any,
@@ -904,17 +1027,15 @@ def fit_bcrit_vs_loss(
         # log B = log B* - (1/alpha_B) log L  =>  slope s = -1/alpha_B.
         return (math.exp(c), -1.0 / s if s != 0 else math.nan)
 
-    def model(p, LL):
-        return p["B_star"] / np.power(np.asarray(LL, dtype=float), 1.0 / p["alpha_B"])
-
     res = _fit_loglinear(
         L, Bc, law="bcrit_vs_loss", names=("B_star", "alpha_B"), x_name="L", y_name="B_crit", groups=groups,
         n_boot=n_boot, seed=seed, level=level, huber_scale=huber_scale, max_iter=max_iter,
-        transform=transform, model=model,
+        transform=transform, model=_bcrit_model,
     )
     if res.params["alpha_B"] <= 0:
         res.converged = False
         res.message += "; fitted B_crit grows with loss (alpha_B <= 0): not Kaplan's law"
+        warnings.warn(f"bcrit_vs_loss: {res.message}", FitWarning, stacklevel=2)
     return res
 
 
@@ -980,11 +1101,15 @@ def compute_frontier(
     return pd.DataFrame({c_col: grid[ok], l_col: best_l[ok], n_col: best_n[ok], "run": best_run[ok]})
 
 
+@_blas_serial
 def fit_frontier_n_opt(
     envelope: pd.DataFrame,
     *,
     c_col: str = "C",
     n_col: str = "N",
+    drop_edge_sizes: bool = True,
+    stair_centres: bool = True,
+    c_range: tuple[float, float] | None = None,
     groups: Any = None,
     n_boot: int = 200,
     seed: int = 0,
@@ -992,24 +1117,51 @@ def fit_frontier_n_opt(
     huber_scale: float = HUBER_SCALE,
     max_iter: int | None = None,
 ) -> FitResult:
-    """N_opt = k C^a fitted to the model sizes on the compute frontier (Kaplan Eq. 6.1: a ≈ 0.73).
+    """N_opt = k C^a fitted to the model sizes on the compute frontier (Kaplan Sec. 6.1: a ≈ 0.73).
 
-    The envelope is a staircase (one model size per stretch of C); by default the bootstrap
-    resamples whole stairs (``groups`` = the N column) since grid points on one stair are not
-    independent. Parameters: k (N at C = 1 in your compute unit), a.
+    The envelope is a staircase (one model size per stretch of C). The stretches won by the
+    smallest and the largest model trained are censored (the optimum there may lie outside the
+    sizes trained), so by default (``drop_edge_sizes``) they are left out; ``c_range=(lo, hi)``
+    restricts the fit further. By default the bootstrap resamples whole stairs (``groups`` = the
+    N column) since grid points on one stair are not independent.
+    Parameters: k (N at C = 1 in your compute unit), a.
     """
     for col in (c_col, n_col):
         if col not in envelope.columns:
             raise ScalingLawsError(f"fit_frontier_n_opt: column {col!r} not in envelope")
     C = _array(c_col, envelope[c_col])
     Nn = _array(n_col, envelope[n_col])
+    keep = np.ones(len(C), dtype=bool)
+    if drop_edge_sizes:
+        keep &= (Nn > Nn.min()) & (Nn < Nn.max())
+    if c_range is not None:
+        keep &= (C >= c_range[0]) & (C <= c_range[1])
+    if groups is not None:
+        groups = np.asarray(groups).reshape(-1)
+        if len(groups) != len(C):
+            raise ScalingLawsError(f"groups has {len(groups)} entries for {len(C)} envelope rows")
+        groups = groups[keep]
+    C, Nn = C[keep], Nn[keep]
+    if stair_centres:
+        # One point per model size: the mean log C of the grid points it wins. For N_opt ∝ C^a
+        # the switch from N_k to N_k+1 happens near N_opt = sqrt(N_k N_k+1), so a stair's
+        # log-centre lies on the true line, while fitting every grid point of a staircase
+        # is biased by the stair widths at the ends.
+        frame = pd.DataFrame({"lc": np.log(C), "N": Nn, "g": groups if groups is not None else Nn})
+        agg = frame.groupby("N", sort=True).agg(lc=("lc", "mean"), g=("g", "first"))
+        C, Nn = np.exp(agg["lc"].to_numpy()), agg.index.to_numpy(float)
+        groups = agg["g"].to_numpy()
     if len(np.unique(Nn)) < 2:
-        raise ScalingLawsError("fit_frontier_n_opt: the envelope holds a single model size; nothing to fit")
+        raise ScalingLawsError(
+            "fit_frontier_n_opt: fewer than 2 model sizes on the envelope after dropping the edge sizes; "
+            "train more sizes or pass drop_edge_sizes=False"
+        )
     if groups is None:
         groups = Nn
     return _fit_loglinear(
         C, Nn, law="frontier_n_opt", names=("k", "a"), x_name="C", y_name="N_opt", groups=groups,
         n_boot=n_boot, seed=seed, level=level, huber_scale=huber_scale, max_iter=max_iter,
+        model=_frontier_model,
     )
 
 
@@ -1028,6 +1180,7 @@ def _isoflop_minimum(logN: np.ndarray, L: np.ndarray) -> tuple[float, float, flo
     return c + t, p0 - p1 * p1 / (4 * p2), float(p2)
 
 
+@_blas_serial
 def chinchilla_approach2(
     df: pd.DataFrame,
     *,
@@ -1038,6 +1191,7 @@ def chinchilla_approach2(
     n_boot: int = 200,
     seed: int = 0,
     level: float = 0.95,
+    require_interior: bool = True,
     huber_scale: float = HUBER_SCALE,
     max_iter: int | None = None,
 ) -> FitResult:
@@ -1048,7 +1202,9 @@ def chinchilla_approach2(
     log N gives N_opt(C); D_opt = C / (6 N_opt). Then N_opt = k_N C^a and D_opt = k_D C^b are
     fitted in log space (b = 1 - a by construction). The bootstrap resamples runs (or
     ``groups``) *within* each budget and redoes everything. Budgets whose parabola opens
-    downward are dropped (noted in ``message``). ``tables["minima"]`` lists each budget's
+    downward are dropped (noted in ``message``), and so, with ``require_interior``, are budgets
+    whose parabola's minimum lies outside the model sizes trained at that budget (an
+    extrapolated minimum says more about the parabola than the data). ``tables["minima"]`` lists each budget's
     minimum with bootstrap intervals; ``predict(C)`` gives N_opt and ``optimal_allocation(C)``
     gives (N_opt, D_opt).
     """
@@ -1080,6 +1236,8 @@ def chinchilla_approach2(
         for b in budgets:
             sel = idx[C[idx] == b]
             lnopt, lmin, curv = _isoflop_minimum(logN_all[sel], L[sel])
+            if require_interior and np.isfinite(lnopt) and not (logN_all[sel].min() <= lnopt <= logN_all[sel].max()):
+                lnopt = lmin = math.nan
             out.append((b, lnopt, lmin, curv, len(sel)))
         return np.array(out, dtype=float)
 
@@ -1115,7 +1273,7 @@ def chinchilla_approach2(
         raise ScalingLawsError(f"chinchilla_approach2: {msg}")
     dropped = int((~np.isfinite(mins[:, 1])).sum())
     if dropped:
-        msg += f"; {dropped} budget(s) without a parabola minimum dropped"
+        msg += f"; {dropped} budget(s) without an (interior) parabola minimum dropped"
 
     boot_minima: list[np.ndarray] = []
 
@@ -1124,13 +1282,6 @@ def chinchilla_approach2(
         boot_minima.append(mm[:, 1])
         t, _, ok, _ = params_from(mm, best.x)
         return t if ok else None
-
-    def model(p, CC):
-        return p["k_N"] * np.power(np.asarray(CC, dtype=float), p["a"])
-
-    def allocator(p, CC):
-        CC = np.asarray(CC, dtype=float)
-        return p["k_N"] * np.power(CC, p["a"]), p["k_D"] * np.power(CC, p["b"])
 
     mins_df = pd.DataFrame(
         {
@@ -1143,13 +1294,13 @@ def chinchilla_approach2(
         }
     )
     ok = np.isfinite(mins[:, 1])
-    pred = model(dict(zip(names, theta)), mins[ok, 0])
+    pred = _a2_model(dict(zip(names, theta)), mins[ok, 0])
     resid = mins[ok, 1] - np.log(pred)
     res = _finish(
         law="chinchilla_approach2", names=names, theta=theta, fit_once=fit_once, group_idx=group_idx, n_boot=n_boot,
         seed=seed, level=level, converged=converged, message=msg, residuals=resid,
-        points=mins_df[ok].assign(N_opt_pred=pred, residual=resid), model=model, inputs=("C",), output="N_opt",
-        objective=2 * best.cost, strata=strata, tables={"minima": mins_df}, allocator=allocator,
+        points=mins_df[ok].assign(N_opt_pred=pred, residual=resid), model=_a2_model, inputs=("C",), output="N_opt",
+        objective=2 * best.cost, strata=strata, tables={"minima": mins_df}, allocator=_a2_allocator,
     )
     q = 100 * (1 - level) / 2
     if boot_minima:
@@ -1174,13 +1325,14 @@ def chinchilla_loss(N: Any, D: Any, E: float, A: float, B: float, alpha: float, 
 
 
 def chinchilla_init_grid(kind: str = "coarse") -> np.ndarray:
-    """Starting points (a, b, e, alpha, beta) with A, B, E = exp(a, b, e).
+    """Starting points (a, b, e, alpha, beta) with A, B, E = exp(a, b, e) (App. D.2's names).
 
     ``"full"``: Hoffmann App. D.2, a, b in {0, 5, ..., 25}, e in {-1, -0.5, ..., 1},
     alpha, beta in {0, 0.5, ..., 2}: 6*6*5*5*5 = 4500 starts.
     ``"coarse"``: a subset of it, a, b in {0, 10, 20}, e in {-1, 0, 1}, alpha, beta in
     {0, 0.5, 1} (243 starts; every published exponent is below 1). On the Epoch anchor data
-    61 of these 243 starts reach the 4500-start optimum.
+    56 of these 243 starts (342 of the 4500) end within 1e-6 of the 4500-start optimum, and
+    the coarse fit takes ~1.5 s against ~14 s for the full grid (2-core machine).
     """
     if kind == "full":
         ab, e, ex = np.arange(0, 26, 5.0), np.arange(-1, 1.01, 0.5), np.arange(0, 2.01, 0.5)
@@ -1225,6 +1377,7 @@ def _a3_allocator(p: dict[str, float], C: np.ndarray) -> tuple[np.ndarray, np.nd
     return G * np.power(x, be / (al + be)), np.power(x, al / (al + be)) / G
 
 
+@_blas_serial
 def chinchilla_approach3(
     N: Any,
     D: Any,
@@ -1236,23 +1389,26 @@ def chinchilla_approach3(
     n_boot: int = 200,
     seed: int = 0,
     level: float = 0.95,
-    boot_starts: int = 3,
+    boot_starts: int = 2,
     max_iter: int = 15000,
 ) -> FitResult:
     """Chinchilla Approach 3 (Hoffmann Sec. 3.3, App. D.2): L(N, D) = E + A/N^alpha + B/D^beta.
 
-    Fitted as the paper does: log L_hat = LSE(a - alpha log N, b - beta log D, e) with
-    A, B, E = exp(a, b, e); objective = *sum* of Huber_delta (delta = 1e-3) on log L residuals;
+    Fitted as the paper does: log L_hat = LSE(log A - alpha log N, log B - beta log D, log E)
+    (App. D.2 calls the logs a, b, e; ``init_grid`` rows are (log A, log B, log E, alpha, beta));
+    objective = *sum* of Huber_delta (delta = 1e-3) on log L residuals;
     L-BFGS-B (unbounded, analytic gradient) from every start of ``init_grid`` and the lowest
-    objective kept. N in parameters, D in tokens (D = C/(6N) when only C is known).
+    objective kept, then polished from there with tight tolerances (ftol 1e-15, gtol 1e-12).
+    N in parameters, D in tokens (D = C/(6N) when only C is known).
 
-    Parameters: E, A, B, alpha, beta and the derived a = beta/(alpha+beta) (N_opt ∝ C^a),
-    b = alpha/(alpha+beta). Bootstrap refits start from the full-fit optimum and
+    Parameters: E, A, B, alpha, beta and the derived allocation exponents (Hoffmann Eq. 4, not
+    the logs above) a = beta/(alpha+beta) (N_opt ∝ C^a) and b = alpha/(alpha+beta) (D_opt ∝ C^b). Bootstrap refits start from the full-fit optimum and
     ``boot_starts - 1`` perturbations of it (exponents scaled by 0.8 and 1.25 with A, B
     rescaled to keep each term's value at the data's centre), keeping the best.
 
-    ``converged`` requires the best start to end with L-BFGS-B's convergence message, or the
-    same optimum (objective within 1e-9 relative) to be reached from at least 2 starts.
+    ``converged`` requires the polished fit to end with L-BFGS-B's convergence message, or the
+    same optimum (objective within 1e-6 relative) to be reached from at least 2 grid starts.
+    A bootstrap refit that hits ``max_iter`` counts as failed (NaN row).
     """
     N, D, L = _array("N", N), _array("D", D), _array("L", L)
     n = _same_length(N=N, D=D, L=L)
@@ -1267,13 +1423,21 @@ def chinchilla_approach3(
         raise ScalingLawsError("init_grid array must have shape (k, 5): columns a, b, e, alpha, beta")
     names = ("E", "A", "B", "alpha", "beta", "a", "b")
 
-    def run(idx, x0s):
+    # L-BFGS-B's default stopping rule (relative reduction of f below ~2e-9) fires within a few
+    # iterations of a start that is already near an optimum of this nearly piecewise-linear
+    # objective, so a refit seeded at the optimum would barely move and the bootstrap would look
+    # far too certain. Polishing and bootstrap refits therefore use tight tolerances; the grid
+    # search itself keeps scipy's defaults, as in the paper's procedure.
+    tight = {"maxiter": max_iter, "ftol": 1e-15, "gtol": 1e-12}
+    default = {"maxiter": max_iter}
+
+    def run(idx, x0s, options):
         lN, lD, lL = lN_all[idx], lD_all[idx], lL_all[idx]
         results = []
         for x0 in x0s:
             with np.errstate(all="ignore"):
                 r = minimize(chinchilla_objective, x0, args=(lN, lD, lL, huber_delta), jac=True,
-                             method="L-BFGS-B", options={"maxiter": max_iter})
+                             method="L-BFGS-B", options=options)
             if np.isfinite(r.fun) and np.all(np.isfinite(r.x)):
                 results.append(r)
         return results
@@ -1281,24 +1445,26 @@ def chinchilla_approach3(
     def natural(x):
         a, b, e, al, be = x
         s = al + be
-        return np.array([math.exp(e), math.exp(a), math.exp(b), al, be,
+        return np.array([np.exp(e), np.exp(a), np.exp(b), al, be,
                          be / s if s != 0 else math.nan, al / s if s != 0 else math.nan])
 
-    results = run(np.arange(n), starts)
+    results = run(np.arange(n), starts, default)
     if not results:
         raise ScalingLawsError("chinchilla_approach3: no start gave a finite objective")
     funs = np.array([r.fun for r in results])
     best = results[int(np.argmin(funs))]
-    n_same = int(np.sum(np.abs(funs - best.fun) <= 1e-9 * abs(best.fun) + 1e-15))
-    lbfgs_ok = bool(best.success)
-    converged = (lbfgs_ok or n_same >= 2) and best.nit > 0
-    msg = (f"L-BFGS-B from {len(starts)} start(s); best objective {best.fun:.6g} (sum of Huber, "
-           f"delta={huber_delta:g}) reached by {n_same}; best start's status: {best.message}")
+    n_same = int(np.sum(np.abs(funs - best.fun) <= 1e-6 * abs(best.fun) + 1e-15))
+    polished = run(np.arange(n), [best.x], tight)
+    final = polished[0] if polished and polished[0].fun <= best.fun else best
+    converged = bool(final.success) or n_same >= 2
+    msg = (f"L-BFGS-B from {len(starts)} start(s): best objective {best.fun:.6g} (sum of Huber, "
+           f"delta={huber_delta:g}), reached within 1e-6 by {n_same}; polished with tight "
+           f"tolerances to {final.fun:.6g}: {final.message}")
     if best.nit == 0:
-        msg += "; optimiser never moved from its start"
-    if not converged and best.nit > 0:
+        msg += "; the best start is the initial point itself (0 iterations)"
+    if not converged:
         msg += "; not accepted as converged (L-BFGS-B did not report convergence and no second start agrees)"
-    x_hat = best.x
+    x_hat = final.x
 
     # Small init grid for the bootstrap, seeded from the optimum: the optimum itself and the
     # exponents scaled by 0.8 / 1.25 with a, b shifted so A/N^alpha and B/D^beta keep their
@@ -1311,7 +1477,7 @@ def chinchilla_approach3(
     boot_x0 = boot_x0[: max(1, boot_starts)]
 
     def fit_once(idx):
-        rs = run(idx, boot_x0)
+        rs = run(idx, boot_x0, tight)
         if not rs:
             return None
         r = min(rs, key=lambda r_: r_.fun)
@@ -1326,6 +1492,6 @@ def chinchilla_approach3(
         law="chinchilla_approach3", names=names, theta=theta, fit_once=fit_once, group_idx=group_idx,
         n_boot=n_boot, seed=seed, level=level, converged=converged, message=msg, residuals=resid,
         points=_points_frame({"N": N, "D": D, "L": L}, codes, pred, resid, "L"), model=_a3_model,
-        inputs=("N", "D"), objective=best.fun, allocator=_a3_allocator,
+        inputs=("N", "D"), objective=final.fun, allocator=_a3_allocator,
         tables={"starts": pd.DataFrame({"objective": funs})},
     )

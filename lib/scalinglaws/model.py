@@ -96,30 +96,36 @@ def shape_for_params(
     ff_ratio: int = 4,
     n_ctx: int = 128,
     vocab_size: int = 1024,
+    tolerance: float = 0.2,
 ) -> Shape:
-    """A shape whose non-embedding N is close to `target_n` at aspect ratio d_model/n_layer ≈ `aspect`.
+    """A shape whose non-embedding N is within `tolerance` (in log N) of `target_n`, with the aspect
+    ratio d_model/n_layer as close to `aspect` as the integer grid allows.
 
-    From N ≈ 12·n_layer·d² and d = aspect·n_layer: d ≈ (aspect·N/12)^(1/3). We search the
-    neighbourhood (n_layer ± 1, d_model in multiples of head_dim) for the closest N in log space,
-    breaking ties by closeness of the aspect ratio.
+    For each depth, d_model is the multiple of head_dim that brings N ≈ 2·(2+ff)·n_layer·d² closest
+    to the target; among depths whose N is within tolerance, the closest aspect ratio wins (else the
+    closest N). Kaplan varied shape at fixed N the same way and corrected the residual N differences
+    with the L(N) fit.
     """
     if target_n <= 0 or aspect <= 0:
         raise ShapeError(f"target_n and aspect must be positive (got {target_n}, {aspect})")
-    d0 = (aspect * target_n / (2 * (2 + ff_ratio))) ** (1 / 3)
-    l0 = max(1, round(d0 / aspect))
-    best = None
-    for n_layer in range(max(1, l0 - 2), l0 + 3):
-        # d for this depth from N ≈ 2·(2+ff)·L·d²
+    cands = []
+    for n_layer in range(1, 129):
         d_est = math.sqrt(target_n / (2 * (2 + ff_ratio) * n_layer))
-        for k in range(max(1, int(d_est // head_dim) - 1), int(d_est // head_dim) + 3):
+        best_d = None
+        for k in (math.floor(d_est / head_dim), math.ceil(d_est / head_dim)):
+            if k < 1:
+                continue
             d = k * head_dim
             s = Shape(n_layer, d, max(1, d // head_dim), ff_ratio * d, n_ctx, vocab_size)
             err = abs(math.log(non_embedding_params(s) / target_n))
-            asp = abs(math.log((d / n_layer) / aspect))
-            key = (round(err, 2), asp)
-            if best is None or key < best[0]:
-                best = (key, s)
-    return best[1]
+            if best_d is None or err < best_d[0]:
+                best_d = (err, s)
+        if best_d:
+            cands.append((best_d[0], abs(math.log(best_d[1].d_model / n_layer / aspect)), best_d[1]))
+    ok = [c for c in cands if c[0] <= tolerance]
+    if ok:
+        return min(ok, key=lambda c: (c[1], c[0]))[2]
+    return min(cands, key=lambda c: (c[0], c[1]))[2]
 
 
 def build_model(s: Shape, *, dropout: float = 0.0, seed: int | None = None):

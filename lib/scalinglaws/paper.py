@@ -86,7 +86,7 @@ _K = "Kaplan 2020"
 _NONEMB = "parameters (non-embedding)"
 
 KAPLAN: dict[str, Constant] = _table(
-    # --- Single-variable laws, Sec. 1.2 Eqs. 1.1-1.3, repeated in Table 5 (Sec. 7 summary).
+    # --- Single-variable laws, Sec. 1.2 Eqs. 1.1-1.3, repeated in Table 5 (Appendix A summary).
     Constant("alpha_N", 0.076, f"{_K}, Eq. 1.1 / Table 5", "", "L(N) = (N_c/N)^alpha_N"),
     Constant("N_c", 8.8e13, f"{_K}, Eq. 1.1 / Table 5", _NONEMB),
     Constant("alpha_D", 0.095, f"{_K}, Eq. 1.2 / Table 5", "", "L(D) = (D_c/D)^alpha_D, early stopping"),

@@ -1,0 +1,380 @@
+"""The analysis behind each notebook: tables from the run store, fits, figures, results records.
+
+Notebooks call these one step at a time; nothing here trains (training goes through Study.ensure).
+Every number written to ``NN_results.json`` is computed here from runs and fits; interpretations are
+assembled from those numbers (`interpret_*`), never typed in ahead of them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import fit as F
+from . import paper
+from . import plots as P
+
+
+# ---------------------------------------------------------------------------------------------
+# Results table
+# ---------------------------------------------------------------------------------------------
+
+def _clean(v):
+    if v is None:
+        return None
+    if isinstance(v, (np.floating, float)):
+        return None if not math.isfinite(float(v)) else float(f"{float(v):.6g}")
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    return v
+
+
+@dataclass
+class Results:
+    """Records {quantity, value, ci_low, ci_high, paper_value, units, note}, written as NN_results.json."""
+
+    notebook: str  # "01"
+    out_dir: Path
+    records: list = field(default_factory=list)
+
+    def add(self, quantity, value, ci=None, paper_value=None, units="", note=""):
+        lo, hi = ci if ci is not None else (None, None)
+        self.records.append({"quantity": quantity, "value": _clean(value), "ci_low": _clean(lo),
+                             "ci_high": _clean(hi), "paper_value": _clean(paper_value), "units": units,
+                             "note": note})
+
+    def add_fit(self, fit: F.FitResult, name: str, quantity: str, paper_value=None, units="", note=""):
+        self.add(quantity, fit.params[name], fit.ci.get(name), paper_value, units,
+                 (note + ("" if fit.converged else f" [fit did not converge: {fit.message}]")).strip())
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.records, columns=["quantity", "value", "ci_low", "ci_high", "paper_value", "units", "note"])
+
+    def get(self, quantity: str) -> dict:
+        return next(r for r in self.records if r["quantity"] == quantity)
+
+    def save(self) -> Path:
+        path = Path(self.out_dir) / f"{self.notebook}_results.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.records, indent=1, ensure_ascii=False) + "\n")
+        return path
+
+
+def try_fit(fn, *args, **kw):
+    """Run a fit; return None (and say why) when the data cannot support it (e.g. too few sizes on
+    the frontier, no interior IsoFLOP minimum), so a notebook reports that instead of crashing."""
+    from . import ScalingLawsError
+
+    try:
+        return fn(*args, **kw)
+    except ScalingLawsError as e:
+        print(f"not fitted ({getattr(fn, '__name__', fn)}): {e}")
+        return None
+
+
+def usable(fit) -> bool:
+    return fit is not None and fit.converged
+
+
+def pm(fit: F.FitResult, name: str, digits: int = 3) -> str:
+    """'0.071 [0.065, 0.078]' for interpretations."""
+    v, (lo, hi) = fit.params[name], fit.ci[name]
+    return f"{v:.{digits}g} [95% CI {lo:.{digits}g}, {hi:.{digits}g}]"
+
+
+def save(study, fig, data, name: str) -> dict:
+    return P.save_figure(fig, data, study.figures_dir, name)
+
+
+def smoke_banner(study) -> str:
+    if study.is_smoke:
+        return ("SMOKE PROFILE: this run only exercises the code paths. Its models are tiny and barely "
+                "trained; none of the numbers or fits below mean anything.")
+    return f"Profile '{study.profile.name}': {study.profile.note}."
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables from the store
+# ---------------------------------------------------------------------------------------------
+
+def final_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per run: shape, N, tokens, final and best validation loss, status."""
+    if runs.empty:
+        return runs
+    f = runs[runs["is_final"]].copy()
+    f = f[f["status"] != "diverged"]
+    cols = ["run_id", "label", "n_layer", "d_model", "n_head_eff", "d_ff_eff", "aspect_ratio", "N", "N_total",
+            "batch_size", "lr", "lr_source", "tokens", "data_tokens", "step", "epochs", "C", "C_full",
+            "final_val_loss", "best_val_loss", "status"]
+    return f[[c for c in cols if c in f.columns]].sort_values("N").reset_index(drop=True)
+
+
+def final_for(specs, runs: pd.DataFrame) -> pd.DataFrame:
+    """final_table with one row per *spec* (a run shared by two grid entries, e.g. the default shape
+    in the aspect-ratio and the head-count series, appears under each of their labels)."""
+    f = final_table(runs).drop(columns=["label"], errors="ignore")
+    labels = pd.DataFrame({"run_id": [s.run_id for s in specs], "label": [s.label for s in specs]})
+    return labels.merge(f, on="run_id", how="inner")
+
+
+def tokens_to_reach(curve: pd.DataFrame, target: float, x: str = "tokens") -> float:
+    """First x at which the validation loss reaches `target`, interpolated in log-log between evals
+    (NaN if never reached)."""
+    c = curve.sort_values("step")
+    v = c["val_loss"].to_numpy(float)
+    xs = c[x].to_numpy(float)
+    hit = np.flatnonzero(v <= target)
+    if len(hit) == 0:
+        return math.nan
+    i = hit[0]
+    if i == 0:
+        return float(xs[0])
+    l0, l1, x0, x1 = np.log(v[i - 1]), np.log(v[i]), np.log(xs[i - 1]), np.log(xs[i])
+    return float(np.exp(x0 + (np.log(target) - l0) * (x1 - x0) / (l1 - l0)))
+
+
+# ---------------------------------------------------------------------------------------------
+# 01 model size
+# ---------------------------------------------------------------------------------------------
+
+def lr_sweep_figure(study, rule):
+    fig, (a1, a2) = P.new_figure(1, 2, figsize=(10, 4))
+    if rule.sweeps.empty:
+        a1.text(0.5, 0.5, "no sweep at this profile\n(library default rule)", ha="center", transform=a1.transAxes)
+        a2.axis("off")
+        return fig, pd.DataFrame({"note": ["no sweep at this profile"]})
+    sw = rule.sweeps.dropna(subset=["final_val_loss"])
+    drawn = P.learning_curves(a1, sw.rename(columns={"final_val_loss": "loss"}), x="lr", y="loss", hue="N")
+    a1.set_xlabel("peak learning rate")
+    a1.set_ylabel("final validation loss (sweep budget)")
+    a1.set_title("LR sweeps (one line per model size)")
+    best = rule.best
+    d2 = P.powerlaw_plot(a2, best["N"], best["best_lr"], None, label_x="N (non-embedding)", label_y="best peak LR",
+                         data_label="sweep optimum")
+    ns = np.geomspace(best["N"].min(), best["N"].max(), 50)
+    a2.plot(ns, [rule(n) for n in ns], "k--", lw=1, label=f"lr = {rule.A:.3g}·(N/1e4)^{rule.B:.2f}")
+    a2.legend(fontsize="small")
+    data = {"sweeps": drawn, "best": d2, "rule": pd.DataFrame({"x": ns, "y": [rule(n) for n in ns]})}
+    return fig, data
+
+
+def convergence_table(curves: pd.DataFrame, n_boot: int, seed: int):
+    """Fit L(N, S) (Kaplan Eq. 1.6) to the ladder's learning curves after warmup, then per model: the
+    final loss, the fit's converged loss (N_c/N)^α_N, and the gain the fit predicts from doubling the
+    steps, (S_c/S)^α_S − (S_c/2S)^α_S. A model counts as converged when that gain is < 1% of its loss."""
+    warm = float(curves["warmup_steps"].max()) if "warmup_steps" in curves else 0.0
+    ns = F.fit_kaplan_ns(curves["N"], curves["step"], curves["val_loss"], warmup_steps=warm,
+                         groups=curves["run_id"], n_boot=n_boot, seed=seed)
+    p = ns.params
+    rows = []
+    for rid, g in curves.groupby("run_id"):
+        last = g.sort_values("step").iloc[-1]
+        S, N, L = float(last["step"]), float(last["N"]), float(last["val_loss"])
+        with np.errstate(all="ignore"):
+            gain = (p["S_c"] / S) ** p["alpha_S"] - (p["S_c"] / (2 * S)) ** p["alpha_S"]
+            l_inf = (p["N_c"] / N) ** p["alpha_N"]
+        if not ns.converged or not np.isfinite(gain) or not np.isfinite(l_inf) or l_inf <= 0:
+            gain, l_inf = math.nan, math.nan  # no claim from a fit that failed
+        rows.append({"run_id": rid, "N": N, "steps": S, "final_val_loss": L,
+                     "L_converged_est": l_inf, "gain_if_steps_doubled": gain,
+                     "converged": bool(gain < 0.01 * L)})
+    return ns, pd.DataFrame(rows).sort_values("N").reset_index(drop=True)
+
+
+def depth_collapse(final: pd.DataFrame, n_boot: int, seed: int):
+    """Kaplan Fig. 6: fit one power law per view (total parameters vs non-embedding N) to all depths;
+    the residual spread says which view collapses the depths onto one trend."""
+    out, fits = [], {}
+    for view in ("N_total", "N"):
+        fit = F.fit_power_law(final[view], final["final_val_loss"], n_boot=n_boot, seed=seed)
+        fits[view] = fit
+        r = pd.Series(fit.residuals, index=final.index)
+        one = final["n_layer"] == 1
+        out.append({"view": view, "rms_residual": float(np.sqrt(np.mean(r**2))),
+                    "rms_residual_without_1_layer": float(np.sqrt(np.mean(r[~one] ** 2))) if (~one).sum() > 2 else math.nan,
+                    "mean_residual_1_layer": float(r[one].mean()) if one.any() else math.nan})
+    return fits, pd.DataFrame(out)
+
+
+def depth_figure(final: pd.DataFrame, fits: dict):
+    fig, axes = P.new_figure(1, 2, figsize=(10, 4))
+    data = {}
+    for ax, view, title in zip(axes, ("N_total", "N"), ("with embeddings", "non-embedding")):
+        for depth, g in final.groupby("n_layer"):
+            ax.plot(g[view], g["final_val_loss"], "o-", ms=4, label=f"{depth} layer{'s' if depth > 1 else ''}")
+        xs = np.geomspace(final[view].min(), final[view].max(), 60)
+        ax.plot(xs, fits[view].predict(xs), "k--", lw=1, label="one power law, all depths")
+        ax.set_xlabel(f"parameters ({title})")
+        ax.set_ylabel("final validation loss (nats/token)")
+        P.log_axes(ax)
+        ax.legend(fontsize="x-small")
+        data[view] = final[["n_layer", "d_model", view, "final_val_loss"]].rename(columns={view: "params"})
+    return fig, data
+
+
+# ---------------------------------------------------------------------------------------------
+# 02 dataset size / 04 overfitting
+# ---------------------------------------------------------------------------------------------
+
+def early_stop_figure(runs: pd.DataFrame, final: pd.DataFrame):
+    fig, ax = P.new_figure(figsize=(6.5, 4.2))
+    curves = runs[runs["run_id"].isin(final["run_id"])]
+    drawn = P.learning_curves(ax, curves, x="tokens", y="val_loss", hue="data_tokens", run="run_id",
+                              color_label="D (tokens in the subset)")
+    best = curves.loc[curves.groupby("run_id")["val_loss"].idxmin()]
+    ax.scatter(best["tokens"], best["val_loss"], marker="v", color="red", s=25, zorder=5, label="best (early stop)")
+    ax.legend(fontsize="small")
+    ax.set_xlabel("tokens processed (repeating the subset)")
+    return fig, pd.concat([drawn.assign(series="curve"), best[["run_id", "data_tokens", "tokens", "val_loss"]].assign(series="best")],
+                          ignore_index=True)
+
+
+def nd_points(study, overfit_runs: pd.DataFrame, ladder_runs: pd.DataFrame) -> pd.DataFrame:
+    """(N, D, L) points for Eq. 1.5: each subset run's best validation loss at its D; each ladder run
+    of the same shape, trained once through fresh data, as the point D = tokens seen."""
+    o = final_table(overfit_runs)
+    o = o.assign(D=o["data_tokens"].astype(float), L=o["best_val_loss"], kind="subset (early-stopped)")
+    shapes = set(zip(o["n_layer"], o["d_model"]))
+    lf = final_table(ladder_runs)
+    lf = lf[[s in shapes for s in zip(lf["n_layer"], lf["d_model"])]]
+    lf = lf.assign(D=lf["tokens"].astype(float), L=lf["best_val_loss"], kind="no repetition (ladder run)")
+    return pd.concat([o, lf], ignore_index=True)[["run_id", "n_layer", "d_model", "N", "D", "L", "tokens", "kind"]]
+
+
+def overfit_rule(nd: F.FitResult, tolerance: float = 0.02) -> dict:
+    """From Eq. 1.5, δL <= tolerance  <=>  D >= k·N^(α_N/α_D) with
+    k = D_c·N_c^(−α_N/α_D) / ((1+tol)^(1/α_D) − 1). Point estimate and bootstrap CI of k and the exponent."""
+    def k_of(p):
+        e = p["alpha_N"] / p["alpha_D"]
+        return p["D_c"] * p["N_c"] ** (-e) / ((1 + tolerance) ** (1 / p["alpha_D"]) - 1), e
+
+    k, e = k_of(nd.params)
+    boot = [dict(zip(nd.param_names, row)) for row in nd.boot if np.all(np.isfinite(row))]
+    ks = np.array([k_of(b) for b in boot]) if boot else np.full((1, 2), np.nan)
+    q = lambda a: (float(np.nanpercentile(a, 2.5)), float(np.nanpercentile(a, 97.5)))  # noqa: E731
+    return {"k": k, "k_ci": q(ks[:, 0]), "exponent": e, "exponent_ci": q(ks[:, 1]), "tolerance": tolerance}
+
+
+# ---------------------------------------------------------------------------------------------
+# 05 sample efficiency
+# ---------------------------------------------------------------------------------------------
+
+def target_losses(final: pd.DataFrame, k: int = 3) -> list[float]:
+    """k targets every model can reach down to one only the 3 largest reach: between the smallest
+    model's final loss and the third-largest model's, log-spaced, slightly inside both ends."""
+    f = final.sort_values("N")
+    hi = float(f["final_val_loss"].iloc[0]) * 1.01
+    lo = float(f["final_val_loss"].iloc[-min(3, len(f))]) * 1.01
+    if lo >= hi:
+        lo = float(f["final_val_loss"].min()) * 1.01
+    return [float(x) for x in np.geomspace(hi, lo, k)]
+
+
+def steps_to_targets(curves: pd.DataFrame, targets: list[float]) -> pd.DataFrame:
+    rows = []
+    for rid, g in curves.groupby("run_id"):
+        for t in targets:
+            rows.append({"run_id": rid, "N": float(g["N"].iloc[0]), "target": t,
+                         "tokens": tokens_to_reach(g, t, "tokens"), "steps": tokens_to_reach(g, t, "step")})
+    return pd.DataFrame(rows)
+
+
+def holdout_prediction(curves: pd.DataFrame, n_boot: int, seed: int, frac: float = 0.5) -> pd.DataFrame:
+    """'When to stop': fit Eq. 1.6 on the first `frac` of every curve (steps), predict each run's
+    final loss, and compare with what it reached."""
+    warm = float(curves["warmup_steps"].max()) if "warmup_steps" in curves else 0.0
+    early = curves[curves["step"] <= frac * curves.groupby("run_id")["step"].transform("max")]
+    fit = F.fit_kaplan_ns(early["N"], early["step"], early["val_loss"], warmup_steps=warm,
+                          groups=early["run_id"], n_boot=n_boot, seed=seed)
+    last = curves.loc[curves.groupby("run_id")["step"].idxmax()]
+    pred = fit.predict_interval(last["N"].to_numpy(float), last["step"].to_numpy(float))
+    return pd.DataFrame({"run_id": last["run_id"].to_numpy(), "N": last["N"].to_numpy(float),
+                         "final_step": last["step"].to_numpy(float), "actual": last["val_loss"].to_numpy(float),
+                         "predicted": pred.estimate, "pred_low": pred.low, "pred_high": pred.high}).assign(
+        error_pct=lambda d: 100 * (d["predicted"] / d["actual"] - 1)).sort_values("N").reset_index(drop=True), fit
+
+
+# ---------------------------------------------------------------------------------------------
+# 03 shape
+# ---------------------------------------------------------------------------------------------
+
+def shape_table(final: pd.DataFrame, alpha_N: float) -> pd.DataFrame:
+    """Loss increase (%) over the best shape of each group, after correcting small N differences
+    with the L(N) slope: L_corrected = L·(N/N_ref)^α_N, N_ref the group's median N (Kaplan Fig. 5)."""
+    f = final.copy()
+    f["kind"] = f["label"].str.extract(r"shape (\w+)=")[0]
+    f["size"] = f["label"].str.extract(r"N~([\d.e+]+)")[0]
+    ff_size = f.loc[f["kind"] == "aspect", "size"].iloc[0] if (f["kind"] == "aspect").any() else None
+    f.loc[f["kind"] != "aspect", "size"] = ff_size
+    f["ff_ratio"] = f["d_ff_eff"] / f["d_model"]
+    f["head_dim"] = f["d_model"] / f["n_head_eff"]
+    out = []
+    for (kind, size), g in f.groupby(["kind", "size"], dropna=False):
+        g = g.copy()
+        n_ref = float(np.median(g["N"]))
+        g["L_corrected"] = g["final_val_loss"] * (g["N"] / n_ref) ** alpha_N
+        g["increase_pct"] = 100 * (g["L_corrected"] / g["L_corrected"].min() - 1)
+        out.append(g)
+    return pd.concat(out, ignore_index=True)
+
+
+def within_range(t: pd.DataFrame, var: str, pct: float) -> tuple[float, float, float]:
+    """Smallest and largest value of `var` among shapes within pct% of the best, and their ratio."""
+    ok = t[t["increase_pct"] <= pct][var]
+    return float(ok.min()), float(ok.max()), float(ok.max() / ok.min())
+
+
+# ---------------------------------------------------------------------------------------------
+# 06 compute allocation
+# ---------------------------------------------------------------------------------------------
+
+def critical_batch(curves: pd.DataFrame, n_targets: int, n_boot: int, seed: int):
+    """For each target loss reached by every batch size: steps S and examples E (tokens) to reach it,
+    the fitted (S/S_min − 1)(E/E_min − 1) = 1 and B_crit = E_min/S_min (tokens per step)."""
+    finals = curves.groupby("run_id")["val_loss"].min()
+    worst_best = float(finals.max())  # the loss every batch size reaches
+    start = float(curves[curves["step"] >= curves["step"].max() * 0.02]["val_loss"].max())
+    targets = [float(x) for x in np.geomspace(min(start, worst_best * 1.25), worst_best * 1.01, n_targets)]
+    rows, fits = [], []
+    for t in targets:
+        pts = []
+        for rid, g in curves.groupby("run_id"):
+            S = tokens_to_reach(g, t, "step")
+            if np.isfinite(S):
+                B = float(g["batch_size"].iloc[0] * g["n_ctx"].iloc[0])
+                pts.append({"target": t, "batch_tokens": B, "steps": S, "examples": S * B})
+        pts = pd.DataFrame(pts)
+        if len(pts) < 3:
+            continue
+        fb = F.fit_critical_batch(pts["steps"], pts["examples"], n_boot=n_boot, seed=seed)
+        fits.append(fb)
+        rows.append({"target": t, "S_min": fb.params["S_min"], "E_min": fb.params["E_min"],
+                     "B_crit": fb.params["B_crit"], "B_crit_low": fb.ci["B_crit"][0],
+                     "B_crit_high": fb.ci["B_crit"][1], "converged": fb.converged})
+        rows[-1]["points"] = pts
+    return pd.DataFrame(rows), fits
+
+
+def isoflop_table(final: pd.DataFrame) -> pd.DataFrame:
+    f = final.copy()
+    f["budget"] = f["label"].str.extract(r"C=([\d.e+]+)")[0].astype(float)
+    return f
+
+
+def interpret_chinchilla(a_kaplan: F.FitResult | None, a2: F.FitResult | None, a3: F.FitResult | None) -> str:
+    parts = []
+    if a_kaplan is not None:
+        parts.append(f"The Kaplan-style frontier (lower envelope of learning curves, each curve read at "
+                     f"intermediate steps of a schedule set for its own full budget) gives N_opt ∝ C^{pm(a_kaplan, 'a', 2)}.")
+    if a2 is not None:
+        parts.append(f"IsoFLOP profiles with schedules matched to each budget (Chinchilla Approach 2) give "
+                     f"N_opt ∝ C^{pm(a2, 'a', 2)}.")
+    if a3 is not None:
+        parts.append(f"The parametric fit (Approach 3) gives α = {pm(a3, 'alpha', 2)}, β = {pm(a3, 'beta', 2)}, "
+                     f"E = {pm(a3, 'E', 3)} nats, so a = β/(α+β) = {pm(a3, 'a', 2)}.")
+    return " ".join(parts)

@@ -1,0 +1,367 @@
+"""Profiles and run grids of the study, as data, in one place.
+
+Each notebook asks for its grid by (finding, profile):
+
+    from scalinglaws import experiments as ex
+    study = ex.Study("cpu")                       # profile, run store, figures folder
+    specs = study.grid("model_size")              # RunSpecs, peak LR tuned per model size
+
+Profiles:
+- ``smoke``  every code path of every notebook in about a minute each on 2 cores; numbers mean nothing.
+- ``quick``  a classroom run: all six notebooks in about 10 minutes on 2 cores; trends visible, fits rough.
+- ``cpu``    the reference study for a 2-core machine (default).
+- ``gpu``    the same findings at N ~1e5-1e8 for one H100 (``scale`` multiplies every token budget).
+
+Why these settings (measured on the 2-core reference machine, see README and benchmarks/):
+- vocab 1024 and n_ctx 128: the de-embedding (2·d_model·n_vocab FLOPs per token) dominates tiny
+  models, so a small vocabulary buys many more model sizes per CPU hour; 1024 keeps ~2.5 characters
+  per token (512 gives ~2.1).
+- batch 16 × 128 = 2048 tokens per step: at this scale optimizer *steps* matter as much as tokens,
+  so small batches (many steps) let the model-size ladder separate cleanly.
+- peak LR tuned per model size with a short sweep (fraction ``sweep_frac`` of the ladder budget) on
+  the ladder sizes; other shapes use the power law lr(N) fitted to those sweeps (`lr_rule`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import ScalingLawsError
+from .config import RunSpec
+from .model import Shape, non_embedding_params, shape_for_params
+
+FINDINGS = ("model_size", "depth", "dataset_size", "shape", "overfitting", "batch", "isoflop")
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    # --- shared run settings ---
+    corpus: str = "gutenberg"
+    vocab_size: int = 1024
+    n_ctx: int = 128
+    batch_size: int = 16
+    precision: str = "fp32"
+    eval_points: int = 24
+    eval_tokens: int = 65_536
+    n_boot: int = 200  # bootstrap resamples for every fit
+    # --- LR tuning ---
+    tune_lr: bool = True  # False only for smoke (uses the library's default rule)
+    sweep_frac: float = 0.2  # sweep budget as a fraction of ladder_tokens
+    sweep_factors: tuple = (0.35, 0.6, 1.0, 1.7, 2.9)  # multiples of the default-rule LR
+    # --- 01 model size: the ladder (n_layer, d_model) at ladder_tokens, no repetition ---
+    ladder: tuple = ()
+    ladder_tokens: int = 0
+    # --- 01 depth collapse: {n_layer: (d_model, ...)} at depth_tokens ---
+    depths: tuple = ()
+    depth_tokens: int = 0
+    # --- 02 dataset size: one model on nested subsets, early stopping ---
+    data_model: tuple = (2, 64)
+    data_sizes: tuple = ()
+    data_max_epochs: float = 30.0
+    data_max_tokens: int = 0
+    data_patience: int = 4
+    # --- 03 shape at fixed N ---
+    shape_sizes: tuple = ()  # target non-embedding N
+    shape_aspects: tuple = ()  # d_model / n_layer
+    shape_ff: tuple = ()  # d_ff / d_model, at the first shape size
+    shape_heads: tuple = ()  # n_head, at the first shape size
+    shape_tokens: int = 0
+    # --- 04 overfitting: sizes x nested subsets, early stopping ---
+    nd_ladder: tuple = ()  # (n_layer, d_model)
+    nd_sizes: tuple = ()  # D
+    nd_max_tokens: int = 0
+    # --- 06 critical batch: one model at several batch sizes ---
+    batch_model: tuple = (2, 32)
+    batch_sizes: tuple = ()
+    batch_tokens: int = 0
+    # --- 06 IsoFLOP: budgets C = 6·N·D, each with sizes around its optimum, schedule matched ---
+    iso_budgets: tuple = ()
+    iso_ladder: tuple = ()  # (n_layer, d_model) candidates; each budget uses those giving >= iso_min_steps
+    iso_min_steps: int = 100
+    # --- multiplies every token budget (gpu users with more time) ---
+    scale: float = 1.0
+    note: str = ""
+
+    def base(self, n_layer: int, d_model: int, tokens: int, **kw) -> RunSpec:
+        kw = {"n_ctx": self.n_ctx, "corpus": self.corpus, "vocab_size": self.vocab_size,
+              "batch_size": self.batch_size, "precision": self.precision, "eval_points": self.eval_points,
+              "eval_tokens": self.eval_tokens, **kw}
+        return RunSpec(n_layer=n_layer, d_model=d_model, tokens=int(tokens), **kw)
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        name="smoke", corpus="gutenberg:12", vocab_size=512, n_ctx=64, batch_size=8, eval_points=6,
+        eval_tokens=4096, n_boot=20, tune_lr=False,
+        sweep_frac=0.5, sweep_factors=(0.5, 1.0, 2.0),
+        ladder=((1, 16), (2, 16), (2, 32)), ladder_tokens=8 * 64 * 60,
+        depths=((1, (16, 32)), (2, (16,))), depth_tokens=8 * 64 * 60,
+        data_model=(1, 16), data_sizes=(2_000, 8_000, 32_000), data_max_epochs=4, data_patience=2,
+        data_max_tokens=8 * 64 * 40,
+        shape_sizes=(6e3,), shape_aspects=(4, 16), shape_ff=(1, 4), shape_heads=(1, 2), shape_tokens=8 * 64 * 30,
+        nd_ladder=((1, 16), (2, 16)), nd_sizes=(4_000, 16_000), nd_max_tokens=8 * 64 * 40,
+        batch_model=(1, 16), batch_sizes=(4, 8, 16), batch_tokens=16 * 64 * 30,
+        iso_budgets=(2e9, 6e9), iso_ladder=((1, 16), (2, 16), (2, 32)), iso_min_steps=10,
+        note="smoke: exercises every code path; its numbers mean nothing",
+    ),
+    "quick": Profile(
+        name="quick", eval_points=16, eval_tokens=32_768, n_boot=100,
+        sweep_frac=0.25, sweep_factors=(0.5, 1.0, 2.0),
+        ladder=((2, 16), (2, 32), (3, 48), (4, 64)), ladder_tokens=2_000_000,
+        depths=((1, (32, 64)), (2, (16, 32)), (3, (48,)), (4, (32, 64))), depth_tokens=2_000_000,
+        data_model=(3, 48), data_sizes=(3e4, 1e5, 3e5, 1e6), data_max_epochs=20, data_max_tokens=2_000_000,
+        shape_sizes=(2.5e4,), shape_aspects=(2, 16, 48), shape_ff=(1, 4), shape_heads=(1, 4), shape_tokens=1_000_000,
+        nd_ladder=((2, 16), (2, 32), (3, 48)), nd_sizes=(3e4, 1e5, 3e5, 1e6), nd_max_tokens=2_000_000,
+        batch_model=(2, 32), batch_sizes=(4, 16, 64), batch_tokens=2_000_000,
+        iso_budgets=(1e11, 3e11), iso_ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 48)), iso_min_steps=200,
+        note="quick: classroom run; trends visible, fits rough",
+    ),
+    "cpu": Profile(
+        name="cpu", sweep_frac=0.2, sweep_factors=(0.5, 1.0, 2.0),
+        ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 48), (4, 64), (5, 80)), ladder_tokens=6_000_000,
+        depths=((1, (16, 32, 64)), (2, (16, 24, 32)), (3, (48,)), (4, (32, 64)), (5, (80,)), (6, (32,))),
+        depth_tokens=6_000_000,
+        data_model=(4, 64), data_sizes=(3e4, 1e5, 3e5, 1e6, 3e6), data_max_epochs=20, data_max_tokens=6_000_000,
+        shape_sizes=(2.5e4, 1e5), shape_aspects=(2, 4, 8, 16, 48), shape_ff=(0.5, 1, 2, 4, 8),
+        shape_heads=(1, 2, 4, 8), shape_tokens=2_000_000,
+        nd_ladder=((2, 16), (2, 32), (3, 48), (4, 64)), nd_sizes=(3e4, 1e5, 3e5, 1e6, 3e6),
+        nd_max_tokens=6_000_000,
+        batch_model=(2, 32), batch_sizes=(4, 8, 16, 32, 64, 128), batch_tokens=4_000_000,
+        iso_budgets=(1e11, 3e11, 1e12), iso_ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 48), (4, 64), (5, 80)),
+        iso_min_steps=300,
+        note="cpu: the reference study for a 2-core machine",
+    ),
+    "gpu": Profile(
+        name="gpu", n_ctx=256, batch_size=64, precision="bf16", vocab_size=1024, eval_tokens=262_144,
+        ladder=((2, 64), (4, 128), (6, 192), (8, 256), (8, 384), (12, 512), (16, 768)), ladder_tokens=200_000_000,
+        depths=((1, (128, 512)), (2, (128, 256)), (4, (128, 256)), (8, (128, 256))), depth_tokens=100_000_000,
+        data_model=(8, 384), data_sizes=(1e6, 3e6, 1e7, 3e7, 1e8), data_max_epochs=20, data_max_tokens=300_000_000,
+        shape_sizes=(3e6, 2e7), shape_aspects=(4, 16, 48, 128, 384), shape_ff=(0.5, 1, 2, 4, 8),
+        shape_heads=(2, 4, 8, 16), shape_tokens=100_000_000,
+        nd_ladder=((2, 64), (4, 128), (6, 192), (8, 256)), nd_sizes=(1e6, 3e6, 1e7, 3e7, 1e8),
+        nd_max_tokens=200_000_000,
+        batch_model=(4, 128), batch_sizes=(8, 16, 32, 64, 128, 256), batch_tokens=200_000_000,
+        iso_budgets=(1e15, 3e15, 1e16), iso_ladder=((2, 64), (4, 128), (6, 192), (8, 256), (8, 384), (12, 512), (16, 768)),
+        iso_min_steps=500,
+        note="gpu: N up to ~1e8 on one H100; not yet run",
+    ),
+}
+
+
+def get_profile(name: str, **overrides) -> Profile:
+    if name not in PROFILES:
+        raise ScalingLawsError(f"unknown profile '{name}': choose one of {', '.join(PROFILES)}")
+    p = PROFILES[name]
+    if overrides:
+        p = dataclasses.replace(p, **{k: v for k, v in overrides.items() if v not in (None, "")})
+    if p.scale != 1.0:
+        tok = {f.name: int(getattr(p, f.name) * p.scale) for f in dataclasses.fields(p)
+               if f.name.endswith("_tokens") and f.name != "eval_tokens" and getattr(p, f.name)}
+        p = dataclasses.replace(p, **tok)
+    return p
+
+
+# ---------------------------------------------------------------------------------------------
+# The study: a profile bound to a run store, a figures folder and an executor layout
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class LRRule:
+    """lr(N) = A·(N/1e4)^B fitted (least squares in log-log) to the best LRs of the ladder sweeps."""
+
+    A: float
+    B: float
+    source: str
+    sweeps: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)  # every sweep run's final loss
+    best: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)  # best LR per size
+
+    def __call__(self, n_params: float) -> float:
+        return float(self.A * (n_params / 1e4) ** self.B)
+
+
+def _round_lr(lr: float) -> float:
+    return float(f"{lr:.3g}")
+
+
+class Study:
+    """One profile of the study bound to its run store and figures folder.
+
+    runs_dir / figures_dir default to <checkout>/runs/<profile> and <checkout>/figures/<profile>;
+    workers=0 chooses the layout automatically (see store.auto_layout).
+    """
+
+    def __init__(self, profile: str = "cpu", *, runs_dir=None, figures_dir=None, workers: int = 0,
+                 device: str = "cpu", seed: int = 0, corpus: str | None = None, scale: float | None = None,
+                 log: str = "run"):
+        from .data import project_root
+
+        self.profile = get_profile(profile, corpus=corpus, scale=scale)
+        root = project_root() or Path.cwd()
+        self.runs_dir = Path(runs_dir) if runs_dir else root / "runs" / self.profile.name
+        self.figures_dir = Path(figures_dir) if figures_dir else root / "figures" / self.profile.name
+        self.figures_dir.mkdir(parents=True, exist_ok=True)
+        self.workers, self.device, self.seed, self.log = workers or None, device, seed, log
+        self._rule: LRRule | None = None
+        self._batch_lr: dict[int, float] = {}
+
+    @property
+    def is_smoke(self) -> bool:
+        return self.profile.name == "smoke"
+
+    def ensure(self, specs) -> pd.DataFrame:
+        from .store import ensure_runs
+
+        return ensure_runs(specs, self.runs_dir, workers=self.workers, device=self.device, log=self.log)
+
+    # ------------------------------------------------------------------ learning rates
+    def _spec(self, n_layer, d_model, tokens, **kw) -> RunSpec:
+        return self.profile.base(n_layer, d_model, tokens, seed=self.seed, **kw)
+
+    def _sweep(self, spec: RunSpec, tokens: int) -> tuple[float, pd.DataFrame]:
+        from .tuning import default_lr, lr_sweep
+
+        lrs = [_round_lr(default_lr(spec.n_params) * f) for f in self.profile.sweep_factors]
+        best, final = lr_sweep(spec.replace(tokens=tokens), self.runs_dir, lrs=lrs, budget_frac=1.0,
+                               workers=self.workers, device=self.device, log=self.log)
+        return best.lr, final
+
+    def lr_rule(self) -> LRRule:
+        """Tune the peak LR of every ladder size with a short sweep; fit lr(N) to the optima."""
+        if self._rule is not None:
+            return self._rule
+        from .tuning import LR_RULE_A, LR_RULE_B, LR_RULE_SOURCE
+
+        p = self.profile
+        if not p.tune_lr:
+            self._rule = LRRule(LR_RULE_A, LR_RULE_B, LR_RULE_SOURCE)
+            return self._rule
+        tokens = int(p.ladder_tokens * p.sweep_frac)
+        frames, best = [], []
+        for n_layer, d_model in p.ladder:
+            spec = self._spec(n_layer, d_model, tokens)
+            lr, final = self._sweep(spec, tokens)
+            final = final.assign(n_layer=n_layer, d_model=d_model)
+            frames.append(final)
+            best.append({"n_layer": n_layer, "d_model": d_model, "N": spec.n_params, "best_lr": lr,
+                         "at_edge": lr <= final["lr"].min() or lr >= final["lr"].max()})
+        best_df = pd.DataFrame(best)
+        b, log_a = np.polyfit(np.log(best_df["N"] / 1e4), np.log(best_df["best_lr"]), 1)
+        self._rule = LRRule(float(np.exp(log_a)), float(b),
+                            f"lr(N) fitted to {len(best_df)} sweeps ({p.name})",
+                            pd.concat(frames, ignore_index=True), best_df)
+        return self._rule
+
+    def lr_for(self, n_layer: int, d_model: int, batch_size: int | None = None) -> tuple[float, str]:
+        """(peak LR, where it came from) for a shape: its own sweep if it is a ladder size, else the
+        fitted rule; a batch size other than the profile's gets its own sweep (see batch grid)."""
+        rule = self.lr_rule()
+        if batch_size and batch_size != self.profile.batch_size and self.profile.tune_lr:
+            return self._batch_lr[batch_size], f"sweep at batch {batch_size}"
+        if self.profile.tune_lr and (n_layer, d_model) in self.profile.ladder:
+            row = rule.best[(rule.best.n_layer == n_layer) & (rule.best.d_model == d_model)].iloc[0]
+            return _round_lr(row.best_lr), "sweep (this size)"
+        n = non_embedding_params(self._spec(n_layer, d_model, 1).shape())
+        return _round_lr(rule(n)), rule.source
+
+    def _with_lr(self, spec: RunSpec, label: str) -> RunSpec:
+        if spec.d_ff or spec.n_head:  # shape variants: LR from the rule at their own N
+            lr, src = _round_lr(self.lr_rule()(spec.n_params)), self.lr_rule().source
+        else:
+            lr, src = self.lr_for(spec.n_layer, spec.d_model, spec.batch_size)
+        return spec.replace(lr=lr, lr_source=src, label=label)
+
+    # ------------------------------------------------------------------ grids
+    def grid(self, finding: str) -> list[RunSpec]:
+        if finding not in FINDINGS:
+            raise ScalingLawsError(f"unknown finding '{finding}': choose one of {', '.join(FINDINGS)}")
+        return getattr(self, f"_grid_{finding}")()
+
+    def _grid_model_size(self):
+        p = self.profile
+        return [self._with_lr(self._spec(l, d, p.ladder_tokens), "model_size") for l, d in p.ladder]
+
+    def _grid_depth(self):
+        p = self.profile
+        return [self._with_lr(self._spec(l, d, p.depth_tokens), "depth") for l, ds in p.depths for d in ds]
+
+    def _subset_tokens(self, D: int, cap: int) -> int:
+        # Train up to data_max_epochs passes over the subset (early stopping usually ends sooner),
+        # never more than the cap, and at least 20 steps.
+        p = self.profile
+        step = p.batch_size * p.n_ctx
+        return max(20 * step, int(min(cap, D * p.data_max_epochs)) // step * step)
+
+    def _grid_dataset_size(self):
+        p = self.profile
+        l, d = p.data_model
+        return [self._with_lr(self._spec(l, d, self._subset_tokens(int(D), p.data_max_tokens), data_tokens=int(D),
+                                         patience=p.data_patience, eval_points=max(p.eval_points, 40)), "dataset_size")
+                for D in p.data_sizes]
+
+    def _grid_shape(self):
+        p = self.profile
+        out = []
+        for target in p.shape_sizes:
+            for aspect in p.shape_aspects:
+                s = shape_for_params(target, aspect, head_dim=8, n_ctx=p.n_ctx,
+                                     vocab_size=p.vocab_size)
+                out.append(self._with_lr(self._spec(s.n_layer, s.d_model, p.shape_tokens, n_head=s.n_head,
+                                                    d_ff=s.d_ff), f"shape aspect={aspect} N~{target:g}"))
+        if p.shape_sizes:
+            target, n_layer, head_dim = p.shape_sizes[0], 2, 8
+            for r in p.shape_ff:  # keep N fixed: N ≈ n_layer·d²·(4 + 2r)
+                d = max(head_dim, round(math.sqrt(target / (n_layer * (4 + 2 * r))) / head_dim) * head_dim)
+                out.append(self._with_lr(self._spec(n_layer, d, p.shape_tokens, n_head=d // head_dim,
+                                                    d_ff=max(1, int(r * d))), f"shape ff={r:g}"))
+            d = max(8, round(math.sqrt(target / (n_layer * 12)) / 8) * 8)
+            for h in p.shape_heads:
+                if d % h == 0:
+                    out.append(self._with_lr(self._spec(n_layer, d, p.shape_tokens, n_head=h, d_ff=4 * d),
+                                             f"shape heads={h}"))
+        return out
+
+    def _grid_overfitting(self):
+        p = self.profile
+        out = []
+        for l, d in p.nd_ladder:
+            for D in p.nd_sizes:
+                out.append(self._with_lr(self._spec(l, d, self._subset_tokens(int(D), p.nd_max_tokens),
+                                                    data_tokens=int(D), patience=p.data_patience,
+                                                    eval_points=max(p.eval_points, 40)), "overfitting"))
+        return out
+
+    def _grid_batch(self):
+        p = self.profile
+        l, d = p.batch_model
+        out = []
+        for b in p.batch_sizes:
+            spec = self._spec(l, d, p.batch_tokens).replace(batch_size=b)
+            if p.tune_lr and b != p.batch_size and b not in self._batch_lr:
+                self._batch_lr[b], _ = self._sweep(spec, int(p.batch_tokens * p.sweep_frac))
+            out.append(self._with_lr(spec, f"batch={b}"))
+        return out
+
+    def _grid_isoflop(self):
+        p = self.profile
+        n_train = self.train_tokens()
+        out = []
+        for C in p.iso_budgets:
+            for l, d in p.iso_ladder:
+                n = non_embedding_params(self._spec(l, d, 1).shape())
+                D = int(C / (6 * n))
+                steps = D // (p.batch_size * p.n_ctx)
+                if steps >= p.iso_min_steps and D <= n_train:  # enough steps, no repetition
+                    out.append(self._with_lr(self._spec(l, d, steps * p.batch_size * p.n_ctx), f"isoflop C={C:g}"))
+        return out
+
+    def train_tokens(self) -> int:
+        from .data import prepare_tokens
+
+        return prepare_tokens(self.profile.corpus, self.profile.vocab_size, quiet=True).meta["tokens"]["train"]

@@ -1,0 +1,96 @@
+"""Run the study: execute the notebooks with papermill, in order, at one profile.
+
+    scalinglaws study --profile cpu          # or: make study PROFILE=cpu
+    scalinglaws study --profile quick --notebooks 01 05
+
+The reference `cpu` profile writes executed notebooks over the committed ones in notebooks/ (so
+readers see the reference outputs); other profiles write executed copies under runs/<profile>/.
+Figures and NN_results.json go to figures/<profile>/. Runs already in the store are not retrained,
+so a second run of the study takes seconds per notebook.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from . import ScalingLawsError
+
+NOTEBOOKS = [
+    "01_model_size",
+    "02_dataset_size",
+    "03_model_shape",
+    "04_overfitting",
+    "05_sample_efficiency",
+    "06_compute_allocation",
+]
+
+
+def repo_root() -> Path:
+    from .data import project_root
+
+    root = project_root()
+    if root is None or not (root / "notebooks").is_dir():
+        raise ScalingLawsError("the study needs a checkout of the repository (notebooks/ not found)")
+    return root
+
+
+def select_notebooks(names) -> list[str]:
+    if not names:
+        return list(NOTEBOOKS)
+    out = []
+    for n in names:
+        hits = [nb for nb in NOTEBOOKS if nb.startswith(n) or nb == n]
+        if len(hits) != 1:
+            raise ScalingLawsError(f"unknown notebook '{n}': choose from {', '.join(nb[:2] for nb in NOTEBOOKS)}")
+        out.append(hits[0])
+    return out
+
+
+def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device: str = "cpu",
+              out: str | None = None, runs_dir: str | None = None, figures_dir: str | None = None,
+              extra_parameters: dict | None = None, log_output: bool = False) -> dict:
+    """Execute the notebooks with papermill; returns {notebook: seconds}. Prints one line per notebook."""
+    import papermill as pm
+
+    from .experiments import get_profile
+
+    get_profile(profile)  # fail fast on an unknown profile
+    root = repo_root()
+    nbs = select_notebooks(notebooks)
+    out_dir = Path(out) if out else (root / "notebooks" if profile == "cpu" else root / "runs" / profile / "notebooks")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    params = dict(profile=profile, workers=workers, device=device,
+                  runs_dir=str(Path(runs_dir).resolve()) if runs_dir else "",
+                  figures_dir=str(Path(figures_dir).resolve()) if figures_dir else "")
+    params.update(extra_parameters or {})
+    times: dict[str, float] = {}
+    t_all = time.perf_counter()
+    for i, nb in enumerate(nbs, 1):
+        t0 = time.perf_counter()
+        print(f"[study {profile}] {i}/{len(nbs)} {nb} ...", flush=True)
+        try:
+            pm.execute_notebook(
+                str(root / "notebooks" / f"{nb}.ipynb"),
+                str(out_dir / f"{nb}.ipynb"),
+                parameters=params,
+                cwd=str(root / "notebooks"),
+                kernel_name="python3",
+                progress_bar=False,
+                log_output=log_output,
+            )
+        except pm.PapermillExecutionError as e:
+            raise ScalingLawsError(f"notebook {nb} failed in cell {e.exec_count}: {e.ename}: {e.evalue} "
+                                   f"(executed copy: {out_dir / (nb + '.ipynb')})") from None
+        times[nb] = time.perf_counter() - t0
+        print(f"[study {profile}] {i}/{len(nbs)} {nb} done in {times[nb]:.0f}s", flush=True)
+    total = time.perf_counter() - t_all
+    print(f"[study {profile}] all {len(nbs)} notebooks in {total / 60:.1f} min", flush=True)
+    fig_dir = Path(figures_dir) if figures_dir else root / "figures" / profile
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    (fig_dir / "study_times.json").write_text(json.dumps({"profile": profile, "seconds": times, "total_s": total},
+                                                          indent=1, sort_keys=True) + "\n")
+    return times
