@@ -4,6 +4,7 @@
     scalinglaws train --n-layer 2 --d-model 32 --tokens 2e6    # one run; prints its folder and losses
     scalinglaws runs --runs-dir runs/cpu                       # list a store
     scalinglaws study --profile quick                          # execute the notebooks with papermill
+    scalinglaws report --profile cpu                           # the results table (markdown) from NN_results.json
 
 Errors a user can fix print one line (``error: ...``) and exit with status 2.
 """
@@ -82,6 +83,13 @@ def _cmd_study(a) -> int:
     return 0
 
 
+def _cmd_report(a) -> int:
+    from .study import results_markdown
+
+    print(results_markdown(a.profile))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="scalinglaws", description="Reproduce Kaplan et al. 2020 at small scale.")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -122,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--device", default="cpu")
     ps.add_argument("--out", default=None, help="folder for executed notebooks (default per profile)")
     ps.set_defaults(fn=_cmd_study)
+
+    pq = sub.add_parser("report", help="print the results table of a profile as markdown")
+    pq.add_argument("--profile", default="cpu")
+    pq.set_defaults(fn=_cmd_report)
     return p
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from . import ScalingLawsError
 from .model import Shape, ShapeError, non_embedding_params, train_flops_per_token
 
-SPEC_VERSION = 1  # bump when the training code changes numerics, so old runs are not reused
+SPEC_VERSION = 2  # bump when the training code changes numerics, so old runs are not reused
 
 
 class SpecError(ScalingLawsError):

@@ -85,6 +85,7 @@ class Profile:
     iso_budgets: tuple = ()
     iso_ladder: tuple = ()  # (n_layer, d_model) candidates; each budget uses those giving >= iso_min_steps
     iso_min_steps: int = 100
+    iso_max_tokens: int = 0  # 0 = the train split (no repetition); else a cap on any IsoFLOP run's tokens
     # --- multiplies every token budget (gpu users with more time) ---
     scale: float = 1.0
     note: str = ""
@@ -113,7 +114,7 @@ PROFILES: dict[str, Profile] = {
     ),
     "quick": Profile(
         name="quick", eval_points=16, eval_tokens=32_768, n_boot=100,
-        sweep_frac=0.25, sweep_factors=(0.5, 1.0, 2.0),
+        sweep_frac=0.5, sweep_factors=(0.5, 1.0, 2.0),
         ladder=((2, 16), (2, 32), (3, 48), (4, 64)), ladder_tokens=2_000_000,
         depths=((1, (32, 64)), (2, (16, 32)), (3, (48,)), (4, (32, 64))), depth_tokens=2_000_000,
         data_model=(3, 48), data_sizes=(3e4, 1e5, 3e5, 1e6), data_max_epochs=20, data_max_tokens=2_000_000,
@@ -124,33 +125,37 @@ PROFILES: dict[str, Profile] = {
         note="quick: classroom run; trends visible, fits rough",
     ),
     "cpu": Profile(
-        name="cpu", sweep_frac=0.2, sweep_factors=(0.5, 1.0, 2.0),
-        ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 48), (4, 64), (5, 80)), ladder_tokens=6_000_000,
-        depths=((1, (16, 32, 64)), (2, (16, 24, 32)), (3, (48,)), (4, (32, 64)), (5, (80,)), (6, (32,))),
-        depth_tokens=6_000_000,
+        name="cpu", sweep_frac=0.25, sweep_factors=(0.5, 1.0, 2.0),
+        ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 48), (4, 64), (5, 80)), ladder_tokens=8_000_000,
+        depths=((1, (16, 32, 64)), (2, (16, 24, 32)), (3, (48,)), (4, (64,)), (5, (80,)), (6, (32,))),
+        depth_tokens=8_000_000,
         data_model=(4, 64), data_sizes=(3e4, 1e5, 3e5, 1e6, 3e6), data_max_epochs=20, data_max_tokens=6_000_000,
         shape_sizes=(2.5e4, 1e5), shape_aspects=(2, 4, 8, 16, 48), shape_ff=(0.5, 1, 2, 4, 8),
-        shape_heads=(1, 2, 4, 8), shape_tokens=2_000_000,
+        shape_heads=(1, 2, 4, 8), shape_tokens=1_500_000,
         nd_ladder=((2, 16), (2, 32), (3, 48), (4, 64)), nd_sizes=(3e4, 1e5, 3e5, 1e6, 3e6),
         nd_max_tokens=6_000_000,
         batch_model=(2, 32), batch_sizes=(4, 8, 16, 32, 64, 128), batch_tokens=4_000_000,
         iso_budgets=(1e11, 3e11, 1e12), iso_ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 48), (4, 64), (5, 80)),
-        iso_min_steps=300,
+        iso_min_steps=300, iso_max_tokens=20_000_000,
         note="cpu: the reference study for a 2-core machine",
     ),
     "gpu": Profile(
-        name="gpu", n_ctx=256, batch_size=64, precision="bf16", vocab_size=1024, eval_tokens=262_144,
-        ladder=((2, 64), (4, 128), (6, 192), (8, 256), (8, 384), (12, 512), (16, 768)), ladder_tokens=200_000_000,
-        depths=((1, (128, 512)), (2, (128, 256)), (4, (128, 256)), (8, (128, 256))), depth_tokens=100_000_000,
-        data_model=(8, 384), data_sizes=(1e6, 3e6, 1e7, 3e7, 1e8), data_max_epochs=20, data_max_tokens=300_000_000,
-        shape_sizes=(3e6, 2e7), shape_aspects=(4, 16, 48, 128, 384), shape_ff=(0.5, 1, 2, 4, 8),
-        shape_heads=(2, 4, 8, 16), shape_tokens=100_000_000,
-        nd_ladder=((2, 64), (4, 128), (6, 192), (8, 256)), nd_sizes=(1e6, 3e6, 1e7, 3e7, 1e8),
-        nd_max_tokens=200_000_000,
-        batch_model=(4, 128), batch_sizes=(8, 16, 32, 64, 128, 256), batch_tokens=200_000_000,
-        iso_budgets=(1e15, 3e15, 1e16), iso_ladder=((2, 64), (4, 128), (6, 192), (8, 256), (8, 384), (12, 512), (16, 768)),
-        iso_min_steps=500,
-        note="gpu: N up to ~1e8 on one H100; not yet run",
+        # Sized from FLOP counts (~1e17 training FLOPs incl. sweeps, ~8 min on one H100 at ~200 TFLOP/s
+        # effective) and the corpus: the 42M train tokens of gutenberg at vocab 1024 cap every run that
+        # must not repeat data. Not yet run on a GPU (see README).
+        name="gpu", n_ctx=256, batch_size=32, precision="bf16", vocab_size=1024, eval_tokens=262_144,
+        ladder=((1, 32), (2, 64), (4, 128), (6, 192), (8, 256), (8, 384), (12, 512)), ladder_tokens=40_000_000,
+        depths=((1, (32, 128, 512)), (2, (64, 128, 256)), (4, (128, 256)), (8, (128, 256))), depth_tokens=40_000_000,
+        data_model=(8, 256), data_sizes=(3e5, 1e6, 3e6, 1e7, 3e7), data_max_epochs=20, data_max_tokens=40_000_000,
+        shape_sizes=(1e6, 6e6), shape_aspects=(4, 12, 32, 96, 256), shape_ff=(0.5, 1, 2, 4, 8),
+        shape_heads=(2, 4, 8, 16), shape_tokens=20_000_000,
+        nd_ladder=((2, 64), (4, 128), (6, 192), (8, 256)), nd_sizes=(3e5, 1e6, 3e6, 1e7, 3e7),
+        nd_max_tokens=40_000_000,
+        batch_model=(4, 128), batch_sizes=(4, 8, 16, 32, 64, 128, 256), batch_tokens=40_000_000,
+        iso_budgets=(1e14, 3e14, 1e15), iso_ladder=((2, 64), (3, 96), (4, 128), (4, 192), (6, 192), (6, 256),
+                                                     (8, 256), (8, 320), (8, 384), (10, 448), (12, 512)),
+        iso_min_steps=300,
+        note="gpu: N up to ~4e7 on one H100; not yet run on a GPU",
     ),
 }
 
@@ -244,18 +249,23 @@ class Study:
             return self._rule
         tokens = int(p.ladder_tokens * p.sweep_frac)
         frames, best = [], []
+        from .tuning import fit_lr_rule, pick_best_lr
+
         for n_layer, d_model in p.ladder:
             spec = self._spec(n_layer, d_model, tokens)
             lr, final = self._sweep(spec, tokens)
-            final = final.assign(n_layer=n_layer, d_model=d_model)
-            frames.append(final)
-            best.append({"n_layer": n_layer, "d_model": d_model, "N": spec.n_params, "best_lr": lr,
-                         "at_edge": lr <= final["lr"].min() or lr >= final["lr"].max()})
+            frames.append(final.assign(n_layer=n_layer, d_model=d_model))
+            best.append({"n_layer": n_layer, "d_model": d_model, "N": spec.n_params, "argmin_lr": lr})
+        sweeps = pd.concat(frames, ignore_index=True)
         best_df = pd.DataFrame(best)
-        b, log_a = np.polyfit(np.log(best_df["N"] / 1e4), np.log(best_df["best_lr"]), 1)
-        self._rule = LRRule(float(np.exp(log_a)), float(b),
-                            f"lr(N) fitted to {len(best_df)} sweeps ({p.name})",
-                            pd.concat(frames, ignore_index=True), best_df)
+        # Pool the sweeps of all sizes (fit_lr_rule): a per-size argmin over a few short runs is noisy.
+        joint = fit_lr_rule(sweeps)
+        lo, hi = sweeps["lr"].min() / 2, sweeps["lr"].max() * 2
+        best_df["best_lr"] = [float(np.clip(joint["A"] * (n / 1e4) ** joint["B"], lo, hi)) for n in best_df["N"]]
+        best_df["at_edge"] = [not (g.lr.min() <= b <= g.lr.max()) for b, (_, g) in
+                              zip(best_df["best_lr"], sweeps.groupby("N", sort=True))]
+        self._rule = LRRule(joint["A"], joint["B"],
+                            f"lr(N) fitted jointly to the sweeps of {len(best_df)} sizes ({p.name})", sweeps, best_df)
         return self._rule
 
     def lr_for(self, n_layer: int, d_model: int, batch_size: int | None = None) -> tuple[float, str]:
@@ -357,7 +367,8 @@ class Study:
                 n = non_embedding_params(self._spec(l, d, 1).shape())
                 D = int(C / (6 * n))
                 steps = D // (p.batch_size * p.n_ctx)
-                if steps >= p.iso_min_steps and D <= n_train:  # enough steps, no repetition
+                cap = min(n_train, p.iso_max_tokens or n_train)
+                if steps >= p.iso_min_steps and D <= cap:  # enough steps, no repetition
                     out.append(self._with_lr(self._spec(l, d, steps * p.batch_size * p.n_ctx), f"isoflop C={C:g}"))
         return out
 

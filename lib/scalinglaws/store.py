@@ -26,20 +26,23 @@ from .config import RunSpec
 from .data import prepare_tokens
 from .train import is_done, train_run
 
-# Worker layout rule, from benchmarks/bench_layout.py on the 2-core reference machine: tiny models
-# cannot keep two threads busy (per-op overhead dominates), so two single-thread processes train two
-# runs at once faster than one two-thread process; larger models scale across both threads.
-LAYOUT_SPLIT_N = 3e5  # non-embedding N below which 2 workers x 1 thread is used on 2 cores
-
-
+# Worker layout rule, from benchmarks/bench_speed.py on the 2-core reference machine (see README):
+# these models are too small to keep two threads busy (per-op overhead and small matmuls), so two
+# single-thread processes training two runs at once beat one two-thread process at every size of the
+# cpu ladder. With one run left, it gets all cores. Override with workers=/threads=.
 def auto_layout(specs: list[RunSpec], cores: int | None = None) -> tuple[int, int]:
     """(workers, threads per worker) for a batch of runs on this machine."""
     cores = cores or os.cpu_count() or 1
     if len(specs) <= 1 or cores == 1:
         return 1, cores
-    if max(s.n_params for s in specs) < LAYOUT_SPLIT_N:
-        return min(cores, len(specs)), 1
-    return 1, cores
+    workers = min(cores, len(specs))
+    return workers, max(1, cores // workers)
+
+
+def run_cost(spec: RunSpec) -> float:
+    """Training FLOPs (full count): used to start the longest runs first, so the last worker is not
+    left alone with a long run while the others idle."""
+    return spec.tokens * spec.describe()["flops_per_token"]["full"]
 
 
 class Executor(Protocol):
@@ -110,7 +113,7 @@ def ensure_runs(
     """
     specs = list({s.run_id: s.validate() for s in specs}.values())
     runs_dir = Path(runs_dir)
-    missing = [s for s in specs if not is_done(runs_dir / s.run_id)]
+    missing = sorted((s for s in specs if not is_done(runs_dir / s.run_id)), key=run_cost, reverse=True)
     say = (lambda msg: None) if log == "none" else (lambda msg: print(msg, flush=True))
     errors: list[str] = []
     if missing:

@@ -279,7 +279,9 @@ def _train_locked(spec, data, run_dir, device, threads, log, checkpoint_every_s,
             if mode == "eval":
                 print(f"[{spec.run_id[:8]} N={spec.n_params:.3g}] step {step}/{spec.steps} "
                       f"tokens {tokens:.3g} train {rows[-1]['train_loss']:.4f} val {val:.4f}", flush=True)
-            if spec.patience and since_best >= spec.patience:
+            # Early stopping needs `patience` evals without improvement *and* the step count well past
+            # the best one, so the unigram plateau of the first ~100 steps does not stop a run.
+            if spec.patience and since_best >= spec.patience and step >= 2 * best_step + spec.warmup:
                 status, reason = "early_stopped", f"no improvement in {spec.patience} evals after step {best_step}"
                 break
             now = time.perf_counter()

@@ -78,3 +78,47 @@ def lr_sweep(spec: RunSpec, runs_dir, *, budget_frac: float = 0.25, lrs=None, n_
     final.loc[final["status"] == "diverged", "final_val_loss"] = math.nan
     best = pick_best_lr(final)
     return spec.replace(lr=float(f"{best:.3g}"), lr_source=f"sweep best of {len(specs)} at {budget_frac:g}x budget"), final
+
+
+def fit_lr_rule(sweeps: pd.DataFrame) -> dict:
+    """One fit to the sweeps of all sizes: L(N_i, lr) = f_i + c·(log lr − a − b·log(N_i/1e4))².
+
+    Each size keeps its own loss level f_i, all share the curvature c and the optimum moves as a power
+    law lr*(N) = e^a·(N/1e4)^b. Pooling the sizes makes the optimum robust to the run-to-run noise of
+    a single short sweep (a per-size argmin over 3 LRs jumps between grid points). Returns A = e^a,
+    B = b, c and the per-size optimum lr*(N); raises ValueError if the data do not pin an optimum.
+    """
+    from scipy.optimize import least_squares
+
+    d = sweeps.dropna(subset=["final_val_loss"]).copy()
+    sizes = sorted(d["N"].unique())
+    if len(sizes) < 2 or len(d) < len(sizes) + 3:
+        raise ValueError("need sweeps at >= 2 sizes with >= 3 LRs in all to fit lr(N)")
+    idx = d["N"].map({n: i for i, n in enumerate(sizes)}).to_numpy()
+    x = np.log(d["lr"].to_numpy(float))
+    z = np.log(d["N"].to_numpy(float) / 1e4)
+    y = d["final_val_loss"].to_numpy(float)
+    k = len(sizes)
+
+    def resid(p):
+        f, c, a, b = p[:k], p[k], p[k + 1], p[k + 2]
+        return f[idx] + c * (x - a - b * z) ** 2 - y
+
+    f0 = d.groupby("N")["final_val_loss"].min().to_numpy()
+    best = None
+    for a0 in (np.log(d["lr"]).mean(), np.log(d["lr"]).min(), np.log(d["lr"]).max()):
+        for b0 in (-0.5, 0.0):
+            p0 = np.concatenate([f0, [0.05, a0, b0]])
+            lo = np.concatenate([np.full(k, -np.inf), [1e-6, -15, -3]])
+            hi = np.concatenate([np.full(k, np.inf), [10, 2, 3]])
+            r = least_squares(resid, p0, bounds=(lo, hi), loss="soft_l1", f_scale=0.02)
+            if best is None or r.cost < best.cost:
+                best = r
+    p = best.x
+    A, B = float(np.exp(p[k + 1])), float(p[k + 2])
+    lr_lo, lr_hi = d["lr"].min(), d["lr"].max()
+    opt = {float(n): A * (n / 1e4) ** B for n in sizes}
+    # An optimum far outside every sweep is an extrapolation, not a measurement: say so.
+    outside = [n for n, v in opt.items() if not (lr_lo / 2 <= v <= lr_hi * 2)]
+    return {"A": A, "B": B, "c": float(p[k]), "optimum": opt, "success": bool(best.success),
+            "extrapolated_sizes": outside}
