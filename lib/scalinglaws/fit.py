@@ -615,6 +615,35 @@ def fit_power_law(
     )
 
 
+def _solve_and_finish(
+    solve: Callable, natural: Callable, *, n: int, law: str, names: tuple[str, ...], model: _ModelFn,
+    inputs: dict[str, np.ndarray], output: str, observed: np.ndarray, extra_columns: dict | None = None,
+    codes: np.ndarray, group_idx: list[np.ndarray], n_boot: int, seed: int, level: float,
+    message_suffix: str = "", strata: list[np.ndarray] | None = None,
+) -> FitResult:
+    """The tail every robust least-squares law shares: fit all points, bootstrap by refitting resampled
+    groups from the full-data optimum, compute log residuals, and package a FitResult."""
+    with np.errstate(all="ignore"):
+        best, converged, msg = solve(np.arange(n), None)
+    if best is None:
+        raise ScalingLawsError(f"{law}: {msg}")
+
+    def fit_once(idx):
+        r, ok, _ = solve(idx, [best.x])
+        return natural(r.x) if (r is not None and ok) else None
+
+    theta = natural(best.x)
+    pred = model(dict(zip(names, theta)), *inputs.values())
+    resid = np.log(observed) - np.log(pred)
+    columns = {**inputs, **(extra_columns or {}), output: observed}
+    return _finish(
+        law=law, names=names, theta=theta, fit_once=fit_once, group_idx=group_idx, n_boot=n_boot,
+        seed=seed, level=level, converged=converged, message=msg + message_suffix, residuals=resid,
+        points=_points_frame(columns, codes, pred, resid, output), model=model, inputs=tuple(inputs),
+        output=output, objective=2 * best.cost, strata=strata,
+    )
+
+
 def _fit_loglinear(
     x: np.ndarray,
     y: np.ndarray,
@@ -659,24 +688,9 @@ def _fit_loglinear(
         # intercept at z = 0 is log y at x = exp(m); move it to x = 1.
         return np.array(transform(t[0] - t[1] * m, t[1]), dtype=float)
 
-    with np.errstate(all="ignore"):
-        best, converged, msg = solve(np.arange(n), None)
-    if best is None:
-        raise ScalingLawsError(f"{law}: {msg}")
-
-    def fit_once(idx):
-        r, ok, _ = solve(idx, [best.x])
-        return natural(r.x) if (r is not None and ok) else None
-
-    theta = natural(best.x)
-    pred = model(dict(zip(names, theta)), x)
-    resid = np.log(y) - np.log(pred)
-    return _finish(
-        law=law, names=names, theta=theta, fit_once=fit_once, group_idx=group_idx, n_boot=n_boot,
-        seed=seed, level=level, converged=converged, message=msg, residuals=resid,
-        points=_points_frame({x_name: x, y_name: y}, codes, pred, resid, y_name), model=model,
-        inputs=(x_name,), output=y_name, objective=2 * best.cost, strata=strata_of_groups,
-    )
+    return _solve_and_finish(solve, natural, n=n, law=law, names=names, model=model, inputs={x_name: x},
+                             output=y_name, observed=y, codes=codes, group_idx=group_idx, n_boot=n_boot,
+                             seed=seed, level=level, strata=strata_of_groups)
 
 
 # ============================================================================ Kaplan Eq. 1.5
@@ -767,24 +781,9 @@ def fit_kaplan_nd(
         aN, aD, uN, uD = t
         return np.array([aN, aD, np.exp(uN / aN + mN), np.exp(uD / aD + mD)])
 
-    with np.errstate(all="ignore"):
-        best, converged, msg = solve(np.arange(n), None)
-    if best is None:
-        raise ScalingLawsError(f"kaplan_nd: {msg}")
-
-    def fit_once(idx):
-        r, ok, _ = solve(idx, [best.x])
-        return natural(r.x) if (r is not None and ok) else None
-
-    theta = natural(best.x)
-    pred = _nd_model(dict(zip(names, theta)), N, D)
-    resid = np.log(L) - np.log(pred)
-    return _finish(
-        law="kaplan_nd", names=names, theta=theta, fit_once=fit_once, group_idx=group_idx, n_boot=n_boot,
-        seed=seed, level=level, converged=converged, message=msg, residuals=resid,
-        points=_points_frame({"N": N, "D": D, "L": L}, codes, pred, resid, "L"), model=_nd_model,
-        inputs=("N", "D"), objective=2 * best.cost,
-    )
+    return _solve_and_finish(solve, natural, n=n, law="kaplan_nd", names=names, model=_nd_model,
+                             inputs={"N": N, "D": D}, output="L", observed=L, codes=codes, group_idx=group_idx,
+                             n_boot=n_boot, seed=seed, level=level)
 
 
 # ============================================================================ Kaplan Eq. 1.6
@@ -864,25 +863,10 @@ def fit_kaplan_ns(
         aN, aS, uN, uS = t
         return np.array([aN, aS, np.exp(uN / aN + mN), np.exp(uS / aS + mS)])
 
-    with np.errstate(all="ignore"):
-        best, converged, msg = solve(np.arange(n), None)
-    if best is None:
-        raise ScalingLawsError(f"kaplan_ns: {msg}")
-
-    def fit_once(idx):
-        r, ok, _ = solve(idx, [best.x])
-        return natural(r.x) if (r is not None and ok) else None
-
-    theta = natural(best.x)
-    pred = _ns_model(dict(zip(names, theta)), N, S)
-    resid = np.log(L) - np.log(pred)
-    msg += f"; {int((~keep).sum())} point(s) at S <= warmup_steps={warmup_steps:g} dropped"
-    return _finish(
-        law="kaplan_ns", names=names, theta=theta, fit_once=fit_once, group_idx=group_idx, n_boot=n_boot,
-        seed=seed, level=level, converged=converged, message=msg, residuals=resid,
-        points=_points_frame({"N": N, "S": S, "L": L}, codes, pred, resid, "L"), model=_ns_model,
-        inputs=("N", "S"), objective=2 * best.cost,
-    )
+    return _solve_and_finish(solve, natural, n=n, law="kaplan_ns", names=names, model=_ns_model,
+                             inputs={"N": N, "S": S}, output="L", observed=L, codes=codes, group_idx=group_idx,
+                             n_boot=n_boot, seed=seed, level=level,
+                             message_suffix=f"; {int((~keep).sum())} point(s) at S <= warmup_steps={warmup_steps:g} dropped")
 
 
 # ============================================================================ critical batch size
@@ -945,24 +929,9 @@ def fit_critical_batch(
         s_min, b_crit = math.exp(t[0]), math.exp(t[1])
         return np.array([s_min, s_min * b_crit, b_crit])
 
-    with np.errstate(all="ignore"):
-        best, converged, msg = solve(np.arange(n), None)
-    if best is None:
-        raise ScalingLawsError(f"critical batch: {msg}")
-
-    def fit_once(idx):
-        r, ok, _ = solve(idx, [best.x])
-        return natural(r.x) if (r is not None and ok) else None
-
-    theta = natural(best.x)
-    pred = _cb_model(dict(zip(names, theta)), B)
-    resid = np.log(S) - np.log(pred)
-    return _finish(
-        law="critical_batch", names=names, theta=theta, fit_once=fit_once, group_idx=group_idx, n_boot=n_boot,
-        seed=seed, level=level, converged=converged, message=msg, residuals=resid,
-        points=_points_frame({"B": B, "S": S, "E": E}, codes, pred, resid, "S"), model=_cb_model,
-        inputs=("B",), output="S", objective=2 * best.cost,
-    )
+    return _solve_and_finish(solve, natural, n=n, law="critical_batch", names=names, model=_cb_model,
+                             inputs={"B": B}, output="S", observed=S, extra_columns={"E": E}, codes=codes,
+                             group_idx=group_idx, n_boot=n_boot, seed=seed, level=level)
 
 
 def critical_batch_table(
