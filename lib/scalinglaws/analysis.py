@@ -178,11 +178,17 @@ def convergence_table(curves: pd.DataFrame, n_boot: int, seed: int):
         with np.errstate(all="ignore"):
             gain = (p["S_c"] / S) ** p["alpha_S"] - (p["S_c"] / (2 * S)) ** p["alpha_S"]
             l_inf = (p["N_c"] / N) ** p["alpha_N"]
+        with np.errstate(all="ignore"):
+            s_term = (p["S_c"] / S) ** p["alpha_S"]
         if not ns.converged or not np.isfinite(gain) or not np.isfinite(l_inf) or l_inf <= 0:
             gain, l_inf = math.nan, math.nan  # no claim from a fit that failed
+        elif s_term > l_inf:
+            # The fit puts most of the final loss in the step term (it has no irreducible loss to put it
+            # in), so its S -> inf limit is not a credible converged loss: report none.
+            l_inf = math.nan
         rows.append({"run_id": rid, "N": N, "steps": S, "final_val_loss": L,
                      "L_converged_est": l_inf, "gain_if_steps_doubled": gain,
-                     "converged": bool(gain < 0.01 * L)})
+                     "converged": bool(gain < 0.01 * L), "step_term_at_end": float(s_term)})
     return ns, pd.DataFrame(rows).sort_values("N").reset_index(drop=True)
 
 
@@ -377,4 +383,7 @@ def interpret_chinchilla(a_kaplan: F.FitResult | None, a2: F.FitResult | None, a
     if a3 is not None:
         parts.append(f"The parametric fit (Approach 3) gives α = {pm(a3, 'alpha', 2)}, β = {pm(a3, 'beta', 2)}, "
                      f"E = {pm(a3, 'E', 3)} nats, so a = β/(α+β) = {pm(a3, 'a', 2)}.")
+        if a3.params["E"] < 0.05 * float(np.min(a3.points["L"])):
+            parts.append("Its irreducible loss E went to zero: over this small range of N and D the data cannot "
+                         "separate E from the power-law terms, so α, β and a from Approach 3 are not reliable here.")
     return " ".join(parts)

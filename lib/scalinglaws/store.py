@@ -173,6 +173,10 @@ def _run_frame(spec: RunSpec, run_dir: Path) -> pd.DataFrame:
             "final_val_loss": summ["final_val_loss"], "best_val_loss": summ["best_val_loss"],
             "tokens_per_s": summ["tokens_per_s"]}
     df = pd.DataFrame(rows) if rows else pd.DataFrame(columns=["step", "tokens", "val_loss"])
+    # Per-eval columns keep their names (tokens = tokens processed so far); the spec's budget becomes
+    # budget_tokens and its peak LR is `lr` (the scheduled LR at each eval is lr_now).
+    df = df.rename(columns={"lr": "lr_now"})
+    base["budget_tokens"] = base.pop("tokens")
     for k, v in base.items():
         df[k] = v
     df["is_final"] = df["step"] == (df["step"].max() if len(df) else 0)
