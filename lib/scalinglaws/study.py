@@ -120,15 +120,17 @@ def results_markdown(profile: str = "cpu", figures_dir: str | None = None) -> st
     """The README's results table, built from figures/<profile>/NN_results.json (never typed by hand)."""
     root = repo_root()
     fig = Path(figures_dir) if figures_dir else root / "figures" / profile
-    lines = ["| finding | quantity | this study (95% CI) | paper | notebook · figure |", "|---|---|---|---|---|"]
+    main = {"01": "01_loss_vs_N", "02": "02_loss_vs_D", "03": "03_shape", "04": "04_LND",
+            "05": "05_learning_curves", "06": "06_frontier_fits"}
+    lines = ["| finding | quantity | this study (95% CI) | paper | note | notebook · figure |", "|---|---|---|---|---|---|"]
     for nb in NOTEBOOKS:
         path = fig / f"{nb[:2]}_results.json"
         if not path.exists():
             continue
-        figs = sorted((p.stem for p in fig.glob(f"{nb[:2]}_*.png")), key=lambda n: ("appendix" in n, n))
+        figs = [main[nb[:2]]] if (fig / f"{main[nb[:2]]}.png").exists() else []
         link = f"[{nb}](notebooks/{nb}.ipynb) · [fig](figures/{profile}/{figs[0]}.png)" if figs else f"[{nb}](notebooks/{nb}.ipynb)"
         for r in json.loads(path.read_text()):
             ci = f" [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]" if r["ci_low"] is not None else ""
             lines.append(f"| {FINDING_TITLES[nb[:2]]} | {r['quantity']} | {_fmt(r['value'])}{ci} | "
-                         f"{_fmt(r['paper_value'])} | {link} |")
+                         f"{_fmt(r['paper_value'])} | {r['note'].replace('|', '/')} | {link} |")
     return "\n".join(lines)
