@@ -92,11 +92,13 @@ def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device:
         print(f"[study {profile}] {i}/{len(nbs)} {nb} done in {times[nb]:.0f}s", flush=True)
     total = time.perf_counter() - t_all
     print(f"[study {profile}] all {len(nbs)} notebooks in {total / 60:.1f} min", flush=True)
-    # Wall times are a record of this execution, not a result: they go beside the runs, not the figures.
+    # Wall times are a record of a whole-study execution, not a result: they go beside the runs, not the
+    # figures, and only when all six notebooks ran (re-running one section must not overwrite them).
     rec = Path(runs_dir) if runs_dir else root / "runs" / profile
     rec.mkdir(parents=True, exist_ok=True)
-    (rec / "study_times.json").write_text(json.dumps({"profile": profile, "seconds": times, "total_s": total,
-                                                      "failed": failed}, indent=1, sort_keys=True) + "\n")
+    if len(nbs) == len(NOTEBOOKS):
+        (rec / "study_times.json").write_text(json.dumps({"profile": profile, "seconds": times, "total_s": total,
+                                                          "failed": failed}, indent=1, sort_keys=True) + "\n")
     if failed:
         raise ScalingLawsError(f"{len(failed)} notebook(s) failed; first: {failed[0]}")
     return times
