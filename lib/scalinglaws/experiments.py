@@ -234,7 +234,7 @@ class Study:
         first the profile's factors around the starting rule, then, while a shape's best LR sits at the
         edge of its sweep, one more LR beyond that edge (x0.5 or x2), up to `max_extend` rounds.
         Returns (best LR, final-loss table) per job."""
-        from .tuning import default_lr, pick_best_lr, sweep_specs
+        from .tuning import default_lr, sweep_result, sweep_specs
 
         lrs = [[_round_lr(default_lr(spec.n_params) * f) for f in self.profile.sweep_factors] for spec, _ in jobs]
         for round_ in range(max_extend + 1):
@@ -243,10 +243,7 @@ class Study:
             df = self.ensure([s for g in groups for s in g])
             out, grew = [], False
             for g, lr_list in zip(groups, lrs):
-                ids = {s.run_id for s in g}
-                final = df[df["is_final"] & df["run_id"].isin(ids)][["run_id", "N", "lr", "final_val_loss", "status"]].copy()
-                final.loc[final["status"] == "diverged", "final_val_loss"] = math.nan
-                best = pick_best_lr(final)
+                best, final = sweep_result(df, g)
                 out.append((best, final))
                 if round_ < max_extend and best <= min(lr_list):
                     lr_list.append(_round_lr(min(lr_list) / 2)); grew = True

@@ -66,6 +66,15 @@ def pick_best_lr(final: pd.DataFrame) -> float:
     return float(lr[i])
 
 
+def sweep_result(runs: pd.DataFrame, specs: list[RunSpec]) -> tuple[float, pd.DataFrame]:
+    """(best peak LR, final-loss table) of one sweep's runs within a store DataFrame; diverged runs
+    count as NaN loss."""
+    ids = {s.run_id for s in specs}
+    final = runs[runs["is_final"] & runs["run_id"].isin(ids)][["run_id", "N", "lr", "final_val_loss", "status"]].copy()
+    final.loc[final["status"] == "diverged", "final_val_loss"] = math.nan
+    return pick_best_lr(final), final
+
+
 def lr_sweep(spec: RunSpec, runs_dir, *, budget_frac: float = 0.25, lrs=None, n_lrs: int = 5,
              span: float = 4.0, **ensure_kw) -> tuple[RunSpec, pd.DataFrame]:
     """Run (or reuse) a peak-LR sweep for one shape; return the spec with the best LR and the sweep's
@@ -73,9 +82,6 @@ def lr_sweep(spec: RunSpec, runs_dir, *, budget_frac: float = 0.25, lrs=None, n_
     from .store import ensure_runs
 
     specs = sweep_specs(spec, lrs, budget_frac=budget_frac, n_lrs=n_lrs, span=span)
-    df = ensure_runs(specs, runs_dir, **ensure_kw)
-    final = df[df["is_final"]][["run_id", "N", "lr", "final_val_loss", "status"]].copy()
-    final.loc[final["status"] == "diverged", "final_val_loss"] = math.nan
-    best = pick_best_lr(final)
+    best, final = sweep_result(ensure_runs(specs, runs_dir, **ensure_kw), specs)
     return spec.replace(lr=float(f"{best:.3g}"), lr_source=f"sweep best of {len(specs)} at {budget_frac:g}x budget"), final
 
