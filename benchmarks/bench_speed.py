@@ -3,6 +3,7 @@ model FLOP utilisation against the measured matmul peak, and the worker layout f
 
     .venv/bin/python benchmarks/bench_speed.py                 # ~5 minutes on 2 cores
     .venv/bin/python benchmarks/bench_speed.py --profile cpu --seconds 8 --out benchmarks/results/speed_cpu.json
+    python benchmarks/bench_speed.py --profile gpu --device cuda --sizes ends --seconds 3   # on a GPU machine
 
 Run it alone: the numbers are only meaningful on an otherwise idle machine.
 MFU uses the full per-token training FLOPs, 3·(2N + 2·n_layer·n_ctx·d_model + 2·d_model·n_vocab), over
@@ -30,43 +31,92 @@ from scalinglaws.model import build_model
 from scalinglaws.train import _Trainer
 
 
+DEVICE = "cpu"  # set by --device; every measurement of one script run uses the same device
+
+
+def sync():
+    if DEVICE.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
 def matmul_peak(dtype, threads: int, seconds: float = 2.0) -> float:
-    """Best dense-matmul GFLOP/s over a few square sizes (what a well-shaped workload could reach)."""
+    """Best dense-matmul GFLOP/s over a few square sizes (what a well-shaped workload could reach),
+    on random data (zeros run faster on some GPUs)."""
     torch.set_num_threads(threads)
     best = 0.0
-    for n in (512, 1024, 2048):
-        a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-        for _ in range(2):
+    sizes = (2048, 4096, 8192) if DEVICE.startswith("cuda") else (512, 1024, 2048)
+    for n in sizes:
+        a = torch.randn(n, n, device=DEVICE).to(dtype)
+        b = torch.randn(n, n, device=DEVICE).to(dtype)
+        for _ in range(3):
             a @ b
+        sync()
         t, k = time.perf_counter(), 0
         while time.perf_counter() - t < seconds / 3:
             a @ b
             k += 1
+            if k % 10 == 0:
+                sync()
+        sync()
         best = max(best, 2 * n**3 * k / (time.perf_counter() - t) / 1e9)
     return best
 
 
+def model_matmul_ceiling(spec: RunSpec, seconds: float = 1.0) -> float:
+    """GFLOP/s of this model's own forward matmul shapes (tokens-per-step rows x d_model), each timed
+    alone: the most a loop could reach on this model even with zero overhead, since small matmuls run
+    far below the square-matrix peak."""
+    s = spec.shape()
+    m = spec.batch_size * spec.n_ctx
+    dt = torch.bfloat16 if spec.precision == "bf16" else torch.float32
+    shapes = [(s.d_model, 3 * s.d_model), (s.d_model, s.d_model), (s.d_model, s.d_ff), (s.d_ff, s.d_model),
+              (s.d_model, s.vocab_size)]
+    flops, secs = 0.0, 0.0
+    for k, n in shapes:
+        a = torch.randn(m, k, device=DEVICE).to(dt)
+        b = torch.randn(k, n, device=DEVICE).to(dt)
+        for _ in range(3):
+            a @ b
+        sync()
+        t, reps = time.perf_counter(), 0
+        while time.perf_counter() - t < seconds / len(shapes):
+            a @ b
+            reps += 1
+        sync()
+        secs += (time.perf_counter() - t) / reps
+        flops += 2 * m * k * n
+    return flops / secs / 1e9
+
+
 def time_steps(step_fn, seconds: float, warmup: int = 3) -> float:
-    """Seconds per step (median of 1/5 chunks) after warmup steps."""
+    """Seconds per step: the median over chunks of steps, after warmup steps. On CPU a chunk is one
+    step; on CUDA it is 10 steps between synchronisations (the loop itself does not sync per step)."""
+    chunk = 10 if DEVICE.startswith("cuda") else 1
     for i in range(warmup):
         step_fn(i)
+    sync()
     times, i, t_end = [], warmup, time.perf_counter() + seconds
     while time.perf_counter() < t_end or len(times) < 5:
         t = time.perf_counter()
-        step_fn(i)
-        times.append(time.perf_counter() - t)
-        i += 1
+        for _ in range(chunk):
+            step_fn(i)
+            i += 1
+        sync()
+        times.append((time.perf_counter() - t) / chunk)
     return float(np.median(times))
 
 
 def ours(spec: RunSpec, data, seconds: float) -> float:
-    tr = _Trainer(spec, data, "cpu")
+    if DEVICE.startswith("cuda"):  # as train_run sets it for a CUDA run
+        torch.backends.cuda.matmul.allow_tf32 = True
+    tr = _Trainer(spec, data, DEVICE)
     return spec.tokens_per_step / time_steps(tr.step, seconds)
 
 
 def naive(spec: RunSpec, data, seconds: float) -> float:
     """fp32, default AdamW, per-sample Python sampling, labels shifted inside the model."""
-    model = build_model(spec.shape(), seed=spec.seed)
+    torch.backends.cuda.matmul.allow_tf32 = False  # torch's default: plain fp32
+    model = build_model(spec.shape(), seed=spec.seed).to(DEVICE)
     opt = torch.optim.AdamW(model.parameters(), lr=spec.lr, betas=(spec.beta1, spec.beta2))
     train = data.train
     g = torch.Generator().manual_seed(0)
@@ -76,7 +126,7 @@ def naive(spec: RunSpec, data, seconds: float) -> float:
         for _ in range(spec.batch_size):
             s = int(torch.randint(0, len(train) - spec.n_ctx - 1, (1,), generator=g))
             rows.append(torch.tensor(train[s : s + spec.n_ctx].astype(np.int64)))
-        x = torch.stack(rows)
+        x = torch.stack(rows).to(DEVICE)
         for grp in opt.param_groups:
             grp["lr"] = get_lr(i, spec)
         loss = model(input_ids=x, labels=x).loss
@@ -94,6 +144,7 @@ def hf_trainer(spec: RunSpec, data, seconds: float, tmp: Path) -> float:
 
     model = build_model(spec.shape(), seed=spec.seed)
     train = data.train
+    on_gpu = DEVICE.startswith("cuda")
 
     class Windows(torch.utils.data.Dataset):
         def __len__(self):
@@ -111,6 +162,7 @@ def hf_trainer(spec: RunSpec, data, seconds: float, tmp: Path) -> float:
             self.t = time.perf_counter()
 
         def on_step_end(self, args, state, control, **kw):
+            sync()  # the Trainer reads the loss lazily; time each step to completion
             times.append(time.perf_counter() - self.t)
             if sum(times) > seconds and len(times) > 8:
                 control.should_training_stop = True
@@ -118,31 +170,43 @@ def hf_trainer(spec: RunSpec, data, seconds: float, tmp: Path) -> float:
     args = TrainingArguments(output_dir=str(tmp), per_device_train_batch_size=spec.batch_size, learning_rate=spec.lr,
                              max_steps=100000, lr_scheduler_type="cosine", warmup_steps=spec.warmup,
                              adam_beta2=spec.beta2, max_grad_norm=spec.grad_clip, weight_decay=0.0,
-                             logging_strategy="no", save_strategy="no", report_to=[], use_cpu=True,
+                             logging_strategy="no", save_strategy="no", report_to=[], use_cpu=not on_gpu,
+                             bf16=on_gpu and spec.precision == "bf16",
                              dataloader_num_workers=0, disable_tqdm=True, seed=spec.seed)
     Trainer(model=model, args=args, train_dataset=Windows(), callbacks=[Timer()]).train()
     return spec.tokens_per_step * (spec.n_ctx - 1) / spec.n_ctx / float(np.median(times[3:]))
 
 
-def _layout_worker(spec_dict, seconds, q):
-    torch.set_num_threads(1)
+def _layout_worker(spec_dict, seconds, q, device, threads, barrier):
+    global DEVICE
+    DEVICE = device
+    torch.set_num_threads(threads)
     spec = RunSpec(**spec_dict)
-    q.put(ours(spec, prepare_tokens(spec.corpus, spec.vocab_size, quiet=True), seconds))
+    data = prepare_tokens(spec.corpus, spec.vocab_size, quiet=True)
+    if device.startswith("cuda"):
+        torch.zeros(1, device=device)  # create the CUDA context before the common start
+    barrier.wait()  # all workers time the same window (start-up is not measured)
+    q.put(ours(spec, data, seconds))
 
 
-def layout(spec: RunSpec, data, seconds: float) -> dict:
-    """Total tokens/s of one process with 2 threads vs two single-thread processes (two runs at once)."""
-    torch.set_num_threads(2)
-    one_by_two = ours(spec, data, seconds)
+def layout(spec: RunSpec, data, seconds: float, workers: int = 2) -> dict:
+    """Total tokens/s of one process with all threads vs `workers` processes training at once.
+    CPU: 1 process x 2 threads vs 2 x 1. CUDA: 1 process vs `workers` processes sharing the GPU."""
+    cores = 2 if DEVICE == "cpu" else max(1, min(2, (os.cpu_count() or 2) // workers))
+    torch.set_num_threads(2 if DEVICE == "cpu" else cores)
+    one = ours(spec, data, seconds)
     ctx = mp.get_context("spawn")
-    q = ctx.Queue()
-    ps = [ctx.Process(target=_layout_worker, args=(spec.to_dict(), seconds, q)) for _ in range(2)]
+    q, barrier = ctx.Queue(), ctx.Barrier(workers)
+    threads = 1 if DEVICE == "cpu" else cores
+    ps = [ctx.Process(target=_layout_worker, args=(spec.to_dict(), seconds, q, DEVICE, threads, barrier))
+          for _ in range(workers)]
     for p in ps:
         p.start()
     rates = [q.get() for _ in ps]
     for p in ps:
         p.join()
-    return {"1x2_tokens_per_s": one_by_two, "2x1_tokens_per_s": sum(rates), "ratio_2x1_over_1x2": sum(rates) / one_by_two}
+    return {"workers": workers, "one_process_tokens_per_s": one, "k_processes_tokens_per_s": sum(rates),
+            "ratio": sum(rates) / one}
 
 
 def main(argv=None):
@@ -153,12 +217,16 @@ def main(argv=None):
     ap.add_argument("--precision", default=None, help="override the profile's precision (fp32/bf16)")
     ap.add_argument("--sizes", default="all", help="'all' ladder sizes or 'ends' (smallest, middle, largest)")
     ap.add_argument("--no-trainer", action="store_true")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--layout-workers", type=int, default=0, help="processes in the layout test (0: 2 on CPU, store.GPU_WORKERS on CUDA)")
     ap.add_argument("--out", default=None)
     a = ap.parse_args(argv)
+    global DEVICE
+    DEVICE = a.device
     prof = get_profile(a.profile)
     data = prepare_tokens(prof.corpus, prof.vocab_size, quiet=True)
     peaks = {"fp32": matmul_peak(torch.float32, a.threads), "bf16": matmul_peak(torch.bfloat16, a.threads)}
-    print(f"matmul peak ({a.threads} threads): fp32 {peaks['fp32']:.0f} GFLOP/s, bf16 {peaks['bf16']:.0f} GFLOP/s", flush=True)
+    print(f"matmul peak ({DEVICE}, {a.threads} threads): fp32 {peaks['fp32']:.0f} GFLOP/s, bf16 {peaks['bf16']:.0f} GFLOP/s", flush=True)
     ladder = list(prof.ladder)
     if a.sizes == "ends":
         ladder = [ladder[0], ladder[len(ladder) // 2], ladder[-1]]
@@ -175,23 +243,32 @@ def main(argv=None):
         r["trainer"] = float("nan")
         if not a.no_trainer:
             torch.set_num_threads(a.threads)
-            r["trainer"] = hf_trainer(spec.replace(precision="fp32"), data, a.seconds, tmp)
+            # Same precision as ours: fp32 on the cpu profile; on a GPU the Trainer's own bf16 autocast.
+            r["trainer"] = hf_trainer(spec, data, a.seconds, tmp)
         r["ours_over_trainer"] = r["ours"] / r["trainer"]  # nan when the Trainer was skipped
         r["ours_over_naive"] = r["ours"] / r["naive"]
         r["ours_gflops"] = r["ours"] * flops / 1e9
         r["mfu"] = r["ours_gflops"] / peaks[spec.precision]
+        r["matmul_ceiling_gflops"] = model_matmul_ceiling(spec)
+        r["fraction_of_ceiling"] = r["ours_gflops"] / r["matmul_ceiling_gflops"]
         print(f"L{n_layer} d{d_model} N={spec.n_params:>9,} ours {r['ours']:>9,.0f} tok/s  trainer {r['trainer']:>9,.0f}  "
               f"naive {r['naive']:>9,.0f}  ours/trainer {r['ours_over_trainer']:.2f}  ours/naive {r['ours_over_naive']:.2f}  "
-              f"MFU {100 * r['mfu']:.0f}% ({r['ours_gflops']:.0f} GFLOP/s {spec.precision})", flush=True)
+              f"MFU {100 * r['mfu']:.0f}% ({r['ours_gflops']:.0f} GFLOP/s {spec.precision}; this model's matmul shapes "
+              f"alone reach {r['matmul_ceiling_gflops']:.0f})", flush=True)
         rows.append(r)
     lay = []
-    for n_layer, d_model in ladder[:3]:
+    from scalinglaws.store import GPU_WORKERS
+
+    workers = a.layout_workers or (GPU_WORKERS if DEVICE.startswith("cuda") else 2)
+    for n_layer, d_model in (ladder[:3] if DEVICE == "cpu" else ladder[:2]):
         spec = prof.base(n_layer, d_model, 10**6, lr=1e-3)
-        lay.append({"N": spec.n_params, "n_layer": n_layer, "d_model": d_model, **layout(spec, data, a.seconds)})
-        print(f"layout N={spec.n_params:,}: 1x2 {lay[-1]['1x2_tokens_per_s']:,.0f} tok/s, 2x1 {lay[-1]['2x1_tokens_per_s']:,.0f} "
-              f"tok/s (x{lay[-1]['ratio_2x1_over_1x2']:.2f})", flush=True)
+        lay.append({"N": spec.n_params, "n_layer": n_layer, "d_model": d_model,
+                    **layout(spec, data, a.seconds, workers)})
+        print(f"layout N={spec.n_params:,}: 1 process {lay[-1]['one_process_tokens_per_s']:,.0f} tok/s, "
+              f"{workers} processes {lay[-1]['k_processes_tokens_per_s']:,.0f} tok/s (x{lay[-1]['ratio']:.2f})", flush=True)
+    gpu = torch.cuda.get_device_name() if DEVICE.startswith("cuda") else None
     out = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__,
-                       "threads": a.threads}, "profile": prof.name, "matmul_peak_gflops": peaks,
+                       "threads": a.threads, "device": DEVICE, "gpu": gpu}, "profile": prof.name, "matmul_peak_gflops": peaks,
            "throughput": rows, "layout": lay}
     path = Path(a.out) if a.out else Path(__file__).parent / "results" / f"speed_{prof.name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@
     scalinglaws train --n-layer 2 --d-model 32 --tokens 2e6    # one run; prints its folder and losses
     scalinglaws runs --runs-dir runs/cpu                       # list a store
     scalinglaws study --profile quick                          # execute the notebooks with papermill
+    scalinglaws study --profile gpu --device cuda --train-only # train every run first (GPU: many at once)
     scalinglaws report --profile cpu                           # the results table (markdown) from NN_results.json
 
 Errors a user can fix print one line (``error: ...``) and exit with status 2.
@@ -79,7 +80,17 @@ def _cmd_runs(a) -> int:
 def _cmd_study(a) -> int:
     from .study import run_study
 
-    run_study(profile=a.profile, notebooks=a.notebooks, workers=a.workers, device=a.device, out=a.out)
+    if a.train_only:
+        import time
+
+        from .experiments import Study
+
+        t0 = time.perf_counter()
+        n = Study(a.profile, runs_dir=a.runs_dir, workers=a.workers, device=a.device).train_all()
+        print(f"[study {a.profile}] {n} runs in the store ({(time.perf_counter() - t0) / 60:.1f} min)")
+        return 0
+    run_study(profile=a.profile, notebooks=a.notebooks, workers=a.workers, device=a.device, out=a.out,
+              runs_dir=a.runs_dir)
     return 0
 
 
@@ -129,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--workers", type=int, default=0, help="0 = automatic layout")
     ps.add_argument("--device", default="cpu")
     ps.add_argument("--out", default=None, help="folder for executed notebooks (default per profile)")
+    ps.add_argument("--train-only", action="store_true",
+                    help="train every run the notebooks need (sweeps first), without executing them")
+    ps.add_argument("--runs-dir", default=None, help="run store (default runs/<profile>)")
     ps.set_defaults(fn=_cmd_study)
 
     pq = sub.add_parser("report", help="print the results table of a profile as markdown")

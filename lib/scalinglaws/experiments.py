@@ -10,7 +10,7 @@ Profiles:
 - ``smoke``  every code path of every notebook in about a minute each on 2 cores; numbers mean nothing.
 - ``quick``  a classroom run: all six notebooks in about 10 minutes on 2 cores; trends visible, fits rough.
 - ``cpu``    the reference study for a 2-core machine (default).
-- ``gpu``    the same findings at N ~1e5-1e8 for one H100 (``scale`` multiplies every token budget).
+- ``gpu``    the same findings at N ~1e4-1.4e7 for one H100 (``scale`` multiplies every token budget).
 
 Why these settings (measured on the 2-core reference machine, see README and benchmarks/):
 - vocab 1024 and n_ctx 128: the de-embedding (2·d_model·n_vocab FLOPs per token) dominates tiny
@@ -113,15 +113,18 @@ PROFILES: dict[str, Profile] = {
         note="smoke: exercises every code path; its numbers mean nothing",
     ),
     "quick": Profile(
+        # Halved token budgets against the first quick run (18.5 min for 58 runs, 2026-11-27) to meet
+        # the 10-minute classroom target: shorter ladder/depth runs, quarter-length LR sweeps, smaller
+        # subset caps and IsoFLOP budgets. Trends stay visible; fits are rough.
         name="quick", eval_points=16, eval_tokens=32_768, n_boot=100,
-        sweep_frac=0.5, sweep_factors=(0.5, 1.0, 2.0),
-        ladder=((2, 16), (2, 32), (3, 48), (4, 64)), ladder_tokens=2_000_000,
-        depths=((1, (32, 64)), (2, (16, 32)), (3, (48,)), (4, (32, 64))), depth_tokens=2_000_000,
-        data_model=(3, 48), data_sizes=(3e4, 1e5, 3e5, 1e6), data_max_epochs=20, data_max_tokens=2_000_000,
-        shape_sizes=(2.5e4,), shape_aspects=(2, 16, 48), shape_ff=(1, 4), shape_heads=(1, 4), shape_tokens=1_000_000,
-        nd_ladder=((2, 16), (2, 32), (3, 48)), nd_sizes=(3e4, 1e5, 3e5, 1e6), nd_max_tokens=2_000_000,
-        batch_model=(2, 32), batch_sizes=(4, 16, 64), batch_tokens=2_000_000,
-        iso_budgets=(1e11, 3e11), iso_ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 48)), iso_min_steps=200,
+        sweep_frac=0.25, sweep_factors=(0.5, 1.0, 2.0),
+        ladder=((2, 16), (2, 32), (3, 48), (4, 64)), ladder_tokens=1_500_000,
+        depths=((1, (32, 64)), (2, (16, 32)), (3, (48,)), (4, (32, 64))), depth_tokens=1_500_000,
+        data_model=(3, 48), data_sizes=(3e4, 1e5, 3e5, 1e6), data_max_epochs=20, data_max_tokens=1_000_000,
+        shape_sizes=(2.5e4,), shape_aspects=(2, 16, 48), shape_ff=(1, 4), shape_heads=(1, 4), shape_tokens=750_000,
+        nd_ladder=((2, 16), (2, 32), (3, 48)), nd_sizes=(3e4, 1e5, 3e5, 1e6), nd_max_tokens=1_000_000,
+        batch_model=(2, 32), batch_sizes=(4, 16, 64), batch_tokens=1_000_000,
+        iso_budgets=(5e10, 1.5e11), iso_ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 48)), iso_min_steps=150,
         note="quick: classroom run; trends visible, fits rough",
     ),
     "cpu": Profile(
@@ -140,22 +143,29 @@ PROFILES: dict[str, Profile] = {
         note="cpu: the reference study for a 2-core machine",
     ),
     "gpu": Profile(
-        # Sized from FLOP counts (~1e17 training FLOPs incl. sweeps, ~8 min on one H100 at ~200 TFLOP/s
-        # effective) and the corpus: the 42M train tokens of gutenberg at vocab 1024 cap every run that
-        # must not repeat data. Not yet run on a GPU (see README).
-        name="gpu", n_ctx=256, batch_size=32, precision="bf16", vocab_size=1024, eval_tokens=262_144,
-        ladder=((1, 32), (2, 64), (4, 128), (6, 192), (8, 256), (8, 384), (12, 512)), ladder_tokens=40_000_000,
-        depths=((1, (32, 128, 512)), (2, (64, 128, 256)), (4, (128, 256)), (8, (128, 256))), depth_tokens=40_000_000,
-        data_model=(8, 256), data_sizes=(3e5, 1e6, 3e6, 1e7, 3e7), data_max_epochs=20, data_max_tokens=40_000_000,
-        shape_sizes=(1e6, 6e6), shape_aspects=(4, 12, 32, 96, 256), shape_ff=(0.5, 1, 2, 4, 8),
-        shape_heads=(2, 4, 8, 16), shape_tokens=20_000_000,
-        nd_ladder=((2, 64), (4, 128), (6, 192), (8, 256)), nd_sizes=(3e5, 1e6, 3e6, 1e7, 3e7),
-        nd_max_tokens=40_000_000,
-        batch_model=(4, 128), batch_sizes=(4, 8, 16, 32, 64, 128, 256), batch_tokens=40_000_000,
-        iso_budgets=(1e14, 3e14, 1e15), iso_ladder=((2, 64), (3, 96), (4, 128), (4, 192), (6, 192), (6, 256),
-                                                     (8, 256), (8, 320), (8, 384), (10, 448), (12, 512)),
-        iso_min_steps=300,
-        note="gpu: N up to ~4e7 on one H100; not yet run on a GPU",
+        # Sized from the first GPU session (H200, 2026-11-27; benchmarks/results/gpu_session.md): the
+        # step is launch/overhead-bound at these sizes (6 ms for 1 layer, 22 ms for 8 layers at batch
+        # 32x256), so optimizer steps, not FLOPs, set the wall time. Batch 128 x 128 tokens (16k per
+        # step) cuts the steps of the first design (batch 32 x 256) by half at the same tokens while
+        # keeping >= 1,200 steps per ladder run; GPU_WORKERS processes share the GPU (x2.9-x5.2 total
+        # measured). ~1.2e9 tokens, ~75k steps in all. Every run that must not repeat data stays
+        # within the 42M-token train split (gutenberg, vocab 1024). N spans 1.2e4-1.4e7 (3 decades).
+        # Not yet run end to end. `scale` multiplies every token budget for users with more GPU time.
+        name="gpu", n_ctx=128, batch_size=128, precision="bf16", eval_tokens=131_072,
+        sweep_frac=0.25, sweep_factors=(0.5, 1.0, 2.0),
+        ladder=((1, 32), (2, 64), (3, 128), (4, 192), (5, 256), (6, 320), (8, 384)), ladder_tokens=20_000_000,
+        depths=((1, (32, 128, 256)), (2, (64, 128, 256)), (3, (128,)), (6, (128, 256)), (8, (384,))),
+        depth_tokens=20_000_000,
+        data_model=(4, 192), data_sizes=(1e5, 3e5, 1e6, 3e6, 1e7), data_max_epochs=20, data_max_tokens=20_000_000,
+        shape_sizes=(1e6, 4e6), shape_aspects=(4, 12, 32, 96, 256), shape_ff=(0.5, 1, 2, 4, 8),
+        shape_heads=(2, 4, 8, 16), shape_tokens=10_000_000,
+        nd_ladder=((2, 64), (3, 128), (4, 192), (6, 256)), nd_sizes=(1e5, 3e5, 1e6, 3e6, 1e7),
+        nd_max_tokens=20_000_000,
+        batch_model=(3, 128), batch_sizes=(16, 32, 64, 128, 256, 512), batch_tokens=20_000_000,
+        iso_budgets=(3e13, 1e14, 3e14), iso_ladder=((2, 64), (3, 96), (3, 128), (4, 160), (4, 192), (5, 224),
+                                                     (5, 256), (6, 288), (6, 320), (8, 384)),
+        iso_min_steps=150,
+        note="gpu: N up to 1.4e7 on one H100-class GPU",
     ),
 }
 
@@ -386,6 +396,26 @@ class Study:
                 if steps >= p.iso_min_steps and D <= cap:  # enough steps, no repetition
                     out.append(self._with_lr(self._spec(l, d, steps * p.batch_size * p.n_ctx), f"isoflop C={C:g}"))
         return out
+
+    def train_all(self, findings=FINDINGS) -> int:
+        """Train every run the notebooks will ask for, with as few barriers as possible; returns the
+        number of specs. The ladder's and the batch grid's LR sweeps go in one call (each sweep's
+        edge extension depends only on its own runs, so the specs are the same as the notebooks'
+        separate calls), then all grids in one call, longest first. The notebooks then find every
+        run cached (used for the gpu profile, where one process cannot keep the GPU busy)."""
+        p = self.profile
+        if p.tune_lr:
+            tokens = int(p.ladder_tokens * p.sweep_frac)
+            jobs = [(self._spec(l, d, tokens), tokens) for l, d in p.ladder]
+            if "batch" in findings:
+                l, d = p.batch_model
+                btok = int(p.batch_tokens * p.sweep_frac)
+                jobs += [(self._spec(l, d, btok).replace(batch_size=b), btok)
+                         for b in p.batch_sizes if b != p.batch_size]
+            self._sweeps(jobs)
+        specs = [s for f in findings for s in self.grid(f)]  # sweeps now cached: no training here
+        self.ensure(specs)
+        return len(specs)
 
     def train_tokens(self) -> int:
         """Train-split size of the profile's corpus: read from a run of the store when one exists (so a

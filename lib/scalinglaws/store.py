@@ -30,9 +30,19 @@ from .train import is_done, train_run
 # these models are too small to keep two threads busy (per-op overhead and small matmuls), so two
 # single-thread processes training two runs at once beat one two-thread process at every size of the
 # cpu ladder. With one run left, it gets all cores. Override with workers=/threads=.
-def auto_layout(specs: list[RunSpec], cores: int | None = None) -> tuple[int, int]:
+#
+# On a GPU the same reasoning holds one level up: models of this study are too small to fill an H100
+# from one process (each step is a few hundred short kernel launches), so up to GPU_WORKERS processes
+# share the GPU, each with its share of the CPU cores for Python and launches.
+GPU_WORKERS = 8
+
+
+def auto_layout(specs: list[RunSpec], cores: int | None = None, device: str = "cpu") -> tuple[int, int]:
     """(workers, threads per worker) for a batch of runs on this machine."""
     cores = cores or os.cpu_count() or 1
+    if device.startswith("cuda"):
+        workers = max(1, min(len(specs), GPU_WORKERS, cores))
+        return workers, max(1, min(2, cores // workers))
     if len(specs) <= 1 or cores == 1:
         return 1, cores
     workers = min(cores, len(specs))
@@ -116,14 +126,22 @@ def ensure_runs(
     missing = sorted((s for s in specs if not is_done(runs_dir / s.run_id)), key=run_cost, reverse=True)
     say = (lambda msg: None) if log == "none" else (lambda msg: print(msg, flush=True))
     errors: list[str] = []
+    if missing and os.environ.get("SCALINGLAWS_NO_TRAIN"):
+        # Re-executing a notebook against a published store (e.g. the gpu reference on a CPU machine)
+        # must never start training in its place.
+        from . import ScalingLawsError
+
+        raise ScalingLawsError(
+            f"{len(missing)} of {len(specs)} runs are not in {runs_dir} (first: {missing[0].run_id}, "
+            f"N={missing[0].n_params:,}) and SCALINGLAWS_NO_TRAIN is set; unset it to train them")
     if missing:
         for key in {(s.corpus, s.vocab_size) for s in missing}:  # build token caches once, up front
             prepare_tokens(*key, quiet=log == "none")
-        auto_w, auto_t = auto_layout(missing)
+        auto_w, auto_t = auto_layout(missing, device=device)
         workers = workers or auto_w
         threads = threads or (auto_t if workers == auto_w else max(1, (os.cpu_count() or 1) // workers))
         if executor is None:
-            executor = InlineExecutor(threads) if workers == 1 or device != "cpu" else ProcessExecutor(workers, threads)
+            executor = InlineExecutor(threads) if workers == 1 else ProcessExecutor(workers, threads)
         train_log = {"run": "none", "eval": "eval", "bar": "bar", "none": "none"}[log]
         say(f"[ensure_runs] {len(specs)} runs, {len(specs) - len(missing)} cached, training {len(missing)} "
             f"({workers} worker(s) x {threads} thread(s), {device})")

@@ -120,6 +120,7 @@ class _Trainer:
             else torch.autocast(device_type=device.split(":")[0], enabled=False)
         )
         self.torch = torch
+        self.on_cuda = device.startswith("cuda")
 
     def loss(self, w):
         torch = self.torch
@@ -141,7 +142,9 @@ class _Trainer:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), spec.grad_clip)
         self.opt.step()
         self.opt.zero_grad(set_to_none=True)
-        return loss.item()
+        # On CUDA, .item() would wait for the GPU every step and leave it idle while Python prepares
+        # the next one; the loop sums the loss on the device and reads it only at eval points.
+        return loss.detach() if self.on_cuda else loss.item()
 
     def evaluate(self) -> float:
         torch = self.torch
@@ -245,15 +248,20 @@ def _train_locked(spec, data, run_dir, device, threads, log, checkpoint_every_s,
     run_sum, run_n = 0.0, 0
     t0 = time.perf_counter()
     while step < spec.steps:
-        loss = tr.step(step)
+        loss = tr.step(step)  # a float on CPU; a device tensor on CUDA (no per-step sync)
         step += 1
         if bar:
             bar.update(1)
-        if not math.isfinite(loss):
+        if not tr.on_cuda and not math.isfinite(loss):
             status, reason = "diverged", f"non-finite train loss ({loss}) at step {step}"
             break
         run_sum, run_n = run_sum + loss, run_n + 1
         if step in evals:
+            if tr.on_cuda:
+                run_sum = float(run_sum)  # the one sync per eval interval
+                if not math.isfinite(run_sum):
+                    status, reason = "diverged", f"non-finite train loss before step {step}"
+                    break
             train_s += time.perf_counter() - t0
             val = tr.evaluate()
             if not math.isfinite(val):
