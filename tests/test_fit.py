@@ -529,3 +529,23 @@ def test_ci_calibration(law):
           + ", ".join(f"{k}={v:.2f}" for k, v in coverage.items()))
     for name, cov in coverage.items():
         assert cov >= MIN_COVERAGE.get((law, name), 0.8), f"{law} {name}: coverage {cov:.2f}"
+
+
+def test_degenerate_fit_is_a_failure_not_a_law():
+    """Losses flat in N (measured: a 732-step quick ladder, 2026-11-27) drive alpha -> 0+ and
+    N_c = exp(c/alpha) -> inf; the optimiser still says it converged. It must be reported as failed."""
+    import warnings
+
+    from scalinglaws.fit import fit_power_law
+
+    N = np.array([6592.0, 25472, 84912, 200064])
+    L = np.array([4.807443737983704, 4.843228459358215, 4.835313081741333, 4.775785207748413])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = fit_power_law(N, L, n_boot=20)
+    assert not r.converged and "not finite" in r.message
+    # a real trend with the same noise level still fits
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ok = fit_power_law(N, 20.0 * N**-0.08 * (1 + np.array([0.003, -0.002, 0.001, -0.002])), n_boot=20)
+    assert ok.converged and 0.06 < ok.params["alpha"] < 0.1

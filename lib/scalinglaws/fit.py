@@ -384,6 +384,12 @@ def _finish(
     if not 0 < level < 1:
         raise ScalingLawsError(f"level must be in (0, 1), got {level}")
     names = tuple(names)
+    if converged and not np.all(np.isfinite(np.asarray(theta, dtype=float))):
+        # The optimiser can stop "successfully" at a degenerate point: e.g. losses flat in N give
+        # alpha -> 0 and N_c = exp(c/alpha) -> inf. That is no law, so it is reported as a failure.
+        converged = False
+        bad = ", ".join(f"{n}={v:.3g}" for n, v in zip(names, theta) if not np.isfinite(v))
+        message += f"; degenerate fit: {bad} is not finite (no trend for this law to describe)"
     if converged:
         boot, failed = _bootstrap(fit_once, group_idx, len(names), n_boot, seed, strata)
     else:
