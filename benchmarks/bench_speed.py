@@ -39,27 +39,29 @@ def sync():
         torch.cuda.synchronize()
 
 
+def seconds_per_matmul(m: int, k: int, n: int, dtype, seconds: float) -> float:
+    """Mean seconds of one (m x k) @ (k x n) product on random data (zeros run faster on some GPUs),
+    after warmup, repeated for about `seconds`."""
+    a = torch.randn(m, k, device=DEVICE).to(dtype)
+    b = torch.randn(k, n, device=DEVICE).to(dtype)
+    for _ in range(3):
+        a @ b
+    sync()
+    t, reps = time.perf_counter(), 0
+    while time.perf_counter() - t < seconds:
+        a @ b
+        reps += 1
+        if reps % 10 == 0:  # keep the GPU queue short, so the clock check means what it says
+            sync()
+    sync()
+    return (time.perf_counter() - t) / reps
+
+
 def matmul_peak(dtype, threads: int, seconds: float = 2.0) -> float:
-    """Best dense-matmul GFLOP/s over a few square sizes (what a well-shaped workload could reach),
-    on random data (zeros run faster on some GPUs)."""
+    """Best dense-matmul GFLOP/s over a few square sizes (what a well-shaped workload could reach)."""
     torch.set_num_threads(threads)
-    best = 0.0
     sizes = (2048, 4096, 8192) if DEVICE.startswith("cuda") else (512, 1024, 2048)
-    for n in sizes:
-        a = torch.randn(n, n, device=DEVICE).to(dtype)
-        b = torch.randn(n, n, device=DEVICE).to(dtype)
-        for _ in range(3):
-            a @ b
-        sync()
-        t, k = time.perf_counter(), 0
-        while time.perf_counter() - t < seconds / 3:
-            a @ b
-            k += 1
-            if k % 10 == 0:
-                sync()
-        sync()
-        best = max(best, 2 * n**3 * k / (time.perf_counter() - t) / 1e9)
-    return best
+    return max(2 * n**3 / seconds_per_matmul(n, n, n, dtype, seconds / 3) / 1e9 for n in sizes)
 
 
 def model_matmul_ceiling(spec: RunSpec, seconds: float = 1.0) -> float:
@@ -71,20 +73,8 @@ def model_matmul_ceiling(spec: RunSpec, seconds: float = 1.0) -> float:
     dt = torch.bfloat16 if spec.precision == "bf16" else torch.float32
     shapes = [(s.d_model, 3 * s.d_model), (s.d_model, s.d_model), (s.d_model, s.d_ff), (s.d_ff, s.d_model),
               (s.d_model, s.vocab_size)]
-    flops, secs = 0.0, 0.0
-    for k, n in shapes:
-        a = torch.randn(m, k, device=DEVICE).to(dt)
-        b = torch.randn(k, n, device=DEVICE).to(dt)
-        for _ in range(3):
-            a @ b
-        sync()
-        t, reps = time.perf_counter(), 0
-        while time.perf_counter() - t < seconds / len(shapes):
-            a @ b
-            reps += 1
-        sync()
-        secs += (time.perf_counter() - t) / reps
-        flops += 2 * m * k * n
+    flops = sum(2 * m * k * n for k, n in shapes)
+    secs = sum(seconds_per_matmul(m, k, n, dt, seconds / len(shapes)) for k, n in shapes)
     return flops / secs / 1e9
 
 
@@ -192,8 +182,10 @@ def _layout_worker(spec_dict, seconds, q, device, threads, barrier):
 def layout(spec: RunSpec, data, seconds: float, workers: int = 2) -> dict:
     """Total tokens/s of one process with all threads vs `workers` processes training at once.
     CPU: 1 process x 2 threads vs 2 x 1. CUDA: 1 process vs `workers` processes sharing the GPU."""
+    # CPU: the single process gets both cores, each worker one; CUDA: every process gets its share of
+    # the host cores (at most 2) for Python and kernel launches, the single one included.
     cores = 2 if DEVICE == "cpu" else max(1, min(2, (os.cpu_count() or 2) // workers))
-    torch.set_num_threads(2 if DEVICE == "cpu" else cores)
+    torch.set_num_threads(cores)
     one = ours(spec, data, seconds)
     ctx = mp.get_context("spawn")
     q, barrier = ctx.Queue(), ctx.Barrier(workers)

@@ -4,8 +4,9 @@
 
 The first GPU session (2026-11-27, H200) found the loop launch-bound at the gpu profile's sizes
 (7.8 ms per step for a 1-layer model): tokens per step, not FLOPs, set the wall time. This measures
-tokens/s of one process for the ladder's ends at batch 32 and 128 sequences of 256 tokens, fp32
-(TF32 matmuls) and bf16 autocast, and the total of GPU_WORKERS processes at batch 128.
+tokens/s of one process for the ladder's ends at batch 32 and 128 sequences of the profile's context
+(256 tokens when benchmarks/results/probe_gpu.json was recorded, 128 since the profile was re-sized),
+fp32 (TF32 matmuls) and bf16 autocast, and the total of GPU_WORKERS processes at batch 128.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def main(argv=None):
                 tps = bs.ours(spec, data, a.seconds)
                 flops = spec.describe()["flops_per_token"]["full"]
                 rows.append({"n_layer": n_layer, "d_model": d_model, "N": spec.n_params, "batch_size": batch,
-                             "precision": prec, "tokens_per_s": tps, "ms_per_step": 1e3 * spec.tokens_per_step / tps,
+                             "n_ctx": spec.n_ctx, "precision": prec, "tokens_per_s": tps, "ms_per_step": 1e3 * spec.tokens_per_step / tps,
                              "tflops": tps * flops / 1e12})
                 print(f"L{n_layer} d{d_model} N={spec.n_params:>10,} batch {batch:>3} {prec}: {tps:>11,.0f} tok/s "
                       f"{rows[-1]['ms_per_step']:6.2f} ms/step {rows[-1]['tflops']:6.1f} TFLOP/s", flush=True)

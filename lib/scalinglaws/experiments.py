@@ -273,11 +273,9 @@ class Study:
         if not p.tune_lr:
             self._rule = LRRule(LR_RULE_A, LR_RULE_B, LR_RULE_SOURCE)
             return self._rule
-        tokens = int(p.ladder_tokens * p.sweep_frac)
         frames, best = [], []
-
-        specs = [self._spec(n_layer, d_model, tokens) for n_layer, d_model in p.ladder]
-        for spec, (lr, final) in zip(specs, self._sweeps([(sp, tokens) for sp in specs])):
+        jobs = self._ladder_sweep_jobs()
+        for (spec, _), (lr, final) in zip(jobs, self._sweeps(jobs)):
             frames.append(final.assign(n_layer=spec.n_layer, d_model=spec.d_model))
             best.append({"n_layer": spec.n_layer, "d_model": spec.d_model, "N": spec.n_params, "argmin_lr": lr})
         sweeps = pd.concat(frames, ignore_index=True)
@@ -294,6 +292,22 @@ class Study:
         self._rule = LRRule(float(np.exp(log_a)), float(b),
                             f"lr(N) fitted to the sweep optima of {len(best_df)} sizes ({p.name})", sweeps, best_df)
         return self._rule
+
+    def _ladder_sweep_jobs(self) -> list[tuple[RunSpec, int]]:
+        """(spec, sweep tokens) of every ladder size's LR sweep."""
+        p = self.profile
+        tokens = int(p.ladder_tokens * p.sweep_frac)
+        return [(self._spec(l, d, tokens), tokens) for l, d in p.ladder]
+
+    def _batch_sweep_jobs(self) -> list[tuple[RunSpec, int]]:
+        """(spec, sweep tokens) of the LR sweep of every batch size other than the profile's that has
+        no tuned LR yet."""
+        p = self.profile
+        if not p.tune_lr:
+            return []
+        l, d = p.batch_model
+        return [(self._spec(l, d, p.batch_tokens).replace(batch_size=b), int(p.batch_tokens * p.sweep_frac))
+                for b in p.batch_sizes if b != p.batch_size and b not in self._batch_lr]
 
     def lr_for(self, n_layer: int, d_model: int, batch_size: int | None = None) -> tuple[float, str]:
         """(peak LR, where it came from) for a shape: its own sweep if it is a ladder size, else the
@@ -378,8 +392,8 @@ class Study:
         p = self.profile
         l, d = p.batch_model
         specs = [self._spec(l, d, p.batch_tokens).replace(batch_size=b) for b in p.batch_sizes]
-        todo = [s for s in specs if p.tune_lr and s.batch_size != p.batch_size and s.batch_size not in self._batch_lr]
-        for s, (lr, _) in zip(todo, self._sweeps([(s, int(p.batch_tokens * p.sweep_frac)) for s in todo])):
+        jobs = self._batch_sweep_jobs()
+        for (s, _), (lr, _) in zip(jobs, self._sweeps(jobs)):
             self._batch_lr[s.batch_size] = lr
         return [self._with_lr(s, f"batch={s.batch_size}") for s in specs]
 
@@ -403,16 +417,8 @@ class Study:
         edge extension depends only on its own runs, so the specs are the same as the notebooks'
         separate calls), then all grids in one call, longest first. The notebooks then find every
         run cached (used for the gpu profile, where one process cannot keep the GPU busy)."""
-        p = self.profile
-        if p.tune_lr:
-            tokens = int(p.ladder_tokens * p.sweep_frac)
-            jobs = [(self._spec(l, d, tokens), tokens) for l, d in p.ladder]
-            if "batch" in findings:
-                l, d = p.batch_model
-                btok = int(p.batch_tokens * p.sweep_frac)
-                jobs += [(self._spec(l, d, btok).replace(batch_size=b), btok)
-                         for b in p.batch_sizes if b != p.batch_size]
-            self._sweeps(jobs)
+        if self.profile.tune_lr:
+            self._sweeps(self._ladder_sweep_jobs() + (self._batch_sweep_jobs() if "batch" in findings else []))
         specs = [s for f in findings for s in self.grid(f)]  # sweeps now cached: no training here
         self.ensure(specs)
         return len(specs)
