@@ -6,6 +6,10 @@ model FLOP utilisation against the measured matmul peak, and the worker layout f
     python benchmarks/bench_speed.py --profile gpu --device cuda --sizes ends --seconds 3   # on a GPU machine
 
 Run it alone: the numbers are only meaningful on an otherwise idle machine.
+All three loops train the same GPT2LMHeadModel (the spec's kernels choose its GELU); ours computes the
+loss with the fused head (scalinglaws.loss), the Trainer and the naive loop with the model's own
+`labels=` loss. `ours_reference` is our loop on the plain transformers path (GPT-2's tanh GELU and
+logits -> cross_entropy), as the study trained before the fast kernels.
 MFU uses the full per-token training FLOPs, 3·(2N + 2·n_layer·n_ctx·d_model + 2·d_model·n_vocab), over
 the dense-matmul peak measured here with torch for the dtype in use.
 """
@@ -106,7 +110,7 @@ def ours(spec: RunSpec, data, seconds: float) -> float:
 def naive(spec: RunSpec, data, seconds: float) -> float:
     """fp32, default AdamW, per-sample Python sampling, labels shifted inside the model."""
     torch.backends.cuda.matmul.allow_tf32 = False  # torch's default: plain fp32
-    model = build_model(spec.shape(), seed=spec.seed).to(DEVICE)
+    model = build_model(spec.shape(), seed=spec.seed, kernels=spec.kernels).to(DEVICE)
     opt = torch.optim.AdamW(model.parameters(), lr=spec.lr, betas=(spec.beta1, spec.beta2))
     train = data.train
     g = torch.Generator().manual_seed(0)
@@ -132,7 +136,7 @@ def hf_trainer(spec: RunSpec, data, seconds: float, tmp: Path) -> float:
     """transformers.Trainer on the same GPT2LMHeadModel, batch and context, from a map-style dataset."""
     from transformers import Trainer, TrainerCallback, TrainingArguments
 
-    model = build_model(spec.shape(), seed=spec.seed)
+    model = build_model(spec.shape(), seed=spec.seed, kernels=spec.kernels)
     train = data.train
     on_gpu = DEVICE.startswith("cuda")
 
@@ -231,6 +235,9 @@ def main(argv=None):
         r = {"n_layer": n_layer, "d_model": d_model, "N": spec.n_params, "precision": spec.precision,
              "batch_size": spec.batch_size, "n_ctx": spec.n_ctx, "vocab": spec.vocab_size}
         r["ours"] = ours(spec, data, a.seconds)
+        # our loop on the plain transformers path (GPT-2's tanh GELU, logits -> cross_entropy): the loop
+        # as the study ran it before the fast kernels (SPEC_VERSION 2), for the before/after table
+        r["ours_reference"] = ours(spec.replace(kernels="reference"), data, a.seconds)
         r["naive"] = naive(spec.replace(precision="fp32"), data, a.seconds)
         r["trainer"] = float("nan")
         if not a.no_trainer:
@@ -239,12 +246,13 @@ def main(argv=None):
             r["trainer"] = hf_trainer(spec, data, a.seconds, tmp)
         r["ours_over_trainer"] = r["ours"] / r["trainer"]  # nan when the Trainer was skipped
         r["ours_over_naive"] = r["ours"] / r["naive"]
+        r["fast_over_reference"] = r["ours"] / r["ours_reference"]
         r["ours_gflops"] = r["ours"] * flops / 1e9
         r["mfu"] = r["ours_gflops"] / peaks[spec.precision]
         r["matmul_ceiling_gflops"] = model_matmul_ceiling(spec)
         r["fraction_of_ceiling"] = r["ours_gflops"] / r["matmul_ceiling_gflops"]
         print(f"L{n_layer} d{d_model} N={spec.n_params:>9,} ours {r['ours']:>9,.0f} tok/s  trainer {r['trainer']:>9,.0f}  "
-              f"naive {r['naive']:>9,.0f}  ours/trainer {r['ours_over_trainer']:.2f}  ours/naive {r['ours_over_naive']:.2f}  "
+              f"naive {r['naive']:>9,.0f}  ours(reference kernels) {r['ours_reference']:>9,.0f}  ours/trainer {r['ours_over_trainer']:.2f}  ours/naive {r['ours_over_naive']:.2f}  "
               f"MFU {100 * r['mfu']:.0f}% ({r['ours_gflops']:.0f} GFLOP/s {spec.precision}; this model's matmul shapes "
               f"alone reach {r['matmul_ceiling_gflops']:.0f})", flush=True)
         rows.append(r)

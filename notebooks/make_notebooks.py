@@ -342,15 +342,19 @@ C = 6·N·tokens with non-embedding N (Kaplan's); C_full adds attention-context 
          '    ax.set_xlabel({"C": "C = 6·N·tokens (FLOPs)", "C_full": "C_full incl. context + de-embedding (FLOPs)"}[c])\n'
          '    front[c] = env; plotted[c] = env\n'
          'an.save(study, fig, plotted, "06_frontier")\nfig'),
-    code('# frontier points next to each other come from the same run: resample whole model sizes\n'
-         'fit_C = F.fit_power_law(front["C"]["C"], front["C"]["val_loss"], groups=front["C"]["N"], n_boot=n_boot, seed=seed)\n'
+    code('# frontier points next to each other come from the same run: resample whole model sizes. Where the run\n'
+         '# holding the frontier has ended and no other curve is lower yet, the frontier carries its best loss\n'
+         '# forward (attained=False): those stretches locate neither a loss nor a best size at that C, so they are not fitted\n'
+         'fc = front["C"][front["C"]["attained"]]\n'
+         'print(f"{len(fc)} of {len(front[\'C\'])} frontier grid points are attained by a learning curve; the rest are carried forward")\n'
+         'fit_C = F.fit_power_law(fc["C"], fc["val_loss"], groups=fc["N"], n_boot=n_boot, seed=seed)\n'
          'fit_Nopt = an.try_fit(F.fit_frontier_n_opt, front["C"].rename(columns={"val_loss": "L"}), c_col="C", n_col="N", n_boot=n_boot, seed=seed)\n'
          'display(fit_C.summary_frame())\n'
          'if fit_Nopt is not None:\n'
          '    display(fit_Nopt.summary_frame())\n'
          'fig, (a1, a2) = P.new_figure(1, 2, figsize=(11, 4))\n'
-         'd1 = P.powerlaw_plot(a1, front["C"]["C"], front["C"]["val_loss"], fit_C, label_x="C (FLOPs)", paper_alpha=K["alpha_C_min"].value, data_label="frontier")\n'
-         'd2 = P.powerlaw_plot(a2, front["C"]["C"], front["C"]["N"], fit_Nopt if an.usable(fit_Nopt) else None, label_x="C (FLOPs)", label_y="N on the frontier", param="a", paper_alpha=K["N_opt_exponent"].value, data_label="model on the frontier")\n'
+         'd1 = P.powerlaw_plot(a1, fc["C"], fc["val_loss"], fit_C, label_x="C (FLOPs)", paper_alpha=K["alpha_C_min"].value, data_label="frontier (attained)")\n'
+         'd2 = P.powerlaw_plot(a2, fc["C"], fc["N"], fit_Nopt if an.usable(fit_Nopt) else None, label_x="C (FLOPs)", label_y="N on the frontier", param="a", paper_alpha=K["N_opt_exponent"].value, data_label="model on the frontier")\n'
          'an.save(study, fig, {"L_vs_C": d1, "Nopt_vs_C": d2}, "06_frontier_fits")\nfig'),
     md("## 2. Critical batch size (Kaplan Sec. 5.1)"),
     code('batch_runs = study.ensure(study.grid("batch"))\n'

@@ -305,8 +305,9 @@ def test_compute_frontier_envelope_and_n_opt():
     rng = np.random.default_rng(RECOVERY_SEED)
     df = frontier_curves(rng)
     env = fit.compute_frontier(df, "C", "L", "N", run_col="run", n_grid=150)
-    assert list(env.columns) == ["C", "L", "N", "run"]
+    assert list(env.columns) == ["C", "L", "N", "run", "attained"]
     assert env["C"].is_monotonic_increasing and len(env) == 150
+    assert env["L"].is_monotonic_decreasing  # more compute never makes the frontier worse
     # The envelope is a lower bound of every run's curve where that run is defined.
     for _, g in df.groupby("run"):
         lc, ll = np.log(g["C"].to_numpy()), np.log(g["L"].to_numpy())
@@ -318,6 +319,23 @@ def test_compute_frontier_envelope_and_n_opt():
     assert res.half_width("a") < 0.1  # informative, not just wide enough to cover anything
     # Kaplan's exponent for his own setup was 0.73; Chinchilla's law implies beta/(alpha+beta).
     assert res.params["a"] < K["N_opt_exponent"].value
+
+
+def test_frontier_carries_the_best_loss_past_the_end_of_a_run():
+    """A small model's run ends at C=1e3 at loss 4.0; beyond it only a large model, still at 5.0 -> 3.0.
+    The frontier stays at 4.0 (carried, not attained, N of the small model) until the large curve goes
+    below it, instead of jumping up to the large model's 5.0."""
+    df = pd.DataFrame({"C": [1e1, 1e3, 1e2, 1e3, 1e4], "L": [6.0, 4.0, 6.5, 5.0, 3.0],
+                       "N": [10, 10, 100, 100, 100], "run": ["s", "s", "l", "l", "l"]})
+    env = fit.compute_frontier(df, "C", "L", "N", run_col="run", n_grid=31)
+    assert env["L"].is_monotonic_decreasing
+    after = env[env["C"] > 1e3 * 1.0001]
+    carried = after[~after["attained"]]
+    last = env[env["C"] <= 1e3]["L"].iloc[-1]  # the small run's loss at the last grid point it reaches
+    assert 4.0 <= last < 4.1
+    assert len(carried) > 0 and (carried["L"] == last).all() and (carried["N"] == 10).all()
+    assert (after[after["attained"]]["L"] < last).all() and (after[after["attained"]]["N"] == 100).all()
+    assert env[env["C"] <= 1e3]["attained"].all()
 
 
 def test_chinchilla_approach2_recovery():

@@ -66,3 +66,39 @@ def test_spec_hash_ignores_descriptions_but_not_numerics():
     assert a.run_id == a.replace(corpus="gutenberg:251").run_id  # same books, same fingerprint
     for change in [dict(precision="bf16"), dict(lr=1e-3), dict(seed=1), dict(corpus="gutenberg:12")]:
         assert a.replace(**change).run_id != a.run_id
+
+
+@pytest.mark.parametrize("rows,chunk", [(300, 64), (64, 256)])  # chunks that do / do not divide the rows
+def test_fused_head_loss_matches_plain_cross_entropy(rows, chunk):
+    """The fused chunked head loss is the same cross-entropy as logits -> F.cross_entropy, value and
+    gradients (to both the hidden states and the tied head), in fp32; and needs no graph under no_grad."""
+    import torch
+
+    from scalinglaws.loss import linear_cross_entropy
+
+    g = torch.Generator().manual_seed(0)
+    h = torch.randn(rows, 24, generator=g, requires_grad=True)
+    w = (0.3 * torch.randn(97, 24, generator=g)).requires_grad_()
+    y = torch.randint(0, 97, (rows,), generator=g)
+    ours = linear_cross_entropy(h, w, y, chunk=chunk)
+    (2.5 * ours).backward()  # a non-unit upstream gradient must scale both stored gradients
+    gh, gw = h.grad.clone(), w.grad.clone()
+    h.grad = w.grad = None
+    ref = torch.nn.functional.cross_entropy(h @ w.t(), y)
+    (2.5 * ref).backward()
+    assert ours.item() == pytest.approx(ref.item(), rel=1e-6)
+    # fp32 rounding: the head gradient sums over rows chunk by chunk, so compare relative to the largest entry
+    assert (gh - h.grad).abs().max() < 1e-5 * h.grad.abs().max()
+    assert (gw - w.grad).abs().max() < 1e-5 * w.grad.abs().max()
+    with torch.no_grad():
+        assert linear_cross_entropy(h, w, y, chunk=chunk).item() == pytest.approx(ref.item(), rel=1e-6)
+
+
+def test_kernels_choose_the_gelu_and_enter_the_hash():
+    s = Shape(1, 16, 1, 64, 32, 100)
+    assert build_model(s, kernels="fast").config.activation_function == "gelu"
+    assert build_model(s, kernels="reference").config.activation_function == "gelu_new"  # GPT-2's
+    a = RunSpec(n_layer=1, d_model=16)
+    assert a.run_id != a.replace(kernels="reference").run_id
+    with pytest.raises(SpecError, match="kernels='triton'"):
+        a.replace(kernels="triton").validate()

@@ -126,3 +126,16 @@ def test_save_figure_is_identical_across_processes(tmp_path):
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
     for ext in ("png", "svg", "csv"):
         assert here[ext].read_bytes() == (tmp_path / "there" / f"fig.{ext}").read_bytes(), ext
+
+
+def test_narrow_log_axis_gets_distinct_readable_labels():
+    """A loss axis spanning 5.28-5.42 nats (the smoke profile's) is labelled with distinct values at the
+    precision their spacing needs, not one label repeated or none."""
+    fig, ax = plots.new_figure()
+    ax.plot([1e6, 1e7], [5.28, 5.42])
+    plots.log_axes(ax)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert len(labels) >= 3 and len(set(labels)) == len(labels)
+    vals = [float(x) for x in labels]
+    assert min(vals) >= 5.2 and max(vals) <= 5.5 and vals == sorted(vals)

@@ -49,7 +49,7 @@ def _cmd_train(a) -> int:
 
     spec = RunSpec(n_layer=a.n_layer, d_model=a.d_model, n_head=a.n_head, d_ff=a.d_ff, n_ctx=a.n_ctx,
                    corpus=a.corpus, vocab_size=a.vocab, tokens=a.tokens, batch_size=a.batch_size,
-                   data_tokens=a.data_tokens, seed=a.seed, precision=a.precision, patience=a.patience,
+                   data_tokens=a.data_tokens, seed=a.seed, precision=a.precision, kernels=a.kernels, patience=a.patience,
                    lr=a.lr or 1.0, lr_source="cli")
     if not a.lr:
         spec = with_default_lr(spec)
@@ -90,7 +90,7 @@ def _cmd_study(a) -> int:
         print(f"[study {a.profile}] {n} runs in the store ({(time.perf_counter() - t0) / 60:.1f} min)")
         return 0
     run_study(profile=a.profile, notebooks=a.notebooks, workers=a.workers, device=a.device, out=a.out,
-              runs_dir=a.runs_dir)
+              runs_dir=a.runs_dir, pretrain=False if a.no_pretrain else None)
     return 0
 
 
@@ -125,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--lr", type=float, default=0.0, help="peak LR; 0 = the default rule for this N")
     pt.add_argument("--patience", type=int, default=0, help="early stopping after this many evals w/o gain")
     pt.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    pt.add_argument("--kernels", default="fast", choices=["fast", "reference"],
+                    help="fast: exact GELU + fused head loss; reference: GPT-2 tanh GELU + plain cross_entropy")
     pt.add_argument("--seed", type=int, default=0)
     pt.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     pt.add_argument("--threads", type=int, default=None)
@@ -143,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--train-only", action="store_true",
                     help="train every run the notebooks need (sweeps first), without executing them")
     ps.add_argument("--runs-dir", default=None, help="run store (default runs/<profile>)")
+    ps.add_argument("--no-pretrain", action="store_true",
+                    help="let each notebook train its own runs (default for all six: train everything first)")
     ps.set_defaults(fn=_cmd_study)
 
     pq = sub.add_parser("report", help="print the results table of a profile as markdown")

@@ -113,8 +113,9 @@ PROFILES: dict[str, Profile] = {
         note="smoke: exercises every code path; its numbers mean nothing",
     ),
     "quick": Profile(
-        # Over its 10-minute target (18.5 min cold, 2026-11-27). Halving every token budget was tried
-        # (13.9 min cold) and rejected: at 1.5M tokens (732 steps) the ladder's final losses were flat
+        # Over its 10-minute target: 12.0 min cold with the fast kernels and train-everything-first
+        # (2026-11-28; 18.5 min before). Halving every token budget was tried (13.9 min cold, before the
+        # fast kernels) and rejected: at 1.5M tokens (732 steps) the ladder's final losses were flat
         # (4.78-4.84 nats over a 30x range of N), so the classroom run no longer showed L(N).
         name="quick", eval_points=16, eval_tokens=32_768, n_boot=100,
         sweep_frac=0.5, sweep_factors=(0.5, 1.0, 2.0),

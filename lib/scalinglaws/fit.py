@@ -1041,7 +1041,13 @@ def compute_frontier(
     Each run's curve (grouped by ``run_col``, default ``n_col``) is interpolated linearly in
     (log C, log L) on a shared log-spaced grid of ``n_grid`` compute values, within the compute
     range that run covers; at each grid value the envelope keeps the lowest loss and the model
-    size (and run) that achieves it. Returns columns ``c_col, l_col, n_col, "run"``.
+    size (and run) that achieves it. Returns columns ``c_col, l_col, n_col, "run", "attained"``.
+
+    The envelope is monotone: with more compute one can always stop where a smaller budget got to, so
+    where the run that held the frontier has ended and no curve present at that C is lower (e.g. only a
+    larger model still early in its run), the frontier carries the best loss reached at a smaller C,
+    with that run's N, and ``attained`` is False there. Those stretches say nothing about which model
+    is best at that C or how low loss could go, so fits of L(C) and N_opt(C) use attained rows only.
     """
     for col in (c_col, l_col, n_col) + ((run_col,) if run_col else ()):
         if col not in df.columns:
@@ -1073,7 +1079,13 @@ def compute_frontier(
         best_n[idx[better]] = float(g[n_col].iloc[0])
         best_run[idx[better]] = run
     ok = np.isfinite(best_l)
-    return pd.DataFrame({c_col: grid[ok], l_col: best_l[ok], n_col: best_n[ok], "run": best_run[ok]})
+    grid, best_l, best_n, best_run = grid[ok], best_l[ok], best_n[ok], best_run[ok]
+    # carry the best loss reached so far forward (ties count as attained: a flat curve is still a curve)
+    src = np.zeros(len(best_l), dtype=int)
+    for i in range(1, len(best_l)):
+        src[i] = i if best_l[i] <= best_l[src[i - 1]] else src[i - 1]
+    return pd.DataFrame({c_col: grid, l_col: best_l[src], n_col: best_n[src], "run": best_run[src],
+                         "attained": src == np.arange(len(src))})
 
 
 @_blas_serial
@@ -1106,7 +1118,8 @@ def fit_frontier_n_opt(
             raise ScalingLawsError(f"fit_frontier_n_opt: column {col!r} not in envelope")
     C = _array(c_col, envelope[c_col])
     Nn = _array(n_col, envelope[n_col])
-    keep = np.ones(len(C), dtype=bool)
+    # carried-forward stretches of the envelope (see compute_frontier) do not locate an optimum
+    keep = envelope["attained"].to_numpy(bool, copy=True) if "attained" in envelope.columns else np.ones(len(C), dtype=bool)
     if drop_edge_sizes:
         keep &= (Nn > Nn.min()) & (Nn < Nn.max())
     if c_range is not None:

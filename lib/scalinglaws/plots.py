@@ -26,7 +26,7 @@ import seaborn as sns
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from scalinglaws import ScalingLawsError
 
@@ -140,11 +140,25 @@ def log_axes(ax: Any, *, x: bool = True, y: bool = True) -> None:
             continue
         scale("log")
         lo, hi = sorted(lim())  # get_xlim also settles matplotlib's lazy autoscaling
-        narrow = lo > 0 and hi / lo < 30
-        subs = (1.0, 2.0, 3.0, 5.0) if narrow else (1.0,)
-        axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=12))
-        axis.set_major_formatter(FuncFormatter(lambda v, _pos: tick_label(v)))
+        if lo > 0 and hi / lo < 3:
+            # Within a factor 3 (e.g. losses 4.6-5.9) 1-2-3-5 ticks leave one label or none, and 3
+            # significant digits repeat ("5.3" five times); evenly spaced ticks with as many decimals
+            # as their spacing needs read like the numbers in the tables.
+            axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+            axis.set_major_formatter(FuncFormatter(lambda v, _pos, a=axis: _spaced_label(v, a)))
+        else:
+            subs = (1.0, 2.0, 3.0, 5.0) if lo > 0 and hi / lo < 30 else (1.0,)
+            axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=12))
+            axis.set_major_formatter(FuncFormatter(lambda v, _pos: tick_label(v)))
         axis.set_minor_formatter(NullFormatter())
+
+
+def _spaced_label(value: float, axis: Any) -> str:
+    """A tick label with the decimals the axis's tick spacing needs (0.05 apart -> 2 decimals)."""
+    ticks = np.asarray(axis.get_majorticklocs(), dtype=float)
+    step = float(np.min(np.diff(ticks))) if len(ticks) > 1 else abs(value)
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9)) if step > 0 else 2
+    return f"{value:.{decimals}f}"
 
 
 def _lognorm(values: np.ndarray) -> LogNorm:

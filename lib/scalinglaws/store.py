@@ -152,8 +152,10 @@ def ensure_runs(
                 try:
                     rd = fut.result()
                     summ = read_summary(rd)
+                    val = summ["final_val_loss"]  # None when a run diverged before its first eval
                     say(f"[ensure_runs] {i}/{len(missing)} N={s.n_params:,} tokens={s.tokens:.3g} "
-                        f"{summ['status']} val={summ['final_val_loss']:.4f} ({summ['tokens_per_s'] or 0:,.0f} tok/s, "
+                        f"{summ['status']} val={'none' if val is None else format(val, '.4f')} "
+                        f"({summ['tokens_per_s'] or 0:,.0f} tok/s, "
                         f"{time.perf_counter() - t0:.0f}s elapsed)")
                     if summ["status"] == "diverged":
                         say(f"[ensure_runs]   diverged: {summ['reason']} (run {s.run_id})")

@@ -52,15 +52,21 @@ def select_notebooks(names) -> list[str]:
 
 def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device: str = "cpu",
               out: str | None = None, runs_dir: str | None = None, figures_dir: str | None = None,
-              extra_parameters: dict | None = None, log_output: bool = False) -> dict:
-    """Execute the notebooks with papermill; returns {notebook: seconds}. Prints one line per notebook."""
+              extra_parameters: dict | None = None, log_output: bool = False, pretrain: bool | None = None) -> dict:
+    """Execute the notebooks with papermill; returns {notebook: seconds}. Prints one line per notebook.
+
+    pretrain: first train every run the notebooks need in as few batches as possible
+    (Study.train_all), so the workers never wait at one notebook's barrier while the next notebook's
+    runs could train; the notebooks then find their runs cached. Default: on when all six run."""
     import papermill as pm
 
-    from .experiments import get_profile
+    from .experiments import Study, get_profile
 
     get_profile(profile)  # fail fast on an unknown profile
     root = repo_root()
     nbs = select_notebooks(notebooks)
+    if pretrain is None:
+        pretrain = len(nbs) == len(NOTEBOOKS)
     out_dir = Path(out) if out else (root / "notebooks" if profile == "cpu" else root / "runs" / profile / "notebooks")
     out_dir.mkdir(parents=True, exist_ok=True)
     params = dict(profile=profile, workers=workers, device=device,
@@ -70,6 +76,13 @@ def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device:
     times: dict[str, float] = {}
     failed: list[str] = []
     t_all = time.perf_counter()
+    if pretrain:
+        print(f"[study {profile}] training every run of the {len(nbs)} notebooks first ...", flush=True)
+        ex = extra_parameters or {}  # the notebook parameters that change which runs exist
+        n = Study(profile, runs_dir=runs_dir, figures_dir=figures_dir, workers=workers, device=device,
+                  seed=ex.get("seed", 0), corpus=ex.get("corpus") or None, scale=ex.get("scale") or None).train_all()
+        times["train"] = time.perf_counter() - t_all
+        print(f"[study {profile}] {n} runs in the store after {times['train'] / 60:.1f} min", flush=True)
     for i, nb in enumerate(nbs, 1):
         t0 = time.perf_counter()
         print(f"[study {profile}] {i}/{len(nbs)} {nb} ...", flush=True)
@@ -97,6 +110,7 @@ def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device:
     rec = Path(runs_dir) if runs_dir else root / "runs" / profile
     rec.mkdir(parents=True, exist_ok=True)
     if len(nbs) == len(NOTEBOOKS):
+        # "train" (when present): Study.train_all before the notebooks, which then only read and fit
         (rec / "study_times.json").write_text(json.dumps({"profile": profile, "seconds": times, "total_s": total,
                                                           "failed": failed}, indent=1, sort_keys=True) + "\n")
     if failed:

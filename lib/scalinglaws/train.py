@@ -97,10 +97,11 @@ class _Trainer:
     def __init__(self, spec: RunSpec, data, device: str):
         import torch
 
+        from .loss import linear_cross_entropy
         from .model import build_model
 
         self.spec, self.device = spec, device
-        self.model = build_model(spec.shape(), dropout=spec.dropout, seed=spec.seed).to(device)
+        self.model = build_model(spec.shape(), dropout=spec.dropout, seed=spec.seed, kernels=spec.kernels).to(device)
         decay, no_decay = [], []
         for name, p in self.model.named_parameters():
             # Decay only matrices (not biases, layer norms or embeddings), as GPT-2/nanoGPT do.
@@ -120,11 +121,18 @@ class _Trainer:
             else torch.autocast(device_type=device.split(":")[0], enabled=False)
         )
         self.torch = torch
+        self.head_loss = linear_cross_entropy
         self.on_cuda = device.startswith("cuda")
 
     def loss(self, w):
+        """Mean next-token cross-entropy (nats/token) of windows w (batch, n_ctx + 1)."""
         torch = self.torch
         x, y = w[:, :-1], w[:, 1:]
+        if self.spec.kernels == "fast":  # the block stack, then the fused chunked head loss (scalinglaws.loss)
+            with self.autocast:
+                h = self.model.transformer(input_ids=x).last_hidden_state
+            dtype = torch.bfloat16 if self.spec.precision == "bf16" else torch.float32
+            return self.head_loss(h, self.model.lm_head.weight, y, dtype=dtype)
         with self.autocast:
             logits = self.model(input_ids=x).logits
         return torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1))
