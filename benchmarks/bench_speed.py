@@ -3,7 +3,7 @@ model FLOP utilisation against the measured matmul peak, and the worker layout f
 
     .venv/bin/python benchmarks/bench_speed.py                 # ~5 minutes on 2 cores
     .venv/bin/python benchmarks/bench_speed.py --profile cpu --seconds 8 --out benchmarks/results/speed_cpu.json
-    python benchmarks/bench_speed.py --profile gpu --device cuda --sizes ends --seconds 3   # on a GPU machine
+    python benchmarks/bench_speed.py --profile gpu --device cuda --sizes ends --seconds 3 --compile   # on a GPU machine
 
 Run it alone: the numbers are only meaningful on an otherwise idle machine.
 All three loops train the same GPT2LMHeadModel (the spec's kernels choose its GELU); ours computes the
@@ -213,6 +213,7 @@ def main(argv=None):
     ap.add_argument("--precision", default=None, help="override the profile's precision (fp32/bf16)")
     ap.add_argument("--sizes", default="all", help="'all' ladder sizes or 'ends' (smallest, middle, largest)")
     ap.add_argument("--no-trainer", action="store_true")
+    ap.add_argument("--compile", action="store_true", help="also time our loop with torch.compile (RunSpec.compile)")
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--layout-workers", type=int, default=0, help="processes in the layout test (0: 2 on CPU, store.GPU_WORKERS on CUDA)")
     ap.add_argument("--out", default=None)
@@ -238,6 +239,11 @@ def main(argv=None):
         # our loop on the plain transformers path (GPT-2's tanh GELU, logits -> cross_entropy): the loop
         # as the study ran it before the fast kernels (SPEC_VERSION 2), for the before/after table
         r["ours_reference"] = ours(spec.replace(kernels="reference"), data, a.seconds)
+        if a.compile:  # torch.compile of the block stack; the compile itself happens in the warmup steps
+            t0 = time.perf_counter()
+            r["ours_compiled"] = ours(spec.replace(compile=True), data, a.seconds)
+            r["compiled_over_ours"] = r["ours_compiled"] / r["ours"]
+            r["compiled_wall_s"] = time.perf_counter() - t0  # compile + warmup + timing window
         r["naive"] = naive(spec.replace(precision="fp32"), data, a.seconds)
         r["trainer"] = float("nan")
         if not a.no_trainer:
@@ -251,6 +257,9 @@ def main(argv=None):
         r["mfu"] = r["ours_gflops"] / peaks[spec.precision]
         r["matmul_ceiling_gflops"] = model_matmul_ceiling(spec)
         r["fraction_of_ceiling"] = r["ours_gflops"] / r["matmul_ceiling_gflops"]
+        if a.compile:
+            print(f"L{n_layer} d{d_model} compiled: {r['ours_compiled']:,.0f} tok/s = {r['compiled_over_ours']:.2f}x eager "
+                  f"({r['compiled_wall_s']:.0f} s with compiling)", flush=True)
         print(f"L{n_layer} d{d_model} N={spec.n_params:>9,} ours {r['ours']:>9,.0f} tok/s  trainer {r['trainer']:>9,.0f}  "
               f"naive {r['naive']:>9,.0f}  ours(reference kernels) {r['ours_reference']:>9,.0f}  ours/trainer {r['ours_over_trainer']:.2f}  ours/naive {r['ours_over_naive']:.2f}  "
               f"MFU {100 * r['mfu']:.0f}% ({r['ours_gflops']:.0f} GFLOP/s {spec.precision}; this model's matmul shapes "

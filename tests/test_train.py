@@ -180,3 +180,14 @@ def test_fast_kernels_train_like_the_reference_path(small_tokens, tiny_spec, tmp
     assert fast[0]["train_loss"] == pytest.approx(ref[0]["train_loss"], abs=2e-3)
     assert [r["val_loss"] for r in fast] == pytest.approx([r["val_loss"] for r in ref], abs=0.03)
     assert fast[-1]["val_loss"] < fast[0]["val_loss"] - 0.5  # and both actually learned
+
+
+def test_compiled_run_matches_eager_and_keeps_old_addresses(small_tokens, tiny_spec, tmp_path):
+    """compile=True trains through torch.compile (inductor) to the same curve as eager within rounding,
+    and enters the hash only when on, so runs trained before the field existed keep their folders."""
+    assert "compile" not in tiny_spec.hashed_fields() and tiny_spec.replace(compile=True).hashed_fields()["compile"]
+    spec = tiny_spec.replace(tokens=16 * 64 * 30, eval_points=3)
+    eager = read_metrics(train_run(spec, tmp_path, threads=1, log="none"))
+    comp = read_metrics(train_run(spec.replace(compile=True), tmp_path, threads=1, log="none"))
+    assert [r["step"] for r in comp] == [r["step"] for r in eager]
+    assert [r["val_loss"] for r in comp] == pytest.approx([r["val_loss"] for r in eager], abs=1e-3)

@@ -49,7 +49,8 @@ def _cmd_train(a) -> int:
 
     spec = RunSpec(n_layer=a.n_layer, d_model=a.d_model, n_head=a.n_head, d_ff=a.d_ff, n_ctx=a.n_ctx,
                    corpus=a.corpus, vocab_size=a.vocab, tokens=a.tokens, batch_size=a.batch_size,
-                   data_tokens=a.data_tokens, seed=a.seed, precision=a.precision, kernels=a.kernels, patience=a.patience,
+                   data_tokens=a.data_tokens, seed=a.seed, precision=a.precision, kernels=a.kernels, compile=a.compile,
+                   patience=a.patience,
                    lr=a.lr or 1.0, lr_source="cli")
     if not a.lr:
         spec = with_default_lr(spec)
@@ -127,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     pt.add_argument("--kernels", default="fast", choices=["fast", "reference"],
                     help="fast: exact GELU + fused head loss; reference: GPT-2 tanh GELU + plain cross_entropy")
+    pt.add_argument("--compile", action="store_true", help="torch.compile the block stack (measure first: no gain on CPU)")
     pt.add_argument("--seed", type=int, default=0)
     pt.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     pt.add_argument("--threads", type=int, default=None)

@@ -57,6 +57,10 @@ class RunSpec:
     # model family and loss; benchmarks/check_numerics.py --compare kernels records that final losses
     # agree within seed noise, and bench_speed.py that "fast" is 1.1-2x faster on this CPU.
     kernels: str = "fast"
+    # torch.compile of the block stack (inductor). Off by default: on this CPU it measured 0.89-0.99x
+    # eager speed after 10-14 s of compiling per shape (README "Speed"); for GPU sessions to measure.
+    # Hashed only when on, so the runs trained before this field existed keep their address.
+    compile: bool = False
     # --- evaluation and stopping ---
     eval_points: int = 24  # log-spaced eval steps (plus the last), resolving curves early and late
     eval_tokens: int = 65_536  # fixed validation budget per eval (same windows for every run)
@@ -106,6 +110,7 @@ class RunSpec:
             (0 <= self.min_lr_ratio <= 1, f"min_lr_ratio={self.min_lr_ratio} must be in [0, 1]"),
             (self.precision in ("fp32", "bf16"), f"precision={self.precision!r}: use 'fp32' or 'bf16'"),
             (self.kernels in ("fast", "reference"), f"kernels={self.kernels!r}: use 'fast' or 'reference'"),
+            (isinstance(self.compile, bool), f"compile={self.compile!r}: use True or False"),
             (self.data_tokens >= 0, f"data_tokens={self.data_tokens} must be >= 0 (0 = whole train split)"),
             (self.data_tokens == 0 or self.data_tokens > self.n_ctx + 1, f"data_tokens={self.data_tokens} must exceed n_ctx+1"),
             (self.eval_points >= 1 and self.eval_tokens >= self.n_ctx, "eval_points >= 1 and eval_tokens >= n_ctx"),
@@ -121,6 +126,8 @@ class RunSpec:
         from .data import corpus_fingerprint
 
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in self._UNHASHED}
+        if not self.compile:  # added after SPEC_VERSION 3's runs: hashed only when switched on
+            d.pop("compile")
         d["corpus_fingerprint"] = corpus_fingerprint(self.corpus)
         d["spec_version"] = SPEC_VERSION
         return d

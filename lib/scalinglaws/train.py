@@ -122,6 +122,11 @@ class _Trainer:
         )
         self.torch = torch
         self.head_loss = linear_cross_entropy
+        # What loss() calls: the block stack (fast kernels) or the whole model (reference), compiled if
+        # the spec asks; self.model keeps the plain modules, so checkpoints and state_dict are unchanged.
+        self.body = self.model.transformer if spec.kernels == "fast" else self.model
+        if spec.compile:
+            self.body = torch.compile(self.body, dynamic=False)
         self.on_cuda = device.startswith("cuda")
 
     def loss(self, w):
@@ -130,11 +135,11 @@ class _Trainer:
         x, y = w[:, :-1], w[:, 1:]
         if self.spec.kernels == "fast":  # the block stack, then the fused chunked head loss (scalinglaws.loss)
             with self.autocast:
-                h = self.model.transformer(input_ids=x).last_hidden_state
+                h = self.body(input_ids=x).last_hidden_state
             dtype = torch.bfloat16 if self.spec.precision == "bf16" else torch.float32
             return self.head_loss(h, self.model.lm_head.weight, y, dtype=dtype)
         with self.autocast:
-            logits = self.model(input_ids=x).logits
+            logits = self.body(input_ids=x).logits
         return torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1))
 
     def step(self, step: int) -> float:
