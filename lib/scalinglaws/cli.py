@@ -49,9 +49,8 @@ def _cmd_train(a) -> int:
 
     spec = RunSpec(n_layer=a.n_layer, d_model=a.d_model, n_head=a.n_head, d_ff=a.d_ff, n_ctx=a.n_ctx,
                    corpus=a.corpus, vocab_size=a.vocab, tokens=a.tokens, batch_size=a.batch_size,
-                   data_tokens=a.data_tokens, seed=a.seed, precision=a.precision, kernels=a.kernels, compile=a.compile,
-                   patience=a.patience,
-                   lr=a.lr or 1.0, lr_source="cli")
+                   data_tokens=a.data_tokens, seed=a.seed, precision=a.precision, kernels=a.kernels,
+                   compile=a.compile, patience=a.patience, lr=a.lr or 1.0, lr_source="cli")
     if not a.lr:
         spec = with_default_lr(spec)
     spec.validate()

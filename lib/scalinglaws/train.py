@@ -122,6 +122,7 @@ class _Trainer:
         )
         self.torch = torch
         self.head_loss = linear_cross_entropy
+        self.head_dtype = torch.bfloat16 if spec.precision == "bf16" else torch.float32  # head matmuls
         # What loss() calls: the block stack (fast kernels) or the whole model (reference), compiled if
         # the spec asks; self.model keeps the plain modules, so checkpoints and state_dict are unchanged.
         self.body = self.model.transformer if spec.kernels == "fast" else self.model
@@ -136,8 +137,7 @@ class _Trainer:
         if self.spec.kernels == "fast":  # the block stack, then the fused chunked head loss (scalinglaws.loss)
             with self.autocast:
                 h = self.body(input_ids=x).last_hidden_state
-            dtype = torch.bfloat16 if self.spec.precision == "bf16" else torch.float32
-            return self.head_loss(h, self.model.lm_head.weight, y, dtype=dtype)
+            return self.head_loss(h, self.model.lm_head.weight, y, dtype=self.head_dtype)
         with self.autocast:
             logits = self.body(input_ids=x).logits
         return torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1))
