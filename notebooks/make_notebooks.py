@@ -76,7 +76,8 @@ Conventions: N = non-embedding parameters; loss in nats per token of our 1024-to
 Each model is trained on fresh text (no repetition) with its peak LR tuned by a sweep (appendix).""", [
     md("## 1. Tune the peak learning rate per model size\nA short sweep per ladder size (see the appendix figure); "
        "the best LR of each size is used for its run, and a power law lr(N) fitted to the optima serves the "
-       "shapes that were not swept."),
+       "shapes that were not swept. A profile with `lr_from` (quick) reads these sweeps from that profile's "
+       "store instead of repeating them; the line below says where they came from."),
     code("rule = study.lr_rule()\nprint(rule.source, f': lr(N) = {rule.A:.3g}·(N/1e4)^{rule.B:.2f}')\ndisplay(rule.best)"),
     md("## 2. Train the size ladder"),
     code('runs = study.ensure(study.grid("model_size"))\nfinal = an.final_table(runs)\n'
@@ -371,8 +372,9 @@ C = 6·N·tokens with non-embedding N (Kaplan's); C_full adds attention-context 
          '    display(fit_B.summary_frame())\n'
          '    res.add_fit(fit_B, "alpha_B", "alpha_B", K["alpha_B"].value, "", "B_crit(L) = B*/L^(1/alpha_B)")\n'
          '    res.add_fit(fit_B, "B_star", "B*", K["B_star"].value, "tokens", "")\n'
-         'for r in bc.itertuples():\n'
-         '    res.add(f"B_crit at L={r.target:.3f}", r.B_crit, (r.B_crit_low, r.B_crit_high), None, "tokens per step", "")'),
+         'for r in bc.itertuples():  # a fit without an interval says why (e.g. too few batch sizes to resample)\n'
+         '    res.add(f"B_crit at L={r.target:.3f}", r.B_crit, (r.B_crit_low, r.B_crit_high), None, "tokens per step",\n'
+         '            "" if pd.notna(r.B_crit_low) else str(r.message).split("; ")[-1])'),
     md("## 3. How to spend more compute (Kaplan Fig. 3 / Eq. 1.7)\nAlong the frontier N_opt ∝ C^a. With L ∝ C^−α_C on the frontier and B_crit ∝ L^−1/α_B, the critical batch "
        "grows as C^(α_C/α_B), and serial steps take the rest: S ∝ C^(1 − a − α_C/α_B)."),
     code('a_N = fit_Nopt.params["a"] if an.usable(fit_Nopt) else np.nan\n'

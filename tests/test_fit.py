@@ -567,3 +567,18 @@ def test_degenerate_fit_is_a_failure_not_a_law():
         warnings.simplefilter("ignore")
         ok = fit_power_law(N, 20.0 * N**-0.08 * (1 + np.array([0.003, -0.002, 0.001, -0.002])), n_boot=20)
     assert ok.converged and 0.06 < ok.params["alpha"] < 0.1
+
+
+def test_three_batch_sizes_give_no_interval_rather_than_a_point():
+    """With 3 batch sizes the critical-batch law (2 parameters, needs 3 distinct B) can only be refitted
+    on resamples that are the data itself: every refit is the same number. The result must carry no
+    interval (NaN) and say why, never a zero-width "CI" [x, x]; with 6 batch sizes it has a real one."""
+    B = np.array([4.0, 16.0, 64.0])
+    S = 1000.0 * (1 + 300.0 / B) * np.array([1.03, 0.98, 1.01])
+    r = fit.fit_critical_batch(S, S * B, n_boot=50, seed=0)
+    assert r.converged and np.isfinite(r.params["B_crit"])
+    assert all(np.isnan(v) for v in r.ci["B_crit"]) and "no interval" in r.message
+    B6 = np.array([4.0, 8.0, 16.0, 32.0, 64.0, 128.0])
+    S6 = 1000.0 * (1 + 300.0 / B6) * np.array([1.03, 0.98, 1.01, 0.99, 1.02, 0.97])
+    lo, hi = fit.fit_critical_batch(S6, S6 * B6, n_boot=50, seed=0).ci["B_crit"]
+    assert lo < 300 < hi and hi > lo

@@ -41,3 +41,44 @@ def test_full_study_trains_everything_before_the_notebooks(tmp_path, monkeypatch
     events.clear()
     study_mod.run_study("smoke", ["03"], **kw)
     assert [e[0] for e in events] == ["nb"]
+
+
+def test_lr_from_reads_the_reference_sweeps_and_falls_back_without_them(small_tokens, tmp_path, monkeypatch):
+    """Profile.lr_from: a profile takes its LR rule, ladder LRs and batch LRs from the sweeps in the
+    reference profile's store (read only, nothing trained in its own store); when that store lacks a
+    sweep run, or the runs would differ (another seed), it sweeps itself instead."""
+    import dataclasses
+    import shutil
+
+    from scalinglaws import experiments as ex
+    from scalinglaws.store import MissingRunsError
+
+    base = dataclasses.replace(ex.PROFILES["smoke"], tune_lr=True, ladder=((1, 16), (2, 16)),
+                               batch_sizes=(4, 8), batch_model=(1, 16))
+    monkeypatch.setitem(ex.PROFILES, "ref", dataclasses.replace(base, name="ref"))
+    monkeypatch.setitem(ex.PROFILES, "user", dataclasses.replace(base, name="user", lr_from="ref",
+                                                                ladder=((2, 16),)))
+    kw = dict(figures_dir=tmp_path / "figs", workers=2, log="none")
+    ref = Study("ref", runs_dir=tmp_path / "runs" / "ref", **kw)
+    ref.train_all(findings=("model_size", "batch"))
+    ref_rule = ref.lr_rule()
+
+    user = Study("user", runs_dir=tmp_path / "runs" / "user", **kw)
+    rule = user.lr_rule()
+    assert (rule.A, rule.B) == (ref_rule.A, ref_rule.B) and "read from ref/" in rule.source
+    assert user.lr_store == "runs/ref"
+    lr, src = user.lr_for(2, 16)
+    assert lr == ref.lr_for(2, 16)[0] and src == "sweep (this size in runs/ref)"
+    assert user.lr_for(1, 16, 4) == (ref._batch_lr[4], "sweep at batch 4 in runs/ref")
+    assert user._batch_sweep_jobs() == []
+    assert not (tmp_path / "runs" / "user").exists()  # nothing trained or even created in its own store
+
+    # Without the reference runs (another seed's would have other ids; or one run deleted) the
+    # profile sweeps itself: with training forbidden, that shows as its own store missing runs.
+    monkeypatch.setenv("SCALINGLAWS_NO_TRAIN", "1")
+    other_seed = Study("user", runs_dir=tmp_path / "runs" / "user", seed=1, **kw)
+    with pytest.raises(MissingRunsError, match="runs/user"):
+        other_seed.lr_rule()
+    shutil.rmtree(next((tmp_path / "runs" / "ref").glob("*/DONE")).parent)
+    with pytest.raises(MissingRunsError, match="runs/user"):
+        Study("user", runs_dir=tmp_path / "runs" / "user", **kw).lr_rule()

@@ -152,7 +152,8 @@ def lr_sweep_figure(study, rule):
     drawn = P.learning_curves(a1, sw.rename(columns={"final_val_loss": "loss"}), x="lr", y="loss", hue="N")
     a1.set_xlabel("peak learning rate")
     a1.set_ylabel("final validation loss (sweep budget)")
-    a1.set_title("LR sweeps (one line per model size)")
+    where = getattr(study, "lr_store", "")
+    a1.set_title(f"LR sweeps of {where} (one line per model size)" if where else "LR sweeps (one line per model size)")
     best = rule.best
     d2 = P.powerlaw_plot(a2, best["N"], best["best_lr"], None, label_x="N (non-embedding)", label_y="best peak LR",
                          data_label="sweep optimum")
@@ -361,7 +362,7 @@ def critical_batch(curves: pd.DataFrame, n_targets: int, n_boot: int, seed: int)
         fits.append(fb)
         rows.append({"target": t, "S_min": fb.params["S_min"], "E_min": fb.params["E_min"],
                      "B_crit": fb.params["B_crit"], "B_crit_low": fb.ci["B_crit"][0],
-                     "B_crit_high": fb.ci["B_crit"][1], "converged": fb.converged})
+                     "B_crit_high": fb.ci["B_crit"][1], "converged": fb.converged, "message": fb.message})
         rows[-1]["points"] = pts
     return pd.DataFrame(rows), fits
 

@@ -8,7 +8,8 @@ Each notebook asks for its grid by (finding, profile):
 
 Profiles:
 - ``smoke``  every code path of every notebook in about a minute each on 2 cores; numbers mean nothing.
-- ``quick``  a classroom run: all six notebooks in about 10 minutes on 2 cores; trends visible, fits rough.
+- ``quick``  a classroom run: all six notebooks in about 8 minutes on 2 cores (LRs read from the cpu
+             store's sweeps); trends visible, fits rough.
 - ``cpu``    the reference study for a 2-core machine (default).
 - ``gpu``    the same findings at N ~1e4-1.4e7 for one H100 (``scale`` multiplies every token budget).
 
@@ -53,6 +54,11 @@ class Profile:
     n_boot: int = 200  # bootstrap resamples for every fit
     # --- LR tuning ---
     tune_lr: bool = True  # False only for smoke (uses the library's default rule)
+    # Take the LR rule, the ladder sizes' LRs and the batch sizes' LRs from the sweeps of this other
+    # profile, read from its store beside this one (runs/<lr_from>) when it holds every one of them;
+    # else sweep here. Meant for a profile whose ladder and batch runs repeat the other's sweep
+    # settings (see quick).
+    lr_from: str = ""
     sweep_frac: float = 0.2  # sweep budget as a fraction of ladder_tokens
     sweep_factors: tuple = (0.35, 0.6, 1.0, 1.7, 2.9)  # multiples of the default-rule LR
     # --- 01 model size: the ladder (n_layer, d_model) at ladder_tokens, no repetition ---
@@ -113,11 +119,17 @@ PROFILES: dict[str, Profile] = {
         note="smoke: exercises every code path; its numbers mean nothing",
     ),
     "quick": Profile(
-        # Over its 10-minute target: 12.0 min cold with the fast kernels and train-everything-first
-        # (2026-11-28; 18.5 min before). Halving every token budget was tried (13.9 min cold, before the
-        # fast kernels) and rejected: at 1.5M tokens (732 steps) the ladder's final losses were flat
-        # (4.78-4.84 nats over a 30x range of N), so the classroom run no longer showed L(N).
-        name="quick", eval_points=16, eval_tokens=32_768, n_boot=100,
+        # LRs from the cpu reference store (lr_from): its ladder sweeps ran at 2M tokens, exactly this
+        # ladder's budget, on the same model family, batch and context (quick's own sweeps ran at half
+        # that, 1M tokens, and were noisier: a non-monotone loss-vs-LR at 2.6e4 and 1.4e5), and its
+        # batch sweeps (model (2, 32), 1M tokens) are the ones quick would run. That removed ~220 s of
+        # sweeps: 12.0 -> 7.8 min cold (2026-11-28), and alpha_N 0.019 [0.010, 0.025] -> 0.023
+        # [0.022, 0.023]. Without runs/cpu beside runs/quick (or with another corpus, seed or scale)
+        # quick sweeps itself at sweep_frac below.
+        # Halving every token budget was tried (13.9 min cold, before the fast kernels) and rejected:
+        # at 1.5M tokens (732 steps) the ladder's final losses were flat (4.78-4.84 nats over a 30x
+        # range of N), so the classroom run no longer showed L(N).
+        name="quick", eval_points=16, eval_tokens=32_768, n_boot=100, lr_from="cpu",
         sweep_frac=0.5, sweep_factors=(0.5, 1.0, 2.0),
         ladder=((2, 16), (2, 32), (3, 48), (4, 64)), ladder_tokens=2_000_000,
         depths=((1, (32, 64)), (2, (16, 32)), (3, (48,)), (4, (32, 64))), depth_tokens=2_000_000,
@@ -224,8 +236,12 @@ class Study:
         self.figures_dir = Path(figures_dir) if figures_dir else root / "figures" / self.profile.name
         self.figures_dir.mkdir(parents=True, exist_ok=True)
         self.workers, self.device, self.seed, self.log = workers or None, device, seed, log
+        self._overrides = {"corpus": corpus, "scale": scale}
         self._rule: LRRule | None = None
         self._batch_lr: dict[int, float] = {}
+        self._read_only = False  # set on a reference study whose store must not be trained into
+        self._lr_ref: str | None = None  # profile whose store gave the LRs (Profile.lr_from), once looked up
+        self._batch_lr_ref: set[int] = set()  # batch sizes whose LR came from that store
 
     @property
     def is_smoke(self) -> bool:
@@ -234,7 +250,46 @@ class Study:
     def ensure(self, specs) -> pd.DataFrame:
         from .store import ensure_runs
 
-        return ensure_runs(specs, self.runs_dir, workers=self.workers, device=self.device, log=self.log)
+        return ensure_runs(specs, self.runs_dir, workers=self.workers, device=self.device, log=self.log,
+                           train=not self._read_only)
+
+    @property
+    def lr_store(self) -> str:
+        """'' when this profile tuned its own LRs, else the store they were read from (Profile.lr_from)."""
+        self.lr_rule()
+        return f"runs/{self._lr_ref}" if self._lr_ref else ""
+
+    def _adopt_reference_lrs(self) -> None:
+        """Profile.lr_from: take the LR rule (with each swept size's optimum) and the batch sizes' LRs
+        from that profile's store, read only. Content addressing makes the check exact: with another
+        corpus, seed or scale the reference's sweep runs have other ids, are missing, and this profile
+        sweeps itself. Sets self._rule / self._batch_lr; leaves them untouched if the store lacks a run."""
+        from .store import MissingRunsError
+
+        p = self.profile
+        if self._lr_ref is not None or not (p.tune_lr and p.lr_from):
+            return
+        self._lr_ref = ""
+        # The reference store is this store's sibling: runs/cpu beside runs/quick in a checkout.
+        ref = Study(p.lr_from, runs_dir=self.runs_dir.parent / p.lr_from, figures_dir=self.figures_dir,
+                    seed=self.seed, log="none", **self._overrides)
+        ref._read_only = True
+        try:
+            rule = ref.lr_rule()
+            rp = ref.profile
+            batch = {}
+            if rp.batch_model == p.batch_model and rp.batch_size == p.batch_size:
+                ref._grid_batch()
+                batch = {b: lr for b, lr in ref._batch_lr.items() if b in p.batch_sizes}
+        except MissingRunsError as e:
+            if self.log != "none":
+                print(f"[study] {p.name}: the {p.lr_from} sweeps are not all in {ref.runs_dir} ({e}); sweeping here",
+                      flush=True)
+            return
+        self._rule = dataclasses.replace(rule, source=f"{rule.source}, read from {ref.runs_dir.name}/")
+        self._batch_lr.update(batch)
+        self._batch_lr_ref = set(batch)
+        self._lr_ref = p.lr_from
 
     # ------------------------------------------------------------------ learning rates
     def _spec(self, n_layer, d_model, tokens, **kw) -> RunSpec:
@@ -247,6 +302,8 @@ class Study:
         Returns (best LR, final-loss table) per job."""
         from .tuning import default_lr, sweep_result, sweep_specs
 
+        if not jobs:
+            return []
         lrs = [[_round_lr(default_lr(spec.n_params) * f) for f in self.profile.sweep_factors] for spec, _ in jobs]
         for round_ in range(max_extend + 1):
             groups = [sweep_specs(spec.replace(tokens=tokens), lr_list, budget_frac=1.0)
@@ -266,6 +323,7 @@ class Study:
 
     def lr_rule(self) -> LRRule:
         """Tune the peak LR of every ladder size with a short sweep; fit lr(N) to the optima."""
+        self._adopt_reference_lrs()
         if self._rule is not None:
             return self._rule
         from .tuning import LR_RULE_A, LR_RULE_B, LR_RULE_SOURCE
@@ -315,10 +373,12 @@ class Study:
         fitted rule; a batch size other than the profile's gets its own sweep (see batch grid)."""
         rule = self.lr_rule()
         if batch_size and batch_size != self.profile.batch_size and self.profile.tune_lr:
-            return self._batch_lr[batch_size], f"sweep at batch {batch_size}"
-        if self.profile.tune_lr and (n_layer, d_model) in self.profile.ladder:
-            row = rule.best[(rule.best.n_layer == n_layer) & (rule.best.d_model == d_model)].iloc[0]
-            return _round_lr(row.best_lr), "sweep (this size)"
+            where = f" in runs/{self._lr_ref}" if batch_size in self._batch_lr_ref else ""
+            return self._batch_lr[batch_size], f"sweep at batch {batch_size}{where}"
+        row = rule.best[(rule.best.n_layer == n_layer) & (rule.best.d_model == d_model)] if not rule.best.empty else []
+        if self.profile.tune_lr and (n_layer, d_model) in self.profile.ladder and len(row):
+            where = f" in runs/{self._lr_ref}" if self._lr_ref else ""
+            return _round_lr(row.iloc[0].best_lr), f"sweep (this size{where})"
         n = non_embedding_params(self._spec(n_layer, d_model, 1).shape())
         return _round_lr(rule(n)), rule.source
 
@@ -419,7 +479,9 @@ class Study:
         separate calls), then all grids in one call, longest first. The notebooks then find every
         run cached (used for the gpu profile, where one process cannot keep the GPU busy)."""
         if self.profile.tune_lr:
-            self._sweeps(self._ladder_sweep_jobs() + (self._batch_sweep_jobs() if "batch" in findings else []))
+            self._adopt_reference_lrs()
+            self._sweeps(([] if self._rule else self._ladder_sweep_jobs())
+                         + (self._batch_sweep_jobs() if "batch" in findings else []))
         specs = [s for f in findings for s in self.grid(f)]  # sweeps now cached: no training here
         self.ensure(specs)
         return len(specs)

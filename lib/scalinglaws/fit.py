@@ -312,6 +312,10 @@ def _group_index(groups: Any, n: int) -> tuple[np.ndarray, list[np.ndarray]]:
     return codes, np.split(order, splits)
 
 
+# A percentile interval needs refits on at least this many different resamples of the data.
+MIN_DISTINCT_RESAMPLES = 5
+
+
 def _bootstrap(
     fit_once: Callable[[np.ndarray], np.ndarray | None],
     group_idx: list[np.ndarray],
@@ -327,6 +331,7 @@ def _bootstrap(
     boot = np.full((n_boot, n_params), np.nan)
     failed = 0
     n_groups = len(group_idx)
+    distinct = set()  # the resamples (as multisets of groups) that were refitted
     for b in range(n_boot):
         if strata is None:
             pick = rng.integers(0, n_groups, size=n_groups)
@@ -342,7 +347,13 @@ def _bootstrap(
             failed += 1
             continue
         boot[b] = theta
-    return boot, failed
+        distinct.add(tuple(np.sort(pick)))
+    if len(distinct) < MIN_DISTINCT_RESAMPLES:
+        # E.g. 3 points and a 2-parameter law: only resamples holding all three can be refitted, and
+        # each is the data itself, so every refit is the same number and a percentile "interval"
+        # would be a single point. No interval is the honest answer.
+        boot[:] = np.nan
+    return boot, failed, len(distinct)
 
 
 def _percentile_ci(boot: np.ndarray, names: Sequence[str], level: float) -> dict[str, tuple[float, float]]:
@@ -391,7 +402,7 @@ def _finish(
         bad = ", ".join(f"{n}={v:.3g}" for n, v in zip(names, theta) if not np.isfinite(v))
         message += f"; degenerate fit: {bad} is not finite (no trend for this law to describe)"
     if converged:
-        boot, failed = _bootstrap(fit_once, group_idx, len(names), n_boot, seed, strata)
+        boot, failed, distinct = _bootstrap(fit_once, group_idx, len(names), n_boot, seed, strata)
     else:
         # Resampling around a point that is not an optimum would give meaningless intervals.
         boot, failed = np.full((n_boot, len(names)), np.nan), n_boot
@@ -402,6 +413,9 @@ def _finish(
             message += f"; {failed}/{n_boot} bootstrap refits failed"
         if failed > 0.1 * n_boot:
             warnings.warn(f"{law}: {failed}/{n_boot} bootstrap refits failed; intervals are less reliable", FitWarning, stacklevel=3)
+        if distinct < MIN_DISTINCT_RESAMPLES:  # last, so a one-line note can quote it
+            message += (f"; no interval: only {distinct} distinct resample(s) of the {len(group_idx)} points "
+                        f"could be refitted (need {MIN_DISTINCT_RESAMPLES})")
     if not converged:
         warnings.warn(f"{law}: {message}", FitWarning, stacklevel=3)
     ci = _percentile_ci(boot, names, level)

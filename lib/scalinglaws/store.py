@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Protocol
 
 import pandas as pd
 
+from . import ScalingLawsError
 from .config import RunSpec
 from .data import prepare_tokens
 from .train import is_done, train_run
@@ -81,6 +82,10 @@ class InlineExecutor:
         pass
 
 
+class MissingRunsError(ScalingLawsError):
+    """Runs asked of a store that may only be read."""
+
+
 def _worker_init(threads: int) -> None:
     import torch
 
@@ -114,26 +119,27 @@ def ensure_runs(
     executor: Executor | None = None,
     log: str = "run",
     raise_on_error: bool = True,
+    train: bool = True,
 ) -> pd.DataFrame:
     """Train whatever of `specs` is missing from `runs_dir`, then return their metrics as a DataFrame.
 
     workers/threads: None = auto_layout. log: "run" (one line per finished run), "eval" (one per
     eval), "bar", or "none". Diverged runs are reported (and kept, with status "diverged") instead of
     raising; other failures raise after all runs were attempted unless raise_on_error=False.
+    train=False (or env SCALINGLAWS_NO_TRAIN set): read only; raises MissingRunsError if a run is missing.
     """
     specs = list({s.run_id: s.validate() for s in specs}.values())
     runs_dir = Path(runs_dir)
     missing = sorted((s for s in specs if not is_done(runs_dir / s.run_id)), key=run_cost, reverse=True)
     say = (lambda msg: None) if log == "none" else (lambda msg: print(msg, flush=True))
     errors: list[str] = []
-    if missing and os.environ.get("SCALINGLAWS_NO_TRAIN"):
+    if missing and (not train or os.environ.get("SCALINGLAWS_NO_TRAIN")):
         # Re-executing a notebook against a published store (e.g. the gpu reference on a CPU machine)
         # must never start training in its place.
-        from . import ScalingLawsError
-
-        raise ScalingLawsError(
+        why = "SCALINGLAWS_NO_TRAIN is set; unset it to train them" if train else "this store is only read here"
+        raise MissingRunsError(
             f"{len(missing)} of {len(specs)} runs are not in {runs_dir} (first: {missing[0].run_id}, "
-            f"N={missing[0].n_params:,}) and SCALINGLAWS_NO_TRAIN is set; unset it to train them")
+            f"N={missing[0].n_params:,}) and {why}")
     if missing:
         for key in {(s.corpus, s.vocab_size) for s in missing}:  # build token caches once, up front
             prepare_tokens(*key, quiet=log == "none")
@@ -165,8 +171,6 @@ def ensure_runs(
         finally:
             executor.shutdown()
     if errors and raise_on_error:
-        from . import ScalingLawsError
-
         raise ScalingLawsError(f"{len(errors)} run(s) failed; first: {errors[0]}")
     return load_runs(specs, runs_dir)
 
