@@ -1,7 +1,7 @@
 """Training throughput on this machine: our loop vs transformers.Trainer vs a naive PyTorch loop,
 model FLOP utilisation against the measured matmul peak, and the worker layout for tiny models.
 
-    .venv/bin/python benchmarks/bench_speed.py                 # ~5 minutes on 2 cores
+    .venv/bin/python benchmarks/bench_speed.py                 # ~15 minutes on 2 cores (3 repeats)
     .venv/bin/python benchmarks/bench_speed.py --profile cpu --seconds 8 --out benchmarks/results/speed_cpu.json
     python benchmarks/bench_speed.py --profile gpu --device cuda --sizes ends --seconds 3 --compile   # on a GPU machine
 
@@ -213,6 +213,7 @@ def main(argv=None):
     ap.add_argument("--precision", default=None, help="override the profile's precision (fp32/bf16)")
     ap.add_argument("--sizes", default="all", help="'all' ladder sizes or 'ends' (smallest, middle, largest)")
     ap.add_argument("--no-trainer", action="store_true")
+    ap.add_argument("--repeats", type=int, default=3, help="interleaved timings of every loop; the table is their median")
     ap.add_argument("--compile", action="store_true", help="also time our loop with torch.compile (RunSpec.compile)")
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--layout-workers", type=int, default=0, help="processes in the layout test (0: 2 on CPU, store.GPU_WORKERS on CUDA)")
@@ -235,21 +236,30 @@ def main(argv=None):
         flops = spec.describe()["flops_per_token"]["full"]
         r = {"n_layer": n_layer, "d_model": d_model, "N": spec.n_params, "precision": spec.precision,
              "batch_size": spec.batch_size, "n_ctx": spec.n_ctx, "vocab": spec.vocab_size}
-        r["ours"] = ours(spec, data, a.seconds)
-        # our loop on the plain transformers path (GPT-2's tanh GELU, logits -> cross_entropy): the loop
-        # as the study ran it before the fast kernels (SPEC_VERSION 2), for the before/after table
-        r["ours_reference"] = ours(spec.replace(kernels="reference"), data, a.seconds)
+        loops = {
+            "ours": lambda: ours(spec, data, a.seconds),
+            # our loop on the plain transformers path (GPT-2's tanh GELU, logits -> cross_entropy): the
+            # loop as the study ran it before the fast kernels (SPEC_VERSION 2), for the before/after table
+            "ours_reference": lambda: ours(spec.replace(kernels="reference"), data, a.seconds),
+            "naive": lambda: naive(spec.replace(precision="fp32"), data, a.seconds),
+            # Same precision as ours: fp32 on the cpu profile; on a GPU the Trainer's own bf16 autocast.
+            "trainer": (lambda: float("nan")) if a.no_trainer else (lambda: hf_trainer(spec, data, a.seconds, tmp)),
+        }
+        # Each loop is timed `repeats` times, interleaved, so a slow spell of the machine (seen here: one
+        # loop's rate halving from one script run to the next while the others held) hits all loops
+        # alike; the table uses the median, the JSON keeps every repeat.
+        reps = {k: [] for k in loops}
+        for _ in range(a.repeats):
+            for k, f in loops.items():
+                torch.set_num_threads(a.threads)
+                reps[k].append(f())
+        for k, v in reps.items():
+            r[k], r[f"{k}_repeats"] = float(np.median(v)), v
         if a.compile:  # torch.compile of the block stack; the compile itself happens in the warmup steps
             t0 = time.perf_counter()
             r["ours_compiled"] = ours(spec.replace(compile=True), data, a.seconds)
             r["compiled_over_ours"] = r["ours_compiled"] / r["ours"]
             r["compiled_wall_s"] = time.perf_counter() - t0  # compile + warmup + timing window
-        r["naive"] = naive(spec.replace(precision="fp32"), data, a.seconds)
-        r["trainer"] = float("nan")
-        if not a.no_trainer:
-            torch.set_num_threads(a.threads)
-            # Same precision as ours: fp32 on the cpu profile; on a GPU the Trainer's own bf16 autocast.
-            r["trainer"] = hf_trainer(spec, data, a.seconds, tmp)
         r["ours_over_trainer"] = r["ours"] / r["trainer"]  # nan when the Trainer was skipped
         r["ours_over_naive"] = r["ours"] / r["naive"]
         r["fast_over_reference"] = r["ours"] / r["ours_reference"]
@@ -260,10 +270,12 @@ def main(argv=None):
         if a.compile:
             print(f"L{n_layer} d{d_model} compiled: {r['ours_compiled']:,.0f} tok/s = {r['compiled_over_ours']:.2f}x eager "
                   f"({r['compiled_wall_s']:.0f} s with compiling)", flush=True)
+        spread = "  ".join(f"{k} {min(v):,.0f}-{max(v):,.0f}" for k, v in reps.items() if len(v) > 1)
         print(f"L{n_layer} d{d_model} N={spec.n_params:>9,} ours {r['ours']:>9,.0f} tok/s  trainer {r['trainer']:>9,.0f}  "
               f"naive {r['naive']:>9,.0f}  ours(reference kernels) {r['ours_reference']:>9,.0f}  ours/trainer {r['ours_over_trainer']:.2f}  ours/naive {r['ours_over_naive']:.2f}  "
               f"MFU {100 * r['mfu']:.0f}% ({r['ours_gflops']:.0f} GFLOP/s {spec.precision}; this model's matmul shapes "
-              f"alone reach {r['matmul_ceiling_gflops']:.0f})", flush=True)
+              f"alone reach {r['matmul_ceiling_gflops']:.0f})" + (f"\n    range over {a.repeats} repeats: {spread}" if spread else ""),
+              flush=True)
         rows.append(r)
     lay = []
     from scalinglaws.store import GPU_WORKERS
@@ -277,7 +289,7 @@ def main(argv=None):
               f"{workers} processes {lay[-1]['k_processes_tokens_per_s']:,.0f} tok/s (x{lay[-1]['ratio']:.2f})", flush=True)
     gpu = torch.cuda.get_device_name() if DEVICE.startswith("cuda") else None
     out = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__,
-                       "threads": a.threads, "device": DEVICE, "gpu": gpu}, "profile": prof.name, "matmul_peak_gflops": peaks,
+                       "threads": a.threads, "device": DEVICE, "gpu": gpu}, "profile": prof.name, "repeats": a.repeats, "matmul_peak_gflops": peaks,
            "throughput": rows, "layout": lay}
     path = Path(a.out) if a.out else Path(__file__).parent / "results" / f"speed_{prof.name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)

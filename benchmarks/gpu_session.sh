@@ -32,7 +32,7 @@ $PY -c "import torch, transformers, tokenizers, scipy, pandas; print('torch', to
 echo "== setup $(( $(date +%s) - T_START )) s"
 
 # --compile: also times RunSpec.compile (torch.compile of the block stack), unmeasured on a GPU so far
-timeout -k 5 180 $PY benchmarks/bench_speed.py --profile "$PROFILE" --device "$DEVICE" --sizes ends --seconds 3 \
+timeout -k 5 180 $PY benchmarks/bench_speed.py --profile "$PROFILE" --device "$DEVICE" --sizes ends --seconds 3 --repeats 1 \
   --compile --out "$OUT/speed_$PROFILE.json" > "$OUT/bench_log.txt" 2>&1
 echo "bench rc=$?"; grep -E "^(matmul|L[0-9]|layout)" "$OUT/bench_log.txt"
 pkill -9 -f multiprocessing.spawn 2>/dev/null
