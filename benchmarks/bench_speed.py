@@ -32,10 +32,11 @@ from scalinglaws.config import RunSpec, get_lr
 from scalinglaws.data import batch_starts, gather_windows, prepare_tokens
 from scalinglaws.experiments import get_profile
 from scalinglaws.model import build_model
-from scalinglaws.train import _Trainer
+from scalinglaws.train import _Trainer, tune_allocator
 
 
 DEVICE = "cpu"  # set by --device; every measurement of one script run uses the same device
+TUNED = True  # glibc malloc settings of train_run (train.tune_allocator) for every loop; --default-allocator
 
 
 def sync():
@@ -171,10 +172,12 @@ def hf_trainer(spec: RunSpec, data, seconds: float, tmp: Path) -> float:
     return spec.tokens_per_step * (spec.n_ctx - 1) / spec.n_ctx / float(np.median(times[3:]))
 
 
-def _layout_worker(spec_dict, seconds, q, device, threads, barrier):
+def _layout_worker(spec_dict, seconds, q, device, threads, barrier, tuned):
     global DEVICE
     DEVICE = device
     torch.set_num_threads(threads)
+    if tuned:
+        tune_allocator()  # as train_run does in every training process
     spec = RunSpec(**spec_dict)
     data = prepare_tokens(spec.corpus, spec.vocab_size, quiet=True)
     if device.startswith("cuda"):
@@ -194,7 +197,7 @@ def layout(spec: RunSpec, data, seconds: float, workers: int = 2) -> dict:
     ctx = mp.get_context("spawn")
     q, barrier = ctx.Queue(), ctx.Barrier(workers)
     threads = 1 if DEVICE == "cpu" else cores
-    ps = [ctx.Process(target=_layout_worker, args=(spec.to_dict(), seconds, q, DEVICE, threads, barrier))
+    ps = [ctx.Process(target=_layout_worker, args=(spec.to_dict(), seconds, q, DEVICE, threads, barrier, TUNED))
           for _ in range(workers)]
     for p in ps:
         p.start()
@@ -217,10 +220,16 @@ def main(argv=None):
     ap.add_argument("--compile", action="store_true", help="also time our loop with torch.compile (RunSpec.compile)")
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--layout-workers", type=int, default=0, help="processes in the layout test (0: 2 on CPU, store.GPU_WORKERS on CUDA)")
+    ap.add_argument("--default-allocator", action="store_true",
+                    help="leave glibc malloc at its defaults (train_run tunes it; see train.tune_allocator)")
     ap.add_argument("--out", default=None)
     a = ap.parse_args(argv)
-    global DEVICE
+    global DEVICE, TUNED
     DEVICE = a.device
+    # Every loop in this process gets the allocator train_run uses, so the comparison is of loops, not of
+    # malloc settings: with glibc's defaults the Trainer's rate swung 146k-206k tokens/s at N = 3,312
+    # (page faults on its multi-MB logits buffers every step), against 325k-343k tuned.
+    TUNED = not a.default_allocator and tune_allocator()
     prof = get_profile(a.profile)
     data = prepare_tokens(prof.corpus, prof.vocab_size, quiet=True)
     peaks = {"fp32": matmul_peak(torch.float32, a.threads), "bf16": matmul_peak(torch.bfloat16, a.threads)}
@@ -289,7 +298,7 @@ def main(argv=None):
               f"{workers} processes {lay[-1]['k_processes_tokens_per_s']:,.0f} tok/s (x{lay[-1]['ratio']:.2f})", flush=True)
     gpu = torch.cuda.get_device_name() if DEVICE.startswith("cuda") else None
     out = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__,
-                       "threads": a.threads, "device": DEVICE, "gpu": gpu}, "profile": prof.name, "repeats": a.repeats, "matmul_peak_gflops": peaks,
+                       "threads": a.threads, "device": DEVICE, "gpu": gpu}, "profile": prof.name, "repeats": a.repeats, "malloc_tuned": TUNED, "matmul_peak_gflops": peaks,
            "throughput": rows, "layout": lay}
     path = Path(a.out) if a.out else Path(__file__).parent / "results" / f"speed_{prof.name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -191,3 +191,27 @@ def test_compiled_run_matches_eager_and_keeps_old_addresses(small_tokens, tiny_s
     comp = read_metrics(train_run(spec.replace(compile=True), tmp_path, threads=1, log="none"))
     assert [r["step"] for r in comp] == [r["step"] for r in eager]
     assert [r["val_loss"] for r in comp] == pytest.approx([r["val_loss"] for r in eager], abs=1e-3)
+
+
+def test_allocator_tuning_changes_no_number(small_tokens, tiny_spec, tmp_path):
+    """train_run tunes glibc malloc (train.tune_allocator: where memory comes from, for speed); the
+    losses must be bit-identical to a process with the default allocator, and config.json says which."""
+    import platform
+    import subprocess
+    import sys
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        pytest.skip("allocator tuning applies to glibc only")
+    spec = tiny_spec.replace(tokens=16 * 64 * 30)
+    code = ("import sys, torch; torch.set_num_threads(1)\n"
+            "from scalinglaws.config import RunSpec\nfrom scalinglaws.data import prepare_tokens\n"
+            "from scalinglaws.train import _Trainer, tune_allocator\n"
+            "if sys.argv[1] == 'tuned': assert tune_allocator()\n"
+            f"spec = RunSpec(**{spec.to_dict()!r})\n"
+            "tr = _Trainer(spec, prepare_tokens(spec.corpus, spec.vocab_size, quiet=True), 'cpu')\n"
+            "print([tr.step(i) for i in range(spec.steps)] + [tr.evaluate()])\n")
+    out = {m: subprocess.run([sys.executable, "-c", code, m], capture_output=True, text=True, check=True).stdout
+           for m in ("default", "tuned")}
+    assert out["default"] == out["tuned"] and len(out["default"]) > 100
+    cfg = json.loads((train_run(spec, tmp_path / "runs", log="none") / "config.json").read_text())
+    assert cfg["malloc_tuned"] is True
