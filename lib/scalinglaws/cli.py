@@ -87,7 +87,7 @@ def _cmd_study(a) -> int:
 
         t0 = time.perf_counter()
         n = Study(a.profile, runs_dir=a.runs_dir, workers=a.workers, device=a.device).train_all()
-        print(f"[study {a.profile}] {n} runs in the store ({(time.perf_counter() - t0) / 60:.1f} min)")
+        print(f"[study {a.profile}] {n} grid runs (besides the LR sweeps) in the store ({(time.perf_counter() - t0) / 60:.1f} min)")
         return 0
     run_study(profile=a.profile, notebooks=a.notebooks, workers=a.workers, device=a.device, out=a.out,
               runs_dir=a.runs_dir, pretrain=False if a.no_pretrain else None)

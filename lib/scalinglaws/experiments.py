@@ -121,7 +121,7 @@ PROFILES: dict[str, Profile] = {
     "quick": Profile(
         # LRs from the cpu reference store (lr_from): its ladder sweeps ran at 2M tokens, exactly this
         # ladder's budget, on the same model family, batch and context (quick's own sweeps ran at half
-        # that, 1M tokens, and were noisier: a non-monotone loss-vs-LR at 2.6e4 and 1.4e5), and its
+        # that, 1M tokens, and were noisier: a non-monotone loss-vs-LR at 8.5e4 and 2.0e5), and its
         # batch sweeps (model (2, 32), 1M tokens) are the ones quick would run. That removed ~220 s of
         # sweeps: 12.0 -> 7.8 min cold (2026-11-28), and alpha_N 0.019 [0.010, 0.025] -> 0.023
         # [0.022, 0.023]. Without runs/cpu beside runs/quick (or with another corpus, seed or scale)
@@ -474,8 +474,9 @@ class Study:
 
     def train_all(self, findings=FINDINGS) -> int:
         """Train every run the notebooks will ask for, with as few barriers as possible; returns the
-        number of specs. The ladder's and the batch grid's LR sweeps go in one call (each sweep's
-        edge extension depends only on its own runs, so the specs are the same as the notebooks'
+        number of distinct grid runs (the LR sweeps not counted). The ladder's and the batch grid's
+        LR sweeps go in one call (each sweep's edge extension depends only on its own runs, so the
+        specs are the same as the notebooks'
         separate calls), then all grids in one call, longest first. The notebooks then find every
         run cached (used for the gpu profile, where one process cannot keep the GPU busy)."""
         if self.profile.tune_lr:
@@ -484,7 +485,7 @@ class Study:
                          + (self._batch_sweep_jobs() if "batch" in findings else []))
         specs = [s for f in findings for s in self.grid(f)]  # sweeps now cached: no training here
         self.ensure(specs)
-        return len(specs)
+        return len({s.run_id for s in specs})  # findings share runs (the ladder is also a depth)
 
     def train_tokens(self) -> int:
         """Train-split size of the profile's corpus: read from a run of the store when one exists (so a

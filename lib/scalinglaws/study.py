@@ -82,7 +82,7 @@ def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device:
         n = Study(profile, runs_dir=runs_dir, figures_dir=figures_dir, workers=workers, device=device,
                   seed=ex.get("seed", 0), corpus=ex.get("corpus") or None, scale=ex.get("scale") or None).train_all()
         times["train"] = time.perf_counter() - t_all
-        print(f"[study {profile}] {n} runs in the store after {times['train'] / 60:.1f} min", flush=True)
+        print(f"[study {profile}] {n} grid runs (besides the LR sweeps) in the store after {times['train'] / 60:.1f} min", flush=True)
     for i, nb in enumerate(nbs, 1):
         t0 = time.perf_counter()
         print(f"[study {profile}] {i}/{len(nbs)} {nb} ...", flush=True)
