@@ -279,7 +279,7 @@ class Study:
             rp = ref.profile
             batch = {}
             if rp.batch_model == p.batch_model and rp.batch_size == p.batch_size:
-                ref._grid_batch()
+                ref._tune_batch_lrs()
                 batch = {b: lr for b, lr in ref._batch_lr.items() if b in p.batch_sizes}
         except MissingRunsError as e:
             if self.log != "none":
@@ -453,10 +453,14 @@ class Study:
         p = self.profile
         l, d = p.batch_model
         specs = [self._spec(l, d, p.batch_tokens).replace(batch_size=b) for b in p.batch_sizes]
+        self._tune_batch_lrs()
+        return [self._with_lr(s, f"batch={s.batch_size}") for s in specs]
+
+    def _tune_batch_lrs(self) -> None:
+        """Sweep the peak LR of every batch size that has none yet (self._batch_lr)."""
         jobs = self._batch_sweep_jobs()
         for (s, _), (lr, _) in zip(jobs, self._sweeps(jobs)):
             self._batch_lr[s.batch_size] = lr
-        return [self._with_lr(s, f"batch={s.batch_size}") for s in specs]
 
     def _grid_isoflop(self):
         p = self.profile
@@ -476,9 +480,9 @@ class Study:
         """Train every run the notebooks will ask for, with as few barriers as possible; returns the
         number of distinct grid runs (the LR sweeps not counted). The ladder's and the batch grid's
         LR sweeps go in one call (each sweep's edge extension depends only on its own runs, so the
-        specs are the same as the notebooks'
-        separate calls), then all grids in one call, longest first. The notebooks then find every
-        run cached (used for the gpu profile, where one process cannot keep the GPU busy)."""
+        specs are the same as the notebooks' separate calls), then all grids in one call, longest
+        first. The notebooks then find every run cached (used for the gpu profile, where one process
+        cannot keep the GPU busy)."""
         if self.profile.tune_lr:
             self._adopt_reference_lrs()
             self._sweeps(([] if self._rule else self._ladder_sweep_jobs())

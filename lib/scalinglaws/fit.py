@@ -324,7 +324,8 @@ def _bootstrap(
     seed: int,
     strata: list[np.ndarray] | None = None,
 ) -> tuple[np.ndarray, int]:
-    """Refit on ``n_boot`` resamples of whole groups (optionally within strata of groups)."""
+    """Refit on ``n_boot`` resamples of whole groups (optionally within strata of groups); returns the
+    refits, the number that failed and the number of distinct resamples refitted."""
     if n_boot < 0:
         raise ScalingLawsError(f"n_boot must be >= 0, got {n_boot}")
     rng = np.random.default_rng(seed)
@@ -348,11 +349,6 @@ def _bootstrap(
             continue
         boot[b] = theta
         distinct.add(tuple(np.sort(pick)))
-    if len(distinct) < MIN_DISTINCT_RESAMPLES:
-        # E.g. 3 points and a 2-parameter law: only resamples holding all three can be refitted, and
-        # each is the data itself, so every refit is the same number and a percentile "interval"
-        # would be a single point. No interval is the honest answer.
-        boot[:] = np.nan
     return boot, failed, len(distinct)
 
 
@@ -413,7 +409,12 @@ def _finish(
             message += f"; {failed}/{n_boot} bootstrap refits failed"
         if failed > 0.1 * n_boot:
             warnings.warn(f"{law}: {failed}/{n_boot} bootstrap refits failed; intervals are less reliable", FitWarning, stacklevel=3)
-        if distinct < MIN_DISTINCT_RESAMPLES:  # last, so a one-line note can quote it
+        if distinct < MIN_DISTINCT_RESAMPLES:
+            # E.g. 3 points and a 2-parameter law: only resamples holding all three can be refitted, and
+            # each is the data itself, so every refit is the same number and a percentile "interval"
+            # would be a single point. No interval is the honest answer; said last, so a one-line note
+            # can quote it.
+            boot[:] = np.nan
             message += (f"; no interval: only {distinct} distinct resample(s) of the {len(group_idx)} points "
                         f"could be refitted (need {MIN_DISTINCT_RESAMPLES})")
     if not converged:
