@@ -12,6 +12,8 @@ loss with the fused head (scalinglaws.loss), the Trainer and the naive loop with
 logits -> cross_entropy), as the study trained before the fast kernels.
 MFU uses the full per-token training FLOPs, 3·(2N + 2·n_layer·n_ctx·d_model + 2·d_model·n_vocab), over
 the dense-matmul peak measured here with torch for the dtype in use.
+`shared_bound` times the model's block stack alone (forward + backward), the part every loop training
+this model runs: `max_over_trainer` and `mfu_bound` are what no training loop can exceed on this model.
 """
 
 from __future__ import annotations
@@ -106,6 +108,27 @@ def ours(spec: RunSpec, data, seconds: float) -> float:
         torch.backends.cuda.matmul.allow_tf32 = True
     tr = _Trainer(spec, data, DEVICE)
     return spec.tokens_per_step / time_steps(tr.step, seconds)
+
+
+def shared_model(spec: RunSpec, data, seconds: float) -> float:
+    """Seconds per forward + backward of the model's block stack alone (embeddings, transformer blocks,
+    final layer norm), with the precision our loop uses: the part of a step that every loop training
+    this GPT2LMHeadModel runs, the Trainer's and the naive one included. What is left of a step (the
+    output head and its loss, the optimizer, sampling, Python) is all a training loop can change, so
+    tokens_per_step / this time bounds any loop's rate on this model, and its MFU."""
+    tr = _Trainer(spec, data, DEVICE)
+    w = torch.from_numpy(gather_windows(data.train, batch_starts(len(data.train), spec.n_ctx, spec.batch_size, 0, 0),
+                                        spec.n_ctx)).to(DEVICE)
+    x = w[:, :-1]
+    grad = torch.randn(spec.batch_size, spec.n_ctx, spec.d_model, device=DEVICE)
+
+    def step(i):
+        with tr.autocast:
+            h = tr.model.transformer(input_ids=x).last_hidden_state
+        h.backward(grad.to(h.dtype))
+        tr.model.zero_grad(set_to_none=True)
+
+    return time_steps(step, seconds)
 
 
 def naive(spec: RunSpec, data, seconds: float) -> float:
@@ -253,6 +276,8 @@ def main(argv=None):
             "naive": lambda: naive(spec.replace(precision="fp32"), data, a.seconds),
             # Same precision as ours: fp32 on the cpu profile; on a GPU the Trainer's own bf16 autocast.
             "trainer": (lambda: float("nan")) if a.no_trainer else (lambda: hf_trainer(spec, data, a.seconds, tmp)),
+            # not a loop: the block stack's forward + backward alone, as tokens/s (see shared_model)
+            "shared_bound": lambda: spec.tokens_per_step / shared_model(spec, data, a.seconds),
         }
         # Each loop is timed `repeats` times, interleaved, so a slow spell of the machine (seen here: one
         # loop's rate halving from one script run to the next while the others held) hits all loops
@@ -274,6 +299,13 @@ def main(argv=None):
         r["fast_over_reference"] = r["ours"] / r["ours_reference"]
         r["ours_gflops"] = r["ours"] * flops / 1e9
         r["mfu"] = r["ours_gflops"] / peaks[spec.precision]
+        # Bounds for any loop on this model (Amdahl): it must run the block stack (shared_bound tokens/s)
+        # and at least the output head's matmuls, at best at the peak. A loop can beat the Trainer by at
+        # most shared_bound / trainer, and reach at most mfu_bound.
+        r["max_over_trainer"] = r["shared_bound"] / r["trainer"]
+        head_s = 3 * 2 * spec.d_model * spec.vocab_size * spec.tokens_per_step / (peaks[spec.precision] * 1e9)
+        step_s = spec.tokens_per_step / r["shared_bound"] + head_s
+        r["mfu_bound"] = flops * spec.tokens_per_step / step_s / 1e9 / peaks[spec.precision]
         r["matmul_ceiling_gflops"] = model_matmul_ceiling(spec)
         r["fraction_of_ceiling"] = r["ours_gflops"] / r["matmul_ceiling_gflops"]
         if a.compile:
@@ -283,7 +315,8 @@ def main(argv=None):
         print(f"L{n_layer} d{d_model} N={spec.n_params:>9,} ours {r['ours']:>9,.0f} tok/s  trainer {r['trainer']:>9,.0f}  "
               f"naive {r['naive']:>9,.0f}  ours(reference kernels) {r['ours_reference']:>9,.0f}  ours/trainer {r['ours_over_trainer']:.2f}  ours/naive {r['ours_over_naive']:.2f}  "
               f"MFU {100 * r['mfu']:.0f}% ({r['ours_gflops']:.0f} GFLOP/s {spec.precision}; this model's matmul shapes "
-              f"alone reach {r['matmul_ceiling_gflops']:.0f})" + (f"\n    range over {a.repeats} repeats: {spread}" if spread else ""),
+              f"alone reach {r['matmul_ceiling_gflops']:.0f})\n    any loop on this model: at most {r['max_over_trainer']:.2f}x the Trainer, "
+              f"MFU at most {100 * r['mfu_bound']:.0f}% (its block stack alone: {r['shared_bound']:,.0f} tok/s)" + (f"\n    range over {a.repeats} repeats: {spread}" if spread else ""),
               flush=True)
         rows.append(r)
     lay = []

@@ -582,3 +582,43 @@ def test_three_batch_sizes_give_no_interval_rather_than_a_point():
     S6 = 1000.0 * (1 + 300.0 / B6) * np.array([1.03, 0.98, 1.01, 0.99, 1.02, 0.97])
     lo, hi = fit.fit_critical_batch(S6, S6 * B6, n_boot=50, seed=0).ci["B_crit"]
     assert lo < 300 < hi and hi > lo
+
+
+def test_frontier_fit_rows_leave_out_carried_censored_and_transient_points():
+    """The rows both frontier fits use: attained, not the smallest or largest size, loss below max_loss."""
+    env = pd.DataFrame({"C": [1, 2, 3, 4, 5, 6, 7], "L": [6.9, 6.5, 5.8, 5.2, 5.2, 4.6, 4.0],
+                        "N": [20, 10, 20, 20, 20, 30, 40], "attained": [True, True, True, True, False, True, True]})
+    # N=10 and N=40 are the edges; row 4 is carried forward; with max_loss 6.0 the first N=20 row (6.9) goes
+    np.testing.assert_array_equal(fit.frontier_fit_rows(env, max_loss=6.0), [False, False, True, True, False, True, False])
+    np.testing.assert_array_equal(fit.frontier_fit_rows(env), [True, False, True, True, False, True, False])
+    np.testing.assert_array_equal(fit.frontier_fit_rows(env, drop_edge_sizes=False), env["attained"].to_numpy())
+    # fit_frontier_n_opt uses the same rows: a max_loss above every loss changes nothing; one that leaves
+    # fewer than two sizes is an error that says what to do
+    e2 = fit.compute_frontier(frontier_curves(np.random.default_rng(RECOVERY_SEED)), "C", "L", "N", run_col="run")
+    base = fit.fit_frontier_n_opt(e2, n_boot=0)
+    same = fit.fit_frontier_n_opt(e2, n_boot=0, max_loss=float(e2["L"].max()) + 1)
+    assert base.params == same.params
+    cut = float(np.quantile(e2["L"], 0.5))
+    half = fit.fit_frontier_n_opt(e2, n_boot=0, max_loss=cut)
+    kept = e2[fit.frontier_fit_rows(e2, max_loss=cut)]
+    assert set(half.points["N_opt"]) == set(kept["N"]) and (kept["L"] < cut).all()
+    assert len(half.points) < len(base.points)
+    with pytest.raises(ScalingLawsError, match="fewer than 2 model sizes"):
+        fit.fit_frontier_n_opt(e2, n_boot=0, max_loss=float(e2["L"].min()))
+
+
+def test_approach3_vanished_term_gets_no_interval():
+    """Data with no irreducible loss: the fit sends E to zero, where the objective is flat in log E, so
+    every bootstrap refit would return the same E (a zero-width "interval"). E must get no interval and
+    the message must say why; the exponents, which the data do determine, keep theirs."""
+    rng = np.random.default_rng(RECOVERY_SEED)
+    N, D, _ = a3_points(rng)
+    L = noisy(rng, fit.chinchilla_loss(N, D, E=0.0, A=CH["A"], B=CH["B"], alpha=CH["alpha"], beta=CH["beta"]), 0.005)
+    r = fit.chinchilla_approach3(N, D, L, n_boot=30, seed=0, init_grid=A3_CAL_GRID)
+    assert r.params["E"] < 1e-6 * L.min()
+    assert all(np.isnan(v) for v in r.ci["E"]) and "no interval for E: the E term" in r.message
+    lo, hi = r.ci["alpha"]
+    assert lo < r.params["alpha"] < hi
+    # with Chinchilla's E the term is identified and gets an interval
+    r2, _ = gen_approach3(np.random.default_rng(RECOVERY_SEED), n_boot=30, init_grid=A3_CAL_GRID)
+    assert np.all(np.isfinite(r2.ci["E"])) and "no interval" not in r2.message

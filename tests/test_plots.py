@@ -139,3 +139,18 @@ def test_narrow_log_axis_gets_distinct_readable_labels():
     assert len(labels) >= 3 and len(set(labels)) == len(labels)
     vals = [float(x) for x in labels]
     assert min(vals) >= 5.2 and max(vals) <= 5.5 and vals == sorted(vals)
+
+
+def test_powerlaw_plot_shows_excluded_points_apart_from_the_fit():
+    """Points left out of a fit are drawn (grey) and returned as "excluded"; the fit line spans the fitted x only."""
+    x = np.geomspace(1e3, 1e5, 8)
+    y = 10.0 * x**-0.1
+    res = fit.fit_power_law(x, y, n_boot=0)
+    fig, ax = plots.new_figure()
+    d = plots.powerlaw_plot(ax, x, y, res, excluded=(np.array([10.0, 100.0]), np.array([6.9, 6.0])), excluded_label="not fitted")
+    assert [t.get_text() for t in ax.get_legend().get_texts()][:2] == ["runs", "not fitted"]
+    np.testing.assert_array_equal(d.loc[d.series == "excluded", "y"], [6.9, 6.0])
+    assert d.loc[d.series == "fit", "x"].min() == pytest.approx(1e3)
+    with pytest.raises(ScalingLawsError, match="excluded"):
+        plots.powerlaw_plot(ax, x, y, excluded=([1.0], [2.0, 3.0]))
+

@@ -49,8 +49,14 @@ class Results:
                              "note": note})
 
     def add_fit(self, fit: F.FitResult, name: str, quantity: str, paper_value=None, units="", note=""):
-        self.add(quantity, fit.params[name], fit.ci.get(name), paper_value, units,
-                 (note + ("" if fit.converged else f" [fit did not converge: {fit.message}]")).strip())
+        if not fit.converged:
+            note += f" [fit did not converge: {fit.message}]"
+        else:
+            # a converged fit without an interval for this parameter says why (the fit's message has it)
+            why = [m for m in fit.message.split("; ") if m.startswith(f"no interval for {name}:") or m.startswith("no interval:")]
+            if why and not np.all(np.isfinite(fit.ci.get(name, (np.nan, np.nan)))):
+                note += f" [{why[0]}]"
+        self.add(quantity, fit.params[name], fit.ci.get(name), paper_value, units, note.strip())
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.records, columns=["quantity", "value", "ci_low", "ci_high", "paper_value", "units", "note"])
@@ -77,6 +83,18 @@ def try_fit(fn, *args, **kw):
         return None
 
 
+def frontier_loss_fit(rows: pd.DataFrame, n_boot: int, seed: int):
+    """L = (C_c/C)^alpha_C on the frontier rows to fit (columns C, L, N; see F.frontier_fit_rows),
+    resampling whole model sizes. None, and why, with fewer than two sizes: one size's stretch of the
+    frontier is that model's own learning curve, not the frontier's law."""
+    k = rows["N"].nunique()
+    if k < 2:
+        print(f"not fitted (L(C) on the frontier): {k} model size(s) on the frontier rows to fit; one size's stretch "
+              "is its own learning curve, not the frontier")
+        return None
+    return try_fit(F.fit_power_law, rows["C"], rows["L"], groups=rows["N"], n_boot=n_boot, seed=seed)
+
+
 def usable(fit) -> bool:
     return fit is not None and fit.converged
 
@@ -84,6 +102,8 @@ def usable(fit) -> bool:
 def pm(fit: F.FitResult, name: str, digits: int = 3) -> str:
     """'0.071 [0.065, 0.078]' for interpretations."""
     v, (lo, hi) = fit.params[name], fit.ci[name]
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return f"{v:.{digits}g} (no interval)"
     return f"{v:.{digits}g} [95% CI {lo:.{digits}g}, {hi:.{digits}g}]"
 
 
@@ -141,6 +161,15 @@ def tokens_to_reach(curve: pd.DataFrame, target: float, x: str = "tokens") -> fl
 # ---------------------------------------------------------------------------------------------
 # 01 model size
 # ---------------------------------------------------------------------------------------------
+
+def unigram_loss(study) -> float:
+    """Entropy of the validation split's token frequencies (nats/token): the loss of the best
+    context-free model. A learning curve above it is still learning token frequencies."""
+    from .data import prepare_tokens, unigram_entropy
+
+    p = study.profile
+    return unigram_entropy(prepare_tokens(p.corpus, p.vocab_size, quiet=True).validation, p.vocab_size)
+
 
 def lr_sweep_figure(study, rule):
     fig, (a1, a2) = P.new_figure(1, 2, figsize=(10, 4))
@@ -381,6 +410,16 @@ def interpret_chinchilla(a_kaplan: F.FitResult | None, a2: F.FitResult | None, a
     if a2 is not None:
         parts.append(f"IsoFLOP profiles with schedules matched to each budget (Chinchilla Approach 2) give "
                      f"N_opt ∝ C^{pm(a2, 'a', 2)}.")
+    if a_kaplan is not None and a2 is not None:
+        (lo1, hi1), (lo2, hi2) = a_kaplan.ci["a"], a2.ci["a"]
+        if all(np.isfinite([lo1, hi1, lo2, hi2])):
+            if max(lo1, lo2) <= min(hi1, hi2):
+                parts.append("The two intervals overlap: at this scale the two methods agree, and the contrast found at "
+                             "scale (Kaplan 0.73 against Chinchilla's ~0.5) does not appear.")
+            else:
+                parts.append(f"The two intervals do not overlap: the frontier's exponent is "
+                             f"{'larger' if a_kaplan.params['a'] > a2.params['a'] else 'smaller'} than the IsoFLOP one"
+                             f"{', the ordering found at scale (Kaplan 0.73 against Chinchilla ~0.5)' if a_kaplan.params['a'] > a2.params['a'] else ', the opposite of the ordering found at scale (Kaplan 0.73 against Chinchilla ~0.5)'}.")
     if a3 is not None:
         parts.append(f"The parametric fit (Approach 3) gives α = {pm(a3, 'alpha', 2)}, β = {pm(a3, 'beta', 2)}, "
                      f"E = {pm(a3, 'E', 3)} nats, so a = β/(α+β) = {pm(a3, 'a', 2)}.")

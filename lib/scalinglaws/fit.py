@@ -61,6 +61,7 @@ __all__ = [
     "s_min_adjust",
     "c_min_adjust",
     "compute_frontier",
+    "frontier_fit_rows",
     "fit_frontier_n_opt",
     "chinchilla_approach2",
     "chinchilla_approach3",
@@ -387,7 +388,10 @@ def _finish(
     strata: list[np.ndarray] | None = None,
     tables: dict[str, pd.DataFrame] | None = None,
     allocator: Callable | None = None,
+    unidentified: dict[str, str] | None = None,
 ) -> FitResult:
+    """The common end of every fit: bootstrap (if converged), intervals, messages, the FitResult.
+    ``unidentified``: parameter name -> why the data do not determine it; it gets no interval."""
     if not 0 < level < 1:
         raise ScalingLawsError(f"level must be in (0, 1), got {level}")
     names = tuple(names)
@@ -415,8 +419,15 @@ def _finish(
             # would be a single point. No interval is the honest answer; said last, so a one-line note
             # can quote it.
             boot[:] = np.nan
-            message += (f"; no interval: only {distinct} distinct resample(s) of the {len(group_idx)} points "
+            unit = "points" if all(len(g) == 1 for g in group_idx) else "groups (each resampled whole)"
+            message += (f"; no interval: only {distinct} distinct resample(s) of the {len(group_idx)} {unit} "
                         f"could be refitted (need {MIN_DISTINCT_RESAMPLES})")
+    for name, why in (unidentified or {}).items():
+        # A flat direction of the objective: refits started at the optimum do not move along it, so the
+        # bootstrap would return the same value every time, an interval of zero width for a parameter
+        # the data do not determine at all.
+        boot[:, names.index(name)] = np.nan
+        message += f"; no interval for {name}: {why}"
     if not converged:
         warnings.warn(f"{law}: {message}", FitWarning, stacklevel=3)
     ci = _percentile_ci(boot, names, level)
@@ -1104,12 +1115,45 @@ def compute_frontier(
 
 
 @_blas_serial
+def frontier_fit_rows(
+    envelope: pd.DataFrame,
+    *,
+    n_col: str = "N",
+    l_col: str = "L",
+    drop_edge_sizes: bool = True,
+    max_loss: float | None = None,
+) -> np.ndarray:
+    """Which rows of a compute frontier (from `compute_frontier`) locate the compute-efficient law,
+    as a boolean mask; both frontier fits (L(C) and N_opt(C)) use it.
+
+    - ``attained`` rows only: a carried-forward stretch is no loss reached at that C.
+    - ``drop_edge_sizes``: not the stretches held by the smallest or largest model trained. They are
+      censored: there a smaller (larger) model that was not trained may be the efficient one, so
+      neither the size nor the loss is the frontier's.
+    - ``max_loss`` (e.g. the unigram entropy of the data): only losses below it. Above the loss of
+      the best context-free model, models are still learning token frequencies (the early
+      transient, where which model leads is noise at the first evals), not the power-law regime.
+    """
+    for col in (n_col,) + ((l_col,) if max_loss is not None else ()):
+        if col not in envelope.columns:
+            raise ScalingLawsError(f"frontier_fit_rows: column {col!r} not in envelope")
+    Nn = envelope[n_col].to_numpy(float)
+    keep = envelope["attained"].to_numpy(bool, copy=True) if "attained" in envelope.columns else np.ones(len(Nn), dtype=bool)
+    if drop_edge_sizes and len(Nn):
+        keep &= (Nn > Nn.min()) & (Nn < Nn.max())
+    if max_loss is not None:
+        keep &= envelope[l_col].to_numpy(float) < max_loss
+    return keep
+
+
 def fit_frontier_n_opt(
     envelope: pd.DataFrame,
     *,
     c_col: str = "C",
     n_col: str = "N",
+    l_col: str = "L",
     drop_edge_sizes: bool = True,
+    max_loss: float | None = None,
     stair_centres: bool = True,
     c_range: tuple[float, float] | None = None,
     groups: Any = None,
@@ -1121,10 +1165,10 @@ def fit_frontier_n_opt(
 ) -> FitResult:
     """N_opt = k C^a fitted to the model sizes on the compute frontier (Kaplan Sec. 6.1: a ≈ 0.73).
 
-    The envelope is a staircase (one model size per stretch of C). The stretches won by the
-    smallest and the largest model trained are censored (the optimum there may lie outside the
-    sizes trained), so by default (``drop_edge_sizes``) they are left out; ``c_range=(lo, hi)``
-    restricts the fit further. By default the bootstrap resamples whole stairs (``groups`` = the
+    The envelope is a staircase (one model size per stretch of C). Its rows are chosen by
+    `frontier_fit_rows`: attained rows, by default (``drop_edge_sizes``) not the censored stretches
+    won by the smallest and the largest model trained, and with ``max_loss`` only losses below it;
+    ``c_range=(lo, hi)`` restricts the fit further. By default the bootstrap resamples whole stairs (``groups`` = the
     N column) since grid points on one stair are not independent.
     Parameters: k (N at C = 1 in your compute unit), a.
     """
@@ -1133,10 +1177,7 @@ def fit_frontier_n_opt(
             raise ScalingLawsError(f"fit_frontier_n_opt: column {col!r} not in envelope")
     C = _array(c_col, envelope[c_col])
     Nn = _array(n_col, envelope[n_col])
-    # carried-forward stretches of the envelope (see compute_frontier) do not locate an optimum
-    keep = envelope["attained"].to_numpy(bool, copy=True) if "attained" in envelope.columns else np.ones(len(C), dtype=bool)
-    if drop_edge_sizes:
-        keep &= (Nn > Nn.min()) & (Nn < Nn.max())
+    keep = frontier_fit_rows(envelope, n_col=n_col, l_col=l_col, drop_edge_sizes=drop_edge_sizes, max_loss=max_loss)
     if c_range is not None:
         keep &= (C >= c_range[0]) & (C <= c_range[1])
     if groups is not None:
@@ -1156,8 +1197,8 @@ def fit_frontier_n_opt(
         groups = agg["g"].to_numpy()
     if len(np.unique(Nn)) < 2:
         raise ScalingLawsError(
-            "fit_frontier_n_opt: fewer than 2 model sizes on the envelope after dropping the edge sizes; "
-            "train more sizes or pass drop_edge_sizes=False"
+            "fit_frontier_n_opt: fewer than 2 model sizes on the envelope's fitted rows (attained, not the "
+            "smallest or largest size trained, below max_loss); train more sizes or pass drop_edge_sizes=False"
         )
     if groups is None:
         groups = Nn
@@ -1320,6 +1361,10 @@ def chinchilla_approach2(
 
 
 # ============================================================================ Chinchilla Approach 3
+
+# A term of L = E + A/N^alpha + B/D^beta below this share of every fitted loss has vanished: the fit
+# cannot tell its size (1e-6 of a ~4-nat loss is far below any run-to-run noise).
+VANISHED_SHARE = 1e-6
 
 
 def chinchilla_loss(N: Any, D: Any, E: float, A: float, B: float, alpha: float, beta: float) -> np.ndarray:
@@ -1489,12 +1534,23 @@ def chinchilla_approach3(
         return natural(r.x)
 
     theta = natural(x_hat)
-    pred = _a3_model(dict(zip(names, theta)), N, D)
+    p_hat = dict(zip(names, theta))
+    pred = _a3_model(p_hat, N, D)
     resid = np.log(L) - np.log(pred)
+    # A term that is a negligible share of every fitted loss (e.g. E -> 0 when the data cannot separate it
+    # from the power-law terms) is a flat direction: its parameters, and the allocation exponents that
+    # use them, are not determined by the data.
+    unidentified = {}
+    shares = {"E": np.full(n, p_hat["E"]), "A": p_hat["A"] / N ** p_hat["alpha"], "B": p_hat["B"] / D ** p_hat["beta"]}
+    for term, params in (("E", ("E",)), ("A", ("A", "alpha", "a", "b")), ("B", ("B", "beta", "a", "b"))):
+        share = float(np.max(shares[term] / pred))
+        if share < VANISHED_SHARE:
+            for q in params:
+                unidentified.setdefault(q, f"the {term} term is at most {share:.1g} of every fitted loss (it vanished)")
     return _finish(
         law="chinchilla_approach3", names=names, theta=theta, fit_once=fit_once, group_idx=group_idx,
         n_boot=n_boot, seed=seed, level=level, converged=converged, message=msg, residuals=resid,
         points=_points_frame({"N": N, "D": D, "L": L}, codes, pred, resid, "L"), model=_a3_model,
         inputs=("N", "D"), objective=final.fun, allocator=_a3_allocator,
-        tables={"starts": pd.DataFrame({"objective": funs})},
+        tables={"starts": pd.DataFrame({"objective": funs})}, unidentified=unidentified,
     )

@@ -199,13 +199,17 @@ def powerlaw_plot(
     cmap: str = _CMAP,
     data_label: str = "runs",
     n_line: int = 100,
+    excluded: tuple[Any, Any] | None = None,
+    excluded_label: str = "not fitted",
 ) -> pd.DataFrame:
     """Points y(x) on log-log axes, optionally coloured by ``color_by`` (log scale, colorbar),
     and the fitted law as a dashed line labelled with ``param`` ± half-CI and the paper value.
 
     ``fit`` is a FitResult whose ``predict`` takes x alone (power laws, B_crit(L), N_opt(C)).
-    Returns the plotted data: columns ``series`` ("data" or "fit"), ``x``, ``y`` and, when
-    coloured, ``color``.
+    ``excluded=(x, y)``: points shown in grey but left out of the fit (the fit line spans the fitted
+    points only).
+    Returns the plotted data: columns ``series`` ("data", "excluded" or "fit"), ``x``, ``y`` and,
+    when coloured, ``color``.
     """
     x = np.asarray(x, dtype=float).reshape(-1)
     y = np.asarray(y, dtype=float).reshape(-1)
@@ -223,6 +227,13 @@ def powerlaw_plot(
     else:
         ax.scatter(x, y, s=22, color="C0", edgecolors="white", linewidths=0.4, label=data_label, zorder=3)
     frames = [data]
+    if excluded is not None:
+        ex = np.asarray(excluded[0], dtype=float).reshape(-1), np.asarray(excluded[1], dtype=float).reshape(-1)
+        if len(ex[0]) != len(ex[1]):
+            raise ScalingLawsError(f"excluded x and y differ in length ({len(ex[0])} vs {len(ex[1])})")
+        if len(ex[0]):
+            ax.scatter(*ex, s=14, color="0.7", edgecolors="none", label=excluded_label, zorder=2)
+            frames.append(pd.DataFrame({"series": "excluded", "x": ex[0], "y": ex[1]}))
     if fit is not None and not getattr(fit, "converged", True):
         ax.text(0.02, 0.02, f"no fit: {fit.law} did not converge", transform=ax.transAxes, fontsize="x-small", color="red")
         fit = None  # a failed fit is said, not drawn
