@@ -83,6 +83,15 @@ def try_fit(fn, *args, **kw):
         return None
 
 
+def unigram_loss(study) -> float:
+    """Entropy of the validation split's token frequencies (nats/token): the loss of the best
+    context-free model. A learning curve above it is still learning token frequencies."""
+    from .data import prepare_tokens, unigram_entropy
+
+    p = study.profile
+    return unigram_entropy(prepare_tokens(p.corpus, p.vocab_size, quiet=True).validation, p.vocab_size)
+
+
 def frontier_loss_fit(rows: pd.DataFrame, n_boot: int, seed: int):
     """L = (C_c/C)^alpha_C on the frontier rows to fit (columns C, L, N; see F.frontier_fit_rows),
     resampling whole model sizes. None, and why, with fewer than two sizes: one size's stretch of the
@@ -161,15 +170,6 @@ def tokens_to_reach(curve: pd.DataFrame, target: float, x: str = "tokens") -> fl
 # ---------------------------------------------------------------------------------------------
 # 01 model size
 # ---------------------------------------------------------------------------------------------
-
-def unigram_loss(study) -> float:
-    """Entropy of the validation split's token frequencies (nats/token): the loss of the best
-    context-free model. A learning curve above it is still learning token frequencies."""
-    from .data import prepare_tokens, unigram_entropy
-
-    p = study.profile
-    return unigram_entropy(prepare_tokens(p.corpus, p.vocab_size, quiet=True).validation, p.vocab_size)
-
 
 def lr_sweep_figure(study, rule):
     fig, (a1, a2) = P.new_figure(1, 2, figsize=(10, 4))
@@ -417,9 +417,10 @@ def interpret_chinchilla(a_kaplan: F.FitResult | None, a2: F.FitResult | None, a
                 parts.append("The two intervals overlap: at this scale the two methods agree, and the contrast found at "
                              "scale (Kaplan 0.73 against Chinchilla's ~0.5) does not appear.")
             else:
-                parts.append(f"The two intervals do not overlap: the frontier's exponent is "
-                             f"{'larger' if a_kaplan.params['a'] > a2.params['a'] else 'smaller'} than the IsoFLOP one"
-                             f"{', the ordering found at scale (Kaplan 0.73 against Chinchilla ~0.5)' if a_kaplan.params['a'] > a2.params['a'] else ', the opposite of the ordering found at scale (Kaplan 0.73 against Chinchilla ~0.5)'}.")
+                larger = a_kaplan.params["a"] > a2.params["a"]
+                parts.append(f"The two intervals do not overlap: the frontier's exponent is {'larger' if larger else 'smaller'} "
+                             f"than the IsoFLOP one, {'the' if larger else 'the opposite of the'} ordering found at scale "
+                             "(Kaplan 0.73 against Chinchilla ~0.5).")
     if a3 is not None:
         parts.append(f"The parametric fit (Approach 3) gives α = {pm(a3, 'alpha', 2)}, β = {pm(a3, 'beta', 2)}, "
                      f"E = {pm(a3, 'E', 3)} nats, so a = β/(α+β) = {pm(a3, 'a', 2)}.")
