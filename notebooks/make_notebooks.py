@@ -379,7 +379,7 @@ C = 6·N·tokens with non-embedding N (Kaplan's); C_full adds attention-context 
          '    res.add_fit(fit_B, "B_star", "B*", K["B_star"].value, "tokens", "")\n'
          'for r in bc.itertuples():  # a fit without an interval says why (e.g. too few batch sizes to resample)\n'
          '    res.add(f"B_crit at L={r.target:.3f}", r.B_crit, (r.B_crit_low, r.B_crit_high), None, "tokens per step",\n'
-         '            "" if pd.notna(r.B_crit_low) else str(r.message).split("; ")[-1])'),
+         '            r.note)'),
     md("## 3. How to spend more compute (Kaplan Fig. 3 / Eq. 1.7)\nAlong the frontier N_opt ∝ C^a. With L ∝ C^−α_C on the frontier and B_crit ∝ L^−1/α_B, the critical batch "
        "grows as C^(α_C/α_B), and serial steps take the rest: S ∝ C^(1 − a − α_C/α_B)."),
     code('a_N = fit_Nopt.params["a"] if an.usable(fit_Nopt) else np.nan\n'

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from scalinglaws import analysis
+from scalinglaws.fit import FitResult
 
 
 def test_chinchilla_interpretation_says_whether_the_two_exponents_agree():
@@ -38,8 +39,10 @@ def test_frontier_loss_fit_needs_two_model_sizes(capsys):
 
 def test_results_note_why_a_fit_has_no_interval(tmp_path):
     """A converged fit whose parameter has no interval carries the fit's reason into the results file."""
-    f = SimpleNamespace(params={"E": 1e-26, "alpha": 0.05}, ci={"E": (np.nan, np.nan), "alpha": (0.03, 0.06)}, converged=True,
-                        message="L-BFGS-B from 17 start(s): ok; no interval for E: the E term is at most 3e-27 of every fitted loss (it vanished)")
+    f = FitResult(law="chinchilla_approach3", params={"E": 1e-26, "alpha": 0.05}, ci={"E": (np.nan, np.nan), "alpha": (0.03, 0.06)},
+                  boot=np.empty((0, 2)), param_names=("E", "alpha"), residuals=np.empty(0), points=pd.DataFrame(), converged=True,
+                  message="L-BFGS-B from 17 start(s): ok; no interval for E: the E term is at most 3e-27 of every fitted loss (it vanished)",
+                  n_boot=0, seed=0)
     res = analysis.Results("06", tmp_path)
     res.add_fit(f, "E", "E (Approach 3)", 1.69, "nats/token", "L = E + A/N^alpha + B/D^beta")
     res.add_fit(f, "alpha", "alpha (Approach 3)", 0.34)

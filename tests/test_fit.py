@@ -578,6 +578,7 @@ def test_three_batch_sizes_give_no_interval_rather_than_a_point():
     r = fit.fit_critical_batch(S, S * B, n_boot=50, seed=0)
     assert r.converged and np.isfinite(r.params["B_crit"])
     assert all(np.isnan(v) for v in r.ci["B_crit"]) and "no interval" in r.message
+    assert r.no_interval_reason("B_crit").startswith("no interval: only 1 distinct resample(s) of the 3 points")
     B6 = np.array([4.0, 8.0, 16.0, 32.0, 64.0, 128.0])
     S6 = 1000.0 * (1 + 300.0 / B6) * np.array([1.03, 0.98, 1.01, 0.99, 1.02, 0.97])
     lo, hi = fit.fit_critical_batch(S6, S6 * B6, n_boot=50, seed=0).ci["B_crit"]
@@ -619,6 +620,7 @@ def test_approach3_vanished_term_gets_no_interval():
     assert all(np.isnan(v) for v in r.ci["E"]) and "no interval for E: the E term" in r.message
     lo, hi = r.ci["alpha"]
     assert lo < r.params["alpha"] < hi
+    assert r.no_interval_reason("E").startswith("no interval for E: the E term") and r.no_interval_reason("alpha") == ""
     # with Chinchilla's E the term is identified and gets an interval
     r2, _ = gen_approach3(np.random.default_rng(RECOVERY_SEED), n_boot=30, init_grid=A3_CAL_GRID)
     assert np.all(np.isfinite(r2.ci["E"])) and "no interval" not in r2.message

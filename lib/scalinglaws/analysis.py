@@ -51,11 +51,8 @@ class Results:
     def add_fit(self, fit: F.FitResult, name: str, quantity: str, paper_value=None, units="", note=""):
         if not fit.converged:
             note += f" [fit did not converge: {fit.message}]"
-        else:
-            # a converged fit without an interval for this parameter says why (the fit's message has it)
-            why = [m for m in fit.message.split("; ") if m.startswith(f"no interval for {name}:") or m.startswith("no interval:")]
-            if why and not np.all(np.isfinite(fit.ci.get(name, (np.nan, np.nan)))):
-                note += f" [{why[0]}]"
+        elif fit.no_interval_reason(name):  # a converged fit without an interval for this parameter says why
+            note += f" [{fit.no_interval_reason(name)}]"
         self.add(quantity, fit.params[name], fit.ci.get(name), paper_value, units, note.strip())
 
     def frame(self) -> pd.DataFrame:
@@ -391,7 +388,8 @@ def critical_batch(curves: pd.DataFrame, n_targets: int, n_boot: int, seed: int)
         fits.append(fb)
         rows.append({"target": t, "S_min": fb.params["S_min"], "E_min": fb.params["E_min"],
                      "B_crit": fb.params["B_crit"], "B_crit_low": fb.ci["B_crit"][0],
-                     "B_crit_high": fb.ci["B_crit"][1], "converged": fb.converged, "message": fb.message})
+                     "B_crit_high": fb.ci["B_crit"][1], "converged": fb.converged, "message": fb.message,
+                     "note": fb.no_interval_reason("B_crit")})
         rows[-1]["points"] = pts
     return pd.DataFrame(rows), fits
 

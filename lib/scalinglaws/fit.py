@@ -218,6 +218,14 @@ class FitResult:
         lo, hi = self.ci[name]
         return bool(np.isfinite(lo) and np.isfinite(hi) and lo <= value <= hi)
 
+    def no_interval_reason(self, name: str) -> str:
+        """Why ``name`` has no interval, as `_finish` wrote it into ``message`` ("no interval for
+        <name>: ..." or "no interval: ..."); "" when it has one or no reason was recorded."""
+        if np.all(np.isfinite(self.ci[name])):
+            return ""
+        why = [m for m in self.message.split("; ") if m.startswith((f"no interval for {name}:", "no interval:"))]
+        return why[0] if why else ""
+
     def half_width(self, name: str) -> float:
         lo, hi = self.ci[name]
         return (hi - lo) / 2
