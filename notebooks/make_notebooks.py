@@ -21,7 +21,7 @@ workers: int = 0  # training worker processes; 0 means automatic layout (scaling
 device: str = "cpu"  # cpu | cuda | auto
 seed: int = 0  # model initialisation and data order of every run
 corpus: str = ""  # empty means the corpus of the profile (gutenberg); or a local path, or hub:<dataset id>
-n_boot: int = 0  # bootstrap resamples per fit; 0 means the default of the profile
+n_boot: int = 0  # bootstrap resamples per fit; 0 means the default of the profile; -1 means none (point estimates only, no intervals)
 scale: float = 0.0  # multiply every token budget (gpu users with more time); 0 means no change
 '''
 
@@ -29,10 +29,13 @@ SETUP = '''\
 import pandas as pd
 from IPython.display import display
 from scalinglaws import analysis as an, experiments as ex, fit as F, paper, plots as P
+from scalinglaws.study import check_notebook_parameters
+
+check_notebook_parameters(globals())  # a mistyped papermill -p name stops here, not after an hour of training
 
 study = ex.Study(profile, runs_dir=runs_dir or None, figures_dir=figures_dir or None, workers=workers,
                  device=device, seed=seed, corpus=corpus or None, scale=scale or None)
-n_boot = n_boot or study.profile.n_boot
+n_boot = study.profile.n_boot if n_boot == 0 else max(n_boot, 0)
 res = an.Results("{nb}", study.figures_dir)
 K = paper.KAPLAN
 P.set_style()
@@ -142,8 +145,14 @@ subset for as many epochs as it helps, and stopped early on validation loss; the
     md("## 1. Learning rate (shared sweeps) and the runs"),
     code('rule = study.lr_rule()\nruns = study.ensure(study.grid("dataset_size"))\nfinal = an.final_table(runs)\n'
          'display(final[["N", "data_tokens", "tokens", "epochs", "step", "best_val_loss", "final_val_loss", "status", "lr"]])'),
-    md("## 2. The learning curves early stopping cut"),
-    code('fig, data = an.early_stop_figure(runs, final)\nan.save(study, fig, data, "02_early_stopping")\nfig'),
+    md("## 2. Learning curves, and where each one was best\nEach run's lowest validation loss is marked; it is "
+       "L(D) only if the run got past it (stopped early, or still rose before its budget ended). The line below "
+       "counts how many did."),
+    code('n_stop = int((final.status == "early_stopped").sum())\n'
+         'past_min = int((final.best_val_loss < final.final_val_loss).sum())\n'
+         'print(f"{n_stop} of {len(final)} runs were stopped early; {past_min} of {len(final)} ended above their best loss (past their minimum); "\n'
+         '      + ("the rest were still improving at the end of their budget, so their best loss is an upper bound on L(D)." if past_min < len(final) else "every point is a minimum."))\n'
+         'fig, data = an.early_stop_figure(runs, final)\nan.save(study, fig, data, "02_early_stopping")\nfig'),
     md("## 3. Fit L(D)"),
     code('fit_D = F.fit_power_law(final["data_tokens"], final["best_val_loss"], n_boot=n_boot, seed=seed)\n'
          'fig, (ax, ax2) = P.new_figure(1, 2, figsize=(10, 4))\n'
@@ -197,12 +206,14 @@ Uses the size ladder of notebook 01 (the same runs from the store).""", [
          'reach_fits = pd.DataFrame(rows); display(reach_fits)\n'
          'an.save(study, fig, pd.concat(plotted, ignore_index=True), "05_tokens_to_target")\nfig'),
     md("## 3. Fit L(N, S) on steps after warmup"),
-    code('warm = float(runs["warmup_steps"].max()) if "warmup_steps" in runs else 0.0\n'
-         'ns_fit = F.fit_kaplan_ns(runs["N"], runs["step"], runs["val_loss"], warmup_steps=warm, groups=runs["run_id"], n_boot=n_boot, seed=seed)\n'
+    code('# each run\'s own effective warmup (steps); the law describes training after it\n'
+         'after = runs[runs.step > runs.warmup_steps]\n'
+         'print(f"{len(after)} of {len(runs)} evals are after warmup ({runs.warmup_steps.min():,} to {runs.warmup_steps.max():,} warmup steps per run)")\n'
+         'ns_fit = F.fit_kaplan_ns(runs["N"], runs["step"], runs["val_loss"], warmup_steps=runs["warmup_steps"], groups=runs["run_id"], n_boot=n_boot, seed=seed)\n'
          'display(ns_fit.summary_frame())\n'
          'fig, ax = P.new_figure(figsize=(6.5, 4.2))\n'
-         'd = P.learning_curves(ax, runs[runs.step > warm], x="step", y="val_loss", hue="N", run="run_id", color_label="N (non-embedding)")\n'
-         'for rid, g in runs[runs.step > warm].groupby("run_id"):\n'
+         'd = P.learning_curves(ax, after, x="step", y="val_loss", hue="N", run="run_id", color_label="N (non-embedding)")\n'
+         'for rid, g in after.groupby("run_id"):\n'
          '    ax.plot(g["step"], ns_fit.predict(g["N"].to_numpy(float), g["step"].to_numpy(float)), "k:", lw=0.8)\n'
          'ax.set_title(f"L(N,S) fit (dotted): α_S = {an.pm(ns_fit, \'alpha_S\', 2)} (paper {K[\'alpha_S\'].value})", fontsize="small")\n'
          'an.save(study, fig, d.assign(fit=ns_fit.predict(d["N"].to_numpy(float), d["step"].to_numpy(float))), "05_LNS_fit")\nfig'),
@@ -369,6 +380,7 @@ C = 6·N·tokens with non-embedding N (Kaplan's); C_full adds attention-context 
          'fig, (a1, a2) = P.new_figure(1, 2, figsize=(11, 4))\nP.learning_curves(a1, batch_runs, x="tokens", y="val_loss", hue="batch_size", run="run_id", color_label="batch (sequences)")\n'
          'pts = pd.concat(list(bc["points"]), ignore_index=True) if len(bc) else pd.DataFrame()\n'
          'for i, (t, g) in enumerate(pts.groupby("target")) if len(pts) else []:\n'
+         '    g = g.sort_values("steps")  # along the hyperbola, not in run order\n'
          '    a2.plot(g["steps"], g["examples"], "o-", color=f"C{i}", label=f"L={t:.2f}")\n'
          'a2.set_xlabel("steps S"); a2.set_ylabel("tokens E"); P.log_axes(a2); a2.legend(fontsize="x-small")\n'
          'an.save(study, fig, pts, "06_critical_batch")\nfig'),
@@ -414,9 +426,13 @@ C = 6·N·tokens with non-embedding N (Kaplan's); C_full adds attention-context 
          'pi = a3fit.predict_interval(cases["N"].to_numpy(float), cases["D"].to_numpy(float))\n'
          'cases = cases.assign(C=6 * cases.N * cases.D, L_pred=pi.estimate, L_low=pi.low, L_high=pi.high); display(cases)\n'
          'budgets = np.array(sorted(set(iso["budget"])) + [max(iso["budget"]) * 10])\nrows = []\n'
+         'a3_ok, a3_why = an.approach3_reliable(a3fit)\n'
+         'if not a3_ok:\n'
+         '    print(f"Approach 3 is not used to allocate compute: its {a3_why}.")\n'
          'for C in budgets:\n'
          '    nK = fit_Nopt.predict(np.array([C]))[0] if an.usable(fit_Nopt) else np.nan\n'
-         '    n2 = a2fit.predict(np.array([C]))[0] if an.usable(a2fit) else np.nan; n3, d3 = (x[0] for x in a3fit.optimal_allocation(np.array([C])))\n'
+         '    n2 = a2fit.predict(np.array([C]))[0] if an.usable(a2fit) else np.nan\n'
+         '    n3, d3 = (x[0] for x in a3fit.optimal_allocation(np.array([C]))) if a3_ok else (np.nan, np.nan)\n'
          '    rows.append({"C": C, "N_opt Kaplan frontier": nK, "N_opt Approach 2": n2, "N_opt Approach 3": n3, "D_opt Approach 3": d3, "tokens per parameter (A3)": d3 / n3})\n'
          'alloc = pd.DataFrame(rows); display(alloc)\n'
          'fig, ax = P.new_figure(figsize=(6.5, 4.2))\n'
@@ -433,12 +449,9 @@ C = 6·N·tokens with non-embedding N (Kaplan's); C_full adds attention-context 
          '          f"({np.log10(fc.C.max() / fc.C.min()):.1f} decades; the stretches held by the smallest and largest sizes and the losses above the unigram entropy, {h1:.2f} nats, are not fitted).")\n'
          'else:\n'
          '    print("No L(C) frontier fit: fewer than two interior model sizes hold the frontier below the unigram entropy (see section 1).")\n'
-         'if fit_B is not None:\n'
-         '    print(f"B_crit grows as the loss falls with alpha_B = {an.pm(fit_B, \'alpha_B\', 2)} (paper 0.21).")\n'
-         'print("Why the two analyses can disagree: the frontier reads each learning curve part-way through a cosine schedule set for the run\'s full budget, "\n'
-         '      "so intermediate points are worse than a run tuned to stop there and small models look efficient for too long (Porian et al. 2024; Pearce & Song 2024); "\n'
-         '      f"N here is non-embedding (the 1024-token embedding is {lad.N_total.iloc[0] / lad.N.iloc[0]:.1f}x the non-embedding parameters of the smallest model); "\n'
-         '      f"and Approach 3 fits an irreducible loss (here E = {a3fit.params[\'E\']:.2f} nats) that a pure power law in N does not have.")'),
+         'print(an.interpret_bcrit(fit_B, K["alpha_B"].value))\n'
+         'agree = an.methods_agree(fit_Nopt if an.usable(fit_Nopt) else None, a2fit if an.usable(a2fit) else None)\n'
+         'print(an.interpret_contrast_reasons(agree, lad.N_total.iloc[0] / lad.N.iloc[0] - 1, a3fit.params["E"] if a3fit.converged else None))'),
 ])
 
 NOTEBOOKS = {"01_model_size": NB01, "02_dataset_size": NB02, "03_model_shape": NB03, "04_overfitting": NB04,

@@ -46,3 +46,17 @@ def tiny_spec():
 @pytest.fixture
 def runs_dir(tmp_path) -> Path:
     return tmp_path / "runs"
+
+
+@pytest.fixture(scope="session")
+def smoke_store(tmp_path_factory, small_tokens):
+    """The whole smoke study trained once per test session (Study.train_all, as `scalinglaws study` does),
+    shared by the notebook tests (which then only read and fit) and the train_all test (~1 min saved)."""
+    from types import SimpleNamespace
+
+    from scalinglaws.experiments import Study
+
+    root = tmp_path_factory.mktemp("smoke_study")
+    st = Study("smoke", runs_dir=root / "runs", figures_dir=root / "figures", workers=2, log="none")
+    n = st.train_all()
+    return SimpleNamespace(root=root, runs=root / "runs", figures=root / "figures", n_grid_runs=n)

@@ -49,3 +49,92 @@ def test_results_note_why_a_fit_has_no_interval(tmp_path):
     assert res.get("E (Approach 3)")["note"] == "L = E + A/N^alpha + B/D^beta [no interval for E: the E term is at most 3e-27 of every fitted loss (it vanished)]"
     assert res.get("E (Approach 3)")["ci_low"] is None
     assert res.get("alpha (Approach 3)")["note"] == "" and res.get("alpha (Approach 3)")["ci_low"] == 0.03
+
+
+def test_kaplan_ns_drops_each_points_own_warmup():
+    """warmup_steps may be one per point (each run's own warmup): every point at S <= its run's warmup is
+    left out of the fit, and the message says how many and which warmups."""
+    from scalinglaws import fit as F
+
+    N = np.repeat([1e4, 3e4, 1e5], 8)
+    S = np.tile(np.geomspace(10, 4000, 8), 3)
+    L = (8e8 / N) ** 0.076 + (2e3 / S) ** 0.5
+    warm = np.repeat([50.0, 100.0, 400.0], 8)
+    r = F.fit_kaplan_ns(N, S, L, warmup_steps=warm, n_boot=0)
+    kept = S > warm
+    assert len(r.points) == kept.sum() and (r.points["S"] > np.repeat([50, 100, 400], 8)[kept]).all()
+    assert f"{(~kept).sum()} point(s) at S <= warmup_steps=50-400 (per run) dropped" in r.message
+    with pytest.raises(Exception, match="one per point"):
+        F.fit_kaplan_ns(N, S, L, warmup_steps=[1.0, 2.0])
+
+
+def test_learning_curve_fits_on_the_store_start_after_each_runs_warmup():
+    """Regression (issue 15): the runs table carried the spec's warmup_steps=0 ("automatic"), so the
+    Eq. 1.6 fits kept every eval inside warmup. The table must carry the effective warmup, and the
+    convergence fit on the published depth runs must drop every point at or before it."""
+    import json
+    from pathlib import Path
+
+    from scalinglaws.config import RunSpec
+    from scalinglaws.store import load_runs
+
+    store = Path(__file__).resolve().parents[1] / "runs" / "cpu"
+    specs = [RunSpec.from_dict(json.loads(c.read_text())["spec"]) for c in sorted(store.glob("*/config.json"))]
+    specs = [s for s in specs if s.label.startswith("depth")]
+    if not specs:
+        pytest.skip("no published cpu store")
+    runs = load_runs(specs, store)
+    want = {s.run_id: s.warmup for s in specs}
+    assert runs["warmup_steps"].tolist() == [want[r] for r in runs["run_id"]] and runs["warmup_steps"].min() > 1
+    early = runs["step"] <= runs["warmup_steps"]
+    assert early.any(), "the published curves have evals inside warmup: the check below needs them"
+    ns, conv = analysis.convergence_table(runs, n_boot=0, seed=0)
+    assert len(ns.points) == (~early).sum()
+    assert ns.points["S"].min() > runs["warmup_steps"].min()
+    assert f"{early.sum()} point(s) at S <= warmup_steps=" in ns.message
+
+
+def _fit(params, ci, converged=True, L=(4.0, 5.0)):
+    return SimpleNamespace(params=params, ci=ci, converged=converged, points=pd.DataFrame({"L": list(L)}))
+
+
+def test_bcrit_interpretation_is_true_in_every_branch():
+    assert analysis.interpret_bcrit(None).startswith("No B_crit(L) fit")
+    failed = analysis.interpret_bcrit(_fit({"alpha_B": -0.17}, {"alpha_B": (-0.35, -0.11)}, converged=False))
+    assert "did not converge" in failed and "no claim" in failed and "grows" not in failed
+    zero = analysis.interpret_bcrit(_fit({"alpha_B": 0.1}, {"alpha_B": (-0.2, 0.4)}))
+    assert "includes 0" in zero and "no dependence" in zero
+    grows = analysis.interpret_bcrit(_fit({"alpha_B": 0.2}, {"alpha_B": (0.1, 0.3)}))
+    assert grows.startswith("B_crit grows as the loss falls, as in the paper")
+    shrinks = analysis.interpret_bcrit(_fit({"alpha_B": -0.17}, {"alpha_B": (-0.35, -0.11)}))
+    assert shrinks.startswith("B_crit shrinks as the loss falls, the opposite") and "grows" not in shrinks
+    nan = analysis.interpret_bcrit(_fit({"alpha_B": 0.2}, {"alpha_B": (np.nan, np.nan)}))
+    assert "grows" in nan and "no interval" in nan
+
+
+def test_contrast_reasons_never_contradict_the_comparison():
+    def a(v, lo, hi):
+        return SimpleNamespace(params={"a": v}, ci={"a": (lo, hi)})
+
+    assert analysis.methods_agree(a(0.77, 0.70, 0.89), a(0.79, 0.54, 0.94)) is True
+    assert analysis.methods_agree(a(0.73, 0.70, 0.76), a(0.50, 0.45, 0.55)) is False
+    assert analysis.methods_agree(a(0.73, np.nan, np.nan), a(0.50, 0.45, 0.55)) is None
+    assert analysis.methods_agree(None, a(0.50, 0.45, 0.55)) is None
+    agree = analysis.interpret_contrast_reasons(True, 7.9, 1e-26)
+    assert agree.startswith("They agree here.") and "They differ here" not in agree and "E = 1e-26" in agree
+    differ = analysis.interpret_contrast_reasons(False, 7.9, None)
+    assert differ.startswith("They differ here") and "agree" not in differ and "Approach 3" not in differ
+    assert analysis.interpret_contrast_reasons(None, 7.9, None).startswith("The two allocation methods could not both be fitted")
+
+
+def test_approach3_is_not_used_for_claims_when_unreliable():
+    ok, why = analysis.approach3_reliable(_fit({"E": 1.7}, {}, L=(3.0, 4.0)))
+    assert ok and why == ""
+    ok, why = analysis.approach3_reliable(_fit({"E": 1e-26}, {}, L=(3.0, 4.0)))
+    assert not ok and "E went to (near) zero" in why
+    assert analysis.approach3_reliable(_fit({"E": 1.7}, {}, converged=False)) == (False, "fit did not converge")
+    assert analysis.approach3_reliable(None)[0] is False
+    text = analysis.interpret_chinchilla(None, None, SimpleNamespace(
+        params={"alpha": 0.05, "beta": 0.8, "E": 1e-26, "a": 0.94}, converged=True,
+        ci={k: (np.nan, np.nan) for k in ("alpha", "beta", "E", "a")}, points=pd.DataFrame({"L": [3.0, 4.0]})))
+    assert "not reliable here" in text and "not used to allocate compute" in text

@@ -8,7 +8,10 @@ contains the truth; then, over a batch of seeds, that the CIs cover the truth in
 
 from __future__ import annotations
 
+import json
+import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,6 +21,7 @@ from scalinglaws import ScalingLawsError
 from scalinglaws import fit
 from scalinglaws import paper
 
+ROOT = Path(__file__).resolve().parents[1]
 K = paper.KAPLAN
 H = paper.CHINCHILLA
 
@@ -513,6 +517,9 @@ def test_input_errors_are_user_errors():
 
 # (generator, seeds, n_boot, kwargs). Each seed is one synthetic study; coverage = fraction of
 # seeds whose 95 % CI contains the truth. Seeds are fixed, so the numbers are reproducible.
+# These are the full calibration's sizes, run by benchmarks/calibrate_fits.py and recorded in
+# benchmarks/results/fit_calibration.json; the test suite runs the first SUITE_SEEDS seeds of each
+# law at SUITE_BOOT resamples (a tenth of the cost), with a threshold that allows for fewer seeds.
 CALIBRATION = {
     "power_law": (gen_power_law, 40, 200, {}),
     "power_law+E": (gen_power_law_E, 30, 100, {}),
@@ -524,17 +531,20 @@ CALIBRATION = {
     "chinchilla_approach2": (gen_approach2, 25, 100, {}),
     "chinchilla_approach3": (gen_approach3, 20, 100, {"init_grid": A3_CAL_GRID}),
 }
+FULL_CALIBRATION = bool(os.environ.get("SCALINGLAWS_FULL_CALIBRATION"))
+SUITE_SEEDS, SUITE_BOOT = 10, 60
 
 # Where the percentile bootstrap is known to under-cover we say so and assert what is true.
 # critical_batch S_min: 8 batch sizes, 2 parameters; S_min is pinned by the 2-3 largest batches
 # only, and a pairs bootstrap of so few points gives too-narrow intervals (~78 % measured).
 MIN_COVERAGE = {("critical_batch", "S_min"): 0.7}
+# With 10 seeds a CI of true coverage 0.8 gives 5 or fewer hits with probability 0.6 %: the suite's
+# threshold is 6 of 10 (the full calibration keeps the thresholds above).
+SUITE_MIN_COVERAGE = 0.6
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("law", list(CALIBRATION))
-def test_ci_calibration(law):
-    gen, n_seeds, n_boot, kw = CALIBRATION[law]
+def calibration_coverage(law: str, n_seeds: int, n_boot: int) -> dict[str, float]:
+    gen, _, _, kw = CALIBRATION[law]
     hits: dict[str, list[bool]] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", fit.FitWarning)
@@ -542,11 +552,36 @@ def test_ci_calibration(law):
             res, truth = gen(np.random.default_rng(1000 + s), n_boot=n_boot, **kw)
             for name, value in truth.items():
                 hits.setdefault(name, []).append(res.converged and res.covers(name, value))
-    coverage = {k: float(np.mean(v)) for k, v in hits.items()}
-    print(f"\nCOVERAGE {law} (95% CI, {n_seeds} seeds, n_boot={n_boot}): "
-          + ", ".join(f"{k}={v:.2f}" for k, v in coverage.items()))
+    return {k: float(np.mean(v)) for k, v in hits.items()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("law", list(CALIBRATION))
+def test_ci_calibration(law):
+    _, full_seeds, full_boot, _ = CALIBRATION[law]
+    if FULL_CALIBRATION:
+        n_seeds, n_boot = full_seeds, full_boot
+    else:
+        n_seeds, n_boot = min(SUITE_SEEDS, full_seeds), min(SUITE_BOOT, full_boot)
+    coverage = calibration_coverage(law, n_seeds, n_boot)
+    line = {"law": law, "seeds": n_seeds, "n_boot": n_boot, "coverage": coverage}
+    print("\nCOVERAGE " + json.dumps(line))
     for name, cov in coverage.items():
-        assert cov >= MIN_COVERAGE.get((law, name), 0.8), f"{law} {name}: coverage {cov:.2f}"
+        need = MIN_COVERAGE.get((law, name), 0.8) if FULL_CALIBRATION else SUITE_MIN_COVERAGE
+        assert cov >= need, f"{law} {name}: coverage {cov:.2f} over {n_seeds} seeds (need {need})"
+
+
+def test_recorded_full_calibration_meets_the_thresholds():
+    """The full calibration (benchmarks/calibrate_fits.py) is recorded, not re-run in the suite: every law
+    and parameter is in the record, at the full sizes, with coverage at or above its threshold."""
+    rec = json.loads((ROOT / "benchmarks" / "results" / "fit_calibration.json").read_text())
+    by_law = {r["law"]: r for r in rec["laws"]}
+    assert set(by_law) == set(CALIBRATION)
+    for law, (gen, seeds, n_boot, _) in CALIBRATION.items():
+        r = by_law[law]
+        assert (r["seeds"], r["n_boot"]) == (seeds, n_boot), law
+        for name, cov in r["coverage"].items():
+            assert cov >= MIN_COVERAGE.get((law, name), 0.8), (law, name, cov)
 
 
 def test_degenerate_fit_is_a_failure_not_a_law():
@@ -608,19 +643,50 @@ def test_frontier_fit_rows_leave_out_carried_censored_and_transient_points():
         fit.fit_frontier_n_opt(e2, n_boot=0, max_loss=float(e2["L"].min()))
 
 
-def test_approach3_vanished_term_gets_no_interval():
-    """Data with no irreducible loss: the fit sends E to zero, where the objective is flat in log E, so
-    every bootstrap refit would return the same E (a zero-width "interval"). E must get no interval and
-    the message must say why; the exponents, which the data do determine, keep theirs."""
+def test_vanished_terms_rule():
+    """The rule itself, on fixed parameters: a term below VANISHED_SHARE of every fitted loss marks its
+    parameters (and the allocation exponents that use them) as undetermined, with the reason."""
+    N, D = np.geomspace(1e6, 1e9, 8), np.geomspace(1e8, 1e11, 8)
+    p = dict(CH, E=1e-26)
+    out = fit.vanished_terms(p, N, D)
+    assert set(out) == {"E"} and out["E"].startswith("the E term is at most") and "(it vanished)" in out["E"]
+    assert fit.vanished_terms(CH, N, D) == {}
+    tiny_a = fit.vanished_terms(dict(CH, A=1e-12), N, D)
+    assert set(tiny_a) == {"A", "alpha", "a", "b"}
+
+
+def test_approach3_unidentified_parameter_gets_no_interval(monkeypatch):
+    """What the fit does with a parameter the rule calls undetermined: no interval (NaN, never a zero-width
+    [x, x]), the reason in the message and from no_interval_reason; the other parameters keep theirs."""
+    monkeypatch.setattr(fit, "vanished_terms", lambda p, N, D: {"E": "the E term is at most 1e-27 of every fitted loss (it vanished)"})
+    r, truth = gen_approach3(np.random.default_rng(RECOVERY_SEED), n_boot=30, init_grid=A3_CAL_GRID)
+    assert all(np.isnan(v) for v in r.ci["E"]) and "no interval for E: the E term" in r.message
+    assert r.no_interval_reason("E").startswith("no interval for E: the E term") and r.no_interval_reason("alpha") == ""
+    assert r.covers("alpha", truth["alpha"])
+
+
+def test_approach3_on_data_without_irreducible_loss():
+    """Data with no irreducible loss (E = 0): the objective is flat in E near zero, and where along that
+    flat direction L-BFGS-B stops depends on the CPU's floating-point sums (E = 1e-26 on one machine,
+    0.0105 on another). What must hold on every CPU: the data cannot exclude E = 0 (either E gets no
+    interval, as a vanished term, or its interval reaches down to ~0), E stays a small share of the loss
+    (below 5% of the smallest loss, against 0.5% noise per point), and the exponents, which the data do
+    determine, keep real intervals and land within 0.02 of the truth (the E/A trade-off along the flat
+    direction biases them slightly: alpha 0.3438 [0.3402, 0.3549] against 0.34 on an AMD EPYC)."""
     rng = np.random.default_rng(RECOVERY_SEED)
     N, D, _ = a3_points(rng)
     L = noisy(rng, fit.chinchilla_loss(N, D, E=0.0, A=CH["A"], B=CH["B"], alpha=CH["alpha"], beta=CH["beta"]), 0.005)
     r = fit.chinchilla_approach3(N, D, L, n_boot=30, seed=0, init_grid=A3_CAL_GRID)
-    assert r.params["E"] < 1e-6 * L.min()
-    assert all(np.isnan(v) for v in r.ci["E"]) and "no interval for E: the E term" in r.message
-    lo, hi = r.ci["alpha"]
-    assert lo < r.params["alpha"] < hi
-    assert r.no_interval_reason("E").startswith("no interval for E: the E term") and r.no_interval_reason("alpha") == ""
-    # with Chinchilla's E the term is identified and gets an interval
-    r2, _ = gen_approach3(np.random.default_rng(RECOVERY_SEED), n_boot=30, init_grid=A3_CAL_GRID)
-    assert np.all(np.isfinite(r2.ci["E"])) and "no interval" not in r2.message
+    assert r.converged, r.message
+    assert r.params["E"] < 0.05 * L.min()
+    lo, hi = r.ci["E"]
+    if np.isnan(lo):
+        assert r.no_interval_reason("E").startswith("no interval for E: the E term")
+    else:
+        assert lo < 1e-3 * L.min() and hi > r.params["E"]
+    for name in ("alpha", "beta"):
+        lo, hi = r.ci[name]
+        assert lo < r.params[name] < hi and abs(r.params[name] - CH[name]) < 0.02, (name, r.params[name], r.ci[name])
+    # with Chinchilla's E the term is identified and gets an interval that contains it
+    r2, truth = gen_approach3(np.random.default_rng(RECOVERY_SEED), n_boot=30, init_grid=A3_CAL_GRID)
+    assert np.all(np.isfinite(r2.ci["E"])) and "no interval" not in r2.message and r2.covers("E", truth["E"])

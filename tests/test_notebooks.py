@@ -18,9 +18,8 @@ EXPECTED_FIGURES = {
 
 
 @pytest.fixture(scope="module")
-def smoke_dirs(tmp_path_factory, small_tokens):
-    root = tmp_path_factory.mktemp("study")
-    return root / "runs", root / "figures", root / "notebooks"
+def smoke_dirs(smoke_store):
+    return smoke_store.runs, smoke_store.figures, smoke_store.root / "notebooks"
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS)
@@ -43,3 +42,38 @@ def test_unknown_profile_is_a_clear_error():
 
     with pytest.raises(ScalingLawsError, match="unknown profile 'huge'"):
         run_study("huge", ["01"])
+
+
+def test_every_notebook_declares_exactly_the_checked_parameters():
+    """check_notebook_parameters knows the parameters the notebooks declare: one list, checked here."""
+    import ast
+
+    import nbformat
+
+    from scalinglaws.study import NOTEBOOK_PARAMETERS, repo_root
+
+    for nb in NOTEBOOKS:
+        cells = nbformat.read(repo_root() / "notebooks" / f"{nb}.ipynb", as_version=4).cells
+        params = [c for c in cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(params) == 1, nb
+        names = [t.id for node in ast.parse(params[0].source).body if isinstance(node, ast.AnnAssign)
+                 for t in [node.target]]
+        assert tuple(names) == NOTEBOOK_PARAMETERS, nb
+
+
+def test_a_mistyped_parameter_stops_the_notebook_before_any_work(tmp_path):
+    """papermill -p profil smoke: papermill itself only warns; the notebook stops in its setup cell with
+    one line naming the fix, trains nothing, and leaves no executed notebook where a good one would go."""
+    from scalinglaws import ScalingLawsError
+    from scalinglaws.study import check_notebook_parameters
+
+    with pytest.raises(ScalingLawsError, match=r"unknown notebook parameter 'profil' \(did you mean 'profile'\?\)"):
+        check_notebook_parameters({"profile": "cpu", "profil": "smoke", "pd": pytest, "In": [], "_i1": "x"})
+    check_notebook_parameters({"profile": "cpu", "seed": 0, "display": print, "In": [], "Out": {}})
+
+    out = tmp_path / "nb"
+    with pytest.raises(ScalingLawsError, match="unknown notebook parameter 'profil'"):
+        run_study("smoke", ["01"], runs_dir=str(tmp_path / "runs"), figures_dir=str(tmp_path / "figs"), out=str(out),
+                  extra_parameters={"profil": "smoke"})
+    assert not (out / "01_model_size.ipynb").exists() and (out / "01_model_size.failed.ipynb").exists()
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").glob("*/config.json"))

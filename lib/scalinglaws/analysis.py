@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,11 +25,15 @@ from . import plots as P
 # Results table
 # ---------------------------------------------------------------------------------------------
 
+# Significant digits kept in NN_results.json (the figures' CSVs keep full precision).
+RESULTS_SIG_DIGITS = 6
+
+
 def _clean(v):
     if v is None:
         return None
     if isinstance(v, (np.floating, float)):
-        return None if not math.isfinite(float(v)) else float(f"{float(v):.6g}")
+        return None if not math.isfinite(float(v)) else float(f"{float(v):.{RESULTS_SIG_DIGITS}g}")
     if isinstance(v, (np.integer,)):
         return int(v)
     return v
@@ -80,13 +85,34 @@ def try_fit(fn, *args, **kw):
         return None
 
 
+# Statistics of the data that notebooks need, kept in the run store beside the runs they describe, so
+# re-executing a notebook against a finished store never rebuilds the tokenizer and token cache (minutes)
+# just to read them. Keyed by corpus fingerprint and vocabulary, like the runs' content addresses.
+DATA_STATS_FILE = "data_stats.json"
+
+
 def unigram_loss(study) -> float:
     """Entropy of the validation split's token frequencies (nats/token): the loss of the best
-    context-free model. A learning curve above it is still learning token frequencies."""
-    from .data import prepare_tokens, unigram_entropy
+    context-free model. A learning curve above it is still learning token frequencies.
+    Read from the store's data_stats.json when recorded there; else computed and recorded."""
+    from .data import corpus_fingerprint, prepare_tokens, unigram_entropy
 
     p = study.profile
-    return unigram_entropy(prepare_tokens(p.corpus, p.vocab_size, quiet=True).validation, p.vocab_size)
+    key = f"{corpus_fingerprint(p.corpus)}:vocab={p.vocab_size}"
+    path = Path(study.runs_dir) / DATA_STATS_FILE
+    stats = json.loads(path.read_text()) if path.exists() else {}
+    if key in stats:
+        return float(stats[key]["unigram_entropy_validation"])
+    value = unigram_entropy(prepare_tokens(p.corpus, p.vocab_size, quiet=True).validation, p.vocab_size)
+    stats[key] = {"corpus": p.corpus, "vocab_size": p.vocab_size, "unigram_entropy_validation": value}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(stats, indent=1, sort_keys=True) + "\n")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only store: the value is still right, only not remembered
+    return value
 
 
 def frontier_loss_fit(rows: pd.DataFrame, n_boot: int, seed: int):
@@ -194,8 +220,7 @@ def convergence_table(curves: pd.DataFrame, n_boot: int, seed: int):
     """Fit L(N, S) (Kaplan Eq. 1.6) to the ladder's learning curves after warmup, then per model: the
     final loss, the fit's converged loss (N_c/N)^α_N, and the gain the fit predicts from doubling the
     steps, (S_c/S)^α_S − (S_c/2S)^α_S. A model counts as converged when that gain is < 1% of its loss."""
-    warm = float(curves["warmup_steps"].max()) if "warmup_steps" in curves else 0.0
-    ns = F.fit_kaplan_ns(curves["N"], curves["step"], curves["val_loss"], warmup_steps=warm,
+    ns = F.fit_kaplan_ns(curves["N"], curves["step"], curves["val_loss"], warmup_steps=curves["warmup_steps"],
                          groups=curves["run_id"], n_boot=n_boot, seed=seed)
     p = ns.params
     rows = []
@@ -320,9 +345,8 @@ def steps_to_targets(curves: pd.DataFrame, targets: list[float]) -> pd.DataFrame
 def holdout_prediction(curves: pd.DataFrame, n_boot: int, seed: int, frac: float = 0.5) -> pd.DataFrame:
     """'When to stop': fit Eq. 1.6 on the first `frac` of every curve (steps), predict each run's
     final loss, and compare with what it reached."""
-    warm = float(curves["warmup_steps"].max()) if "warmup_steps" in curves else 0.0
     early = curves[curves["step"] <= frac * curves.groupby("run_id")["step"].transform("max")]
-    fit = F.fit_kaplan_ns(early["N"], early["step"], early["val_loss"], warmup_steps=warm,
+    fit = F.fit_kaplan_ns(early["N"], early["step"], early["val_loss"], warmup_steps=early["warmup_steps"],
                           groups=early["run_id"], n_boot=n_boot, seed=seed)
     last = curves.loc[curves.groupby("run_id")["step"].idxmax()]
     pred = fit.predict_interval(last["N"].to_numpy(float), last["step"].to_numpy(float))
@@ -422,7 +446,69 @@ def interpret_chinchilla(a_kaplan: F.FitResult | None, a2: F.FitResult | None, a
     if a3 is not None:
         parts.append(f"The parametric fit (Approach 3) gives α = {pm(a3, 'alpha', 2)}, β = {pm(a3, 'beta', 2)}, "
                      f"E = {pm(a3, 'E', 3)} nats, so a = β/(α+β) = {pm(a3, 'a', 2)}.")
-        if a3.params["E"] < 0.05 * float(np.min(a3.points["L"])):
-            parts.append("Its irreducible loss E went to zero: over this small range of N and D the data cannot "
-                         "separate E from the power-law terms, so α, β and a from Approach 3 are not reliable here.")
+        ok, why = approach3_reliable(a3)
+        if not ok:
+            parts.append(f"Its {why}, so α, β and a from Approach 3 are not reliable here (and it is not used "
+                         "to allocate compute below).")
     return " ".join(parts)
+
+
+def approach3_reliable(a3: F.FitResult | None) -> tuple[bool, str]:
+    """Whether an Approach 3 fit can be used for claims (allocation, tokens per parameter), and why not.
+
+    Not when it failed, nor when its irreducible loss E is under 5% of the smallest loss it fits: over a
+    small range of N and D the data cannot separate E from the power-law terms, and the exponents move
+    with wherever E ended (a narrative threshold, broader than the fit's 1e-6 no-interval rule)."""
+    if a3 is None or not a3.converged:
+        return False, "fit did not converge"
+    if a3.params["E"] < 0.05 * float(np.min(a3.points["L"])):
+        return False, ("irreducible loss E went to (near) zero: over this small range of N and D the data cannot "
+                       "separate E from the power-law terms")
+    return True, ""
+
+
+def interpret_bcrit(fit_B: F.FitResult | None, paper_alpha_B: float = 0.21) -> str:
+    """What the B_crit(L) = B*/L^(1/alpha_B) fit says, true in every branch: no fit, a failed fit, a trend
+    whose interval includes zero (no trend resolved), B_crit growing as the loss falls (alpha_B > 0, the
+    paper's finding) or shrinking (alpha_B < 0, the opposite)."""
+    if fit_B is None:
+        return "No B_crit(L) fit: fewer than three target losses gave a critical batch size."
+    if not fit_B.converged:
+        return (f"The B_crit(L) fit did not converge (alpha_B ended at {fit_B.params['alpha_B']:.2g}), so this study "
+                f"makes no claim about how the critical batch depends on the loss (paper: alpha_B = {paper_alpha_B}).")
+    a = fit_B.params["alpha_B"]
+    lo, hi = fit_B.ci["alpha_B"]
+    if np.isfinite(lo) and np.isfinite(hi) and lo <= 0 <= hi:
+        return (f"alpha_B = {pm(fit_B, 'alpha_B', 2)}: the interval includes 0, so no dependence of B_crit on the loss "
+                f"is resolved here (paper: alpha_B = {paper_alpha_B}, B_crit grows as the loss falls).")
+    direction = ("grows as the loss falls, as in the paper" if a > 0 else
+                 "shrinks as the loss falls, the opposite of the paper's finding")
+    return f"B_crit {direction}: alpha_B = {pm(fit_B, 'alpha_B', 2)} (paper {paper_alpha_B})."
+
+
+def interpret_contrast_reasons(methods_agree: bool | None, embed_ratio: float, E: float | None) -> str:
+    """Why a Kaplan-style frontier and Chinchilla's IsoFLOP analysis can give different N_opt exponents, said
+    in a way that is true whether or not they differ here (methods_agree: None when not both were fitted)."""
+    if methods_agree is None:
+        lead = "The two allocation methods could not both be fitted here. Where they are compared at scale, they differ for known reasons: "
+    elif methods_agree:
+        lead = "They agree here. At scale they differ, for reasons this comparison alone does not separate: "
+    else:
+        lead = "They differ here; the known reasons: "
+    why = ("the frontier reads each learning curve part-way through a cosine schedule set for the run's full budget, so "
+           "intermediate points are worse than a run tuned to stop there and small models look efficient for too long "
+           "(Porian et al. 2024; Pearce & Song 2024); "
+           f"N here is non-embedding (the embedding is {embed_ratio:.1f}x the non-embedding parameters of the smallest model)")
+    if E is not None:
+        why += f"; and Approach 3 fits an irreducible loss (here E = {E:.2g} nats) that a pure power law in N does not have"
+    return lead + why + "."
+
+
+def methods_agree(a_kaplan: F.FitResult | None, a2: F.FitResult | None) -> bool | None:
+    """Whether the two N_opt exponents' intervals overlap; None when either is missing or has no interval."""
+    if a_kaplan is None or a2 is None:
+        return None
+    (lo1, hi1), (lo2, hi2) = a_kaplan.ci["a"], a2.ci["a"]
+    if not all(np.isfinite([lo1, hi1, lo2, hi2])):
+        return None
+    return bool(max(lo1, lo2) <= min(hi1, hi2))

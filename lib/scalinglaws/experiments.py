@@ -230,7 +230,12 @@ class Study:
                  log: str = "run"):
         from .data import project_root
 
+        from .train import resolve_device
+
         self.profile = get_profile(profile, corpus=corpus, scale=scale)
+        # An impossible device fails here, before any data or training work (not after the token cache
+        # is built and every run has failed on its own).
+        resolve_device(device)
         root = project_root() or Path.cwd()
         self.runs_dir = Path(runs_dir) if runs_dir else root / "runs" / self.profile.name
         self.figures_dir = Path(figures_dir) if figures_dir else root / "figures" / self.profile.name
@@ -374,7 +379,9 @@ class Study:
         rule = self.lr_rule()
         if batch_size and batch_size != self.profile.batch_size and self.profile.tune_lr:
             where = f" in runs/{self._lr_ref}" if batch_size in self._batch_lr_ref else ""
-            return self._batch_lr[batch_size], f"sweep at batch {batch_size}{where}"
+            # Rounded like every LR that enters a run's address: the parabola's vertex differs between
+            # CPUs in its last digits, and an unrounded LR would make each CPU ask for a different run.
+            return _round_lr(self._batch_lr[batch_size]), f"sweep at batch {batch_size}{where}"
         row = rule.best[(rule.best.n_layer == n_layer) & (rule.best.d_model == d_model)] if not rule.best.empty else []
         if self.profile.tune_lr and (n_layer, d_model) in self.profile.ladder and len(row):
             where = f" in runs/{self._lr_ref}" if self._lr_ref else ""

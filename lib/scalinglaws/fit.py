@@ -846,7 +846,7 @@ def fit_kaplan_ns(
     S: Any,
     L: Any,
     *,
-    warmup_steps: float = 0.0,
+    warmup_steps: Any = 0.0,
     groups: Any = None,
     n_boot: int = 200,
     seed: int = 0,
@@ -858,12 +858,18 @@ def fit_kaplan_ns(
 
     ``S`` should be S_min (Eq. 5.4, see `s_min_adjust`) when the batch size differs from B_crit.
     Points with ``S <= warmup_steps`` are dropped (the law describes training after warmup);
-    pass ``groups`` = run id so the bootstrap resamples whole learning curves.
+    ``warmup_steps`` is one number or one per point (each run's own effective warmup, the runs
+    table's ``warmup_steps`` column). Pass ``groups`` = run id so the bootstrap resamples whole
+    learning curves.
     Parameters: alpha_N, alpha_S, N_c, S_c.
     """
     N, S, L = _array("N", N), _array("S", S), _array("L", L)
     n_all = _same_length(N=N, S=S, L=L)
-    keep = S > warmup_steps
+    warm = np.asarray(warmup_steps, dtype=float).reshape(-1)
+    if warm.size not in (1, n_all) or not np.all(np.isfinite(warm)) or np.any(warm < 0):
+        raise ScalingLawsError(f"warmup_steps must be one number >= 0 or one per point ({n_all}); got {warm.size} value(s)")
+    keep = S > warm
+    warm_text = f"{warm[0]:g}" if np.ptp(warm) == 0 else f"{warm.min():g}-{warm.max():g} (per run)"
     if groups is not None:
         g = np.asarray(groups).reshape(-1)
         if len(g) != n_all:
@@ -906,7 +912,7 @@ def fit_kaplan_ns(
     return _solve_and_finish(solve, natural, n=n, law="kaplan_ns", names=names, model=_ns_model,
                              inputs={"N": N, "S": S}, output="L", observed=L, codes=codes, group_idx=group_idx,
                              n_boot=n_boot, seed=seed, level=level,
-                             message_suffix=f"; {int((~keep).sum())} point(s) at S <= warmup_steps={warmup_steps:g} dropped")
+                             message_suffix=f"; {int((~keep).sum())} point(s) at S <= warmup_steps={warm_text} dropped")
 
 
 # ============================================================================ critical batch size
@@ -1420,6 +1426,24 @@ def chinchilla_objective(theta: np.ndarray, logN: np.ndarray, logD: np.ndarray, 
     return f, grad
 
 
+def vanished_terms(p: dict[str, float], N: Any, D: Any) -> dict[str, str]:
+    """Parameters of an Approach 3 fit that the data do not determine, with the reason.
+
+    A term of L = E + A/N^alpha + B/D^beta that is below VANISHED_SHARE of every fitted loss is a flat
+    direction of the objective (e.g. E -> 0 when the data cannot separate it from the power-law terms):
+    its parameters, and the allocation exponents that use them, get no interval."""
+    N, D = np.asarray(N, dtype=float), np.asarray(D, dtype=float)
+    terms = {"E": np.full(N.shape, p["E"]), "A": p["A"] / N ** p["alpha"], "B": p["B"] / D ** p["beta"]}
+    pred = terms["E"] + terms["A"] + terms["B"]
+    out: dict[str, str] = {}
+    for term, params in (("E", ("E",)), ("A", ("A", "alpha", "a", "b")), ("B", ("B", "beta", "a", "b"))):
+        share = float(np.max(terms[term] / pred))
+        if share < VANISHED_SHARE:
+            for q in params:
+                out.setdefault(q, f"the {term} term is at most {share:.1g} of every fitted loss (it vanished)")
+    return out
+
+
 def _a3_model(p: dict[str, float], N: np.ndarray, D: np.ndarray) -> np.ndarray:
     return chinchilla_loss(N, D, p["E"], p["A"], p["B"], p["alpha"], p["beta"])
 
@@ -1548,17 +1572,10 @@ def chinchilla_approach3(
     # A term that is a negligible share of every fitted loss (e.g. E -> 0 when the data cannot separate it
     # from the power-law terms) is a flat direction: its parameters, and the allocation exponents that
     # use them, are not determined by the data.
-    unidentified = {}
-    shares = {"E": np.full(n, p_hat["E"]), "A": p_hat["A"] / N ** p_hat["alpha"], "B": p_hat["B"] / D ** p_hat["beta"]}
-    for term, params in (("E", ("E",)), ("A", ("A", "alpha", "a", "b")), ("B", ("B", "beta", "a", "b"))):
-        share = float(np.max(shares[term] / pred))
-        if share < VANISHED_SHARE:
-            for q in params:
-                unidentified.setdefault(q, f"the {term} term is at most {share:.1g} of every fitted loss (it vanished)")
     return _finish(
         law="chinchilla_approach3", names=names, theta=theta, fit_once=fit_once, group_idx=group_idx,
         n_boot=n_boot, seed=seed, level=level, converged=converged, message=msg, residuals=resid,
         points=_points_frame({"N": N, "D": D, "L": L}, codes, pred, resid, "L"), model=_a3_model,
         inputs=("N", "D"), objective=final.fun, allocator=_a3_allocator,
-        tables={"starts": pd.DataFrame({"objective": funs})}, unidentified=unidentified,
+        tables={"starts": pd.DataFrame({"objective": funs})}, unidentified=vanished_terms(p_hat, N, D),
     )

@@ -194,6 +194,9 @@ def _run_frame(spec: RunSpec, run_dir: Path) -> pd.DataFrame:
     base = {**spec.to_dict(), "run_id": spec.run_id, "N": d["N"], "N_total": d["N_total"],
             "N_embedding": d["N_embedding"], "n_head_eff": d["n_head"], "d_ff_eff": d["d_ff"],
             "aspect_ratio": d["aspect_ratio"], "status": summ["status"],
+            # The effective warmup in optimizer steps (the spec's warmup_steps=0 means "automatic";
+            # RunSpec.warmup resolves it). Fits of learning curves drop S <= this, per run.
+            "warmup_steps": spec.warmup,
             "final_val_loss": summ["final_val_loss"], "best_val_loss": summ["best_val_loss"],
             "tokens_per_s": summ["tokens_per_s"]}
     df = pd.DataFrame(rows) if rows else pd.DataFrame(columns=["step", "tokens", "val_loss"])

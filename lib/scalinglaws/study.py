@@ -29,6 +29,29 @@ NOTEBOOKS = [
 ]
 
 
+# The parameters every study notebook declares in its tagged cell (notebooks/make_notebooks.py PARAMS).
+NOTEBOOK_PARAMETERS = ("profile", "runs_dir", "figures_dir", "workers", "device", "seed", "corpus", "n_boot", "scale")
+
+
+def check_notebook_parameters(namespace: dict) -> None:
+    """First thing a study notebook does: refuse a parameter it does not know.
+
+    papermill only warns about an unknown name ("-p profil smoke") and then runs the default profile,
+    which at `cpu` trains for an hour. Injected parameters are plain values bound in the kernel's
+    globals, so any such name that is not a declared parameter is a typo; one line says which."""
+    import difflib
+
+    plain = (str, int, float, bool, list, dict, tuple, type(None))
+    unknown = sorted(k for k, v in namespace.items()
+                     if not k.startswith("_") and k not in NOTEBOOK_PARAMETERS and isinstance(v, plain)
+                     and k not in ("In", "Out"))
+    if unknown:
+        k = unknown[0]
+        near = difflib.get_close_matches(k, NOTEBOOK_PARAMETERS, n=1)
+        hint = f" (did you mean '{near[0]}'?)" if near else ""
+        raise ScalingLawsError(f"unknown notebook parameter '{k}'{hint}; the parameters are: {', '.join(NOTEBOOK_PARAMETERS)}")
+
+
 def repo_root() -> Path:
     from .data import project_root
 
@@ -36,6 +59,14 @@ def repo_root() -> Path:
     if root is None or not (root / "notebooks").is_dir():
         raise ScalingLawsError("the study needs a checkout of the repository (notebooks/ not found)")
     return root
+
+
+def _rel(path: Path, root: Path) -> str:
+    """A path as the reader would type it from the checkout (absolute only outside it)."""
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
 
 
 def select_notebooks(names) -> list[str]:
@@ -86,20 +117,24 @@ def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device:
     for i, nb in enumerate(nbs, 1):
         t0 = time.perf_counter()
         print(f"[study {profile}] {i}/{len(nbs)} {nb} ...", flush=True)
+        # Executed into a temporary file that replaces the notebook only on success: a failed re-run must
+        # never overwrite a committed, executed notebook. The failed execution is kept beside it.
+        final, partial = out_dir / f"{nb}.ipynb", out_dir / f"{nb}.failed.ipynb"
         try:
             pm.execute_notebook(
                 str(root / "notebooks" / f"{nb}.ipynb"),
-                str(out_dir / f"{nb}.ipynb"),
+                str(partial),
                 parameters=params,
                 cwd=str(root / "notebooks"),
                 kernel_name="python3",
                 progress_bar=False,
                 log_output=log_output,
             )
+            os.replace(partial, final)
         except pm.PapermillExecutionError as e:
             # Keep going: later notebooks still train and report their runs; fail at the end.
             failed.append(f"{nb} failed in cell {e.exec_count}: {e.ename}: {e.evalue} "
-                          f"(executed copy: {out_dir / (nb + '.ipynb')})")
+                          f"(failed execution: {_rel(partial, root)}; {_rel(final, root)} left as it was)")
             print(f"[study {profile}] {i}/{len(nbs)} FAILED: {failed[-1]}", flush=True)
         times[nb] = time.perf_counter() - t0
         print(f"[study {profile}] {i}/{len(nbs)} {nb} done in {times[nb]:.0f}s", flush=True)

@@ -1,0 +1,50 @@
+"""scalinglaws.compare: how re-computed results are compared with committed ones across CPUs."""
+
+import json
+
+from scalinglaws.compare import compare_files, numbers_close, texts_match, unmeasured
+
+
+def test_numbers_within_the_stated_tolerance_only():
+    # measured: the same fit on an Intel (AMX) and an AMD EPYC machine
+    assert numbers_close(0.021024833749770117, 0.021024833749769985)
+    assert not numbers_close(0.0210248, 0.0210249)
+    assert numbers_close(3e-17, -2e-17) and not numbers_close(1e-6, 2e-6)
+    assert numbers_close(float("nan"), float("nan")) and not numbers_close(float("nan"), 1.0)
+    assert numbers_close(float("inf"), float("inf")) and not numbers_close(float("inf"), 1e308)
+    # measured between the two CPUs: an Eq. 1.5 fit stops 3.2e-7 apart (within RTOL = 1e-6)
+    assert numbers_close(4.63059192735734, 4.630590463058561) and not numbers_close(4.6305, 4.6306)
+    # values stored at 6 significant digits may flip by one unit in the last one, not two
+    assert numbers_close(176.313, 176.314, sig_digits=6) and not numbers_close(176.313, 176.315, sig_digits=6)
+    assert numbers_close(1645660000000000.0, 1645650000000000.0, sig_digits=6)
+    assert not numbers_close(176.313, 176.314)
+
+
+def test_text_with_numbers_allows_only_a_rounding_flip():
+    assert texts_match("alpha 0.0515 [0.047, 0.059]", "alpha 0.0516 [0.047, 0.059]")
+    assert not texts_match("alpha 0.0515 [0.047, 0.059]", "alpha 0.0517 [0.047, 0.059]")
+    assert not texts_match("alpha 0.0515 [0.047, 0.059]", "beta 0.0515 [0.047, 0.059]")
+    assert texts_match("N 1,448 to 3e+05", "N 1,449 to 3e+05") and not texts_match("N 1,448", "N 1,458")
+
+
+def test_csv_and_json_files(tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("run,x,lo\nr1,0.021024833749770117,1.0\nr2,2,3\n")
+    b.write_text("run,x,lo\nr1,0.021024833749769985,9.0\nr2,2,3\n")
+    assert compare_files(a, b, skip_columns={"lo"}) == []
+    (problem,) = compare_files(a, b)
+    assert "line 2 lo: 1.0 vs 9.0" in problem
+    b.write_text("run,x,lo\nr9,0.021024833749769985,1.0\nr2,2,3\n")
+    assert "'r1' vs 'r9'" in compare_files(a, b)[0]
+    ja, jb = tmp_path / "a.json", tmp_path / "b.json"
+    rec = {"quantity": "alpha_B", "value": -0.169, "note": "[fit did not converge: 3/200 refits failed]"}
+    ja.write_text(json.dumps([rec, {"quantity": "a", "value": 0.77, "note": ""}]))
+    jb.write_text(json.dumps([dict(rec, value=-0.142, note="[fit did not converge: 7/200 refits failed]"),
+                              {"quantity": "a", "value": 0.77, "note": ""}]))
+    flags = [unmeasured(r) for r in json.loads(ja.read_text())]
+    assert flags == [True, False]
+    assert compare_files(ja, jb, unmeasured=flags) == []
+    assert len(compare_files(ja, jb)) == 2  # value and note, when not told they are no measurement
+    jb.write_text(json.dumps([dict(rec, value=-0.142, note="converged"), {"quantity": "a", "value": 0.78, "note": ""}]))
+    problems = compare_files(ja, jb, unmeasured=flags)
+    assert any("no longer marked" in p for p in problems) and any("0.77 vs 0.78" in p for p in problems)
