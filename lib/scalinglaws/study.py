@@ -173,7 +173,8 @@ def results_markdown(profile: str = "cpu", figures_dir: str | None = None) -> st
     fig = Path(figures_dir) if figures_dir else root / "figures" / profile
     main = {"01": "01_loss_vs_N", "02": "02_loss_vs_D", "03": "03_shape", "04": "04_LND",
             "05": "05_learning_curves", "06": "06_frontier_fits"}
-    lines = ["| finding | quantity | this study (95% CI) | paper | note | notebook · figure |", "|---|---|---|---|---|---|"]
+    lines = ["| finding | quantity | this study (95% CI) | units | paper | note | notebook · figure |",
+             "|---|---|---|---|---|---|---|"]
     for nb in NOTEBOOKS:
         path = fig / f"{nb[:2]}_results.json"
         if not path.exists():
@@ -182,6 +183,7 @@ def results_markdown(profile: str = "cpu", figures_dir: str | None = None) -> st
         link = f"[{nb}](notebooks/{nb}.ipynb) · [fig](figures/{profile}/{figs[0]}.png)" if figs else f"[{nb}](notebooks/{nb}.ipynb)"
         for r in json.loads(path.read_text()):
             ci = f" [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]" if r["ci_low"] is not None else ""
-            lines.append(f"| {FINDING_TITLES[nb[:2]]} | {r['quantity']} | {_fmt(r['value'])}{ci} | "
-                         f"{_fmt(r['paper_value'])} | {r['note'].replace('|', '/')} | {link} |")
+            cell = lambda t: str(t).replace("|", "\\|")  # noqa: E731 - a "|" inside a cell would end it
+            lines.append(f"| {FINDING_TITLES[nb[:2]]} | {cell(r['quantity'])} | {_fmt(r['value'])}{ci} | {cell(r['units']) or '–'} | "
+                         f"{_fmt(r['paper_value'])} | {cell(r['note'])} | {link} |")
     return "\n".join(lines)
