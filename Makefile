@@ -14,7 +14,7 @@ setup:
 	python3 -m venv .venv && .venv/bin/pip install -e '.[notebooks,dev]'
 
 test:
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 study:
 	$(PY) -m scalinglaws.cli study --profile $(PROFILE)

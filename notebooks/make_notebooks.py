@@ -439,9 +439,16 @@ C = 6·N·tokens with non-embedding N (Kaplan's); C_full adds attention-context 
          '    rows.append({"C": C, "N_opt Kaplan frontier": nK, "N_opt Approach 2": n2, "N_opt Approach 3": n3, "D_opt Approach 3": d3, "tokens per parameter (A3)": d3 / n3})\n'
          'alloc = pd.DataFrame(rows); display(alloc)\n'
          'fig, ax = P.new_figure(figsize=(6.5, 4.2))\n'
+         'drawn = 0\n'
          'for col, st in [("N_opt Kaplan frontier", "o-"), ("N_opt Approach 2", "s-"), ("N_opt Approach 3", "^-")]:\n'
-         '    ok = alloc[np.isfinite(alloc[col])]; ax.plot(ok["C"], ok[col], st, label=col)\n'
-         'ax.set_xlabel("C (FLOPs)"); ax.set_ylabel("compute-optimal N"); P.log_axes(ax); ax.legend(fontsize="small")\n'
+         '    ok = alloc[np.isfinite(alloc[col])]\n'
+         '    if len(ok):\n'
+         '        ax.plot(ok["C"], ok[col], st, label=col); drawn += 1\n'
+         'ax.set_xlabel("C (FLOPs)"); ax.set_ylabel("compute-optimal N (parameters)")\n'
+         'if drawn:\n'
+         '    P.log_axes(ax); ax.legend(fontsize="small")\n'
+         'else:  # nothing to draw: say so on the figure rather than leave an empty frame\n'
+         '    ax.text(0.5, 0.5, "no method gave a usable compute-optimal N here (see above)", ha="center", transform=ax.transAxes)\n'
          'an.save(study, fig, alloc, "06_allocation")\nfig'),
     md("## Results"),
     code(RESULTS),

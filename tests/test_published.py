@@ -11,8 +11,8 @@ table in figures/cpu/ with the re-computed one, parsed, number by number (scalin
 - everything that is not a number exactly (labels, run ids, column names, the words of notes);
 - a value the study itself marks as no measurement — a fit that did not converge, or a term that
   vanished — only by that mark: where an optimiser stops on a flat direction depends on the CPU's
-  floating-point sums (measured: alpha_B -0.169 on the Intel machine that published, -0.142 on an AMD
-  EPYC, from the same runs), which is why the study reports no interval for it.
+  floating-point sums (measured: Approach 3's vanished E is 1.2e-26 on the Intel machine that first
+  published, 8.1e-18 on an AMD EPYC, from the same runs).
 
 The suite runs the fast form: the notebooks with n_boot=-1 (point estimates, no bootstrap: ~1 min on an
 AMD EPYC instead of ~3), compared on everything the bootstrap does not produce. The full form re-runs

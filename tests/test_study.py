@@ -1,5 +1,7 @@
 """`Study.train_all` trains exactly what the notebooks will ask for (the GPU session relies on it)."""
 
+from pathlib import Path
+
 import pytest
 
 from scalinglaws import ScalingLawsError
@@ -33,7 +35,11 @@ def test_full_study_trains_everything_before_the_notebooks(tmp_path, monkeypatch
     events = []
     monkeypatch.setattr(Study, "train_all", lambda self: events.append(("train_all", self.profile.name,
                                                                          self.profile.scale)) or 0)
-    monkeypatch.setattr(pm, "execute_notebook", lambda src, dst, **kw: events.append(("nb", src[-30:])))
+    def fake_execute(src, dst, **kw):  # writes its output, as papermill does on success
+        events.append(("nb", src[-30:]))
+        Path(dst).write_text("{}")
+
+    monkeypatch.setattr(pm, "execute_notebook", fake_execute)
     kw = dict(runs_dir=str(tmp_path / "runs"), figures_dir=str(tmp_path / "figs"), out=str(tmp_path / "nb"))
     times = study_mod.run_study("smoke", extra_parameters={"scale": 2.0}, **kw)
     assert events[0] == ("train_all", "smoke", 2.0) and [e[0] for e in events[1:]] == ["nb"] * 6
