@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from scalinglaws.cli import main
 
 
@@ -22,3 +24,19 @@ def test_errors_are_one_line_without_traceback(tmp_path):
     assert r.returncode == 2
     assert r.stderr.strip().startswith("error: invalid shape") and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--d-model", "0"], "d_model=0 must be a whole number >= 1"),
+    (["--batch-size", "0"], "batch_size=0 must be a whole number >= 1"),
+    (["--seed", "-1"], "seed=-1 must be a whole number >= 0"),
+    (["--threads", "-3"], "--threads -3: use a whole number >= 1"),
+])
+def test_bad_numbers_are_one_line_errors_before_any_work(args, says, tmp_path):
+    """Each used to be a traceback (ZeroDivisionError before validation) or a half-made run folder."""
+    runs = tmp_path / "runs"
+    r = subprocess.run([sys.executable, "-m", "scalinglaws.cli", "train", "--n-layer", "1", "--d-model", "16",
+                        "--tokens", "1e4", "--runs-dir", str(runs), *args], capture_output=True, text=True)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.strip() == f"error: {r.stderr.strip()[7:]}" and says in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not runs.exists()

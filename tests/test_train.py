@@ -97,6 +97,22 @@ def test_divergence_is_recorded_not_raised(small_tokens, tiny_spec, runs_dir, ca
     assert set(df["status"]) == {"diverged"} or df.empty
 
 
+def test_an_exploding_run_is_stopped_as_diverged_quickly(small_tokens, tiny_spec, runs_dir):
+    """--lr 1e3 used to train to the end and end "ok" at 1.5e8 nats. A loss more than
+    DIVERGE_MARGIN_NATS above ln(vocab) stops the run at that step, recorded as diverged, with its reason."""
+    import math
+
+    from scalinglaws.train import DIVERGE_MARGIN_NATS
+
+    spec = tiny_spec.replace(lr=1e3)
+    s = read_summary(train_run(spec, runs_dir, threads=1, log="none"))
+    assert s["status"] == "diverged" and "above the uniform loss" in s["reason"], s
+    assert s["steps"] < spec.steps // 4  # quickly, not after the whole budget
+    # a healthy run of the same spec never comes near the limit
+    ok = read_summary(train_run(tiny_spec, runs_dir, threads=1, log="none"))
+    assert ok["status"] == "ok" and ok["final_val_loss"] < math.log(spec.vocab_size) + DIVERGE_MARGIN_NATS
+
+
 def test_early_stopping_on_a_small_subset(small_tokens, tiny_spec, runs_dir):
     spec = tiny_spec.replace(n_layer=2, d_model=64, data_tokens=4096, tokens=16 * 64 * 400, lr=1e-2,
                              patience=2, eval_points=30)
@@ -215,3 +231,45 @@ def test_allocator_tuning_changes_no_number(small_tokens, tiny_spec, tmp_path):
     assert out["default"] == out["tuned"] and len(out["default"]) > 100
     cfg = json.loads((train_run(spec, tmp_path / "runs", log="none") / "config.json").read_text())
     assert cfg["malloc_tuned"] is True
+
+
+def test_workers_do_not_outlive_their_parent(tmp_path):
+    """A study's training workers must end when the process that started them dies (seen: four workers
+    training on for 17 minutes after their notebook's kernel was killed). The parent here starts the
+    store's worker pool, gives it a long job and is killed with SIGKILL (no cleanup of its own)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = ("import sys, time\nfrom scalinglaws.store import ProcessExecutor\n"
+            "ex = ProcessExecutor(1, 1)\nf = ex.pool.submit(time.sleep, 120)\n"
+            "while not ex.pool._processes: time.sleep(0.05)\n"
+            "time.sleep(2)\nprint(*ex.pool._processes, flush=True)\ntime.sleep(120)\n")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        workers = [int(p) for p in parent.stdout.readline().split()]
+        assert workers and all(_alive(p) for p in workers)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        deadline = time.time() + 10
+        while time.time() < deadline and any(_alive(p) for p in workers):
+            time.sleep(0.2)
+        assert not any(_alive(p) for p in workers), "a worker outlived its parent"
+    finally:
+        parent.kill()
+        for p in workers if "workers" in dir() else []:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def _alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ")[1][0] != "Z"
+    except OSError:
+        return False

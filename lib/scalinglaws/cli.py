@@ -3,6 +3,7 @@
     scalinglaws prepare --corpus gutenberg --vocab 1024        # tokenizer + token cache, split sizes
     scalinglaws train --n-layer 2 --d-model 32 --tokens 2e6    # one run; prints its folder and losses
     scalinglaws runs --runs-dir runs/cpu                       # list a store
+    scalinglaws runs --runs-dir runs/cpu --check               # exit 1 if any finished run is corrupt
     scalinglaws study --profile quick                          # execute the notebooks with papermill
     scalinglaws study --profile gpu --device cuda --train-only # train every run first (GPU: many at once)
     scalinglaws report --profile cpu                           # the results table (markdown) from NN_results.json
@@ -51,9 +52,11 @@ def _cmd_train(a) -> int:
                    corpus=a.corpus, vocab_size=a.vocab, tokens=a.tokens, batch_size=a.batch_size,
                    data_tokens=a.data_tokens, seed=a.seed, precision=a.precision, kernels=a.kernels,
                    compile=a.compile, patience=a.patience, lr=a.lr or 1.0, lr_source="cli")
+    spec.validate()  # before anything is derived from the shape (a zero width would divide by zero)
+    if a.threads is not None and a.threads < 1:
+        raise ScalingLawsError(f"--threads {a.threads}: use a whole number >= 1 (or leave it out for all cores)")
     if not a.lr:
         spec = with_default_lr(spec)
-    spec.validate()
     print(f"run {spec.run_id}: N={spec.n_params:,} (non-embedding) steps={spec.steps} lr={spec.lr:g} ({spec.lr_source})",
           flush=True)
     rd = train_run(spec, a.runs_dir, device=a.device, threads=a.threads)
@@ -72,8 +75,20 @@ def _cmd_runs(a) -> int:
         return 0
     import pandas as pd
 
-    with pd.option_context("display.max_rows", None, "display.width", 200):
-        print(df.to_string(index=False))
+    if a.format == "csv":
+        print(df.to_csv(index=False), end="")
+    elif a.format == "json":
+        print(df.to_json(orient="records", indent=1))
+    else:
+        with pd.option_context("display.max_rows", None, "display.width", 200, "display.max_colwidth", 80):
+            print(df.to_string(index=False))
+    bad = df[df["status"] == "corrupt"]
+    if a.check:
+        if len(bad):
+            print(f"error: {len(bad)} corrupt run(s) in {a.runs_dir}; first: {bad.iloc[0]['run_id']}: {bad.iloc[0]['problem']}",
+                  file=sys.stderr)
+            return 1
+        print(f"all {len(df)} run folders check out ({int((df['status'] == 'unfinished').sum())} unfinished)", file=sys.stderr)
     return 0
 
 
@@ -135,6 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("runs", help="list the runs of a store")
     pr.add_argument("--runs-dir", default="runs/cli")
+    pr.add_argument("--check", action="store_true", help="exit 1 if any finished run is corrupt (see store.verify_run)")
+    pr.add_argument("--format", choices=["table", "csv", "json"], default="table")
     pr.set_defaults(fn=_cmd_runs)
 
     ps = sub.add_parser("study", help="execute the study's notebooks with papermill")
@@ -164,7 +181,8 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; unfinished runs resume from their checkpoint next time", file=sys.stderr)
+        print("interrupted; finished runs are kept, and an unfinished run resumes from its last checkpoint "
+              "(written at evaluations, at most every 30 s) or starts over if it had none", file=sys.stderr)
         return 130
 
 

@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import numbers
 from dataclasses import dataclass, field
 
 from . import ScalingLawsError
@@ -99,6 +100,15 @@ class RunSpec:
         return self.warmup_steps or max(1, min(200, self.schedule_steps // 20))
 
     def validate(self) -> "RunSpec":
+        # Checked first, one by one: later checks divide by these.
+        for name in ("n_layer", "d_model", "n_ctx", "batch_size", "vocab_size"):
+            v = getattr(self, name)
+            if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 1:
+                raise SpecError(f"invalid run spec: {name}={v!r} must be a whole number >= 1")
+        for name in ("n_head", "d_ff", "seed", "tokens", "schedule_tokens", "warmup_steps"):
+            v = getattr(self, name)
+            if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 0:
+                raise SpecError(f"invalid run spec: {name}={v!r} must be a whole number >= 0")
         try:
             self.shape().validate()
         except ShapeError as e:

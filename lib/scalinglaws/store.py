@@ -11,9 +11,12 @@ returns one row per eval point with the spec's fields and derived quantities as 
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import fields
@@ -86,7 +89,32 @@ class MissingRunsError(ScalingLawsError):
     """Runs asked of a store that may only be read."""
 
 
+def _die_with_parent() -> None:
+    """Make this worker process end when the process that started it dies (a killed notebook kernel, a
+    papermill timeout), instead of training on into the store as an orphan. Linux: the kernel sends
+    SIGTERM at the parent's death (PR_SET_PDEATHSIG); everywhere: a daemon thread notices the parent
+    pid change within a second. The run it was training has no DONE, so it resumes (from its last
+    checkpoint, if it wrote one) the next time it is asked for."""
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the guard was in place
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _worker_init(threads: int) -> None:
+    _die_with_parent()
     import torch
 
     torch.set_num_threads(threads)
@@ -175,19 +203,67 @@ def ensure_runs(
     return load_runs(specs, runs_dir)
 
 
+class CorruptRunError(ScalingLawsError):
+    """A finished run folder whose files do not agree with each other (see verify_run)."""
+
+
 def read_summary(run_dir: Path) -> dict:
     return json.loads((Path(run_dir) / "summary.json").read_text())
 
 
 def read_metrics(run_dir: Path) -> list[dict]:
-    text = (Path(run_dir) / "metrics.jsonl").read_text()
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    path = Path(run_dir) / "metrics.jsonl"
+    rows = []
+    for i, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise CorruptRunError(f"{path} line {i} is not JSON ({e.msg})") from None
+    return rows
+
+
+def verify_run(run_dir: Path) -> str:
+    """Why a DONE run folder cannot be trusted, or "" when its files agree: config.json and summary.json
+    parse and name this folder's run, every metrics line parses, and the metrics end where the summary
+    says the run ended (same last step and final loss). A run cut short by a crash has no DONE and is
+    not a result at all; this catches what happens to a folder after DONE (truncation, a bad copy)."""
+    run_dir = Path(run_dir)
+    try:
+        for name in ("config.json", "summary.json"):
+            rid = json.loads((run_dir / name).read_text()).get("run_id")
+            if rid != run_dir.name:
+                return f"{name} names run {rid!r}, not this folder's {run_dir.name!r}"
+        summ = read_summary(run_dir)
+        rows = read_metrics(run_dir)
+    except CorruptRunError as e:
+        return str(e)
+    except (OSError, json.JSONDecodeError, AttributeError) as e:
+        return f"unreadable: {e.__class__.__name__}: {e}"
+    last = rows[-1] if rows else None
+    if summ.get("final_val_loss") is None:
+        return "" if last is None else "summary has no final loss but metrics.jsonl has evaluations"
+    if last is None:
+        return f"metrics.jsonl is empty but the summary says the run reached step {summ.get('steps')}"
+    if summ.get("status") != "diverged" and last.get("step") != summ.get("steps"):
+        return f"metrics.jsonl ends at step {last.get('step')} but the summary says the run ended at step {summ.get('steps')}"
+    if last.get("val_loss") != summ["final_val_loss"]:
+        return f"the last evaluation's loss ({last.get('val_loss')}) is not the summary's final loss ({summ['final_val_loss']})"
+    return ""
+
+
+def _check(run_dir: Path) -> None:
+    why = verify_run(run_dir)
+    if why:
+        raise CorruptRunError(f"run {run_dir.name} in {run_dir.parent} is corrupt: {why}. "
+                              f"Delete the folder and run again to re-train it (rm -r {run_dir})")
 
 
 SPEC_COLUMNS = [f.name for f in fields(RunSpec)]
 
 
 def _run_frame(spec: RunSpec, run_dir: Path) -> pd.DataFrame:
+    _check(run_dir)  # never read a damaged run as a result
     rows = read_metrics(run_dir)
     summ = read_summary(run_dir)
     d = spec.describe()
@@ -220,17 +296,31 @@ def load_runs(specs: Iterable[RunSpec], runs_dir: str | os.PathLike) -> pd.DataF
 
 
 def list_runs(runs_dir: str | os.PathLike) -> pd.DataFrame:
-    """Every run folder in a store: shape, N, tokens, status, final loss (unfinished ones too)."""
+    """Every run folder in a store: shape, N, tokens, status, final loss (unfinished ones too). A folder
+    that fails verify_run has status "corrupt" and the reason in `problem`; one bad folder never hides
+    the others."""
+    runs_dir = Path(runs_dir)
+    if not runs_dir.exists():
+        raise ScalingLawsError(f"no run store at {runs_dir} (check the path; a new store is created by training into it)")
+    if not runs_dir.is_dir():
+        raise ScalingLawsError(f"{runs_dir} is a file, not a run store folder")
     out = []
-    for cfg in sorted(Path(runs_dir).glob("*/config.json")):
-        rd = cfg.parent
-        c = json.loads(cfg.read_text())
-        sp, dv = c["spec"], c["derived"]
-        row = {"run_id": rd.name, "n_layer": sp["n_layer"], "d_model": sp["d_model"], "N": dv["N"],
-               "tokens": sp["tokens"], "data_tokens": sp["data_tokens"], "batch_size": sp["batch_size"],
-               "lr": sp["lr"], "label": sp.get("label", ""), "status": "unfinished", "final_val_loss": None}
-        if is_done(rd):
-            s = read_summary(rd)
-            row.update(status=s["status"], final_val_loss=s["final_val_loss"])
+    for rd in sorted(p for p in Path(runs_dir).iterdir() if p.is_dir() and ((p / "config.json").exists() or is_done(p))):
+        row = {"run_id": rd.name, "n_layer": None, "d_model": None, "N": None, "tokens": None, "data_tokens": None,
+               "batch_size": None, "lr": None, "label": "", "status": "unfinished", "final_val_loss": None, "problem": ""}
+        try:
+            c = json.loads((rd / "config.json").read_text())
+            sp, dv = c["spec"], c["derived"]
+            row.update(n_layer=sp["n_layer"], d_model=sp["d_model"], N=dv["N"], tokens=sp["tokens"],
+                       data_tokens=sp["data_tokens"], batch_size=sp["batch_size"], lr=sp["lr"], label=sp.get("label", ""))
+        except (OSError, json.JSONDecodeError, KeyError) as e:
+            row.update(status="corrupt", problem=f"config.json unreadable: {e.__class__.__name__}")
+        if is_done(rd) and row["status"] != "corrupt":
+            why = verify_run(rd)
+            if why:
+                row.update(status="corrupt", problem=why)
+            else:
+                s = read_summary(rd)
+                row.update(status=s["status"], final_val_loss=s["final_val_loss"])
         out.append(row)
     return pd.DataFrame(out)

@@ -28,6 +28,10 @@ from .config import RunSpec, SpecError, eval_steps, get_lr
 from .data import batch_starts, eval_starts, file_lock, gather_windows, prepare_tokens
 
 
+# How far above ln(vocab) a loss may go before the run counts as diverged (see the training loop).
+DIVERGE_MARGIN_NATS = 3.0
+
+
 class RunError(ScalingLawsError):
     pass
 
@@ -285,6 +289,11 @@ def _train_locked(spec, data, run_dir, device, threads, log, checkpoint_every_s,
 
         bar = tqdm(total=spec.steps, initial=step, desc=f"N={spec.n_params:.2g} {spec.run_id[:8]}", leave=False)
     status, reason = "ok", ""
+    # A loss this far above the uniform loss ln(vocab) (what predicting every token equally likely
+    # scores) is no learning curve: the run has exploded. Stopped and recorded as diverged at once, not
+    # left to finish as "ok" (seen: --lr 1e3 ended "ok" at 1.5e8 nats). Healthy runs start at ~ln(vocab)
+    # and fall; transient spikes of high-LR sweep runs stay well inside the margin.
+    limit = math.log(spec.vocab_size) + DIVERGE_MARGIN_NATS
     last_ckpt = time.perf_counter()
     run_sum, run_n = 0.0, 0
     t0 = time.perf_counter()
@@ -296,6 +305,10 @@ def _train_locked(spec, data, run_dir, device, threads, log, checkpoint_every_s,
         if not tr.on_cuda and not math.isfinite(loss):
             status, reason = "diverged", f"non-finite train loss ({loss}) at step {step}"
             break
+        if not tr.on_cuda and loss > limit:
+            status, reason = "diverged", (f"train loss {loss:.4g} at step {step} is more than {DIVERGE_MARGIN_NATS:g} nats "
+                                          f"above the uniform loss ln({spec.vocab_size}) = {math.log(spec.vocab_size):.3f}")
+            break
         run_sum, run_n = run_sum + loss, run_n + 1
         if step in evals:
             if tr.on_cuda:
@@ -303,10 +316,16 @@ def _train_locked(spec, data, run_dir, device, threads, log, checkpoint_every_s,
                 if not math.isfinite(run_sum):
                     status, reason = "diverged", f"non-finite train loss before step {step}"
                     break
+                if run_sum / run_n > limit:
+                    status, reason = "diverged", (f"mean train loss {run_sum / run_n:.4g} before step {step} is more than "
+                                                  f"{DIVERGE_MARGIN_NATS:g} nats above the uniform loss")
+                    break
             train_s += time.perf_counter() - t0
             val = tr.evaluate()
-            if not math.isfinite(val):
-                status, reason = "diverged", f"non-finite validation loss at step {step}"
+            if not math.isfinite(val) or val > limit:
+                status, reason = "diverged", (f"non-finite validation loss at step {step}" if not math.isfinite(val) else
+                                              f"validation loss {val:.4g} at step {step} is more than "
+                                              f"{DIVERGE_MARGIN_NATS:g} nats above the uniform loss")
                 break
             tokens = step * spec.tokens_per_step
             rows.append({

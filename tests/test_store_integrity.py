@@ -1,0 +1,80 @@
+"""A run store that never lies: a damaged run is reported by id, path and fix, never read as a result."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from scalinglaws.config import RunSpec
+from scalinglaws.store import CorruptRunError, list_runs, load_runs, verify_run
+
+STORE = Path(__file__).resolve().parents[1] / "runs" / "cpu"
+
+
+@pytest.fixture
+def store(tmp_path):
+    """Three published ladder-length runs copied into a scratch store (the committed one is never touched)."""
+    runs = sorted(p.parent for p in STORE.glob("*/DONE"))[:3]
+    if len(runs) < 3:
+        pytest.skip("no published cpu store")
+    for r in runs:
+        shutil.copytree(r, tmp_path / r.name)
+    return tmp_path
+
+
+def _spec(run_dir):
+    return RunSpec.from_dict(json.loads((run_dir / "config.json").read_text())["spec"])
+
+
+def test_intact_runs_verify(store):
+    assert all(verify_run(r) == "" for r in store.iterdir())
+    assert set(list_runs(store)["status"]) <= {"ok", "early_stopped", "diverged"}
+
+
+def test_each_kind_of_damage_is_caught(store):
+    a, b, c = sorted(store.iterdir())
+    lines = (a / "metrics.jsonl").read_text().splitlines()
+    (a / "metrics.jsonl").write_text("\n".join(lines[:-6]) + "\n")  # the last 6 evals cut off
+    assert "metrics.jsonl ends at step" in verify_run(a)
+    (b / "metrics.jsonl").write_text("")
+    assert "metrics.jsonl is empty" in verify_run(b)
+    text = (c / "metrics.jsonl").read_text()
+    (c / "metrics.jsonl").write_text(text[:-60])  # cut mid-line
+    assert f"{c / 'metrics.jsonl'} line " in verify_run(c) and "is not JSON" in verify_run(c)
+    table = list_runs(store).set_index("run_id")
+    assert list(table["status"]) == ["corrupt"] * 3 and all(table["problem"])
+
+
+def test_a_truncated_summary_or_config_does_not_hide_the_other_runs(store):
+    a, b, c = sorted(store.iterdir())
+    (a / "summary.json").write_text((a / "summary.json").read_text()[:20])
+    (b / "config.json").write_text("{")
+    table = list_runs(store).set_index("run_id")
+    assert table.loc[a.name, "status"] == "corrupt" and table.loc[b.name, "status"] == "corrupt"
+    assert table.loc[c.name, "status"] != "corrupt" and len(table) == 3
+
+
+def test_reading_a_damaged_run_stops_with_one_line_naming_run_and_fix(store):
+    a = sorted(store.iterdir())[0]
+    spec = _spec(a)
+    assert len(load_runs([spec], store)) > 0
+    rows = (a / "metrics.jsonl").read_text().splitlines()
+    (a / "metrics.jsonl").write_text("\n".join(rows[:-1]) + "\n")
+    with pytest.raises(CorruptRunError) as e:
+        load_runs([spec], store)
+    msg = str(e.value)
+    assert "\n" not in msg and a.name in msg and f"rm -r {a}" in msg and "ends at step" in msg
+
+
+def test_cli_check_exits_nonzero_on_a_corrupt_run(store, capsys):
+    from scalinglaws.cli import main
+
+    assert main(["runs", "--runs-dir", str(store), "--check", "--format", "csv"]) == 0
+    a = sorted(store.iterdir())[0]
+    (a / "metrics.jsonl").write_text("")
+    assert main(["runs", "--runs-dir", str(store), "--check"]) == 1
+    err = capsys.readouterr().err
+    assert "1 corrupt run(s)" in err and a.name in err
+    assert main(["runs", "--runs-dir", str(store / "typo")]) == 2
+    assert "no run store at" in capsys.readouterr().err
