@@ -40,3 +40,18 @@ def test_bad_numbers_are_one_line_errors_before_any_work(args, says, tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert r.stderr.strip() == f"error: {r.stderr.strip()[7:]}" and says in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not runs.exists()
+
+
+def test_report_and_device_mistakes_are_errors_not_empty_results(capsys):
+    assert main(["report", "--profile", "nope"]) == 2
+    assert "unknown profile 'nope'" in capsys.readouterr().err
+    import torch
+
+    from scalinglaws import ScalingLawsError
+    from scalinglaws.experiments import Study
+
+    if not torch.cuda.is_available():  # -p device cuda without a GPU fails before any data or training work
+        with pytest.raises(ScalingLawsError, match="no CUDA GPU"):
+            Study("smoke", device="cuda")
+    with pytest.raises(ScalingLawsError, match="use 'cpu', 'cuda' or 'auto'"):
+        Study("smoke", device="tpu")

@@ -188,3 +188,25 @@ def test_manifest_matches_shared_corpus():
     if not shared.exists():
         pytest.skip("no ../shared/corpus beside the checkout")
     assert shared.read_text() == data.MANIFEST.read_text()
+
+
+def test_a_single_text_file_is_split_by_position(tmp_path):
+    """The commonest corpus, one input.txt, used to be refused ("at least 3 documents"). It is cut into
+    contiguous train / validation / test stretches (as nanoGPT does) and the split says so."""
+    from scalinglaws.data import HELDOUT_FRACTION, gutenberg_mirror, prepare_tokens, split_by_position
+
+    ids, pieces, splits = split_by_position(["input.txt"], ["abcdefghij" * 100])
+    assert [ids[i] for i in splits["validation"]] == ["input.txt[960:980]"] and "".join(pieces) == "abcdefghij" * 100
+    assert len(pieces[splits["test"][0]]) == round(HELDOUT_FRACTION * 1000)
+    mirror = gutenberg_mirror()
+    if mirror is None:
+        pytest.skip("no Gutenberg mirror for the text")
+    import lzma
+
+    book = sorted(mirror.glob("pg*.txt.xz"))[0]
+    f = tmp_path / "input.txt"
+    f.write_text(lzma.decompress(book.read_bytes()).decode("utf-8")[:300_000])
+    td = prepare_tokens(str(f), 300, quiet=True)
+    assert td.meta["source"]["split"].startswith("by position")
+    assert all(td.meta["tokens"][k] > 100 for k in ("train", "validation", "test"))
+    assert td.meta["documents"]["validation"][0].startswith("input.txt[")

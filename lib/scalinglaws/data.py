@@ -294,13 +294,16 @@ def load_documents(corpus: str) -> tuple[list[str], list[str], dict]:
     import datasets
 
     datasets.disable_progress_bars()
+    # datasets' Arrow copies go under our cache (SCALINGLAWS_CACHE), not ~/.cache/huggingface/datasets,
+    # where they would pile up one per checkout (keyed by absolute path, ~110 MB for the Gutenberg books).
+    hf_cache = str(cache_dir() / "hf_datasets")
     ref = parse_corpus(corpus)
     info: dict = {"kind": ref.kind, "corpus": corpus}
     column = ref.opts.get("column", "text")
     if ref.kind == "gutenberg":
         ids, paths, source = gutenberg_files(int(ref.target))
         ds = datasets.load_dataset(
-            "text", data_files=[str(p) for p in paths], sample_by="document", split="train"
+            "text", data_files=[str(p) for p in paths], sample_by="document", split="train", cache_dir=hf_cache
         )
         texts = ds["text"]
         if len(texts) != len(ids):
@@ -315,12 +318,13 @@ def load_documents(corpus: str) -> tuple[list[str], list[str], dict]:
         files = _local_files(ref)
         kind = _kind_of(files[0])
         if kind == "text":
-            ds = datasets.load_dataset("text", data_files=[str(f) for f in files], sample_by="document", split="train")
+            ds = datasets.load_dataset("text", data_files=[str(f) for f in files], sample_by="document", split="train",
+                                      cache_dir=hf_cache)
             root = Path(os.path.commonpath([f.resolve().parent for f in files]))
             ids = [str(f.resolve().relative_to(root)) for f in files]
             texts = list(ds["text"])
         else:
-            ds = datasets.load_dataset(kind, data_files=[str(f) for f in files], split="train")
+            ds = datasets.load_dataset(kind, data_files=[str(f) for f in files], split="train", cache_dir=hf_cache)
             if column not in ds.column_names:
                 raise CorpusError(f"'{ref.target}' has no column '{column}' (columns: {ds.column_names}); add ?column=NAME")
             texts = list(ds[column])
@@ -332,7 +336,8 @@ def load_documents(corpus: str) -> tuple[list[str], list[str], dict]:
     if not _hub_reachable():
         raise CorpusError(_offline_message(ref, ConnectionError("huggingface hub unreachable")))
     try:
-        ds = datasets.load_dataset(ref.target, ref.opts.get("config"), split=ref.opts.get("split", "train"))
+        ds = datasets.load_dataset(ref.target, ref.opts.get("config"), split=ref.opts.get("split", "train"),
+                                  cache_dir=hf_cache)
     except (ConnectionError, OSError, ValueError) as e:
         # ValueError/FileNotFoundError: unknown id; ConnectionError: offline.
         raise CorpusError(_offline_message(ref, e)) from None
@@ -341,6 +346,28 @@ def load_documents(corpus: str) -> tuple[list[str], list[str], dict]:
     texts = list(ds[column])
     info.update(source=f"hub:{ref.target}")
     return [f"row{i}" for i in range(len(texts))], texts, info
+
+
+# Fewer documents than this (e.g. one input.txt, the way most people start) are split by position.
+MIN_DOCUMENTS_FOR_DOCUMENT_SPLIT = 3
+
+
+def split_by_position(doc_ids: list[str], texts: list[str]) -> tuple[list[str], list[str], dict[str, list[int]]]:
+    """nanoGPT's split for a corpus of one (or two) long texts: each document's last stretches become
+    validation and test (HELDOUT_FRACTION of its characters each), the rest train. Returns the pieces
+    as documents named "<id>[start:end]", and the split as indices into them."""
+    ids, pieces, splits = [], [], {"train": [], "validation": [], "test": []}
+    for doc, text in zip(doc_ids, texts):
+        n = len(text)
+        k = max(1, int(round(HELDOUT_FRACTION * n)))
+        if n < 3 * k or n < 3:
+            raise CorpusError(f"document {doc!r} has {n} characters: too short to split into train, validation and test")
+        bounds = {"train": (0, n - 2 * k), "validation": (n - 2 * k, n - k), "test": (n - k, n)}
+        for name, (a, b) in bounds.items():
+            splits[name].append(len(pieces))
+            ids.append(f"{doc}[{a}:{b}]")
+            pieces.append(text[a:b])
+    return ids, pieces, splits
 
 
 def split_documents(doc_ids: list[str], fingerprint: str) -> dict[str, list[int]]:
@@ -443,7 +470,12 @@ def _build_tokens(corpus, vocab_size, fp, root, quiet) -> TokenData:
     empty = [i for i, t in zip(ids, texts) if not t or not t.strip()]
     if len(empty) == len(texts):
         raise CorpusError(f"corpus '{corpus}' has no text (all {len(texts)} documents are empty)")
-    splits = split_documents(ids, fp)
+    if len(ids) < MIN_DOCUMENTS_FOR_DOCUMENT_SPLIT:
+        ids, texts, splits = split_by_position(ids, texts)
+        info = dict(info, split="by position: each document cut into contiguous train / validation / test stretches")
+    else:
+        splits = split_documents(ids, fp)
+        info = dict(info, split="by document")
     say(f"[scalinglaws] corpus {corpus}: {len(ids)} documents; training a {vocab_size}-token byte-level BPE on the train split")
     tok = _train_tokenizer([texts[i] for i in splits["train"]], vocab_size)
     dtype = "uint16" if vocab_size <= 65536 else "uint32"

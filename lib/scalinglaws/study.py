@@ -169,8 +169,14 @@ def _fmt(v) -> str:
 
 def results_markdown(profile: str = "cpu", figures_dir: str | None = None) -> str:
     """The README's results table, built from figures/<profile>/NN_results.json (never typed by hand)."""
+    from .experiments import get_profile
+
     root = repo_root()
+    if figures_dir is None:
+        get_profile(profile)  # an unknown profile is an error, not an empty table
     fig = Path(figures_dir) if figures_dir else root / "figures" / profile
+    if not any(fig.glob("[0-9][0-9]_results.json")):
+        raise ScalingLawsError(f"no results in {fig}: run the study first (scalinglaws study --profile {profile})")
     main = {"01": "01_loss_vs_N", "02": "02_loss_vs_D", "03": "03_shape", "04": "04_LND",
             "05": "05_learning_curves", "06": "06_frontier_fits"}
     lines = ["| finding | quantity | this study (95% CI) | units | paper | note | notebook · figure |",

@@ -262,6 +262,8 @@ def _train_locked(spec, data, run_dir, device, threads, log, checkpoint_every_s,
             "fingerprint": data.fingerprint,
             "split_tokens": data.meta["tokens"],
             "documents": data.meta["documents"],
+            # "by document" (the usual case) or "by position" for a corpus of one or two texts
+            "split": data.meta.get("source", {}).get("split", "by document"),
             "train_tokens_used": spec.data_tokens or data.meta["tokens"]["train"],
         },
         "versions": _versions(),
