@@ -422,14 +422,15 @@ C = 6·N·tokens with non-embedding N (Kaplan's); C_full adds attention-context 
          'display(a3fit.summary_frame())\n'
          'if a2fit is not None:\n'
          '    res.add_fit(a2fit, "a", "a (Approach 2, IsoFLOP)", paper.CHINCHILLA["a_approach2"].value, "", "N_opt ∝ C^a, schedules matched")\n'
+         'a3_ok, a3_why = an.approach3_reliable(a3fit)  # whether its numbers may be used for claims\n'
          'for name in ["alpha", "beta", "E", "a"]:\n'
-         '    res.add_fit(a3fit, name, f"{name} (Approach 3)", paper.CHINCHILLA[name if name != "a" else "a_approach3"].value, "nats/token" if name == "E" else "", "L = E + A/N^alpha + B/D^beta on runs with matched schedules")'),
+         '    res.add_fit(a3fit, name, f"{name} (Approach 3)", paper.CHINCHILLA[name if name != "a" else "a_approach3"].value, "nats/token" if name == "E" else "",\n'
+         '                "L = E + A/N^alpha + B/D^beta on runs with matched schedules" + ("" if a3_ok else f" [not reliable here: {a3_why}]"))'),
     md("## 5. The practical promise: predict the final loss, and allocate a budget"),
     code('cases = pd.DataFrame({"N": [lad.N.median(), lad.N.max(), lad.N.max() * 3], "D": [lad.tokens.max()] * 2 + [lad.tokens.max() * 3]})\n'
          'pi = a3fit.predict_interval(cases["N"].to_numpy(float), cases["D"].to_numpy(float))\n'
          'cases = cases.assign(C=6 * cases.N * cases.D, L_pred=pi.estimate, L_low=pi.low, L_high=pi.high); display(cases)\n'
          'budgets = np.array(sorted(set(iso["budget"])) + [max(iso["budget"]) * 10])\nrows = []\n'
-         'a3_ok, a3_why = an.approach3_reliable(a3fit)\n'
          'if not a3_ok:\n'
          '    print(f"Approach 3 is not used to allocate compute: its {a3_why}.")\n'
          'for C in budgets:\n'

@@ -48,3 +48,26 @@ def test_csv_and_json_files(tmp_path):
     jb.write_text(json.dumps([dict(rec, value=-0.142, note="converged"), {"quantity": "a", "value": 0.78, "note": ""}]))
     problems = compare_files(ja, jb, unmeasured=flags)
     assert any("no longer marked" in p for p in problems) and any("0.77 vs 0.78" in p for p in problems)
+
+
+def test_csv_tolerance_scales_with_the_column(tmp_path):
+    """A small number computed as a difference of large ones carries their absolute error: the tolerance
+    of a cell is RTOL times its column's largest magnitude (measured case: error_pct between kernels)."""
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("error_pct\n0.8562349516634482\n-4.4\n")
+    b.write_text("error_pct\n0.8562338243514489\n-4.4\n")
+    assert compare_files(a, b) == []
+    b.write_text("error_pct\n0.8563\n-4.4\n")
+    assert len(compare_files(a, b)) == 1
+
+
+def test_interval_endpoints_agree_within_a_thousandth_of_their_width(tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    rec = {"quantity": "alpha_N", "value": 0.0321, "ci_low": 0.0267, "ci_high": 0.095863, "note": ""}
+    a.write_text(json.dumps([rec]))
+    b.write_text(json.dumps([dict(rec, ci_high=0.0958636)]))  # measured between OpenBLAS kernels
+    assert compare_files(a, b, unmeasured=[False], sig_digits=6) == []
+    b.write_text(json.dumps([dict(rec, ci_high=0.0960)]))
+    assert "interval's width" in compare_files(a, b, unmeasured=[False], sig_digits=6)[0]
+    b.write_text(json.dumps([dict(rec, value=0.0322)]))  # the estimate itself keeps the tight tolerance
+    assert "0.0321 vs 0.0322" in compare_files(a, b, unmeasured=[False], sig_digits=6)[0]

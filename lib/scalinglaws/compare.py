@@ -28,6 +28,11 @@ from pathlib import Path
 # this close to zero count as equal (a residual of 3e-17 vs -2e-17).
 RTOL = 1e-6
 ATOL = 1e-12
+# Interval endpoints (ci_low, ci_high of a results record) are percentiles of bootstrap refits, which are
+# not polished like the full-data fit (their spread is the point): they agree within this fraction of
+# the interval's width (measured: 0.095863 vs 0.0958636 for an interval 0.069 wide, between OpenBLAS
+# kernels). A thousandth of the width is far below the Monte Carlo error of the interval itself.
+CI_WIDTH_TOL = 1e-3
 
 _NUMBER = re.compile(r"[-+]?(?:\d+(?:,\d{3})*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 
@@ -82,8 +87,9 @@ def texts_match(a: str, b: str) -> bool:
 
 
 # Notes by which a results record says its value is no measurement (analysis.Results carries the fit's
-# reason into the note): an optimiser's resting point on a flat direction, which moves with the CPU.
-UNMEASURED_MARKS = ("fit did not converge", "(it vanished)")
+# reason into the note; notebook 06 marks an Approach 3 fit whose E vanished as not reliable): an
+# optimiser's resting point on a flat direction, which moves with the CPU.
+UNMEASURED_MARKS = ("fit did not converge", "(it vanished)", "not reliable here")
 
 
 def unmeasured(record: dict) -> bool:
@@ -132,6 +138,17 @@ def compare_csv(a: Path, b: Path, rtol: float = RTOL, atol: float = ATOL, skip_c
     if len(ra) != len(rb):
         return [f"{a.name}: {len(ra)} vs {len(rb)} lines"]
     header = ra[0] if ra else []
+    # A number is only as precise as the quantities it was computed from, whose size is the column's:
+    # a small difference of two large numbers (e.g. a prediction error in % of a loss) carries their
+    # absolute error, not a relative one. So the tolerance of a cell is rtol times the column's largest
+    # magnitude (measured: error_pct 0.8562349516634482 vs 0.8562338243514489 between OpenBLAS kernels,
+    # 1.3e-6 relative, from predictions that agree to 1e-8).
+    scale: dict[int, float] = {}
+    for la in ra[1:]:
+        for j, x in enumerate(la):
+            fx = _as_float(x)
+            if fx is not None and math.isfinite(fx):
+                scale[j] = max(scale.get(j, 0.0), abs(fx))
     for i, (la, lb) in enumerate(zip(ra, rb)):
         if len(la) != len(lb):
             out.append(f"{a.name} line {i + 1}: {len(la)} vs {len(lb)} cells")
@@ -144,7 +161,7 @@ def compare_csv(a: Path, b: Path, rtol: float = RTOL, atol: float = ATOL, skip_c
                 continue
             fx, fy = _as_float(x), _as_float(y)
             if fx is not None and fy is not None:
-                if not numbers_close(fx, fy, rtol, atol):
+                if not numbers_close(fx, fy, rtol, max(atol, rtol * scale.get(j, 0.0))):
                     out.append(f"{a.name} line {i + 1} {col}: {x} vs {y} (relative tolerance {rtol:g})")
             elif not texts_match(x, y):
                 out.append(f"{a.name} line {i + 1} {col}: {x!r} vs {y!r}")
@@ -160,10 +177,19 @@ def compare_json(a: Path, b: Path, rtol: float = RTOL, atol: float = ATOL, unmea
     va, vb = json.loads(Path(a).read_text()), json.loads(Path(b).read_text())
     if unmeasured is not None and isinstance(va, list) and isinstance(vb, list) and len(va) == len(vb):
         for i, (x, y) in enumerate(zip(va, vb)):
+            where = f"{Path(a).name}[{i}]"
             if i < len(unmeasured) and unmeasured[i]:
-                _compare_unmeasured(x, y, f"{Path(a).name}[{i}]", out)
-            else:
-                _compare_values(x, y, f"{Path(a).name}[{i}]", out, rtol, atol, sig_digits)
+                _compare_unmeasured(x, y, where, out)
+                continue
+            ends = ("ci_low", "ci_high")
+            if isinstance(x, dict) and isinstance(y, dict) and all(isinstance(x.get(k), (int, float)) for k in ends):
+                width = abs(x["ci_high"] - x["ci_low"])
+                for k in ends:
+                    if not isinstance(y.get(k), (int, float)) or not numbers_close(
+                            float(x[k]), float(y[k]), rtol, max(atol, CI_WIDTH_TOL * width), sig_digits):
+                        out.append(f"{where}.{k}: {x[k]!r} vs {y.get(k)!r} (tolerance {CI_WIDTH_TOL:g} of the interval's width)")
+                x, y = {k: v for k, v in x.items() if k not in ends}, {k: v for k, v in y.items() if k not in ends}
+            _compare_values(x, y, where, out, rtol, atol, sig_digits)
         return out
     _compare_values(va, vb, Path(a).name, out, rtol, atol, sig_digits)
     return out

@@ -41,11 +41,18 @@ class RunSpec:
     # --- budget ---
     tokens: int = 1_000_000  # training tokens processed (steps = tokens // (batch_size·n_ctx))
     batch_size: int = 16  # sequences per optimizer step
-    # --- optimizer: AdamW, linear warmup then cosine decay ---
+    # --- optimizer: AdamW, linear warmup then decay (get_lr) ---
     lr: float = 3e-3  # peak learning rate
     warmup_steps: int = 0  # 0 = min(200, 5% of the schedule)
-    schedule_tokens: int = 0  # 0 = the run's own budget; else the cosine is set for this many tokens
-    min_lr_ratio: float = 0.1  # cosine floor as a fraction of the peak
+    schedule_tokens: int = 0  # 0 = the run's own budget; else the decay is set for this many tokens
+    min_lr_ratio: float = 0.1  # floor of the decay as a fraction of the peak
+    # "cosine": cosine decay from the end of warmup to the end of the schedule (GPT-2/3, Kaplan).
+    # "wsd": warmup-stable-decay, the peak held until the last `decay_frac` of the schedule, then a linear
+    # cooldown to the floor (Hägele et al. 2024 show it matches cosine; the loss during the stable phase
+    # is the same for every budget, so one run's stretch is honest for shorter budgets with their own cooldown).
+    # Both hashed only when not the default, so runs trained before they existed keep their address.
+    schedule: str = "cosine"
+    decay_frac: float = 0.2
     weight_decay: float = 0.0  # tiny models underfit; decay only slows them here
     beta1: float = 0.9
     beta2: float = 0.95  # GPT-style; more stable than 0.999 at high LR
@@ -121,6 +128,8 @@ class RunSpec:
             (self.precision in ("fp32", "bf16"), f"precision={self.precision!r}: use 'fp32' or 'bf16'"),
             (self.kernels in ("fast", "reference"), f"kernels={self.kernels!r}: use 'fast' or 'reference'"),
             (isinstance(self.compile, bool), f"compile={self.compile!r}: use True or False"),
+            (self.schedule in ("cosine", "wsd"), f"schedule={self.schedule!r}: use 'cosine' or 'wsd'"),
+            (0 < self.decay_frac <= 1, f"decay_frac={self.decay_frac} must be in (0, 1]"),
             (self.data_tokens >= 0, f"data_tokens={self.data_tokens} must be >= 0 (0 = whole train split)"),
             (self.data_tokens == 0 or self.data_tokens > self.n_ctx + 1, f"data_tokens={self.data_tokens} must exceed n_ctx+1"),
             (self.eval_points >= 1 and self.eval_tokens >= self.n_ctx, "eval_points >= 1 and eval_tokens >= n_ctx"),
@@ -138,6 +147,9 @@ class RunSpec:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in self._UNHASHED}
         if not self.compile:  # added after SPEC_VERSION 3's runs: hashed only when switched on
             d.pop("compile")
+        if self.schedule == "cosine":  # likewise: the default schedule keeps every earlier address
+            d.pop("schedule")
+            d.pop("decay_frac")
         d["corpus_fingerprint"] = corpus_fingerprint(self.corpus)
         d["spec_version"] = SPEC_VERSION
         return d
@@ -182,15 +194,23 @@ class RunSpec:
 
 
 def get_lr(step: int, spec: RunSpec) -> float:
-    """Stateless schedule: linear warmup to the peak, then cosine decay to min_lr_ratio·peak at the
-    end of the schedule (the run's own budget unless schedule_tokens says otherwise); flat after."""
-    peak, warm, total = spec.lr, spec.warmup, spec.schedule_steps
+    """Stateless schedule (step counts from 0): linear warmup to the peak, then decay to
+    min_lr_ratio·peak at the end of the schedule (the run's own budget unless schedule_tokens says
+    otherwise); flat after. "cosine": cosine decay over everything after warmup. "wsd": the peak until
+    the last decay_frac of the schedule, then a linear cooldown."""
+    peak, warm, total, floor = spec.lr, spec.warmup, spec.schedule_steps, spec.min_lr_ratio
     if step < warm:
         return peak * (step + 1) / warm
     if step >= total:
-        return peak * spec.min_lr_ratio
+        return peak * floor
+    if spec.schedule == "wsd":
+        decay_start = max(warm, total - max(1, round(spec.decay_frac * total)))
+        if step < decay_start:
+            return peak
+        progress = (step - decay_start) / max(1, total - decay_start)
+        return peak * (1 - (1 - floor) * progress)
     progress = (step - warm) / max(1, total - warm)
-    return peak * (spec.min_lr_ratio + (1 - spec.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+    return peak * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def eval_steps(spec: RunSpec) -> list[int]:
