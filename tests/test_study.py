@@ -59,12 +59,14 @@ def test_lr_from_reads_the_reference_sweeps_and_falls_back_without_them(small_to
     from scalinglaws import experiments as ex
     from scalinglaws.store import MissingRunsError
 
+    # budgets a third of smoke's: the test is about where LRs come from, not what they are
     base = dataclasses.replace(ex.PROFILES["smoke"], tune_lr=True, ladder=((1, 16), (2, 16)),
-                               batch_sizes=(4, 8), batch_model=(1, 16))
+                               batch_sizes=(4, 8), batch_model=(1, 16), ladder_tokens=8 * 64 * 20,
+                               batch_tokens=16 * 64 * 10)
     monkeypatch.setitem(ex.PROFILES, "ref", dataclasses.replace(base, name="ref"))
     monkeypatch.setitem(ex.PROFILES, "user", dataclasses.replace(base, name="user", lr_from="ref",
                                                                 ladder=((2, 16),)))
-    kw = dict(figures_dir=tmp_path / "figs", workers=2, log="none")
+    kw = dict(figures_dir=tmp_path / "figs", workers=1, log="none")  # in-process: no worker start-up per sweep round
     ref = Study("ref", runs_dir=tmp_path / "runs" / "ref", **kw)
     ref.train_all(findings=("model_size", "batch"))
     ref_rule = ref.lr_rule()
