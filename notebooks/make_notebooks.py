@@ -40,9 +40,10 @@ n_boot = study.profile.n_boot if n_boot == 0 else max(n_boot, 0)
 res = an.Results("{nb}", study.figures_dir)
 K = paper.KAPLAN
 P.set_style()
+an.readable_warnings()
 pd.set_option("display.width", 160, "display.max_columns", 30)
 print(an.smoke_banner(study))
-print(f"runs: {{study.runs_dir}}   figures: {{study.figures_dir}}")
+print(f"runs: {{an.where(study.runs_dir)}}   figures: {{an.where(study.figures_dir)}}")
 '''
 
 RESULTS = '''\

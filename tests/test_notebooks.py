@@ -76,4 +76,5 @@ def test_a_mistyped_parameter_stops_the_notebook_before_any_work(tmp_path):
         run_study("smoke", ["01"], runs_dir=str(tmp_path / "runs"), figures_dir=str(tmp_path / "figs"), out=str(out),
                   extra_parameters={"profil": "smoke"})
     assert not (out / "01_model_size.ipynb").exists() and (out / "01_model_size.failed.ipynb").exists()
+    assert not list(out.glob(".*.running.ipynb"))
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").glob("*/config.json"))

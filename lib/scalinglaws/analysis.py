@@ -143,6 +143,25 @@ def save(study, fig, data, name: str) -> dict:
     return P.save_figure(fig, data, study.figures_dir, name)
 
 
+def readable_warnings() -> None:
+    """Warnings in a notebook as one line ("FitWarning: ..."), without the library file and line that
+    Python prints by default: the cell that raised it is the place a reader needs."""
+    import warnings
+
+    warnings.formatwarning = lambda message, category, *args, **kwargs: f"{category.__name__}: {message}\n"
+
+
+def where(path) -> str:
+    """A path as a reader of the notebook would type it: relative to the checkout when inside it."""
+    from .data import project_root
+
+    root = project_root()
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve())) if root else str(path)
+    except ValueError:
+        return str(path)
+
+
 def smoke_banner(study) -> str:
     if study.is_smoke:
         return ("SMOKE PROFILE: this run only exercises the code paths. Its models are tiny and barely "

@@ -69,6 +69,22 @@ def _rel(path: Path, root: Path) -> str:
         return str(path)
 
 
+def _relative_papermill_paths(path: Path, root: Path, final: Path) -> None:
+    """papermill records where it read and wrote a notebook as absolute paths of the machine that ran it;
+    a committed notebook records them relative to the checkout, and under the name it is kept as."""
+    import nbformat
+
+    if not path.exists():  # nothing was written (e.g. a stand-in executor in tests)
+        return
+    nb = nbformat.read(path, as_version=4)
+    meta = nb.metadata.get("papermill", {})
+    if "input_path" in meta:
+        meta["input_path"] = _rel(Path(meta["input_path"]), root)
+    if "output_path" in meta:
+        meta["output_path"] = _rel(final, root)
+    nbformat.write(nb, path)
+
+
 def select_notebooks(names) -> list[str]:
     if not names:
         return list(NOTEBOOKS)
@@ -119,7 +135,8 @@ def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device:
         print(f"[study {profile}] {i}/{len(nbs)} {nb} ...", flush=True)
         # Executed into a temporary file that replaces the notebook only on success: a failed re-run must
         # never overwrite a committed, executed notebook. The failed execution is kept beside it.
-        final, partial = out_dir / f"{nb}.ipynb", out_dir / f"{nb}.failed.ipynb"
+        final, partial = out_dir / f"{nb}.ipynb", out_dir / f".{nb}.running.ipynb"
+        failed_copy = out_dir / f"{nb}.failed.ipynb"
         try:
             pm.execute_notebook(
                 str(root / "notebooks" / f"{nb}.ipynb"),
@@ -130,11 +147,13 @@ def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device:
                 progress_bar=False,
                 log_output=log_output,
             )
+            _relative_papermill_paths(partial, root, final)
             os.replace(partial, final)
         except pm.PapermillExecutionError as e:
             # Keep going: later notebooks still train and report their runs; fail at the end.
+            os.replace(partial, failed_copy)
             failed.append(f"{nb} failed in cell {e.exec_count}: {e.ename}: {e.evalue} "
-                          f"(failed execution: {_rel(partial, root)}; {_rel(final, root)} left as it was)")
+                          f"(failed execution: {_rel(failed_copy, root)}; {_rel(final, root)} left as it was)")
             print(f"[study {profile}] {i}/{len(nbs)} FAILED: {failed[-1]}", flush=True)
         times[nb] = time.perf_counter() - t0
         print(f"[study {profile}] {i}/{len(nbs)} {nb} done in {times[nb]:.0f}s", flush=True)
