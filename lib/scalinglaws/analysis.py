@@ -19,6 +19,7 @@ import pandas as pd
 from . import fit as F
 from . import paper
 from . import plots as P
+from .data import checkout_relative as where  # noqa: F401 - the notebooks print paths with an.where
 
 
 # ---------------------------------------------------------------------------------------------
@@ -149,17 +150,6 @@ def readable_warnings() -> None:
     import warnings
 
     warnings.formatwarning = lambda message, category, *args, **kwargs: f"{category.__name__}: {message}\n"
-
-
-def where(path) -> str:
-    """A path as a reader of the notebook would type it: relative to the checkout when inside it."""
-    from .data import project_root
-
-    root = project_root()
-    try:
-        return str(Path(path).resolve().relative_to(root.resolve())) if root else str(path)
-    except ValueError:
-        return str(path)
 
 
 def smoke_banner(study) -> str:

@@ -63,6 +63,16 @@ def project_root() -> Path | None:
     return root if (root / "pyproject.toml").exists() else None
 
 
+def checkout_relative(path) -> str:
+    """A path as a reader would type it: relative to the checkout when inside it (outputs and notebook
+    metadata must not carry the absolute paths of the machine that ran them), else as given."""
+    root = project_root()
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve())) if root else str(path)
+    except ValueError:
+        return str(path)
+
+
 def cache_dir() -> Path:
     """Token caches and downloads. ``SCALINGLAWS_CACHE``, else ``<checkout>/.cache`` (git-ignored)."""
     env = os.environ.get("SCALINGLAWS_CACHE")

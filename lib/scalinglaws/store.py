@@ -223,49 +223,61 @@ def read_metrics(run_dir: Path) -> list[dict]:
     return rows
 
 
-def verify_run(run_dir: Path) -> str:
-    """Why a DONE run folder cannot be trusted, or "" when its files agree: config.json and summary.json
+def _read_verified(run_dir: Path) -> tuple[dict, list[dict]]:
+    """(summary, metrics rows) of a DONE run folder whose files agree: config.json and summary.json
     parse and name this folder's run, every metrics line parses, and the metrics end where the summary
-    says the run ended (same last step and final loss). A run cut short by a crash has no DONE and is
-    not a result at all; this catches what happens to a folder after DONE (truncation, a bad copy)."""
+    says the run ended (same last step and final loss). Raises CorruptRunError saying what disagrees.
+    A run cut short by a crash has no DONE and is not a result at all; this catches what happens to a
+    folder after DONE (truncation, a bad copy)."""
     run_dir = Path(run_dir)
     try:
-        for name in ("config.json", "summary.json"):
-            rid = json.loads((run_dir / name).read_text()).get("run_id")
-            if rid != run_dir.name:
-                return f"{name} names run {rid!r}, not this folder's {run_dir.name!r}"
         summ = read_summary(run_dir)
+        cfg_id = json.loads((run_dir / "config.json").read_text()).get("run_id")
+        for name, rid in (("config.json", cfg_id), ("summary.json", summ.get("run_id"))):
+            if rid != run_dir.name:
+                raise CorruptRunError(f"{name} names run {rid!r}, not this folder's {run_dir.name!r}")
         rows = read_metrics(run_dir)
-    except CorruptRunError as e:
-        return str(e)
     except (OSError, json.JSONDecodeError, AttributeError) as e:
-        return f"unreadable: {e.__class__.__name__}: {e}"
+        raise CorruptRunError(f"unreadable: {e.__class__.__name__}: {e}") from None
     last = rows[-1] if rows else None
     if summ.get("final_val_loss") is None:
-        return "" if last is None else "summary has no final loss but metrics.jsonl has evaluations"
+        if last is not None:
+            raise CorruptRunError("summary has no final loss but metrics.jsonl has evaluations")
+        return summ, rows
     if last is None:
-        return f"metrics.jsonl is empty but the summary says the run reached step {summ.get('steps')}"
+        raise CorruptRunError(f"metrics.jsonl is empty but the summary says the run reached step {summ.get('steps')}")
     if summ.get("status") != "diverged" and last.get("step") != summ.get("steps"):
-        return f"metrics.jsonl ends at step {last.get('step')} but the summary says the run ended at step {summ.get('steps')}"
+        raise CorruptRunError(f"metrics.jsonl ends at step {last.get('step')} but the summary says the run ended "
+                              f"at step {summ.get('steps')}")
     if last.get("val_loss") != summ["final_val_loss"]:
-        return f"the last evaluation's loss ({last.get('val_loss')}) is not the summary's final loss ({summ['final_val_loss']})"
+        raise CorruptRunError(f"the last evaluation's loss ({last.get('val_loss')}) is not the summary's final "
+                              f"loss ({summ['final_val_loss']})")
+    return summ, rows
+
+
+def verify_run(run_dir: Path) -> str:
+    """Why a DONE run folder cannot be trusted (see _read_verified), or "" when its files agree."""
+    try:
+        _read_verified(run_dir)
+    except CorruptRunError as e:
+        return str(e)
     return ""
 
 
-def _check(run_dir: Path) -> None:
-    why = verify_run(run_dir)
-    if why:
-        raise CorruptRunError(f"run {run_dir.name} in {run_dir.parent} is corrupt: {why}. "
-                              f"Delete the folder and run again to re-train it (rm -r {run_dir})")
+def _read_checked(run_dir: Path) -> tuple[dict, list[dict]]:
+    """_read_verified, with the run, its store and the fix in the error: what a notebook stops with."""
+    try:
+        return _read_verified(run_dir)
+    except CorruptRunError as e:
+        raise CorruptRunError(f"run {run_dir.name} in {run_dir.parent} is corrupt: {e}. "
+                              f"Delete the folder and run again to re-train it (rm -r {run_dir})") from None
 
 
 SPEC_COLUMNS = [f.name for f in fields(RunSpec)]
 
 
 def _run_frame(spec: RunSpec, run_dir: Path) -> pd.DataFrame:
-    _check(run_dir)  # never read a damaged run as a result
-    rows = read_metrics(run_dir)
-    summ = read_summary(run_dir)
+    summ, rows = _read_checked(run_dir)  # never read a damaged run as a result
     d = spec.describe()
     base = {**spec.to_dict(), "run_id": spec.run_id, "N": d["N"], "N_total": d["N_total"],
             "N_embedding": d["N_embedding"], "n_head_eff": d["n_head"], "d_ff_eff": d["d_ff"],
@@ -316,11 +328,10 @@ def list_runs(runs_dir: str | os.PathLike) -> pd.DataFrame:
         except (OSError, json.JSONDecodeError, KeyError) as e:
             row.update(status="corrupt", problem=f"config.json unreadable: {e.__class__.__name__}")
         if is_done(rd) and row["status"] != "corrupt":
-            why = verify_run(rd)
-            if why:
-                row.update(status="corrupt", problem=why)
-            else:
-                s = read_summary(rd)
+            try:
+                s, _ = _read_verified(rd)
                 row.update(status=s["status"], final_val_loss=s["final_val_loss"])
+            except CorruptRunError as e:
+                row.update(status="corrupt", problem=str(e))
         out.append(row)
     return pd.DataFrame(out)

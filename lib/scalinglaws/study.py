@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from . import ScalingLawsError
+from .data import checkout_relative
 
 NOTEBOOKS = [
     "01_model_size",
@@ -61,15 +62,7 @@ def repo_root() -> Path:
     return root
 
 
-def _rel(path: Path, root: Path) -> str:
-    """A path as the reader would type it from the checkout (absolute only outside it)."""
-    try:
-        return str(Path(path).resolve().relative_to(root.resolve()))
-    except ValueError:
-        return str(path)
-
-
-def _relative_papermill_paths(path: Path, root: Path, final: Path) -> None:
+def _relative_papermill_paths(path: Path, final: Path) -> None:
     """papermill records where it read and wrote a notebook as absolute paths of the machine that ran it;
     a committed notebook records them relative to the checkout, and under the name it is kept as."""
     import nbformat
@@ -79,9 +72,9 @@ def _relative_papermill_paths(path: Path, root: Path, final: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     meta = nb.metadata.get("papermill", {})
     if "input_path" in meta:
-        meta["input_path"] = _rel(Path(meta["input_path"]), root)
+        meta["input_path"] = checkout_relative(meta["input_path"])
     if "output_path" in meta:
-        meta["output_path"] = _rel(final, root)
+        meta["output_path"] = checkout_relative(final)
     nbformat.write(nb, path)
 
 
@@ -147,13 +140,13 @@ def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device:
                 progress_bar=False,
                 log_output=log_output,
             )
-            _relative_papermill_paths(partial, root, final)
+            _relative_papermill_paths(partial, final)
             os.replace(partial, final)
         except pm.PapermillExecutionError as e:
             # Keep going: later notebooks still train and report their runs; fail at the end.
             os.replace(partial, failed_copy)
             failed.append(f"{nb} failed in cell {e.exec_count}: {e.ename}: {e.evalue} "
-                          f"(failed execution: {_rel(failed_copy, root)}; {_rel(final, root)} left as it was)")
+                          f"(failed execution: {checkout_relative(failed_copy)}; {checkout_relative(final)} left as it was)")
             print(f"[study {profile}] {i}/{len(nbs)} FAILED: {failed[-1]}", flush=True)
         times[nb] = time.perf_counter() - t0
         print(f"[study {profile}] {i}/{len(nbs)} {nb} done in {times[nb]:.0f}s", flush=True)
