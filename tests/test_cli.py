@@ -43,8 +43,9 @@ def test_bad_numbers_are_one_line_errors_before_any_work(args, says, tmp_path):
 
 
 def test_report_and_device_mistakes_are_errors_not_empty_results(capsys):
-    assert main(["report", "--profile", "nope"]) == 2
-    assert "unknown profile 'nope'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:  # a closed set: argparse refuses it with the choices, status 2
+        main(["report", "--profile", "nope"])
+    assert e.value.code == 2 and "invalid choice: 'nope' (choose from 'smoke', 'quick', 'cpu', 'gpu')" in capsys.readouterr().err
     import torch
 
     from scalinglaws import ScalingLawsError

@@ -72,9 +72,27 @@ def test_a_mistyped_parameter_stops_the_notebook_before_any_work(tmp_path):
     check_notebook_parameters({"profile": "cpu", "seed": 0, "display": print, "In": [], "Out": {}})
 
     out = tmp_path / "nb"
+    out.mkdir()
+    good = out / "01_model_size.ipynb"
+    good.write_bytes(b'{"a committed, executed notebook": 1}')
     with pytest.raises(ScalingLawsError, match="unknown notebook parameter 'profil'"):
         run_study("smoke", ["01"], runs_dir=str(tmp_path / "runs"), figures_dir=str(tmp_path / "figs"), out=str(out),
                   extra_parameters={"profil": "smoke"})
-    assert not (out / "01_model_size.ipynb").exists() and (out / "01_model_size.failed.ipynb").exists()
-    assert not list(out.glob(".*.running.ipynb"))
+    assert good.read_bytes() == b'{"a committed, executed notebook": 1}' and not list(out.glob(".*.running.ipynb"))
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").glob("*/config.json"))
+
+
+def test_a_failing_rerun_leaves_the_committed_notebook_byte_identical(tmp_path):
+    """The notebook fails inside (here: a corpus that does not exist); the executed notebook in `out` is
+    untouched, the failed execution is kept beside it, and no temporary file is left."""
+    from scalinglaws import ScalingLawsError
+
+    out = tmp_path / "nb"
+    out.mkdir()
+    good = out / "05_sample_efficiency.ipynb"
+    good.write_bytes(b'{"a committed, executed notebook": 5}')
+    with pytest.raises(ScalingLawsError, match="05_sample_efficiency failed"):
+        run_study("smoke", ["05"], runs_dir=str(tmp_path / "runs"), figures_dir=str(tmp_path / "figs"), out=str(out),
+                  extra_parameters={"corpus": str(tmp_path / "no_such_corpus.txt")}, pretrain=False)
+    assert good.read_bytes() == b'{"a committed, executed notebook": 5}'
+    assert (out / "05_sample_efficiency.failed.ipynb").exists() and not list(out.glob(".*.running.ipynb"))

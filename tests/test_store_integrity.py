@@ -78,3 +78,76 @@ def test_cli_check_exits_nonzero_on_a_corrupt_run(store, capsys):
     assert "1 corrupt run(s)" in err and a.name in err
     assert main(["runs", "--runs-dir", str(store / "typo")]) == 2
     assert "no run store at" in capsys.readouterr().err
+
+
+def test_an_edit_inside_the_curve_is_caught_by_the_checksum(tiny_spec, small_tokens, tmp_path):
+    """The last line still matches the summary, so only the checksum written before DONE can tell."""
+    from scalinglaws.train import train_run
+
+    run = train_run(tiny_spec.replace(tokens=16 * 64 * 40), tmp_path, log="none", threads=1)
+    assert verify_run(run) == "" and json.loads((run / "summary.json").read_text())["metrics_sha256"]
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    rows[1]["val_loss"] -= 0.5  # a better-looking curve, end unchanged
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert "checksum" in verify_run(run)
+
+
+def test_a_waiting_process_says_what_it_waits_for(tmp_path, capsys):
+    import threading
+    import time
+
+    from scalinglaws.data import file_lock
+
+    lock = tmp_path / ".lock"
+    held = threading.Event()
+
+    def holder():
+        with file_lock(lock):
+            held.set()
+            time.sleep(0.3)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    held.wait()
+    with file_lock(lock, waiting="run abc"):
+        pass
+    t.join()
+    assert "waiting for run abc: another process holds its lock" in capsys.readouterr().out
+
+
+def test_an_unwritable_store_is_one_line_and_leaves_nothing_marked_done(tiny_spec, small_tokens, tmp_path):
+    import os
+
+    from scalinglaws.train import RunError, train_run
+
+    if os.geteuid() == 0:
+        pytest.skip("root writes anywhere (CI runs as root); the errno mapping is covered below")
+    store = tmp_path / "ro"
+    store.mkdir()
+    store.chmod(0o500)
+    try:
+        with pytest.raises(RunError, match="cannot write run .* choose a folder you can write to"):
+            train_run(tiny_spec.replace(tokens=16 * 64 * 10), store, log="none")
+    finally:
+        store.chmod(0o700)
+
+
+def test_a_full_disk_keeps_the_checkpoint_and_says_so(tiny_spec, small_tokens, tmp_path, monkeypatch):
+    import errno
+
+    from scalinglaws import train as T
+
+    spec = tiny_spec.replace(tokens=16 * 64 * 40)
+    real = T.write_json_atomic
+
+    def full(path, obj, **kw):
+        if path.name == "summary.json":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, obj, **kw)
+
+    monkeypatch.setattr(T, "write_json_atomic", full)
+    with pytest.raises(T.RunError, match="No space left on device \\(free some disk space\\).*resumes"):
+        T.train_run(spec, tmp_path, log="none", threads=1, checkpoint_every_s=0)
+    assert not (tmp_path / spec.run_id / "DONE").exists() and (tmp_path / spec.run_id / "ckpt.pt").exists()
+    monkeypatch.setattr(T, "write_json_atomic", real)
+    assert (T.train_run(spec, tmp_path, log="none", threads=1) / "DONE").exists()  # resumes and finishes

@@ -24,15 +24,15 @@ def test_train_all_leaves_nothing_for_the_notebooks(smoke_store, tmp_path, monke
 
 
 def test_full_study_trains_everything_before_the_notebooks(tmp_path, monkeypatch):
-    """run_study over all six notebooks calls train_all once, before any notebook executes, with the
-    notebook parameters that change which runs exist; a one-section re-run does not."""
+    """run_study calls train_all once, before any notebook executes, for the grids the chosen notebooks
+    read (every grid for all six), with the notebook parameters that change which runs exist."""
     import papermill as pm
 
     from scalinglaws import study as study_mod
 
     events = []
-    monkeypatch.setattr(Study, "train_all", lambda self: events.append(("train_all", self.profile.name,
-                                                                         self.profile.scale)) or 0)
+    monkeypatch.setattr(Study, "train_all", lambda self, findings=None: events.append(
+        ("train_all", self.profile.name, self.profile.scale, tuple(findings or ()))) or 0)
     def fake_execute(src, dst, **kw):  # writes its output, as papermill does on success
         import nbformat
 
@@ -42,18 +42,23 @@ def test_full_study_trains_everything_before_the_notebooks(tmp_path, monkeypatch
     monkeypatch.setattr(pm, "execute_notebook", fake_execute)
     kw = dict(runs_dir=str(tmp_path / "runs"), figures_dir=str(tmp_path / "figs"), out=str(tmp_path / "nb"))
     times = study_mod.run_study("smoke", extra_parameters={"scale": 2.0}, **kw)
-    assert events[0] == ("train_all", "smoke", 2.0) and [e[0] for e in events[1:]] == ["nb"] * 6
+    assert events[0][:3] == ("train_all", "smoke", 2.0) and [e[0] for e in events[1:]] == ["nb"] * 6
+    assert set(events[0][3]) == set(FINDINGS)  # the six notebooks read every grid
     assert "train" in times and (tmp_path / "runs" / "study_times.json").exists()
     events.clear()
-    study_mod.run_study("smoke", ["03"], **kw)
+    study_mod.run_study("smoke", ["03"], **kw)  # one section: its own grids first, then the notebook
+    assert [e[0] for e in events] == ["train_all", "nb"] and set(events[0][3]) == {"model_size", "shape", "seeds"}
+    events.clear()
+    study_mod.run_study("smoke", ["03"], pretrain=False, **kw)
     assert [e[0] for e in events] == ["nb"]
 
 
 def test_lr_from_reads_the_reference_sweeps_and_falls_back_without_them(small_tokens, tmp_path, monkeypatch):
-    """Profile.lr_from: a profile takes its LR rule, ladder LRs and batch LRs from the sweeps in the
+    """Profile.lr_from: a profile takes its LR rule and ladder LRs from the sweeps in the
     reference profile's store (read only, nothing trained in its own store); when that store lacks a
     sweep run, or the runs would differ (another seed), it sweeps itself instead."""
     import dataclasses
+    import math
     import shutil
 
     from scalinglaws import experiments as ex
@@ -68,7 +73,7 @@ def test_lr_from_reads_the_reference_sweeps_and_falls_back_without_them(small_to
                                                                 ladder=((2, 16),)))
     kw = dict(figures_dir=tmp_path / "figs", workers=1, log="none")  # in-process: no worker start-up per sweep round
     ref = Study("ref", runs_dir=tmp_path / "runs" / "ref", **kw)
-    ref.train_all(findings=("model_size", "batch"))
+    ref.train_all(findings=("model_size",))
     ref_rule = ref.lr_rule()
 
     user = Study("user", runs_dir=tmp_path / "runs" / "user", **kw)
@@ -77,9 +82,9 @@ def test_lr_from_reads_the_reference_sweeps_and_falls_back_without_them(small_to
     assert user.lr_store == "runs/ref"
     lr, src = user.lr_for(2, 16)
     assert lr == ref.lr_for(2, 16)[0] and src == "sweep (this size in runs/ref)"
-    assert user.lr_for(1, 16, 4) == (ref.lr_for(1, 16, 4)[0], "sweep at batch 4 in runs/ref")
-    assert ref.lr_for(1, 16, 4)[0] == float(f"{ref._batch_lr[4]:.3g}")  # rounded: an address must not carry a CPU's last digits
-    assert user._batch_sweep_jobs() == []
+    # Another batch size: the size's LR scaled by √(B / profile batch), rounded like every LR in an address
+    lr4, src4 = user.lr_for(2, 16, 4)
+    assert lr4 == ref.lr_for(2, 16, 4)[0] == float(f"{lr * math.sqrt(4 / 8):.3g}") and src4.endswith("× √(4/8)")
     assert not (tmp_path / "runs" / "user").exists()  # nothing trained or even created in its own store
 
     # Without the reference runs (another seed's would have other ids; or one run deleted) the

@@ -140,6 +140,26 @@ def pm(fit: F.FitResult, name: str, digits: int = 3) -> str:
     return f"{v:.{digits}g} [95% CI {lo:.{digits}g}, {hi:.{digits}g}]"
 
 
+def versus_paper(value: float, ci: tuple[float, float], paper_value: float, converged: bool = True) -> str:
+    """Where the paper's value sits against our estimate, true in every branch: a failed fit makes no
+    comparison; without an interval only the two numbers are set side by side."""
+    lo, hi = ci
+    if not converged or not np.isfinite(value):
+        return "The fit did not converge, so there is nothing to compare with the paper's value."
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return f"There is no interval to judge it by ({value:.3g} against {paper_value:.3g})."
+    if lo <= paper_value <= hi:
+        return "The paper's value lies inside our interval."
+    return f"The paper's value lies {'below' if paper_value < lo else 'above'} our interval."
+
+
+def fit_versus_paper(fit, name: str, paper_value: float) -> str:
+    """versus_paper for one parameter of a fit (None or a failed fit: no comparison)."""
+    if fit is None:
+        return versus_paper(math.nan, (math.nan, math.nan), paper_value, converged=False)
+    return versus_paper(fit.params[name], fit.ci.get(name, (math.nan, math.nan)), paper_value, fit.converged)
+
+
 def save(study, fig, data, name: str) -> dict:
     return P.save_figure(fig, data, study.figures_dir, name)
 
@@ -164,14 +184,15 @@ def smoke_banner(study) -> str:
 # ---------------------------------------------------------------------------------------------
 
 def final_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per run: shape, N, tokens, final and best validation loss, status."""
+    """One row per run: shape, N, tokens, final and best validation loss, status. No runs (a grid this
+    profile leaves empty): an empty table with these columns."""
+    cols = ["run_id", "label", "n_layer", "d_model", "n_head_eff", "d_ff_eff", "aspect_ratio", "N", "N_total",
+            "batch_size", "lr", "lr_source", "seed", "tokens", "data_tokens", "step", "epochs", "C", "C_full",
+            "final_val_loss", "best_val_loss", "status"]
     if runs.empty:
-        return runs
+        return pd.DataFrame(columns=cols)
     f = runs[runs["is_final"]].copy()
     f = f[f["status"] != "diverged"]
-    cols = ["run_id", "label", "n_layer", "d_model", "n_head_eff", "d_ff_eff", "aspect_ratio", "N", "N_total",
-            "batch_size", "lr", "lr_source", "tokens", "data_tokens", "step", "epochs", "C", "C_full",
-            "final_val_loss", "best_val_loss", "status"]
     return f[[c for c in cols if c in f.columns]].sort_values("N").reset_index(drop=True)
 
 
@@ -225,34 +246,6 @@ def lr_sweep_figure(study, rule):
     return fig, data
 
 
-def convergence_table(curves: pd.DataFrame, n_boot: int, seed: int):
-    """Fit L(N, S) (Kaplan Eq. 1.6) to the ladder's learning curves after warmup, then per model: the
-    final loss, the fit's converged loss (N_c/N)^α_N, and the gain the fit predicts from doubling the
-    steps, (S_c/S)^α_S − (S_c/2S)^α_S. A model counts as converged when that gain is < 1% of its loss."""
-    ns = F.fit_kaplan_ns(curves["N"], curves["step"], curves["val_loss"], warmup_steps=curves["warmup_steps"],
-                         groups=curves["run_id"], n_boot=n_boot, seed=seed)
-    p = ns.params
-    rows = []
-    for rid, g in curves.groupby("run_id"):
-        last = g.sort_values("step").iloc[-1]
-        S, N, L = float(last["step"]), float(last["N"]), float(last["val_loss"])
-        with np.errstate(all="ignore"):
-            gain = (p["S_c"] / S) ** p["alpha_S"] - (p["S_c"] / (2 * S)) ** p["alpha_S"]
-            l_inf = (p["N_c"] / N) ** p["alpha_N"]
-        with np.errstate(all="ignore"):
-            s_term = (p["S_c"] / S) ** p["alpha_S"]
-        if not ns.converged or not np.isfinite(gain) or not np.isfinite(l_inf) or l_inf <= 0:
-            gain, l_inf = math.nan, math.nan  # no claim from a fit that failed
-        elif s_term > l_inf:
-            # The fit puts most of the final loss in the step term (it has no irreducible loss to put it
-            # in), so its S -> inf limit is not a credible converged loss: report none.
-            l_inf = math.nan
-        rows.append({"run_id": rid, "N": N, "steps": S, "final_val_loss": L,
-                     "L_converged_est": l_inf, "gain_if_steps_doubled": gain,
-                     "converged": bool(gain < 0.01 * L), "step_term_at_end": float(s_term)})
-    return ns, pd.DataFrame(rows).sort_values("N").reset_index(drop=True)
-
-
 def depth_collapse(final: pd.DataFrame, n_boot: int, seed: int):
     """Kaplan Fig. 6: fit one power law per view (total parameters vs non-embedding N) to all depths;
     the residual spread says which view collapses the depths onto one trend."""
@@ -301,16 +294,47 @@ def early_stop_figure(runs: pd.DataFrame, final: pd.DataFrame):
                           ignore_index=True)
 
 
+def reached_minimum(runs: pd.DataFrame) -> pd.DataFrame:
+    """final_table plus, per run, the step of its best validation loss and whether the run got past its
+    minimum: stopped early, or its best eval lies in the first half of its steps (later evals all worse).
+    A run still improving at the end of its budget has a best loss that is only an upper bound on L(D)."""
+    f = final_table(runs)
+    if f.empty:
+        return f.assign(best_step=[], reached_min=[])
+    best = runs.loc[runs.groupby("run_id")["val_loss"].idxmin(), ["run_id", "step"]].rename(columns={"step": "best_step"})
+    f = f.merge(best, on="run_id", how="left")
+    f["reached_min"] = (f["status"] == "early_stopped") | (f["best_step"] <= f["step"] / 2)
+    return f
+
+
+def large_n_agreement(overfit_min: pd.DataFrame, rel_tol: float = 0.01) -> pd.DataFrame:
+    """Per subset size D: the best losses of the two largest model sizes and whether they agree within
+    rel_tol (then the larger model is no longer what limits the loss: L(D) is read in its large-N limit)."""
+    sizes = sorted(overfit_min["N"].unique())[-2:]
+    rows = []
+    for D, g in overfit_min[overfit_min["N"].isin(sizes)].groupby("data_tokens"):
+        if g["N"].nunique() < 2:
+            continue
+        small, big = (g[g.N == n].iloc[0] for n in sizes)
+        rows.append({"D": float(D), "N_second": float(small.N), "L_second": float(small.best_val_loss),
+                     "N_largest": float(big.N), "L_largest": float(big.best_val_loss),
+                     "both_reached_min": bool(small.reached_min and big.reached_min),
+                     "agree": bool(abs(small.best_val_loss / big.best_val_loss - 1) <= rel_tol)})
+    return pd.DataFrame(rows)
+
+
 def nd_points(study, overfit_runs: pd.DataFrame, ladder_runs: pd.DataFrame) -> pd.DataFrame:
-    """(N, D, L) points for Eq. 1.5: each subset run's best validation loss at its D; each ladder run
-    of the same shape, trained once through fresh data, as the point D = tokens seen."""
-    o = final_table(overfit_runs)
+    """(N, D, L) points for Eq. 1.5: each subset run's best validation loss at its D (reached_min says
+    whether the run got past its minimum); each ladder run of the same shape, trained once through fresh
+    data, as the point D = tokens seen."""
+    o = reached_minimum(overfit_runs)
     o = o.assign(D=o["data_tokens"].astype(float), L=o["best_val_loss"], kind="subset (early-stopped)")
     shapes = set(zip(o["n_layer"], o["d_model"]))
     lf = final_table(ladder_runs)
     lf = lf[[s in shapes for s in zip(lf["n_layer"], lf["d_model"])]]
-    lf = lf.assign(D=lf["tokens"].astype(float), L=lf["best_val_loss"], kind="no repetition (ladder run)")
-    return pd.concat([o, lf], ignore_index=True)[["run_id", "n_layer", "d_model", "N", "D", "L", "tokens", "kind"]]
+    # A run through fresh data: its loss at D = tokens seen is L(N, D) without repetition (nothing to stop).
+    lf = lf.assign(D=lf["tokens"].astype(float), L=lf["best_val_loss"], kind="no repetition (ladder run)", reached_min=True)
+    return pd.concat([o, lf], ignore_index=True)[["run_id", "n_layer", "d_model", "N", "D", "L", "tokens", "kind", "reached_min"]]
 
 
 def overfit_rule(nd: F.FitResult, tolerance: float = 0.02) -> dict:
@@ -398,40 +422,6 @@ def within_range(t: pd.DataFrame, var: str, pct: float) -> tuple[float, float, f
 # ---------------------------------------------------------------------------------------------
 # 06 compute allocation
 # ---------------------------------------------------------------------------------------------
-
-def critical_batch(curves: pd.DataFrame, n_targets: int, n_boot: int, seed: int):
-    """For each target loss reached by every batch size: steps S and examples E (tokens) to reach it,
-    the fitted (S/S_min − 1)(E/E_min − 1) = 1 and B_crit = E_min/S_min (tokens per step)."""
-    finals = curves.groupby("run_id")["val_loss"].min()
-    worst_best = float(finals.max())  # the loss every batch size reaches
-    start = float(curves[curves["step"] >= curves["step"].max() * 0.02]["val_loss"].max())
-    targets = [float(x) for x in np.geomspace(min(start, worst_best * 1.25), worst_best * 1.01, n_targets)]
-    rows, fits = [], []
-    for t in targets:
-        pts = []
-        for rid, g in curves.groupby("run_id"):
-            S = tokens_to_reach(g, t, "step")
-            if np.isfinite(S):
-                B = float(g["batch_size"].iloc[0] * g["n_ctx"].iloc[0])
-                pts.append({"target": t, "batch_tokens": B, "steps": S, "examples": S * B})
-        pts = pd.DataFrame(pts)
-        if len(pts) < 3:
-            continue
-        fb = F.fit_critical_batch(pts["steps"], pts["examples"], n_boot=n_boot, seed=seed)
-        fits.append(fb)
-        rows.append({"target": t, "S_min": fb.params["S_min"], "E_min": fb.params["E_min"],
-                     "B_crit": fb.params["B_crit"], "B_crit_low": fb.ci["B_crit"][0],
-                     "B_crit_high": fb.ci["B_crit"][1], "converged": fb.converged, "message": fb.message,
-                     "note": fb.no_interval_reason("B_crit")})
-        rows[-1]["points"] = pts
-    return pd.DataFrame(rows), fits
-
-
-def isoflop_table(final: pd.DataFrame) -> pd.DataFrame:
-    f = final.copy()
-    f["budget"] = f["label"].str.extract(r"C=([\d.e+]+)")[0].astype(float)
-    return f
-
 
 def interpret_chinchilla(a_kaplan: F.FitResult | None, a2: F.FitResult | None, a3: F.FitResult | None) -> str:
     parts = []

@@ -8,7 +8,8 @@
     scalinglaws study --profile gpu --device cuda --train-only # train every run first (GPU: many at once)
     scalinglaws report --profile cpu                           # the results table (markdown) from NN_results.json
 
-Errors a user can fix print one line (``error: ...``) and exit with status 2.
+Exit status: 0 done; 1 a run diverged (train) or a finished run is corrupt (runs --check); 2 an error a
+user can fix, printed as one line (``error: ...``); 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ def _cmd_train(a) -> int:
     spec = RunSpec(n_layer=a.n_layer, d_model=a.d_model, n_head=a.n_head, d_ff=a.d_ff, n_ctx=a.n_ctx,
                    corpus=a.corpus, vocab_size=a.vocab, tokens=a.tokens, batch_size=a.batch_size,
                    data_tokens=a.data_tokens, seed=a.seed, precision=a.precision, kernels=a.kernels,
-                   compile=a.compile, patience=a.patience, lr=a.lr or 1.0, lr_source="cli")
+                   compile=a.compile, patience=a.patience, lr=a.lr or 1.0, lr_source="cli",
+                   dropout=a.dropout, schedule=a.schedule, warmup_steps=a.warmup_steps,
+                   data_sampling=a.data_sampling)
     spec.validate()  # before anything is derived from the shape (a zero width would divide by zero)
     if a.threads is not None and a.threads < 1:
         raise ScalingLawsError(f"--threads {a.threads}: use a whole number >= 1 (or leave it out for all cores)")
@@ -116,59 +119,81 @@ def _cmd_report(a) -> int:
     return 0
 
 
+class _DefaultsShown(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default in its help, except where there is none to show (None, a flag's False)."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="scalinglaws", description="Reproduce Kaplan et al. 2020 at small scale.")
+    from . import __version__
+    from .experiments import PROFILES
+
+    fmt = _DefaultsShown  # every option's help shows its default
+    p = argparse.ArgumentParser(prog="scalinglaws", description="Reproduce Kaplan et al. 2020 at small scale.",
+                                formatter_class=fmt)
+    p.add_argument("--version", action="version", version=f"scalinglaws {__version__}")
     sub = p.add_subparsers(dest="cmd", required=True)
+    _add = sub.add_parser
+    sub.add_parser = lambda *a, **kw: _add(*a, formatter_class=fmt, **kw)  # defaults shown in every subcommand
 
     pp = sub.add_parser("prepare", help="build the tokenizer and token cache; print tokens per split")
-    pp.add_argument("--corpus", default="gutenberg")
-    pp.add_argument("--vocab", type=int, default=1024)
+    pp.add_argument("--corpus", default="gutenberg", help="gutenberg[:N books], a local file or folder, or hub:<dataset id>")
+    pp.add_argument("--vocab", type=int, default=1024, help="BPE vocabulary size")
     pp.set_defaults(fn=_cmd_prepare)
 
     pt = sub.add_parser("train", help="train one run (idempotent); print its folder and final losses")
     pt.add_argument("--corpus", default="gutenberg", help="gutenberg[:N], a local path, or hub:<id>")
-    pt.add_argument("--runs-dir", default="runs/cli")
-    pt.add_argument("--n-layer", type=int, required=True)
-    pt.add_argument("--d-model", type=int, required=True)
+    pt.add_argument("--runs-dir", default="runs/cli", help="run store: the run goes to <runs-dir>/<run id>")
+    pt.add_argument("--n-layer", type=int, required=True, help="transformer blocks")
+    pt.add_argument("--d-model", type=int, required=True, help="residual stream width")
     pt.add_argument("--n-head", type=int, default=0, help="0 = d_model/16")
     pt.add_argument("--d-ff", type=int, default=0, help="0 = 4*d_model")
-    pt.add_argument("--n-ctx", type=int, default=128)
-    pt.add_argument("--vocab", type=int, default=1024)
+    pt.add_argument("--n-ctx", type=int, default=128, help="context length in tokens")
+    pt.add_argument("--vocab", type=int, default=1024, help="BPE vocabulary size")
     pt.add_argument("--tokens", type=_num, default=2_000_000, help="training tokens (e.g. 2e6)")
-    pt.add_argument("--data-tokens", type=_num, default=0, help="train on the first D tokens (repeating); 0 = all")
+    pt.add_argument("--data-tokens", type=_num, default=0, help="train on a D-token subset (repeating); 0 = all")
+    pt.add_argument("--data-sampling", default="prefix", choices=["prefix", "chunks"],
+                    help="subset = the first D tokens, or random 2048-token chunks across all books")
     pt.add_argument("--batch-size", type=int, default=16, help="sequences per step")
     pt.add_argument("--lr", type=float, default=0.0, help="peak LR; 0 = the default rule for this N")
     pt.add_argument("--patience", type=int, default=0, help="early stopping after this many evals w/o gain")
+    pt.add_argument("--schedule", default="cosine", choices=["cosine", "wsd"], help="LR decay after warmup")
+    pt.add_argument("--warmup-steps", type=int, default=0, help="0 = min(200, 5%% of the steps)")
+    pt.add_argument("--dropout", type=float, default=0.0, help="dropout probability (Kaplan: 0.1 on data-limited runs)")
     pt.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     pt.add_argument("--kernels", default="fast", choices=["fast", "reference"],
                     help="fast: exact GELU + fused head loss; reference: GPT-2 tanh GELU + plain cross_entropy")
     pt.add_argument("--compile", action="store_true", help="torch.compile the block stack (measure first: no gain on CPU)")
-    pt.add_argument("--seed", type=int, default=0)
-    pt.add_argument("--device", default="cpu", help="cpu, cuda or auto")
-    pt.add_argument("--threads", type=int, default=None)
+    pt.add_argument("--seed", type=int, default=0, help="model initialisation and data order")
+    pt.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
+    pt.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     pt.set_defaults(fn=_cmd_train)
 
     pr = sub.add_parser("runs", help="list the runs of a store")
-    pr.add_argument("--runs-dir", default="runs/cli")
+    pr.add_argument("--runs-dir", default="runs/cli", help="the store to list")
     pr.add_argument("--check", action="store_true", help="exit 1 if any finished run is corrupt (see store.verify_run)")
-    pr.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    pr.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format")
     pr.set_defaults(fn=_cmd_runs)
 
     ps = sub.add_parser("study", help="execute the study's notebooks with papermill")
-    ps.add_argument("--profile", default="cpu", help="smoke, quick, cpu or gpu")
-    ps.add_argument("--notebooks", nargs="*", default=None, help="e.g. 01 05 (default: all)")
+    ps.add_argument("--profile", default="cpu", choices=list(PROFILES), help="run grids (scalinglaws.experiments)")
+    ps.add_argument("--notebooks", nargs="*", default=None, help="e.g. 01 05; all six when left out")
     ps.add_argument("--workers", type=int, default=0, help="0 = automatic layout")
-    ps.add_argument("--device", default="cpu")
-    ps.add_argument("--out", default=None, help="folder for executed notebooks (default per profile)")
+    ps.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
+    ps.add_argument("--out", default=None, help="folder for executed notebooks; notebooks/ for cpu, runs/<profile>/notebooks otherwise")
     ps.add_argument("--train-only", action="store_true",
                     help="train every run the notebooks need (sweeps first), without executing them")
-    ps.add_argument("--runs-dir", default=None, help="run store (default runs/<profile>)")
+    ps.add_argument("--runs-dir", default=None, help="run store; runs/<profile> when left out")
     ps.add_argument("--no-pretrain", action="store_true",
-                    help="let each notebook train its own runs (default for all six: train everything first)")
+                    help="let each notebook train its own runs (otherwise they are trained first, with a line per finished run)")
     ps.set_defaults(fn=_cmd_study)
 
     pq = sub.add_parser("report", help="print the results table of a profile as markdown")
-    pq.add_argument("--profile", default="cpu")
+    pq.add_argument("--profile", default="cpu", choices=list(PROFILES), help="whose figures/<profile>/NN_results.json")
     pq.set_defaults(fn=_cmd_report)
     return p
 

@@ -37,7 +37,12 @@ class RunSpec:
     # --- data ---
     corpus: str = "gutenberg"
     vocab_size: int = 1024  # byte-level BPE trained on the train split (see README: why 1024)
-    data_tokens: int = 0  # 0 = the whole train split; else the first D tokens (nested L(D) subsets)
+    data_tokens: int = 0  # 0 = the whole train split; else a subset of D tokens (nested L(D) subsets)
+    # How a subset of data_tokens is drawn: "prefix" = the first D tokens of the train split (a few books:
+    # quantity confounded with diversity, 3e4 tokens is part of one book); "chunks" = fixed-size chunks
+    # drawn at random across every book (data.subset_tokens), the same chunks for every model and seed,
+    # so subsets nest. Hashed only when not "prefix", so earlier runs keep their address.
+    data_sampling: str = "prefix"
     # --- budget ---
     tokens: int = 1_000_000  # training tokens processed (steps = tokens // (batch_size·n_ctx))
     batch_size: int = 16  # sequences per optimizer step
@@ -57,7 +62,7 @@ class RunSpec:
     beta1: float = 0.9
     beta2: float = 0.95  # GPT-style; more stable than 0.999 at high LR
     grad_clip: float = 1.0  # global-norm clipping, as GPT-2/3
-    dropout: float = 0.0
+    dropout: float = 0.0  # Kaplan used 10% on data-limited runs; 0 elsewhere (tiny models underfit)
     seed: int = 0  # model init and data order
     precision: str = "fp32"  # "fp32" or "bf16" (autocast); part of the hash since it changes numerics
     # "fast": exact (erf) GELU, as nanoGPT, and the fused chunked output-head loss (scalinglaws.loss);
@@ -73,6 +78,10 @@ class RunSpec:
     eval_points: int = 24  # log-spaced eval steps (plus the last), resolving curves early and late
     eval_tokens: int = 65_536  # fixed validation budget per eval (same windows for every run)
     patience: int = 0  # 0 = no early stopping; else stop after this many evals without improvement
+    # Measure the gradient noise scale B_simple = tr(Sigma)/|G|^2 during training (McCandlish et al. 2018,
+    # App. A): every NOISE_EVERY steps one extra forward/backward on half the batch; the two gradient
+    # norms give unbiased |G|^2 and tr(Sigma). Leaves the training step itself unchanged. Hashed only when on.
+    noise_scale: bool = False
     # --- descriptive only (not hashed) ---
     lr_source: str = field(default="manual", compare=False)
     label: str = field(default="", compare=False)
@@ -128,6 +137,9 @@ class RunSpec:
             (self.precision in ("fp32", "bf16"), f"precision={self.precision!r}: use 'fp32' or 'bf16'"),
             (self.kernels in ("fast", "reference"), f"kernels={self.kernels!r}: use 'fast' or 'reference'"),
             (isinstance(self.compile, bool), f"compile={self.compile!r}: use True or False"),
+            (isinstance(self.noise_scale, bool), f"noise_scale={self.noise_scale!r}: use True or False"),
+            (self.data_sampling in ("prefix", "chunks"), f"data_sampling={self.data_sampling!r}: use 'prefix' or 'chunks'"),
+            (not self.noise_scale or self.batch_size >= 2, "noise_scale needs batch_size >= 2 (it compares two batch sizes)"),
             (self.schedule in ("cosine", "wsd"), f"schedule={self.schedule!r}: use 'cosine' or 'wsd'"),
             (0 < self.decay_frac <= 1, f"decay_frac={self.decay_frac} must be in (0, 1]"),
             (self.data_tokens >= 0, f"data_tokens={self.data_tokens} must be >= 0 (0 = whole train split)"),
@@ -147,6 +159,10 @@ class RunSpec:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in self._UNHASHED}
         if not self.compile:  # added after SPEC_VERSION 3's runs: hashed only when switched on
             d.pop("compile")
+        if not self.noise_scale:
+            d.pop("noise_scale")
+        if self.data_sampling == "prefix":
+            d.pop("data_sampling")
         if self.schedule == "cosine":  # likewise: the default schedule keeps every earlier address
             d.pop("schedule")
             d.pop("decay_frac")

@@ -99,11 +99,17 @@ def gutenberg_mirror() -> Path | None:
 
 
 @contextlib.contextmanager
-def file_lock(path: Path):
-    """An exclusive advisory lock, so two processes never build the same cache or run at once."""
+def file_lock(path: Path, waiting: str = ""):
+    """An exclusive advisory lock, so two processes never build the same cache or run at once. When
+    another process holds it, `waiting` (what is being waited for) is printed once before blocking, so a
+    waiting process is never silent."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"[scalinglaws] waiting for {waiting or path}: another process holds its lock ({path})", flush=True)
+            fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -468,7 +474,7 @@ def prepare_tokens(corpus: str = "gutenberg", vocab_size: int = 1024, *, quiet: 
     root = cache_dir() / "tokens" / f"{fp}-v{vocab_size}"
     if (root / "meta.json").exists():
         return TokenData(root, json.loads((root / "meta.json").read_text()))
-    with file_lock(cache_dir() / "tokens" / f".{fp}-v{vocab_size}.lock"):
+    with file_lock(cache_dir() / "tokens" / f".{fp}-v{vocab_size}.lock", waiting=f"the token cache of {corpus} (vocab {vocab_size})"):
         if (root / "meta.json").exists():  # another process built it while we waited
             return TokenData(root, json.loads((root / "meta.json").read_text()))
         return _build_tokens(corpus, vocab_size, fp, root, quiet)
@@ -540,6 +546,28 @@ def batch_starts(n_tokens: int, n_ctx: int, batch_size: int, seed: int, step: in
         raise CorpusError(f"only {n_tokens} tokens available; need more than n_ctx+1 = {n_ctx + 1}")
     rng = np.random.default_rng([seed, step, 0x5CA1])
     return rng.integers(0, hi + 1, size=batch_size)
+
+
+# Chunk length of "chunks" subsets (RunSpec.data_sampling): 16 windows of n_ctx=128, so the smallest
+# subset of the study (3e4 tokens) spans ~15 books rather than part of one; windows that cross a chunk
+# boundary (~6% at n_ctx 128) join two texts, as windows that cross a document boundary already do.
+SUBSET_CHUNK = 2048
+SUBSET_SEED = 0x5B5E7  # fixed: every model and seed sees the same subset of a given size
+
+
+def subset_tokens(train: np.ndarray, n: int, sampling: str = "prefix") -> np.ndarray:
+    """The first n tokens of the train split ("prefix"), or n tokens made of SUBSET_CHUNK-token chunks
+    taken in one fixed random order from across the split ("chunks"). Both nest: a smaller subset is the
+    start of a larger one."""
+    if not n or n >= len(train):
+        return train
+    if sampling == "prefix":
+        return train[:n]
+    n_chunks = len(train) // SUBSET_CHUNK
+    need = -(-n // SUBSET_CHUNK)
+    order = np.random.default_rng(SUBSET_SEED).permutation(n_chunks)[:need]
+    idx = (order[:, None] * SUBSET_CHUNK + np.arange(SUBSET_CHUNK)[None, :]).reshape(-1)[:n]
+    return np.ascontiguousarray(train[idx])
 
 
 def gather_windows(tokens: np.ndarray, starts: np.ndarray, n_ctx: int) -> np.ndarray:

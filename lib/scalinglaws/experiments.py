@@ -37,7 +37,10 @@ from . import ScalingLawsError
 from .config import RunSpec
 from .model import Shape, non_embedding_params, shape_for_params
 
-FINDINGS = ("model_size", "depth", "dataset_size", "shape", "overfitting", "batch", "isoflop")
+# Every grid a notebook asks for. convergence / lr_check / seeds / kaplan are the checks of the main grids:
+# the ladder at other budgets, its LRs at x/÷√2, other seeds, and a Kaplan-style copy of the ladder.
+FINDINGS = ("model_size", "depth", "convergence", "lr_check", "seeds", "dataset_size", "shape", "overfitting",
+            "batch", "isoflop", "isoflop_full", "kaplan")
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,23 @@ class Profile:
     # --- 01 model size: the ladder (n_layer, d_model) at ladder_tokens, no repetition ---
     ladder: tuple = ()
     ladder_tokens: int = 0
+    # --- 01/05 convergence: these ladder sizes also at long_tokens (own cosine schedule, the LR tuned at
+    # the sweep budget). With the sweep (sweep_frac·ladder_tokens) and ladder budgets that is three budgets
+    # per size: the loss gain per doubling of tokens measures how converged a size is.
+    long_ladder: tuple = ()
+    long_tokens: int = 0
+    # --- 01 LR check: these ladder sizes again at the ladder budget with the tuned LR ×/÷ √2 ---
+    lr_check: tuple = ()
+    # --- seed noise: these ladder sizes, and the first shape size's whole grid, with each extra seed ---
+    seed_ladder: tuple = ()
+    extra_seeds: tuple = ()
+    # --- 06 Kaplan-style ablation: the ladder again as Kaplan et al. trained (their warmup was long
+    # relative to a small model's run, the cosine set for a longer run than it had, one LR rule untuned
+    # per size): warmup kaplan_warmup_frac of the steps, schedule kaplan_schedule_mult × the budget,
+    # the library's starting LR rule. Porian et al. 2024 trace the Kaplan-vs-Chinchilla gap to these.
+    kaplan: bool = False
+    kaplan_warmup_frac: float = 0.25
+    kaplan_schedule_mult: float = 4.0
     # --- 01 depth collapse: {n_layer: (d_model, ...)} at depth_tokens ---
     depths: tuple = ()
     depth_tokens: int = 0
@@ -73,6 +93,10 @@ class Profile:
     data_max_epochs: float = 30.0
     data_max_tokens: int = 0
     data_patience: int = 4
+    # Data-limited runs as Kaplan trained them: 10% dropout, and subsets drawn as random chunks across
+    # every book (RunSpec.data_sampling), not the first D tokens (a sixth of one book at D = 3e4).
+    data_dropout: float = 0.1
+    data_sampling: str = "chunks"
     # --- 03 shape at fixed N ---
     shape_sizes: tuple = ()  # target non-embedding N
     shape_aspects: tuple = ()  # d_model / n_layer
@@ -83,15 +107,27 @@ class Profile:
     nd_ladder: tuple = ()  # (n_layer, d_model)
     nd_sizes: tuple = ()  # D
     nd_max_tokens: int = 0
-    # --- 06 critical batch: one model at several batch sizes ---
+    # --- 06 critical batch: one model at several batch sizes, measured as McCandlish et al. / Kaplan did:
+    # the same warmup (steps) for every batch size, then a constant LR (wsd: the cooldown's steps are not
+    # used), the LR scaled as √(B/batch_size) from the tuned one (checked with ×/÷2 at batch_lr_check),
+    # every batch size at least batch_min_steps steps and batch_tokens tokens. The gradient noise scale
+    # is recorded in every batch run (RunSpec.noise_scale).
     batch_model: tuple = (2, 32)
     batch_sizes: tuple = ()
     batch_tokens: int = 0
+    batch_min_steps: int = 0
+    batch_warmup: int = 100
+    batch_lr_check: tuple = ()
+    batch_seed_sizes: tuple = ()  # batch sizes trained again with each of extra_seeds
     # --- 06 IsoFLOP: budgets C = 6·N·D, each with sizes around its optimum, schedule matched ---
     iso_budgets: tuple = ()
     iso_ladder: tuple = ()  # (n_layer, d_model) candidates; each budget uses those giving >= iso_min_steps
     iso_min_steps: int = 100
     iso_max_tokens: int = 0  # 0 = the train split (no repetition); else a cap on any IsoFLOP run's tokens
+    # The same profiles with budgets in full FLOPs (C_full: attention context and de-embedding counted),
+    # so each budget's runs share their real compute; at this scale 6ND is only 15-75% of it.
+    iso_full_budgets: tuple = ()
+    iso_full_ladder: tuple = ()  # (n_layer, d_model) candidates for those; empty = iso_ladder
     # --- multiplies every token budget (gpu users with more time) ---
     scale: float = 1.0
     note: str = ""
@@ -114,8 +150,11 @@ PROFILES: dict[str, Profile] = {
         data_max_tokens=8 * 64 * 40,
         shape_sizes=(6e3,), shape_aspects=(4, 16), shape_ff=(1, 4), shape_heads=(1, 2), shape_tokens=8 * 64 * 30,
         nd_ladder=((1, 16), (2, 16)), nd_sizes=(4_000, 16_000), nd_max_tokens=8 * 64 * 40,
-        batch_model=(1, 16), batch_sizes=(4, 8, 16), batch_tokens=16 * 64 * 30,
-        iso_budgets=(2e9, 6e9), iso_ladder=((1, 16), (2, 16), (2, 32)), iso_min_steps=10,
+        long_ladder=((1, 16), (2, 16)), long_tokens=8 * 64 * 240, lr_check=((2, 16),),
+        seed_ladder=((1, 16),), extra_seeds=(1,), kaplan=True,
+        batch_model=(1, 16), batch_sizes=(2, 4, 8), batch_tokens=8 * 64 * 60, batch_min_steps=60,
+        batch_warmup=10, batch_lr_check=(4,), batch_seed_sizes=(4,),
+        iso_budgets=(2e9, 6e9), iso_ladder=((1, 16), (2, 16), (2, 32)), iso_min_steps=10, iso_full_budgets=(2e9, 6e9),
         note="smoke: exercises every code path; its numbers mean nothing",
     ),
     "quick": Profile(
@@ -136,7 +175,7 @@ PROFILES: dict[str, Profile] = {
         data_model=(3, 48), data_sizes=(3e4, 1e5, 3e5, 1e6), data_max_epochs=20, data_max_tokens=2_000_000,
         shape_sizes=(2.5e4,), shape_aspects=(2, 16, 48), shape_ff=(1, 4), shape_heads=(1, 4), shape_tokens=1_000_000,
         nd_ladder=((2, 16), (2, 32), (3, 48)), nd_sizes=(3e4, 1e5, 3e5, 1e6), nd_max_tokens=2_000_000,
-        batch_model=(2, 32), batch_sizes=(4, 16, 64), batch_tokens=2_000_000,
+        batch_model=(2, 32), batch_sizes=(4, 16, 64), batch_tokens=2_000_000, batch_min_steps=500,
         iso_budgets=(1e11, 3e11), iso_ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 48)), iso_min_steps=200,
         note="quick: classroom run; trends visible, fits rough",
     ),
@@ -145,14 +184,18 @@ PROFILES: dict[str, Profile] = {
         ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 48), (4, 64), (5, 80)), ladder_tokens=8_000_000,
         depths=((1, (16, 32, 64)), (2, (16, 24, 32)), (3, (48,)), (4, (64,)), (5, (80,)), (6, (32,))),
         depth_tokens=8_000_000,
+        long_ladder=((1, 16), (2, 16), (2, 24), (2, 32)), long_tokens=32_000_000,
+        lr_check=((2, 16), (3, 48)), seed_ladder=((1, 16), (2, 32), (3, 48)), extra_seeds=(1, 2), kaplan=True,
         data_model=(4, 64), data_sizes=(3e4, 1e5, 3e5, 1e6, 3e6), data_max_epochs=20, data_max_tokens=6_000_000,
         shape_sizes=(3e4, 1e5), shape_aspects=(1.5, 4, 8, 16, 48, 96), shape_ff=(0.5, 1, 2, 4, 8),
         shape_heads=(1, 2, 4, 8), shape_tokens=1_500_000,
         nd_ladder=((2, 16), (2, 32), (3, 48), (4, 64)), nd_sizes=(3e4, 1e5, 3e5, 1e6, 3e6),
         nd_max_tokens=6_000_000,
-        batch_model=(2, 32), batch_sizes=(4, 8, 16, 32, 64, 128), batch_tokens=4_000_000,
+        batch_model=(2, 32), batch_sizes=(2, 4, 8, 16, 32, 64), batch_tokens=4_000_000, batch_min_steps=1500,
+        batch_lr_check=(4, 32), batch_seed_sizes=(4, 16, 32),
         iso_budgets=(1e11, 3e11, 1e12), iso_ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 48), (4, 64), (5, 80)),
-        iso_min_steps=300, iso_max_tokens=20_000_000,
+        iso_min_steps=300, iso_max_tokens=20_000_000, iso_full_budgets=(1e12, 3e12, 6e12),
+        iso_full_ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 40), (3, 48), (4, 56), (4, 64), (5, 80)),
         note="cpu: the reference study for a 2-core machine",
     ),
     "gpu": Profile(
@@ -174,7 +217,10 @@ PROFILES: dict[str, Profile] = {
         shape_heads=(2, 4, 8, 16), shape_tokens=10_000_000,
         nd_ladder=((2, 64), (3, 128), (4, 192), (6, 256)), nd_sizes=(1e5, 3e5, 1e6, 3e6, 1e7),
         nd_max_tokens=20_000_000,
+        long_ladder=((1, 32), (2, 64), (3, 128)), long_tokens=80_000_000, lr_check=((3, 128), (5, 256)),
+        seed_ladder=((2, 64), (4, 192), (6, 320)), extra_seeds=(1, 2), kaplan=True,
         batch_model=(3, 128), batch_sizes=(16, 32, 64, 128, 256, 512), batch_tokens=20_000_000,
+        batch_min_steps=1500, batch_lr_check=(32, 256), batch_seed_sizes=(32, 128, 512),
         iso_budgets=(3e13, 1e14, 3e14), iso_ladder=((2, 64), (3, 96), (3, 128), (4, 160), (4, 192), (5, 224),
                                                      (5, 256), (6, 288), (6, 320), (8, 384)),
         iso_min_steps=150,
@@ -243,10 +289,8 @@ class Study:
         self.workers, self.device, self.seed, self.log = workers or None, device, seed, log
         self._overrides = {"corpus": corpus, "scale": scale}
         self._rule: LRRule | None = None
-        self._batch_lr: dict[int, float] = {}
         self._read_only = False  # set on a reference study whose store must not be trained into
         self._lr_ref: str | None = None  # profile whose store gave the LRs (Profile.lr_from), once looked up
-        self._batch_lr_ref: set[int] = set()  # batch sizes whose LR came from that store
 
     @property
     def is_smoke(self) -> bool:
@@ -265,10 +309,10 @@ class Study:
         return f"runs/{self._lr_ref}" if self._lr_ref else ""
 
     def _adopt_reference_lrs(self) -> None:
-        """Profile.lr_from: take the LR rule (with each swept size's optimum) and the batch sizes' LRs
-        from that profile's store, read only. Content addressing makes the check exact: with another
+        """Profile.lr_from: take the LR rule (with each swept size's optimum) from that profile's store,
+        read only. Content addressing makes the check exact: with another
         corpus, seed or scale the reference's sweep runs have other ids, are missing, and this profile
-        sweeps itself. Sets self._rule / self._batch_lr; leaves them untouched if the store lacks a run."""
+        sweeps itself. Sets self._rule; leaves it untouched if the store lacks a run."""
         from .store import MissingRunsError
 
         p = self.profile
@@ -281,19 +325,12 @@ class Study:
         ref._read_only = True
         try:
             rule = ref.lr_rule()
-            rp = ref.profile
-            batch = {}
-            if rp.batch_model == p.batch_model and rp.batch_size == p.batch_size:
-                ref._tune_batch_lrs()
-                batch = {b: lr for b, lr in ref._batch_lr.items() if b in p.batch_sizes}
         except MissingRunsError as e:
             if self.log != "none":
                 print(f"[study] {p.name}: the {p.lr_from} sweeps are not all in {ref.runs_dir} ({e}); sweeping here",
                       flush=True)
             return
         self._rule = dataclasses.replace(rule, source=f"{rule.source}, read from {ref.runs_dir.name}/")
-        self._batch_lr.update(batch)
-        self._batch_lr_ref = set(batch)
         self._lr_ref = p.lr_from
 
     # ------------------------------------------------------------------ learning rates
@@ -340,7 +377,7 @@ class Study:
         frames, best = [], []
         jobs = self._ladder_sweep_jobs()
         for (spec, _), (lr, final) in zip(jobs, self._sweeps(jobs)):
-            frames.append(final.assign(n_layer=spec.n_layer, d_model=spec.d_model))
+            frames.append(final.assign(n_layer=spec.n_layer, d_model=spec.d_model, tokens=spec.tokens))
             best.append({"n_layer": spec.n_layer, "d_model": spec.d_model, "N": spec.n_params, "argmin_lr": lr})
         sweeps = pd.concat(frames, ignore_index=True)
         best_df = pd.DataFrame(best)
@@ -363,25 +400,17 @@ class Study:
         tokens = int(p.ladder_tokens * p.sweep_frac)
         return [(self._spec(l, d, tokens), tokens) for l, d in p.ladder]
 
-    def _batch_sweep_jobs(self) -> list[tuple[RunSpec, int]]:
-        """(spec, sweep tokens) of the LR sweep of every batch size other than the profile's that has
-        no tuned LR yet."""
-        p = self.profile
-        if not p.tune_lr:
-            return []
-        l, d = p.batch_model
-        return [(self._spec(l, d, p.batch_tokens).replace(batch_size=b), int(p.batch_tokens * p.sweep_frac))
-                for b in p.batch_sizes if b != p.batch_size and b not in self._batch_lr]
-
     def lr_for(self, n_layer: int, d_model: int, batch_size: int | None = None) -> tuple[float, str]:
         """(peak LR, where it came from) for a shape: its own sweep if it is a ladder size, else the
-        fitted rule; a batch size other than the profile's gets its own sweep (see batch grid)."""
+        fitted rule; at a batch size other than the profile's, that LR × √(B / profile batch) (the
+        square-root rule for Adam, Malladi et al. 2022; checked by the batch grid's ×/÷2 runs). Every LR
+        that enters a run's address is rounded to 3 digits: the parabola's vertex differs between CPUs in
+        its last digits, and an unrounded LR would make each CPU ask for a different run."""
         rule = self.lr_rule()
-        if batch_size and batch_size != self.profile.batch_size and self.profile.tune_lr:
-            where = f" in runs/{self._lr_ref}" if batch_size in self._batch_lr_ref else ""
-            # Rounded like every LR that enters a run's address: the parabola's vertex differs between
-            # CPUs in its last digits, and an unrounded LR would make each CPU ask for a different run.
-            return _round_lr(self._batch_lr[batch_size]), f"sweep at batch {batch_size}{where}"
+        if batch_size and batch_size != self.profile.batch_size:
+            lr, src = self.lr_for(n_layer, d_model)
+            return _round_lr(lr * math.sqrt(batch_size / self.profile.batch_size)), \
+                f"{src}, × √({batch_size}/{self.profile.batch_size})"
         row = rule.best[(rule.best.n_layer == n_layer) & (rule.best.d_model == d_model)] if not rule.best.empty else []
         if self.profile.tune_lr and (n_layer, d_model) in self.profile.ladder and len(row):
             where = f" in runs/{self._lr_ref}" if self._lr_ref else ""
@@ -389,11 +418,14 @@ class Study:
         n = non_embedding_params(self._spec(n_layer, d_model, 1).shape())
         return _round_lr(rule(n)), rule.source
 
-    def _with_lr(self, spec: RunSpec, label: str) -> RunSpec:
+    def _with_lr(self, spec: RunSpec, label: str, factor: float = 1.0) -> RunSpec:
+        """spec with its tuned peak LR (× factor, for the LR checks) and a label."""
         if spec.d_ff or spec.n_head:  # shape variants: LR from the rule at their own N
             lr, src = _round_lr(self.lr_rule()(spec.n_params)), self.lr_rule().source
         else:
             lr, src = self.lr_for(spec.n_layer, spec.d_model, spec.batch_size)
+        if factor != 1.0:
+            lr, src = _round_lr(lr * factor), f"{src}, × {factor:.3g} (LR check)"
         return spec.replace(lr=lr, lr_source=src, label=label)
 
     # ------------------------------------------------------------------ grids
@@ -410,6 +442,45 @@ class Study:
         p = self.profile
         return [self._with_lr(self._spec(l, d, p.depth_tokens), "depth") for l, ds in p.depths for d in ds]
 
+    def _grid_convergence(self):
+        """The long_ladder sizes at long_tokens (their 2 other budgets: the sweep and the ladder)."""
+        p = self.profile
+        # noise_scale: B_simple along these curves too, to test whether it depends on the loss alone (Kaplan)
+        return [self._with_lr(self._spec(l, d, p.long_tokens, noise_scale=True), "convergence") for l, d in p.long_ladder]
+
+    def _grid_lr_check(self):
+        """lr_check sizes at the ladder budget with the tuned LR ×/÷ √2: the tuned LR should be no worse."""
+        p = self.profile
+        return [self._with_lr(self._spec(l, d, p.ladder_tokens), f"lr-check x{f:.3g}", factor=f)
+                for l, d in p.lr_check for f in (1 / math.sqrt(2), math.sqrt(2))]
+
+    def _grid_seeds(self):
+        """Other seeds of seed_ladder sizes and of the first shape size's grid (seed-to-seed noise)."""
+        p = self.profile
+        out = []
+        for seed in p.extra_seeds:
+            out += [self._with_lr(self._spec(l, d, p.ladder_tokens).replace(seed=seed), f"seed {seed}")
+                    for l, d in p.seed_ladder]
+            out += [s.replace(seed=seed, label=f"{s.label} seed {seed}") for s in self._grid_shape(first_size_only=True)]
+        return out
+
+    def _grid_kaplan(self):
+        """The ladder trained as Kaplan et al. did (see Profile.kaplan): long warmup, cosine set for a
+        longer run, the untuned starting LR rule."""
+        from .tuning import LR_RULE_SOURCE, default_lr
+
+        p = self.profile
+        if not p.kaplan:
+            return []
+        out = []
+        for l, d in p.ladder:
+            s = self._spec(l, d, p.ladder_tokens)
+            out.append(s.replace(lr=_round_lr(default_lr(s.n_params)), lr_source=LR_RULE_SOURCE, label="kaplan-style",
+                                 noise_scale=True,  # B_simple at 7 sizes: does it depend on the loss alone?
+                                 warmup_steps=max(1, int(p.kaplan_warmup_frac * s.steps)),
+                                 schedule_tokens=int(p.kaplan_schedule_mult * s.tokens)))
+        return out
+
     def _subset_tokens(self, D: int, cap: int) -> int:
         # Train up to data_max_epochs passes over the subset (early stopping usually ends sooner),
         # never more than the cap, and at least 20 steps.
@@ -420,20 +491,27 @@ class Study:
     def _grid_dataset_size(self):
         p = self.profile
         l, d = p.data_model
-        return [self._with_lr(self._spec(l, d, self._subset_tokens(int(D), p.data_max_tokens), data_tokens=int(D),
-                                         patience=p.data_patience, eval_points=max(p.eval_points, 40)), "dataset_size")
-                for D in p.data_sizes]
+        return [self._with_lr(self._data_limited(l, d, D, p.data_max_tokens), "dataset_size") for D in p.data_sizes]
 
-    def _grid_shape(self):
+    def _data_limited(self, n_layer: int, d_model: int, D: float, cap: int) -> RunSpec:
+        """A run on a D-token subset: repeated up to data_max_epochs or the cap, early-stopped, with the
+        profile's dropout and subset sampling; 40+ evals so the minimum is resolved."""
+        p = self.profile
+        return self._spec(n_layer, d_model, self._subset_tokens(int(D), cap), data_tokens=int(D),
+                          patience=p.data_patience, eval_points=max(p.eval_points, 40), dropout=p.data_dropout,
+                          data_sampling=p.data_sampling)
+
+    def _grid_shape(self, first_size_only: bool = False):
         p = self.profile
         out = []
-        for target in p.shape_sizes:
+        for target in p.shape_sizes[:1] if first_size_only else p.shape_sizes:
             for aspect in p.shape_aspects:
                 s = shape_for_params(target, aspect, head_dim=8, n_ctx=p.n_ctx,
                                      vocab_size=p.vocab_size)
                 out.append(self._with_lr(self._spec(s.n_layer, s.d_model, p.shape_tokens, n_head=s.n_head,
                                                     d_ff=s.d_ff), f"shape aspect={aspect} N~{target:g}"))
         if p.shape_sizes:
+            out = list({s.run_id: s for s in out}.values())  # two aspects can round to one shape: keep one
             target, n_layer, head_dim = p.shape_sizes[0], 2, 8
             for r in p.shape_ff:  # keep N fixed: N ≈ n_layer·d²·(4 + 2r)
                 d = max(head_dim, round(math.sqrt(target / (n_layer * (4 + 2 * r))) / head_dim) * head_dim)
@@ -451,49 +529,60 @@ class Study:
         out = []
         for l, d in p.nd_ladder:
             for D in p.nd_sizes:
-                out.append(self._with_lr(self._spec(l, d, self._subset_tokens(int(D), p.nd_max_tokens),
-                                                    data_tokens=int(D), patience=p.data_patience,
-                                                    eval_points=max(p.eval_points, 40)), "overfitting"))
+                out.append(self._with_lr(self._data_limited(l, d, D, p.nd_max_tokens), "overfitting"))
         return out
 
     def _grid_batch(self):
+        """batch_model at every batch size (see Profile: same warmup, constant LR, √B-scaled), then the
+        LR checks (×/÷2 at batch_lr_check) and the other seeds (batch_seed_sizes); labels say which."""
         p = self.profile
         l, d = p.batch_model
-        specs = [self._spec(l, d, p.batch_tokens).replace(batch_size=b) for b in p.batch_sizes]
-        self._tune_batch_lrs()
-        return [self._with_lr(s, f"batch={s.batch_size}") for s in specs]
 
-    def _tune_batch_lrs(self) -> None:
-        """Sweep the peak LR of every batch size that has none yet (self._batch_lr)."""
-        jobs = self._batch_sweep_jobs()
-        for (s, _), (lr, _) in zip(jobs, self._sweeps(jobs)):
-            self._batch_lr[s.batch_size] = lr
+        def run(b, seed=None, factor=1.0, label=""):
+            tokens = max(p.batch_tokens, p.batch_min_steps * b * p.n_ctx)
+            s = self._spec(l, d, tokens // (b * p.n_ctx) * (b * p.n_ctx), batch_size=b, schedule="wsd",
+                           warmup_steps=p.batch_warmup, noise_scale=b >= 2)
+            s = self._with_lr(s, label or f"batch={b}", factor=factor)
+            return s if seed is None else s.replace(seed=seed, label=f"batch={b} seed {seed}")
+
+        out = [run(b) for b in p.batch_sizes]
+        out += [run(b, factor=f, label=f"batch={b} lr-check x{f:g}") for b in p.batch_lr_check for f in (0.5, 2.0)]
+        out += [run(b, seed=seed) for seed in p.extra_seeds for b in p.batch_seed_sizes]
+        return out
 
     def _grid_isoflop(self):
+        return self._isoflop(self.profile.iso_budgets, "kaplan", "isoflop", self.profile.iso_ladder)
+
+    def _grid_isoflop_full(self):
+        p = self.profile
+        return self._isoflop(p.iso_full_budgets, "full", "isoflop-full", p.iso_full_ladder or p.iso_ladder)
+
+    def _isoflop(self, budgets, convention: str, label: str, ladder):
+        """Per budget C (FLOPs under `convention`: "kaplan" = 6·N·D, "full" = C_full), every iso_ladder
+        shape trained for D = C / (FLOPs per token), keeping those with >= iso_min_steps steps and no
+        repetition of the train split (nor more than iso_max_tokens)."""
+        from .model import train_flops_per_token
+
         p = self.profile
         n_train = self.train_tokens()
+        cap = min(n_train, p.iso_max_tokens or n_train)
         out = []
-        for C in p.iso_budgets:
-            for l, d in p.iso_ladder:
-                n = non_embedding_params(self._spec(l, d, 1).shape())
-                D = int(C / (6 * n))
-                steps = D // (p.batch_size * p.n_ctx)
-                cap = min(n_train, p.iso_max_tokens or n_train)
-                if steps >= p.iso_min_steps and D <= cap:  # enough steps, no repetition
-                    out.append(self._with_lr(self._spec(l, d, steps * p.batch_size * p.n_ctx), f"isoflop C={C:g}"))
+        for C in budgets:
+            for l, d in ladder:
+                per_token = train_flops_per_token(self._spec(l, d, 1).shape())[convention]
+                steps = int(C / per_token) // (p.batch_size * p.n_ctx)
+                tokens = steps * p.batch_size * p.n_ctx
+                if steps >= p.iso_min_steps and tokens <= cap:  # enough steps, no repetition
+                    out.append(self._with_lr(self._spec(l, d, tokens), f"{label} C={C:g}"))
         return out
 
     def train_all(self, findings=FINDINGS) -> int:
         """Train every run the notebooks will ask for, with as few barriers as possible; returns the
-        number of distinct grid runs (the LR sweeps not counted). The ladder's and the batch grid's
-        LR sweeps go in one call (each sweep's edge extension depends only on its own runs, so the
-        specs are the same as the notebooks' separate calls), then all grids in one call, longest
-        first. The notebooks then find every run cached (used for the gpu profile, where one process
+        number of distinct grid runs (the LR sweeps not counted). The ladder's LR sweeps first (every
+        grid's LR depends on them), then all grids in one call, longest first. The notebooks then find every run cached (used for the gpu profile, where one process
         cannot keep the GPU busy)."""
         if self.profile.tune_lr:
-            self._adopt_reference_lrs()
-            self._sweeps(([] if self._rule else self._ladder_sweep_jobs())
-                         + (self._batch_sweep_jobs() if "batch" in findings else []))
+            self.lr_rule()
         specs = [s for f in findings for s in self.grid(f)]  # sweeps now cached: no training here
         self.ensure(specs)
         return len({s.run_id for s in specs})  # findings share runs (the ladder is also a depth)

@@ -265,6 +265,7 @@ def learning_curves(
     cmap: str = _CMAP,
     color_label: str | None = None,
     lw: float = 1.0,
+    marker: str | None = None,
 ) -> pd.DataFrame:
     """One line per run (``run`` column, default ``hue``), coloured by ``hue`` on a log colour
     scale with a colorbar, log-log axes. Returns the plotted columns, sorted as drawn."""
@@ -278,7 +279,7 @@ def learning_curves(
     plotted = []
     for _, g in df[cols].groupby(run, sort=True):
         g = g.sort_values(x, kind="mergesort")
-        ax.plot(g[x], g[y], color=cm(norm(float(g[hue].iloc[0]))), lw=lw)
+        ax.plot(g[x], g[y], color=cm(norm(float(g[hue].iloc[0]))), lw=lw, marker=marker)
         plotted.append(g)
     _colorbar(ax, norm, cmap, color_label or hue)
     ax.set_xlabel(x)

@@ -28,7 +28,7 @@ import pandas as pd
 from . import ScalingLawsError
 from .config import RunSpec
 from .data import prepare_tokens
-from .train import is_done, train_run
+from .train import file_sha256, is_done, train_run
 
 # Worker layout rule, from benchmarks/bench_speed.py on the 2-core reference machine (see README):
 # these models are too small to keep two threads busy (per-op overhead and small matmuls), so two
@@ -180,6 +180,7 @@ def ensure_runs(
         say(f"[ensure_runs] {len(specs)} runs, {len(specs) - len(missing)} cached, training {len(missing)} "
             f"({workers} worker(s) x {threads} thread(s), {device})")
         t0 = time.perf_counter()
+        total_cost, done_cost = sum(run_cost(s) for s in missing), 0.0  # for the ETA: work left / rate so far
         futures = {executor.submit(s, str(runs_dir), device=device, log=train_log): s for s in missing}
         try:
             for i, (fut, s) in enumerate(futures.items(), 1):
@@ -187,10 +188,13 @@ def ensure_runs(
                     rd = fut.result()
                     summ = read_summary(rd)
                     val = summ["final_val_loss"]  # None when a run diverged before its first eval
+                    done_cost += run_cost(s)
+                    elapsed = time.perf_counter() - t0
+                    eta = elapsed * (total_cost - done_cost) / done_cost if done_cost else 0.0
                     say(f"[ensure_runs] {i}/{len(missing)} N={s.n_params:,} tokens={s.tokens:.3g} "
                         f"{summ['status']} val={'none' if val is None else format(val, '.4f')} "
-                        f"({summ['tokens_per_s'] or 0:,.0f} tok/s, "
-                        f"{time.perf_counter() - t0:.0f}s elapsed)")
+                        f"({summ['tokens_per_s'] or 0:,.0f} tok/s, {elapsed:.0f}s elapsed"
+                        + (f", about {eta / 60:.1f} min left)" if i < len(missing) else ")"))
                     if summ["status"] == "diverged":
                         say(f"[ensure_runs]   diverged: {summ['reason']} (run {s.run_id})")
                 except Exception as e:  # noqa: BLE001
@@ -239,6 +243,10 @@ def _read_verified(run_dir: Path) -> tuple[dict, list[dict]]:
         rows = read_metrics(run_dir)
     except (OSError, json.JSONDecodeError, AttributeError) as e:
         raise CorruptRunError(f"unreadable: {e.__class__.__name__}: {e}") from None
+    # Runs trained since the checksum was added carry it; older runs are checked by the rules below only.
+    if summ.get("metrics_sha256") and file_sha256(run_dir / "metrics.jsonl") != summ["metrics_sha256"]:
+        raise CorruptRunError("metrics.jsonl differs from the file the run wrote (its checksum in summary.json "
+                              "does not match)")
     last = rows[-1] if rows else None
     if summ.get("final_val_loss") is None:
         if last is not None:

@@ -29,6 +29,17 @@ NOTEBOOKS = [
     "06_compute_allocation",
 ]
 
+# The run grids (experiments.FINDINGS) each notebook reads: `study` trains these before executing the
+# notebooks, printing a line per finished run, so training shows progress in the terminal (inside a
+# notebook its output would only reach the executed notebook).
+NOTEBOOK_FINDINGS = {
+    "01_model_size": ("model_size", "seeds", "convergence", "lr_check", "isoflop", "depth"),
+    "02_dataset_size": ("dataset_size", "overfitting"),
+    "03_model_shape": ("model_size", "shape", "seeds"),
+    "04_overfitting": ("model_size", "overfitting"),
+    "05_sample_efficiency": ("model_size",),
+    "06_compute_allocation": ("model_size", "batch", "kaplan", "convergence", "isoflop", "isoflop_full"),
+}
 
 # The parameters every study notebook declares in its tagged cell (notebooks/make_notebooks.py PARAMS).
 NOTEBOOK_PARAMETERS = ("profile", "runs_dir", "figures_dir", "workers", "device", "seed", "corpus", "n_boot", "scale")
@@ -90,6 +101,21 @@ def select_notebooks(names) -> list[str]:
     return out
 
 
+def _ipc_kernel_manager():
+    """The notebook kernel talks to papermill over local IPC sockets (files in Jupyter's runtime folder)
+    instead of TCP ports: nothing is exposed on the network, and ipykernel no longer prints its "running
+    over TCP without encryption" warning at every notebook of a study."""
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class IPCKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _default_transport(self):
+            return "ipc"
+
+    return IPCKernelManager
+
+
 def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device: str = "cpu",
               out: str | None = None, runs_dir: str | None = None, figures_dir: str | None = None,
               extra_parameters: dict | None = None, log_output: bool = False, pretrain: bool | None = None) -> dict:
@@ -106,21 +132,24 @@ def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device:
     root = repo_root()
     nbs = select_notebooks(notebooks)
     if pretrain is None:
-        pretrain = len(nbs) == len(NOTEBOOKS)
+        pretrain = True
     out_dir = Path(out) if out else (root / "notebooks" if profile == "cpu" else root / "runs" / profile / "notebooks")
     out_dir.mkdir(parents=True, exist_ok=True)
     params = dict(profile=profile, workers=workers, device=device,
                   runs_dir=str(Path(runs_dir).resolve()) if runs_dir else "",
                   figures_dir=str(Path(figures_dir).resolve()) if figures_dir else "")
     params.update(extra_parameters or {})
+    check_notebook_parameters(dict(params))  # a mistyped name stops here, before any training
     times: dict[str, float] = {}
     failed: list[str] = []
     t_all = time.perf_counter()
     if pretrain:
-        print(f"[study {profile}] training every run of the {len(nbs)} notebooks first ...", flush=True)
+        print(f"[study {profile}] training every run of the {len(nbs)} notebook(s) first ...", flush=True)
         ex = extra_parameters or {}  # the notebook parameters that change which runs exist
+        findings = tuple(dict.fromkeys(f for nb in nbs for f in NOTEBOOK_FINDINGS[nb]))
         n = Study(profile, runs_dir=runs_dir, figures_dir=figures_dir, workers=workers, device=device,
-                  seed=ex.get("seed", 0), corpus=ex.get("corpus") or None, scale=ex.get("scale") or None).train_all()
+                  seed=ex.get("seed", 0), corpus=ex.get("corpus") or None, scale=ex.get("scale") or None,
+                  ).train_all(findings)
         times["train"] = time.perf_counter() - t_all
         print(f"[study {profile}] {n} grid runs (besides the LR sweeps) in the store after {times['train'] / 60:.1f} min", flush=True)
     for i, nb in enumerate(nbs, 1):
@@ -139,6 +168,7 @@ def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device:
                 kernel_name="python3",
                 progress_bar=False,
                 log_output=log_output,
+                kernel_manager_class=_ipc_kernel_manager(),
             )
             _relative_papermill_paths(partial, final)
             os.replace(partial, final)

@@ -25,11 +25,14 @@ import numpy as np
 
 from . import ScalingLawsError, __version__
 from .config import RunSpec, SpecError, eval_steps, get_lr
-from .data import batch_starts, eval_starts, file_lock, gather_windows, prepare_tokens
+from .data import batch_starts, eval_starts, file_lock, gather_windows, prepare_tokens, subset_tokens
 
 
 # How far above ln(vocab) a loss may go before the run counts as diverged (see the training loop).
 DIVERGE_MARGIN_NATS = 3.0
+# RunSpec.noise_scale: steps between gradient-noise measurements. Each costs one forward/backward on half
+# a batch, i.e. ~3% of the training time at 1/16.
+NOISE_EVERY = 16
 
 
 class RunError(ScalingLawsError):
@@ -46,6 +49,12 @@ def write_json_atomic(path: Path, obj, *, lines: bool = False) -> None:
             json.dump(obj, fh, indent=1, sort_keys=True)
             fh.write("\n")
     os.replace(tmp, path)
+
+
+def file_sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def is_done(run_dir: Path) -> bool:
@@ -142,7 +151,7 @@ class _Trainer:
             self.opt = torch.optim.AdamW(groups, fused=True, **kw)
         except (RuntimeError, TypeError):  # pragma: no cover - older torch / unsupported device
             self.opt = torch.optim.AdamW(groups, foreach=True, **kw)
-        self.train_tokens = data.train[: spec.data_tokens] if spec.data_tokens else data.train
+        self.train_tokens = subset_tokens(data.train, spec.data_tokens, spec.data_sampling)
         val = data.validation
         self.eval_x = torch.from_numpy(gather_windows(val, eval_starts(len(val), spec.n_ctx, spec.eval_tokens), spec.n_ctx))
         self.autocast = (
@@ -159,6 +168,8 @@ class _Trainer:
         if spec.compile:
             self.body = torch.compile(self.body, dynamic=False)
         self.on_cuda = device.startswith("cuda")
+        # Sums of |G_small|^2 and |G_big|^2 over the noise measurements since the last eval, and their count.
+        self.noise = [0.0, 0.0, 0]
 
     def loss(self, w):
         """Mean next-token cross-entropy (nats/token) of windows w (batch, n_ctx + 1)."""
@@ -179,8 +190,16 @@ class _Trainer:
         lr = get_lr(step, spec)
         for g in self.opt.param_groups:
             g["lr"] = lr
+        measure = spec.noise_scale and step % NOISE_EVERY == 0
+        if measure:  # gradient of the mean loss over the first half of the batch, outside .grad
+            params = [p for p in self.model.parameters() if p.requires_grad]
+            grads = torch.autograd.grad(self.loss(w[: spec.batch_size // 2]), params)
+            g2_small = float(sum((g.float() ** 2).sum() for g in grads))
         loss = self.loss(w)
         loss.backward()
+        if measure:  # the whole batch's gradient norm, before clipping
+            g2_big = float(sum((p.grad.float() ** 2).sum() for p in self.model.parameters() if p.grad is not None))
+            self.noise = [self.noise[0] + g2_small, self.noise[1] + g2_big, self.noise[2] + 1]
         if spec.grad_clip:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), spec.grad_clip)
         self.opt.step()
@@ -206,12 +225,14 @@ class _Trainer:
             "model": self.model.state_dict(),
             "opt": self.opt.state_dict(),
             "torch_rng": self.torch.get_rng_state(),
+            "noise": list(self.noise),
         }
 
     def load(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
         self.opt.load_state_dict(state["opt"])
         self.torch.set_rng_state(state["torch_rng"])
+        self.noise = list(state.get("noise", [0.0, 0.0, 0]))
 
 
 def train_run(
@@ -237,11 +258,19 @@ def train_run(
     # Data problems surface before the run folder exists, so a failed start leaves nothing behind.
     data = prepare_tokens(spec.corpus, spec.vocab_size, quiet=log == "none")
     check_data(spec, data)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with file_lock(run_dir / ".lock"):
-        if is_done(run_dir):  # trained by another process while we waited for the lock
-            return run_dir
-        return _train_locked(spec, data, run_dir, device, threads, log, checkpoint_every_s, stop_after_step)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with file_lock(run_dir / ".lock", waiting=f"run {spec.run_id} (N={spec.n_params:,})"):
+            if is_done(run_dir):  # trained by another process while we waited for the lock
+                return run_dir
+            return _train_locked(spec, data, run_dir, device, threads, log, checkpoint_every_s, stop_after_step)
+    except OSError as e:
+        # Permission, not a directory, disk full: one line naming the folder. Nothing is marked DONE, and
+        # the last checkpoint (written every checkpoint_every_s) stays, so the run resumes from it.
+        hint = {28: "free some disk space", 13: "choose a folder you can write to (--runs-dir)",
+                20: "a path component is a file, not a folder"}.get(e.errno, "check the folder")
+        raise RunError(f"cannot write run {spec.run_id} in {run_dir.parent}: {e.strerror or e} ({hint}); "
+                       "the run is not marked done and resumes from its last checkpoint") from None
 
 
 def _train_locked(spec, data, run_dir, device, threads, log, checkpoint_every_s, stop_after_step) -> Path:
@@ -341,6 +370,13 @@ def _train_locked(spec, data, run_dir, device, threads, log, checkpoint_every_s,
                 "val_loss": val,
                 "wall_s": round(train_s, 3),
             })
+            if spec.noise_scale:
+                # Means since the previous eval of the squared gradient norms at batch b (half) and B
+                # (sequences); analysis.noise_scale turns them into B_simple (McCandlish et al. App. A).
+                g_s, g_b, n_m = tr.noise
+                rows[-1].update({"noise_b": spec.batch_size // 2, "noise_B": spec.batch_size, "noise_n": n_m,
+                                 "noise_g2_b": g_s / n_m if n_m else None, "noise_g2_B": g_b / n_m if n_m else None})
+                tr.noise = [0.0, 0.0, 0]
             run_sum, run_n = 0.0, 0
             if val < best:
                 best, best_step, since_best = val, step, 0
@@ -385,6 +421,9 @@ def _train_locked(spec, data, run_dir, device, threads, log, checkpoint_every_s,
         "best_tokens": best_step * spec.tokens_per_step,
         "train_seconds": round(train_s, 3),
         "tokens_per_s": tokens_done / train_s if train_s > 0 else None,
+        # what metrics.jsonl held when the run finished: store._read_verified compares, so a later edit,
+        # truncation or bad copy of the curve is caught even where the last line still matches
+        "metrics_sha256": file_sha256(run_dir / "metrics.jsonl"),
     }
     write_json_atomic(run_dir / "summary.json", summary)
     (run_dir / "DONE.tmp").write_text(f"{status}\n")
