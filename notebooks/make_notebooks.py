@@ -617,8 +617,9 @@ against IsoFLOP profiles with schedules matched to each budget. Section 5 shows 
          'if a2full is not None:\n'
          '    res.add_fit(a2full, "a", "a (Approach 2, IsoFLOP, C_full)", paper.CHINCHILLA["a_approach2"].value, "", "all parameters, budgets in full FLOPs")\n'
          'a3_ok, a3_why = an.approach3_reliable(a3fit)  # whether its numbers may be used for claims\n'
-         'for name in ["alpha", "beta", "E", "a"]:\n'
-         '    res.add_fit(a3fit, name, f"{name} (Approach 3)", paper.CHINCHILLA[name if name != "a" else "a_approach3"].value, "nats/token" if name == "E" else "",\n'
+         'a3_units = {"E": "nats/token", "A": "nats/token x parameters^alpha", "B": "nats/token x tokens^beta"}\n'
+         'for name in ["alpha", "beta", "E", "A", "B", "a"]:  # A and B too: `scalinglaws predict --laws cpu` reads them\n'
+         '    res.add_fit(a3fit, name, f"{name} (Approach 3)", paper.CHINCHILLA[name if name != "a" else "a_approach3"].value, a3_units.get(name, ""),\n'
          '                f"L = E + A/N^alpha + B/D^beta on {len(matched)} runs with matched schedules" + ("" if a3_ok else f" [not reliable here: {a3_why}]"))'),
     md("## 5. Why Kaplan and Chinchilla disagree, one change at a time\nThe same question (how fast should N grow "
        "with compute?) answered five ways, from Kaplan's setting to Chinchilla's. Each row changes one thing."),

@@ -268,7 +268,7 @@ def test_critical_batch_hyperbola_and_adjustments():
     assert fit.s_min_adjust(100.0, 5.0, 5.0) == 50.0 and fit.c_min_adjust(100.0, 5.0, 5.0) == 50.0
 
 
-def test_critical_batch_table_then_bcrit_vs_loss():
+def test_critical_batch_per_target_then_bcrit_vs_loss():
     """The whole Sec. 5.1 pipeline: a batch sweep at several target losses -> B_crit per target ->
     B_crit(L) = B*/L^(1/alpha_B). Steps/examples are generated from Kaplan's B_crit(L)."""
     rng = np.random.default_rng(RECOVERY_SEED)
@@ -279,12 +279,13 @@ def test_critical_batch_table_then_bcrit_vs_loss():
         s_min = 1e3 * target ** -4  # any positive S_min(L) will do
         S = noisy(rng, s_min * (1 + bc / B), 0.02)
         rows += [{"target": target, "steps": s, "examples": b * s} for s, b in zip(S, B)]
-    rows += [{"target": 9.9, "steps": 1.0, "examples": 1e5}]  # one lonely point: reported, not fitted
-    table = fit.critical_batch_table(pd.DataFrame(rows), n_boot=100)
-    assert len(table) == 7 and not table["converged"].iloc[-1] and np.isnan(table["B_crit"].iloc[-1])
-    assert "batch sizes" in table["message"].iloc[-1]
-    ok = table[table["converged"]]
+    df = pd.DataFrame(rows)
+    fits = {t: fit.fit_critical_batch(g["steps"], g["examples"], n_boot=100) for t, g in df.groupby("target")}
+    ok = pd.DataFrame([{"target": t, "B_crit": f.params["B_crit"], "B_crit_low": f.ci["B_crit"][0],
+                        "B_crit_high": f.ci["B_crit"][1]} for t, f in fits.items() if f.converged])
     assert len(ok) == 6 and (ok["B_crit_low"] < ok["B_crit"]).all() and (ok["B_crit"] < ok["B_crit_high"]).all()
+    with pytest.raises(ScalingLawsError, match="batch sizes"):  # one lonely point is not a sweep
+        fit.fit_critical_batch([1.0], [1e5], n_boot=0)
     res = fit.fit_bcrit_vs_loss(ok["target"], ok["B_crit"], n_boot=200)
     assert_recovers(res, BL_TRUTH)
 
@@ -658,7 +659,7 @@ def test_vanished_terms_rule():
 def test_approach3_unidentified_parameter_gets_no_interval(monkeypatch):
     """What the fit does with a parameter the rule calls undetermined: no interval (NaN, never a zero-width
     [x, x]), the reason in the message and from no_interval_reason; the other parameters keep theirs."""
-    monkeypatch.setattr(fit, "vanished_terms", lambda p, N, D: {"E": "the E term is at most 1e-27 of every fitted loss (it vanished)"})
+    monkeypatch.setattr(fit.chinchilla, "vanished_terms", lambda p, N, D: {"E": "the E term is at most 1e-27 of every fitted loss (it vanished)"})
     r, truth = gen_approach3(np.random.default_rng(RECOVERY_SEED), n_boot=30, init_grid=A3_CAL_GRID)
     assert all(np.isnan(v) for v in r.ci["E"]) and "no interval for E: the E term" in r.message
     assert r.no_interval_reason("E").startswith("no interval for E: the E term") and r.no_interval_reason("alpha") == ""

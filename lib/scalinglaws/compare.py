@@ -22,9 +22,8 @@ from pathlib import Path
 
 # Relative tolerance for numbers re-computed on another CPU or thread count. Deterministic arithmetic on
 # the same data agrees to ~1e-15, but a fit agrees only as far as its optimiser's stopping rule pins it:
-# least_squares stops when the step or gradient falls below 1e-8, so the same fit on an Intel (AMX) and an
-# AMD EPYC machine differed by up to 3.2e-7 relative (Eq. 1.5 curve, figures/cpu/04_LND.csv, 2026-12-02).
-# 1e-6 holds that with room and is still far below any interval the study reports. ATOL: two numbers
+# least_squares stops when the step or gradient falls below 1e-8, so the same fit on two CPUs can differ
+# by a few 1e-7 relative (measured: docs/decisions.md, 2026-12-02). 1e-6 holds that with room and is still far below any interval the study reports. ATOL: two numbers
 # this close to zero count as equal (a residual of 3e-17 vs -2e-17).
 RTOL = 1e-6
 ATOL = 1e-12

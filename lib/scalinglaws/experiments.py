@@ -159,15 +159,9 @@ PROFILES: dict[str, Profile] = {
     ),
     "quick": Profile(
         # LRs from the cpu reference store (lr_from): its ladder sweeps ran at 2M tokens, exactly this
-        # ladder's budget, on the same model family, batch and context (quick's own sweeps ran at half
-        # that, 1M tokens, and were noisier: a non-monotone loss-vs-LR at 8.5e4 and 2.0e5), and its
-        # batch sweeps (model (2, 32), 1M tokens) are the ones quick would run. That removed ~220 s of
-        # sweeps: 12.0 -> 7.8 min cold (2026-11-28), and alpha_N 0.019 [0.010, 0.025] -> 0.023
-        # [0.022, 0.023]. Without runs/cpu beside runs/quick (or with another corpus, seed or scale)
-        # quick sweeps itself at sweep_frac below.
-        # Halving every token budget was tried (13.9 min cold, before the fast kernels) and rejected:
-        # at 1.5M tokens (732 steps) the ladder's final losses were flat (4.78-4.84 nats over a 30x
-        # range of N), so the classroom run no longer showed L(N).
+        # ladder's budget, on the same model family, batch and context. Without runs/cpu beside
+        # runs/quick (or with another corpus, seed or scale) quick sweeps itself at sweep_frac below.
+        # Why these budgets, and what was tried: docs/decisions.md (2026-11-28).
         name="quick", eval_points=16, eval_tokens=32_768, n_boot=100, lr_from="cpu",
         sweep_frac=0.5, sweep_factors=(0.5, 1.0, 2.0),
         ladder=((2, 16), (2, 32), (3, 48), (4, 64)), ladder_tokens=2_000_000,
@@ -199,14 +193,11 @@ PROFILES: dict[str, Profile] = {
         note="cpu: the reference study for a 2-core machine",
     ),
     "gpu": Profile(
-        # Sized from the first GPU session (H200, 2026-11-27; benchmarks/results/gpu_session.md): the
-        # step is launch/overhead-bound at these sizes (6 ms for 1 layer, 22 ms for 8 layers at batch
-        # 32x256), so optimizer steps, not FLOPs, set the wall time. Batch 128 x 128 tokens (16k per
-        # step) cuts the steps of the first design (batch 32 x 256) by half at the same tokens while
-        # keeping >= 1,200 steps per ladder run; GPU_WORKERS processes share the GPU (x2.9-x5.2 total
-        # measured). ~1.2e9 tokens, ~75k steps in all. Every run that must not repeat data stays
-        # within the 42M-token train split (gutenberg, vocab 1024). N spans 1.2e4-1.4e7 (3 decades).
-        # Not yet run end to end. `scale` multiplies every token budget for users with more GPU time.
+        # At these sizes a GPU step is launch-bound, so optimizer steps, not FLOPs, set the wall time:
+        # batch 128 x 128 tokens keeps >= 1,200 steps per ladder run with half the steps of 32 x 256.
+        # Runs that must not repeat data stay within the 42M-token train split. N spans 1.2e4-1.4e7.
+        # Not yet run end to end; the measurements behind it: docs/decisions.md (2026-11-27).
+        # `scale` multiplies every token budget for users with more GPU time.
         name="gpu", n_ctx=128, batch_size=128, precision="bf16", eval_tokens=131_072,
         sweep_frac=0.25, sweep_factors=(0.5, 1.0, 2.0),
         ladder=((1, 32), (2, 64), (3, 128), (4, 192), (5, 256), (6, 320), (8, 384)), ladder_tokens=20_000_000,
@@ -382,9 +373,7 @@ class Study:
         sweeps = pd.concat(frames, ignore_index=True)
         best_df = pd.DataFrame(best)
         # Each ladder size runs at its own sweep optimum (parabola in log LR through the best point and
-        # its neighbours). Pooling the sweeps into one curvature + power-law optimum was tried and
-        # rejected: the small sizes' steep optimum line pulled the largest sizes' LR 2-3x below the
-        # minimum their own sweeps measured (cpu profile, 2026-11-27).
+        # its neighbours), not at a pooled optimum line (rejected: docs/decisions.md, 2026-11-27).
         best_df["best_lr"] = best_df["argmin_lr"]
         best_df["at_edge"] = [b <= g.lr.min() or b >= g.lr.max() for b, (_, g) in
                               zip(best_df["best_lr"], sweeps.groupby("N", sort=True))]

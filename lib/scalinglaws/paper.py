@@ -121,6 +121,23 @@ KAPLAN: dict[str, Constant] = _table(
     Constant("B_opt_exponent", 0.24, f"{_K}, Eq. 1.7 / Sec. 6.1", "", "B ∝ C_min^0.24"),
     Constant("S_opt_exponent", 0.03, f"{_K}, Eq. 1.7 / Sec. 6.1 (Fig. 14)", "", "S_min ∝ C_min^0.03"),
     Constant("D_opt_exponent", 0.27, f"{_K}, Sec. 6.1 (D = B S)", "", "D ∝ C_min^0.27 = 0.24 + 0.03"),
+    # Coefficients of the same allocation, X = X_e · C_min^p_X with C_min in PF-days (Appendix A, Table 6;
+    # N_e and S_e are also the legends of Fig. 14). Sec. 6.1's text gives only the proportionalities.
+    Constant("N_opt_coef", 1.3e9, f"{_K}, Table 6 / Fig. 14 (left)", _NONEMB,
+             "N_opt = 1.3e9 · C_min^0.73, C_min in PF-days"),
+    Constant("B_opt_coef", 2.0e6, f"{_K}, Table 6", "tokens",
+             "B ≪ B_crit = 2.0e6 · C_min^0.24 tokens per step, C_min in PF-days"),
+    Constant("S_opt_coef", 5.4e3, f"{_K}, Table 6 / Fig. 14 (right)", "steps",
+             "S_min = 5.4e3 · C_min^0.03 (a lower bound), C_min in PF-days"),
+    Constant("D_opt_coef", 2e10, f"{_K}, Table 6", "tokens",
+             "D_opt = 2e10 · C_min^0.27 (1 epoch), C_min in PF-days. Not B_e·S_e (= 1.1e10): it matches "
+             "2·C_min/(6·N_opt) = 2.2e10, i.e. training at the critical batch size (C ≈ 2 C_min); "
+             "Sec. 6.3 Eq. 6.7 writes the same quantity as 4e10 · C_min^0.26, inconsistent with Table 6"),
+    # Where the fits were made (Sec. 3, list of factors varied): predictions outside are extrapolations.
+    Constant("N_min_studied", 768, f"{_K}, Sec. 3", _NONEMB, "smallest model (768 to 1.5 billion)"),
+    Constant("N_max_studied", 1.5e9, f"{_K}, Sec. 3", _NONEMB, "largest model"),
+    Constant("D_min_studied", 22e6, f"{_K}, Sec. 3", "tokens", "smallest dataset (22 million to 23 billion tokens)"),
+    Constant("D_max_studied", 23e9, f"{_K}, Sec. 3", "tokens", "largest dataset"),
     # --- Overfitting, Sec. 4.2 Eq. 4.4: data needed to avoid overfitting grows sublinearly.
     Constant("D_over_N_exponent", 0.74, f"{_K}, Sec. 4.2, Eq. 4.4", "", "D ∝ N^(alpha_N/alpha_D) ≈ N^0.74"),
     Constant(
@@ -150,6 +167,11 @@ CHINCHILLA: dict[str, Constant] = _table(
     Constant("b_approach3", 0.54, f"{_H}, Table 2 (Approach 3)", ""),
     Constant("a_kaplan", 0.73, f"{_H}, Table 2 (Kaplan row)", ""),
     Constant("b_kaplan", 0.27, f"{_H}, Table 2 (Kaplan row)", ""),
+    # Where the fits were made (Abstract: "70 million to over 16 billion parameters on 5 to 500 billion tokens").
+    Constant("N_min_studied", 7e7, f"{_H}, Abstract", "parameters (all)", "smallest model"),
+    Constant("N_max_studied", 1.6e10, f"{_H}, Abstract", "parameters (all)", "largest model ('over 16 billion')"),
+    Constant("D_min_studied", 5e9, f"{_H}, Abstract", "tokens", "fewest training tokens"),
+    Constant("D_max_studied", 5e11, f"{_H}, Abstract", "tokens", "most training tokens"),
 )
 
 _E = "Besiroglu et al. 2024 (Epoch), data_analysis.ipynb"

@@ -94,9 +94,7 @@ def check_data(spec: RunSpec, data) -> None:
 # glibc malloc settings for a training process (mallopt parameter numbers from malloc.h). By default
 # glibc serves blocks above a (dynamic) threshold with mmap and trims freed memory at the heap top back
 # to the OS, so a training step that frees and re-allocates the same multi-MB activations can fault
-# every page of them in again, step after step. Measured on the 2-core machine (2026-11-28, N = 3,312,
-# 2 threads): transformers.Trainer ran at 146k-206k tokens/s over six timings with the defaults and at
-# 325k-343k with these settings; our loop 364k-371k and 358k-376k (it allocates little per step).
+# every page of them in again, step after step (the speed it costs: docs/decisions.md, 2026-11-28).
 # Numerics are unchanged: only where memory comes from.
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
 _MALLOC_SETTINGS = {_M_MMAP_THRESHOLD: 32 << 20, _M_TRIM_THRESHOLD: 1 << 30, _M_TOP_PAD: 64 << 20}

@@ -1,11 +1,9 @@
-"""Peak-learning-rate tuning: a small sweep helper and the default LR rule fitted to such sweeps.
+"""Peak-learning-rate tuning: the starting LR rule, the specs of a sweep around it, and the best LR of a
+sweep's results (the study's sweeps are run by `experiments.Study.lr_rule`).
 
 At this scale the peak LR decides the L(N) slope (a 6.6e3-parameter model is best near 3e-2, a
 2e5-parameter one near 3e-3), so a fixed LR for all sizes is not acceptable. Every run records where
 its LR came from in ``spec.lr_source``.
-
-    from scalinglaws.tuning import lr_sweep
-    best, df = lr_sweep(spec, "runs/cpu", budget_frac=0.25)
 """
 
 from __future__ import annotations
@@ -73,15 +71,3 @@ def sweep_result(runs: pd.DataFrame, specs: list[RunSpec]) -> tuple[float, pd.Da
     final = runs[runs["is_final"] & runs["run_id"].isin(ids)][["run_id", "N", "lr", "final_val_loss", "status"]].copy()
     final.loc[final["status"] == "diverged", "final_val_loss"] = math.nan
     return pick_best_lr(final), final
-
-
-def lr_sweep(spec: RunSpec, runs_dir, *, budget_frac: float = 0.25, lrs=None, n_lrs: int = 5,
-             span: float = 4.0, **ensure_kw) -> tuple[RunSpec, pd.DataFrame]:
-    """Run (or reuse) a peak-LR sweep for one shape; return the spec with the best LR and the sweep's
-    final-loss table (all sweep runs stay in the store)."""
-    from .store import ensure_runs
-
-    specs = sweep_specs(spec, lrs, budget_frac=budget_frac, n_lrs=n_lrs, span=span)
-    best, final = sweep_result(ensure_runs(specs, runs_dir, **ensure_kw), specs)
-    return spec.replace(lr=float(f"{best:.3g}"), lr_source=f"sweep best of {len(specs)} at {budget_frac:g}x budget"), final
-

@@ -1,0 +1,422 @@
+"""Kaplan et al. 2020's laws: L(X) power laws (Eqs. 1.1-1.3), L(N, D) (Eq. 1.5), L(N, S) (Eq. 1.6), the
+critical batch (Eq. 5.1, B_crit(L) Eq. 1.4) and the S_min / C_min adjustments (Eqs. 5.4-5.5)."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+
+from scalinglaws import ScalingLawsError
+
+from .blas import _blas_serial
+from .core import (
+    FitResult,
+    FitWarning,
+    HUBER_SCALE,
+    _array,
+    _finish,
+    _fit_loglinear,
+    _group_index,
+    _line_starts,
+    _points_frame,
+    _robust_lsq,
+    _same_length,
+    _solve_and_finish,
+)
+
+
+def _power_law_model(p: dict[str, float], x: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", over="ignore"):
+        return np.power(p["X_c"] / np.asarray(x, dtype=float), p["alpha"])
+
+
+def _power_law_e_model(p: dict[str, float], x: np.ndarray) -> np.ndarray:
+    return _power_law_model(p, x) + p["E"]
+
+
+def _bcrit_model(p: dict[str, float], L: np.ndarray) -> np.ndarray:
+    return p["B_star"] / np.power(np.asarray(L, dtype=float), 1.0 / p["alpha_B"])
+
+
+@_blas_serial
+def fit_power_law(
+    x: Any,
+    L: Any,
+    *,
+    irreducible: bool = False,
+    groups: Any = None,
+    n_boot: int = 200,
+    seed: int = 0,
+    level: float = 0.95,
+    huber_scale: float = HUBER_SCALE,
+    max_iter: int | None = None,
+) -> FitResult:
+    """L(X) = (X_c / X)^alpha  [+ E if ``irreducible``], fitted on log L with a Huber loss.
+
+    Kaplan Eqs. 1.1-1.3 (X = N, D or C_min). Parameters: ``X_c`` (units of X), ``alpha`` [, ``E``
+    in units of L]. Internally log L = u - alpha z (+ irreducible: logaddexp(log E, u - alpha z))
+    with z = log X - mean(log X).
+    """
+    x = _array("x", x)
+    L = _array("L", L)
+    n = _same_length(x=x, L=L)
+    k = 3 if irreducible else 2
+    if n <= k or len(np.unique(x)) < k:
+        raise ScalingLawsError(f"power-law fit needs more than {k} points at {k}+ distinct x; got {n} points")
+    codes, group_idx = _group_index(groups, n)
+    m = float(np.mean(np.log(x)))
+    zall, yall = np.log(x) - m, np.log(L)
+    names = ("X_c", "alpha", "E") if irreducible else ("X_c", "alpha")
+    law = "power_law+E" if irreducible else "power_law"
+
+    if irreducible:
+        e_hi = float(np.log(L.max()))
+        bounds = (np.array([-np.inf, 1e-4, e_hi - 30.0]), np.array([np.inf, 10.0, e_hi]))
+        pnames = ("u", "alpha", "log_E")
+    else:
+        bounds = None
+        pnames = ("u", "alpha")
+
+    def solve(idx: np.ndarray, starts: list[np.ndarray] | None):
+        full = starts is None  # the full-data fit (bootstrap refits pass the optimum as their start)
+        z, y = zall[idx], yall[idx]
+        if len(np.unique(z)) < k:
+            return None, False, "too few distinct x"
+        if irreducible:
+            def resid(t):
+                return np.logaddexp(t[2], t[0] - t[1] * z) - y
+
+            if starts is None:
+                starts = []
+                lmin = float(np.exp(y.min()))
+                for frac in (0.0, 0.3, 0.6, 0.85):
+                    E0 = frac * lmin
+                    u, s = _line_starts(z, np.log(np.exp(y) - E0))
+                    starts.append(np.array([u, max(-s, 1e-3), np.log(E0) if E0 > 0 else e_hi - 10.0]))
+        else:
+            def resid(t):
+                return t[0] - t[1] * z - y
+
+            if starts is None:
+                u, s = _line_starts(z, y)
+                starts = [np.array([u, -s])]
+        return _robust_lsq(resid, starts, names=pnames, bounds=bounds, f_scale=huber_scale, max_iter=max_iter,
+                           polish=full)
+
+    def natural(t: np.ndarray) -> np.ndarray:
+        Xc = np.exp(t[0] / t[1] + m) if t[1] != 0 else np.nan
+        return np.array([Xc, t[1], np.exp(t[2])]) if irreducible else np.array([Xc, t[1]])
+
+    with np.errstate(all="ignore"):
+        best, converged, msg = solve(np.arange(n), None)
+    if best is None:
+        raise ScalingLawsError(f"{law}: {msg}")
+    t_hat = best.x
+    if t_hat[1] <= 0:
+        # (X_c/X)^alpha with alpha <= 0 does not fall with X; X_c = exp(u/alpha + m) is then
+        # meaningless (0 or inf), so the fit is reported as failed rather than as a law.
+        converged = False
+        msg = f"non-positive exponent alpha={t_hat[1]:.3g}: the data do not fall with x, so there is no power law to report; {msg}"
+
+    def fit_once(idx):
+        r, ok, _ = solve(idx, [t_hat])
+        return natural(r.x) if (r is not None and ok and r.x[1] > 0) else None
+
+    theta = natural(t_hat)
+    model = _power_law_e_model if irreducible else _power_law_model
+    pred = model(dict(zip(names, theta)), x)
+    resid = np.log(L) - np.log(pred)
+    return _finish(
+        law=law, names=names, theta=theta, fit_once=fit_once, group_idx=group_idx, n_boot=n_boot,
+        seed=seed, level=level, converged=converged, message=msg, residuals=resid,
+        points=_points_frame({"x": x, "L": L}, codes, pred, resid, "L"), model=model, inputs=("x",),
+        objective=2 * best.cost,
+    )
+
+
+def kaplan_nd_loss(N: Any, D: Any, alpha_N: float, alpha_D: float, N_c: float, D_c: float) -> np.ndarray:
+    """Kaplan Eq. 1.5: L(N, D) = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D (D may be inf)."""
+    N = np.asarray(N, dtype=float)
+    D = np.asarray(D, dtype=float)
+    with np.errstate(divide="ignore"):
+        s1 = (alpha_N / alpha_D) * (np.log(N_c) - np.log(N))
+        s2 = np.log(D_c) - np.log(D)  # -inf when D = inf: the L(N) limit
+    return np.exp(alpha_D * np.logaddexp(s1, s2))
+
+
+def overfit_delta(L: Any, L_inf: Any) -> np.ndarray:
+    """Kaplan Sec. 4.2: the overfitting penalty delta L = L(N, D) / L(N, inf) - 1."""
+    return np.asarray(L, dtype=float) / np.asarray(L_inf, dtype=float) - 1.0
+
+
+def collapse_variable(N: Any, D: Any, alpha_N: float, alpha_D: float) -> np.ndarray:
+    """Kaplan Eq. 4.3: delta L depends on N and D only through N^(alpha_N/alpha_D) / D."""
+    return np.power(np.asarray(N, dtype=float), alpha_N / alpha_D) / np.asarray(D, dtype=float)
+
+
+def kaplan_nd_overfit(N: Any, D: Any, alpha_N: float, alpha_D: float, N_c: float, D_c: float) -> np.ndarray:
+    """delta L predicted by Eq. 1.5: (1 + (N/N_c)^(alpha_N/alpha_D) D_c/D)^alpha_D - 1 (Eq. 4.3)."""
+    N = np.asarray(N, dtype=float)
+    D = np.asarray(D, dtype=float)
+    return np.power(1 + np.power(N / N_c, alpha_N / alpha_D) * D_c / D, alpha_D) - 1
+
+
+def _nd_model(p: dict[str, float], N: np.ndarray, D: np.ndarray) -> np.ndarray:
+    return kaplan_nd_loss(N, D, p["alpha_N"], p["alpha_D"], p["N_c"], p["D_c"])
+
+
+@_blas_serial
+def fit_kaplan_nd(
+    N: Any,
+    D: Any,
+    L: Any,
+    *,
+    groups: Any = None,
+    n_boot: int = 200,
+    seed: int = 0,
+    level: float = 0.95,
+    huber_scale: float = HUBER_SCALE,
+    max_iter: int | None = None,
+) -> FitResult:
+    """Kaplan Eq. 1.5, L(N, D) = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D, fitted on log L.
+
+    N in parameters (Kaplan: non-embedding), D in tokens, L the early-stopped test loss.
+    Parameters: alpha_N, alpha_D, N_c, D_c. Internally
+    log L = alpha_D * logaddexp((u_N - alpha_N zN)/alpha_D, (u_D - alpha_D zD)/alpha_D), where
+    u_N, u_D are the log-losses of each limit at the centre of the data; 12 starts.
+    """
+    N, D, L = _array("N", N), _array("D", D), _array("L", L)
+    n = _same_length(N=N, D=D, L=L)
+    if n <= 4 or len(np.unique(N)) < 2 or len(np.unique(D)) < 2:
+        raise ScalingLawsError(f"kaplan_nd: need > 4 points over 2+ distinct N and D; got {n}")
+    codes, group_idx = _group_index(groups, n)
+    mN, mD = float(np.mean(np.log(N))), float(np.mean(np.log(D)))
+    zN_all, zD_all, y_all = np.log(N) - mN, np.log(D) - mD, np.log(L)
+    names = ("alpha_N", "alpha_D", "N_c", "D_c")
+    bounds = (np.array([1e-4, 1e-4, -np.inf, -np.inf]), np.array([5.0, 5.0, np.inf, np.inf]))
+
+    def solve(idx, starts):
+        full = starts is None  # the full-data fit (bootstrap refits pass the optimum as their start)
+        zN, zD, y = zN_all[idx], zD_all[idx], y_all[idx]
+        if len(np.unique(zN)) < 2 or len(np.unique(zD)) < 2:
+            return None, False, "too few distinct N or D"
+
+        def resid(t):
+            aN, aD, uN, uD = t
+            return aD * np.logaddexp((uN - aN * zN) / aD, (uD - aD * zD) / aD) - y
+
+        if starts is None:
+            yb = float(np.median(y))
+            starts = [
+                np.array([aN, aD, yb + duN, yb + duD])
+                for aN in (0.05, 0.15)
+                for aD in (0.05, 0.15)
+                for duN, duD in ((0.0, -0.1), (-0.1, 0.0), (-0.03, -0.03))
+            ]
+        return _robust_lsq(resid, starts, names=("alpha_N", "alpha_D", "u_N", "u_D"), bounds=bounds, polish=full,
+                           f_scale=huber_scale, max_iter=max_iter)
+
+    def natural(t):
+        aN, aD, uN, uD = t
+        return np.array([aN, aD, np.exp(uN / aN + mN), np.exp(uD / aD + mD)])
+
+    return _solve_and_finish(solve, natural, n=n, law="kaplan_nd", names=names, model=_nd_model,
+                             inputs={"N": N, "D": D}, output="L", observed=L, codes=codes, group_idx=group_idx,
+                             n_boot=n_boot, seed=seed, level=level)
+
+
+def kaplan_ns_loss(N: Any, S: Any, alpha_N: float, alpha_S: float, N_c: float, S_c: float) -> np.ndarray:
+    """Kaplan Eq. 1.6: L(N, S_min) = (N_c/N)^alpha_N + (S_c/S_min)^alpha_S."""
+    N = np.asarray(N, dtype=float)
+    S = np.asarray(S, dtype=float)
+    return np.power(N_c / N, alpha_N) + np.power(S_c / S, alpha_S)
+
+
+def _ns_model(p: dict[str, float], N: np.ndarray, S: np.ndarray) -> np.ndarray:
+    return kaplan_ns_loss(N, S, p["alpha_N"], p["alpha_S"], p["N_c"], p["S_c"])
+
+
+@_blas_serial
+def fit_kaplan_ns(
+    N: Any,
+    S: Any,
+    L: Any,
+    *,
+    warmup_steps: Any = 0.0,
+    groups: Any = None,
+    n_boot: int = 200,
+    seed: int = 0,
+    level: float = 0.95,
+    huber_scale: float = HUBER_SCALE,
+    max_iter: int | None = None,
+) -> FitResult:
+    """Kaplan Eq. 1.6, L(N, S_min) = (N_c/N)^alpha_N + (S_c/S_min)^alpha_S, on learning curves.
+
+    ``S`` should be S_min (Eq. 5.4, see `s_min_adjust`) when the batch size differs from B_crit.
+    Points with ``S <= warmup_steps`` are dropped (the law describes training after warmup);
+    ``warmup_steps`` is one number or one per point (each run's own effective warmup, the runs
+    table's ``warmup_steps`` column). Pass ``groups`` = run id so the bootstrap resamples whole
+    learning curves.
+    Parameters: alpha_N, alpha_S, N_c, S_c.
+    """
+    N, S, L = _array("N", N), _array("S", S), _array("L", L)
+    n_all = _same_length(N=N, S=S, L=L)
+    warm = np.asarray(warmup_steps, dtype=float).reshape(-1)
+    if warm.size not in (1, n_all) or not np.all(np.isfinite(warm)) or np.any(warm < 0):
+        raise ScalingLawsError(f"warmup_steps must be one number >= 0 or one per point ({n_all}); got {warm.size} value(s)")
+    keep = S > warm
+    warm_text = f"{warm[0]:g}" if np.ptp(warm) == 0 else f"{warm.min():g}-{warm.max():g} (per run)"
+    if groups is not None:
+        g = np.asarray(groups).reshape(-1)
+        if len(g) != n_all:
+            raise ScalingLawsError(f"groups has {len(g)} entries for {n_all} points")
+        groups = g[keep]
+    N, S, L = N[keep], S[keep], L[keep]
+    n = len(L)
+    if n <= 4 or len(np.unique(N)) < 2 or len(np.unique(S)) < 2:
+        raise ScalingLawsError(f"kaplan_ns: need > 4 points after warmup over 2+ distinct N and S; got {n}")
+    codes, group_idx = _group_index(groups, n)
+    mN, mS = float(np.mean(np.log(N))), float(np.mean(np.log(S)))
+    zN_all, zS_all, y_all = np.log(N) - mN, np.log(S) - mS, np.log(L)
+    names = ("alpha_N", "alpha_S", "N_c", "S_c")
+    bounds = (np.array([1e-4, 1e-4, -np.inf, -np.inf]), np.array([5.0, 10.0, np.inf, np.inf]))
+
+    def solve(idx, starts):
+        full = starts is None  # the full-data fit (bootstrap refits pass the optimum as their start)
+        zN, zS, y = zN_all[idx], zS_all[idx], y_all[idx]
+        if len(np.unique(zN)) < 2 or len(np.unique(zS)) < 2:
+            return None, False, "too few distinct N or S"
+
+        def resid(t):
+            aN, aS, uN, uS = t
+            return np.logaddexp(uN - aN * zN, uS - aS * zS) - y
+
+        if starts is None:
+            yb = float(np.median(y))
+            starts = [
+                np.array([aN, aS, yb + duN, yb + duS])
+                for aN in (0.05, 0.15)
+                for aS in (0.3, 0.8)
+                for duN, duS in ((-0.1, -2.0), (-0.5, -1.0), (-1.0, -0.5))
+            ]
+        return _robust_lsq(resid, starts, names=("alpha_N", "alpha_S", "u_N", "u_S"), bounds=bounds, polish=full,
+                           f_scale=huber_scale, max_iter=max_iter)
+
+    def natural(t):
+        aN, aS, uN, uS = t
+        return np.array([aN, aS, np.exp(uN / aN + mN), np.exp(uS / aS + mS)])
+
+    return _solve_and_finish(solve, natural, n=n, law="kaplan_ns", names=names, model=_ns_model,
+                             inputs={"N": N, "S": S}, output="L", observed=L, codes=codes, group_idx=group_idx,
+                             n_boot=n_boot, seed=seed, level=level,
+                             message_suffix=f"; {int((~keep).sum())} point(s) at S <= warmup_steps={warm_text} dropped")
+
+
+def _cb_model(p: dict[str, float], B: np.ndarray) -> np.ndarray:
+    # Steps to reach the target loss at batch size B: S = S_min (1 + B_crit / B).
+    return p["S_min"] * (1 + p["B_crit"] / np.asarray(B, dtype=float))
+
+
+@_blas_serial
+def fit_critical_batch(
+    steps: Any,
+    examples: Any,
+    *,
+    groups: Any = None,
+    n_boot: int = 200,
+    seed: int = 0,
+    level: float = 0.95,
+    huber_scale: float = HUBER_SCALE,
+    max_iter: int | None = None,
+) -> FitResult:
+    """Fit (S/S_min - 1)(E/E_min - 1) = 1 (Kaplan Eq. 5.1, McCandlish et al. 2018) for one target loss.
+
+    ``steps`` S and ``examples`` E (= B S; tokens or sequences, B_crit comes out in the same
+    unit per step) needed to first reach the target loss, one pair per batch size of a sweep.
+    With B = E/S the hyperbola is exactly S = S_min (1 + B_crit/B) and E = E_min (1 + B/B_crit),
+    B_crit = E_min / S_min, so we fit log S = log S_min + log(1 + B_crit/B) robustly in
+    (log S_min, log B_crit). Parameters: S_min, E_min, B_crit. ``predict(B)`` gives S.
+    """
+    S, E = _array("steps", steps), _array("examples", examples)
+    n = _same_length(steps=S, examples=E)
+    B = E / S
+    if n < 3 or len(np.unique(B)) < 3:
+        raise ScalingLawsError(f"critical batch: need at least 3 distinct batch sizes; got {len(np.unique(B))}")
+    codes, group_idx = _group_index(groups, n)
+    lB_all, lS_all = np.log(B), np.log(S)
+    names = ("S_min", "E_min", "B_crit")
+    # Keep B_crit within 1e4x of the sweep: beyond that the data only bound it from one side.
+    lo_b, hi_b = lB_all.min() - math.log(1e4), lB_all.max() + math.log(1e4)
+    bounds = (np.array([-np.inf, lo_b]), np.array([np.inf, hi_b]))
+
+    def solve(idx, starts):
+        full = starts is None  # the full-data fit (bootstrap refits pass the optimum as their start)
+        lB, lS = lB_all[idx], lS_all[idx]
+        if len(np.unique(lB)) < 3:
+            return None, False, "too few distinct batch sizes"
+
+        def resid(t):
+            return t[0] + np.logaddexp(0.0, t[1] - lB) - lS
+
+        if starts is None:
+            starts = []
+            for q in (0.25, 0.5, 0.75):
+                lbc = float(np.quantile(lB, q))
+                starts.append(np.array([float(np.min(lS - np.logaddexp(0.0, lbc - lB))), lbc]))
+        return _robust_lsq(resid, starts, names=("log_S_min", "log_B_crit"), bounds=bounds, polish=full,
+                           f_scale=huber_scale, max_iter=max_iter)
+
+    def natural(t):
+        s_min, b_crit = math.exp(t[0]), math.exp(t[1])
+        return np.array([s_min, s_min * b_crit, b_crit])
+
+    return _solve_and_finish(solve, natural, n=n, law="critical_batch", names=names, model=_cb_model,
+                             inputs={"B": B}, output="S", observed=S, extra_columns={"E": E}, codes=codes,
+                             group_idx=group_idx, n_boot=n_boot, seed=seed, level=level)
+
+
+@_blas_serial
+def fit_bcrit_vs_loss(
+    L_targets: Any,
+    B_crit: Any,
+    *,
+    groups: Any = None,
+    n_boot: int = 200,
+    seed: int = 0,
+    level: float = 0.95,
+    huber_scale: float = HUBER_SCALE,
+    max_iter: int | None = None,
+) -> FitResult:
+    """Kaplan Eq. 1.4 / 5.3: B_crit(L) = B* / L^(1/alpha_B), fitted on log B_crit vs log L.
+
+    Parameters: B_star (units of B_crit, Kaplan: tokens), alpha_B. ``predict(L)`` gives B_crit.
+    """
+    L, Bc = _array("L_targets", L_targets), _array("B_crit", B_crit)
+
+    def transform(c, s):
+        # log B = log B* - (1/alpha_B) log L  =>  slope s = -1/alpha_B.
+        return (math.exp(c), -1.0 / s if s != 0 else math.nan)
+
+    res = _fit_loglinear(
+        L, Bc, law="bcrit_vs_loss", names=("B_star", "alpha_B"), x_name="L", y_name="B_crit", groups=groups,
+        n_boot=n_boot, seed=seed, level=level, huber_scale=huber_scale, max_iter=max_iter,
+        transform=transform, model=_bcrit_model,
+    )
+    if res.params["alpha_B"] <= 0:
+        res.converged = False
+        res.message += "; fitted B_crit grows with loss (alpha_B <= 0): not Kaplan's law"
+        warnings.warn(f"bcrit_vs_loss: {res.message}", FitWarning, stacklevel=2)
+    return res
+
+
+def s_min_adjust(S: Any, B: Any, B_crit: Any) -> np.ndarray:
+    """Kaplan Eq. 5.4: S_min = S / (1 + B_crit(L)/B), the steps at B >> B_crit."""
+    return np.asarray(S, dtype=float) / (1 + np.asarray(B_crit, dtype=float) / np.asarray(B, dtype=float))
+
+
+def c_min_adjust(C: Any, B: Any, B_crit: Any) -> np.ndarray:
+    """Kaplan Eq. 5.5: C_min = C / (1 + B/B_crit(L)), the compute at B << B_crit."""
+    return np.asarray(C, dtype=float) / (1 + np.asarray(B, dtype=float) / np.asarray(B_crit, dtype=float))
