@@ -8,12 +8,13 @@ import pytest
 from scalinglaws.study import NOTEBOOKS, run_study
 
 EXPECTED_FIGURES = {
-    "01_model_size": ["01_loss_vs_N", "01_depth_collapse", "01_appendix_lr_sweep"],
+    "01_model_size": ["01_loss_vs_N", "01_convergence", "01_depth_collapse", "01_appendix_lr_sweep"],
     "02_dataset_size": ["02_early_stopping", "02_loss_vs_D"],
     "03_model_shape": ["03_shape"],
     "04_overfitting": ["04_LND"],
     "05_sample_efficiency": ["05_learning_curves", "05_tokens_to_target", "05_LNS_fit", "05_predict_from_first_half"],
-    "06_compute_allocation": ["06_frontier", "06_frontier_fits", "06_critical_batch", "06_isoflop", "06_allocation"],
+    "06_compute_allocation": ["06_frontier", "06_frontier_fits", "06_critical_batch", "06_noise_scale", "06_isoflop",
+                              "06_contrast", "06_allocation"],
 }
 
 

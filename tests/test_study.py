@@ -3,7 +3,7 @@
 import pytest
 
 from scalinglaws import ScalingLawsError
-from scalinglaws.experiments import FINDINGS, Study
+from scalinglaws.experiments import GRIDS, Study
 
 
 def test_train_all_leaves_nothing_for_the_notebooks(smoke_store, tmp_path, monkeypatch):
@@ -14,7 +14,7 @@ def test_train_all_leaves_nothing_for_the_notebooks(smoke_store, tmp_path, monke
     monkeypatch.setenv("SCALINGLAWS_NO_TRAIN", "1")
     fresh = Study("smoke", runs_dir=smoke_store.runs, figures_dir=tmp_path / "figs", log="none")
     assert fresh.train_all() == smoke_store.n_grid_runs  # everything cached: trains nothing
-    for f in FINDINGS:
+    for f in GRIDS:
         df = fresh.ensure(fresh.grid(f))
         assert not df.empty
     # ...and a different profile's store is not silently accepted
@@ -43,7 +43,7 @@ def test_full_study_trains_everything_before_the_notebooks(tmp_path, monkeypatch
     kw = dict(runs_dir=str(tmp_path / "runs"), figures_dir=str(tmp_path / "figs"), out=str(tmp_path / "nb"))
     times = study_mod.run_study("smoke", extra_parameters={"scale": 2.0}, **kw)
     assert events[0][:3] == ("train_all", "smoke", 2.0) and [e[0] for e in events[1:]] == ["nb"] * 6
-    assert set(events[0][3]) == set(FINDINGS)  # the six notebooks read every grid
+    assert set(events[0][3]) == set(GRIDS)  # the six notebooks read every grid
     assert "train" in times and (tmp_path / "runs" / "study_times.json").exists()
     events.clear()
     study_mod.run_study("smoke", ["03"], **kw)  # one section: its own grids first, then the notebook

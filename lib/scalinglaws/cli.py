@@ -7,6 +7,9 @@
     scalinglaws study --profile quick                          # execute the notebooks with papermill
     scalinglaws study --profile gpu --device cuda --train-only # train every run first (GPU: many at once)
     scalinglaws report --profile cpu                           # the results table (markdown) from NN_results.json
+    scalinglaws predict --compute 1e21                         # compute-optimal N, D, loss: Kaplan beside Chinchilla
+    scalinglaws predict --params 1e9 --tokens 2e10             # loss of a model, and whether it overfits
+    scalinglaws predict --run runs/cli/<id> --target-loss 4.5  # a run's final loss and the steps to a target
 
 Exit status: 0 done; 1 a run diverged (train) or a finished run is corrupt (runs --check); 2 an error a
 user can fix, printed as one line (``error: ...``); 130 interrupted (Ctrl-C).
@@ -119,6 +122,16 @@ def _cmd_report(a) -> int:
     return 0
 
 
+def _cmd_predict(a) -> int:
+    from .predict import predict, render, to_json
+
+    report = predict(compute=a.compute, gpu_hours=a.gpu_hours, gpu=a.gpu, mfu=a.mfu, params=a.params,
+                     tokens=a.tokens, run=a.run, target_loss=a.target_loss, laws=a.laws,
+                     results_dir=a.results_dir, n_boot=a.n_boot)
+    print(to_json(report) if a.json else render(report))
+    return 0
+
+
 class _DefaultsShown(argparse.ArgumentDefaultsHelpFormatter):
     """Shows an option's default in its help, except where there is none to show (None, a flag's False)."""
 
@@ -195,6 +208,25 @@ def build_parser() -> argparse.ArgumentParser:
     pq = sub.add_parser("report", help="print the results table of a profile as markdown")
     pq.add_argument("--profile", default="cpu", choices=list(PROFILES), help="whose figures/<profile>/NN_results.json")
     pq.set_defaults(fn=_cmd_report)
+
+    pd_ = sub.add_parser("predict", help="predict loss, compute-optimal N and D, or a run's final loss from the scaling laws")
+    pd_.add_argument("--compute", type=float, default=None, help="training compute C in FLOPs (e.g. 1e21)")
+    pd_.add_argument("--gpu-hours", type=float, default=None, help="training compute as GPU-hours (with --gpu)")
+    pd_.add_argument("--gpu", default=None, choices=["h100", "a100", "h200"], help="GPU for --gpu-hours (its BF16 dense peak)")
+    pd_.add_argument("--mfu", type=float, default=None, help="model FLOPs utilisation for --gpu-hours (default 0.4)")
+    pd_.add_argument("--params", type=float, default=None,
+                     help="model size N in parameters (Kaplan and cpu: non-embedding; Chinchilla: all)")
+    pd_.add_argument("--tokens", type=float, default=None, help="training tokens D (with --params)")
+    pd_.add_argument("--run", default=None, help="a run folder (<runs-dir>/<run id>) to forecast from its learning curve")
+    pd_.add_argument("--target-loss", type=float, default=None,
+                     help="with --run: steps and tokens to reach this validation loss (nats/token)")
+    pd_.add_argument("--laws", nargs="+", default=None, choices=["kaplan", "chinchilla", "cpu"],
+                     help="whose laws: the papers' (default: kaplan and chinchilla) or this study's fits (cpu)")
+    pd_.add_argument("--results-dir", default=None,
+                     help="folder of NN_results.json for --laws cpu (default: figures/cpu of this checkout)")
+    pd_.add_argument("--n-boot", type=int, default=None, help="bootstrap resamples for --run intervals (default 200)")
+    pd_.add_argument("--json", action="store_true", help="print the report as JSON (for scripts)")
+    pd_.set_defaults(fn=_cmd_predict)
     return p
 
 

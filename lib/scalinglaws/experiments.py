@@ -37,9 +37,10 @@ from . import ScalingLawsError
 from .config import RunSpec
 from .model import Shape, non_embedding_params, shape_for_params
 
-# Every grid a notebook asks for. convergence / lr_check / seeds / kaplan are the checks of the main grids:
-# the ladder at other budgets, its LRs at x/÷√2, other seeds, and a Kaplan-style copy of the ladder.
-FINDINGS = ("model_size", "depth", "convergence", "lr_check", "seeds", "dataset_size", "shape", "overfitting",
+# Every run grid a notebook asks for (which notebook reads which: scalinglaws.findings). convergence /
+# lr_check / seeds / kaplan check the main grids: the ladder at other budgets, its LRs at x/÷√2, other
+# seeds, and a Kaplan-style copy of the ladder.
+GRIDS = ("model_size", "depth", "convergence", "lr_check", "seeds", "dataset_size", "shape", "overfitting",
             "batch", "isoflop", "isoflop_full", "kaplan")
 
 
@@ -419,8 +420,8 @@ class Study:
 
     # ------------------------------------------------------------------ grids
     def grid(self, finding: str) -> list[RunSpec]:
-        if finding not in FINDINGS:
-            raise ScalingLawsError(f"unknown finding '{finding}': choose one of {', '.join(FINDINGS)}")
+        if finding not in GRIDS:
+            raise ScalingLawsError(f"unknown grid '{finding}': choose one of {', '.join(GRIDS)}")
         return getattr(self, f"_grid_{finding}")()
 
     def _grid_model_size(self):
@@ -565,7 +566,7 @@ class Study:
                     out.append(self._with_lr(self._spec(l, d, tokens), f"{label} C={C:g}"))
         return out
 
-    def train_all(self, findings=FINDINGS) -> int:
+    def train_all(self, findings=GRIDS) -> int:
         """Train every run the notebooks will ask for, with as few barriers as possible; returns the
         number of distinct grid runs (the LR sweeps not counted). The ladder's LR sweeps first (every
         grid's LR depends on them), then all grids in one call, longest first. The notebooks then find every run cached (used for the gpu profile, where one process

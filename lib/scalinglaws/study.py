@@ -18,28 +18,13 @@ import time
 from pathlib import Path
 
 from . import ScalingLawsError
+from . import findings as FINDINGS_REGISTRY
 from .data import checkout_relative
 
-NOTEBOOKS = [
-    "01_model_size",
-    "02_dataset_size",
-    "03_model_shape",
-    "04_overfitting",
-    "05_sample_efficiency",
-    "06_compute_allocation",
-]
-
-# The run grids (experiments.FINDINGS) each notebook reads: `study` trains these before executing the
-# notebooks, printing a line per finished run, so training shows progress in the terminal (inside a
-# notebook its output would only reach the executed notebook).
-NOTEBOOK_FINDINGS = {
-    "01_model_size": ("model_size", "seeds", "convergence", "lr_check", "isoflop", "depth"),
-    "02_dataset_size": ("dataset_size", "overfitting"),
-    "03_model_shape": ("model_size", "shape", "seeds"),
-    "04_overfitting": ("model_size", "overfitting"),
-    "05_sample_efficiency": ("model_size",),
-    "06_compute_allocation": ("model_size", "batch", "kaplan", "convergence", "isoflop", "isoflop_full"),
-}
+# Which notebooks exist, which run grids each reads (`study` trains these before executing the notebooks,
+# printing a line per finished run, so training shows progress in the terminal), their titles and main
+# figures: one registry, scalinglaws.findings.
+NOTEBOOKS, NOTEBOOK_FINDINGS, FINDING_TITLES = FINDINGS_REGISTRY.NOTEBOOKS, FINDINGS_REGISTRY.NOTEBOOK_FINDINGS, FINDINGS_REGISTRY.FINDING_TITLES
 
 # The parameters every study notebook declares in its tagged cell (notebooks/make_notebooks.py PARAMS).
 NOTEBOOK_PARAMETERS = ("profile", "runs_dir", "figures_dir", "workers", "device", "seed", "corpus", "n_boot", "scale")
@@ -195,12 +180,6 @@ def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device:
     return times
 
 
-FINDING_TITLES = {
-    "01": "1. Model size L(N)", "02": "2. Dataset size L(D)", "03": "3. Model shape",
-    "04": "4. Overfitting L(N, D)", "05": "5. Sample efficiency L(N, S)", "06": "6. Compute allocation",
-}
-
-
 def _fmt(v) -> str:
     if v is None:
         return "–"
@@ -209,29 +188,58 @@ def _fmt(v) -> str:
     return f"{v:.3g}"
 
 
-def results_markdown(profile: str = "cpu", figures_dir: str | None = None) -> str:
-    """The README's results table, built from figures/<profile>/NN_results.json (never typed by hand)."""
+def _results_dir(profile: str, figures_dir: str | None) -> Path:
     from .experiments import get_profile
 
-    root = repo_root()
     if figures_dir is None:
         get_profile(profile)  # an unknown profile is an error, not an empty table
-    fig = Path(figures_dir) if figures_dir else root / "figures" / profile
+    fig = Path(figures_dir) if figures_dir else repo_root() / "figures" / profile
     if not any(fig.glob("[0-9][0-9]_results.json")):
         raise ScalingLawsError(f"no results in {fig}: run the study first (scalinglaws study --profile {profile})")
-    main = {"01": "01_loss_vs_N", "02": "02_loss_vs_D", "03": "03_shape", "04": "04_LND",
-            "05": "05_learning_curves", "06": "06_frontier_fits"}
+    return fig
+
+
+def _links(profile: str, fig: Path, f) -> str:
+    link = f"[{f.name}](notebooks/{f.name}.ipynb)"
+    return link + (f" · [fig](figures/{profile}/{f.figure}.png)" if (fig / f"{f.figure}.png").exists() else "")
+
+
+def results_markdown(profile: str = "cpu", figures_dir: str | None = None) -> str:
+    """The full results table (every quantity of every notebook), built from figures/<profile>/NN_results.json
+    (never typed by hand)."""
+    fig = _results_dir(profile, figures_dir)
     lines = ["| finding | quantity | this study (95% CI) | units | paper | note | notebook · figure |",
              "|---|---|---|---|---|---|---|"]
-    for nb in NOTEBOOKS:
-        path = fig / f"{nb[:2]}_results.json"
+    for f in FINDINGS_REGISTRY.FINDINGS:
+        path = fig / f"{f.nb}_results.json"
         if not path.exists():
             continue
-        figs = [main[nb[:2]]] if (fig / f"{main[nb[:2]]}.png").exists() else []
-        link = f"[{nb}](notebooks/{nb}.ipynb) · [fig](figures/{profile}/{figs[0]}.png)" if figs else f"[{nb}](notebooks/{nb}.ipynb)"
         for r in json.loads(path.read_text()):
             ci = f" [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]" if r["ci_low"] is not None else ""
-            cell = lambda t: str(t).replace("|", "\\|")  # noqa: E731 - a "|" inside a cell would end it
-            lines.append(f"| {FINDING_TITLES[nb[:2]]} | {cell(r['quantity'])} | {_fmt(r['value'])}{ci} | {cell(r['units']) or '–'} | "
-                         f"{_fmt(r['paper_value'])} | {cell(r['note'])} | {link} |")
+            lines.append(f"| {f.title} | {_cell(r['quantity'])} | {_fmt(r['value'])}{ci} | {_cell(r['units']) or '–'} | "
+                         f"{_fmt(r['paper_value'])} | {_cell(r['note'])} | {_links(profile, fig, f)} |")
     return "\n".join(lines)
+
+
+def claims_markdown(profile: str = "cpu", figures_dir: str | None = None) -> str:
+    """Results at a glance: one row per claim of the paper, our measurement with its interval, the paper's
+    value and a verdict computed by scalinglaws.findings.verdict."""
+    fig = _results_dir(profile, figures_dir)
+    lines = ["| claim (Kaplan et al. 2020 unless noted) | this study (95% CI) | paper | verdict | why | notebook |",
+             "|---|---|---|---|---|---|"]
+    for f in FINDINGS_REGISTRY.FINDINGS:
+        path = fig / f"{f.nb}_results.json"
+        records = json.loads(path.read_text()) if path.exists() else []
+        for c in f.claims:
+            word, why, r = FINDINGS_REGISTRY.verdict(c, records)
+            ours = "–"
+            if r is not None and r["value"] is not None:
+                ci = f" [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]" if r["ci_low"] is not None else ""
+                ours = f"{_fmt(r['value'])}{ci} ({_cell(r['quantity'])})"
+            pv = r["paper_value"] if r is not None and r["paper_value"] is not None else c.paper
+            lines.append(f"| {_cell(c.text)} | {ours} | {_fmt(pv)} | **{word}** | {_cell(why)} | {_links(profile, fig, f)} |")
+    return "\n".join(lines)
+
+
+def _cell(t) -> str:
+    return str(t).replace("|", "\\|")  # a "|" inside a cell would end it

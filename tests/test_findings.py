@@ -1,0 +1,52 @@
+"""The findings registry: every notebook and grid is in it, and each claim's verdict is true in every branch."""
+
+from scalinglaws import findings as FR
+from scalinglaws.experiments import GRIDS
+from scalinglaws.findings import Claim, verdict
+
+
+def rec(q, v, lo=None, hi=None, paper=None, note=""):
+    return {"quantity": q, "value": v, "ci_low": lo, "ci_high": hi, "paper_value": paper, "note": note}
+
+
+def test_registry_covers_every_notebook_and_grid():
+    from scalinglaws.study import repo_root
+
+    assert [f.nb for f in FR.FINDINGS] == sorted(f.nb for f in FR.FINDINGS)
+    assert {g for f in FR.FINDINGS for g in f.grids} == set(GRIDS)
+    for f in FR.FINDINGS:
+        assert (repo_root() / "notebooks" / f"{f.name}.ipynb").exists() and f.claims
+
+
+def test_interval_verdicts():
+    c = Claim("x", ("a", "b"))
+    assert verdict(c, [rec("b", 0.07, 0.06, 0.08, 0.076)])[0] == "reproduced"  # first present quantity wins
+    assert verdict(c, [rec("a", 0.05, 0.045, 0.055, 0.076), rec("b", 0.07, 0.06, 0.08, 0.076)])[0] == "partly reproduced"
+    word, why, _ = verdict(c, [rec("a", 0.2, 0.15, 0.25, 0.076)])
+    assert word == "not reproduced at this scale" and why == "paper's value below our interval"
+    assert verdict(c, [rec("a", -0.05, -0.06, -0.04, 0.076)])[0] == "not reproduced at this scale"  # opposite sign
+    assert verdict(c, [])[0] == "not measured here"
+    assert verdict(c, [rec("a", 0.07, 0.06, 0.08, 0.076, note="[fit did not converge: ...]")])[0] == "not measured here"
+    assert verdict(c, [rec("a", 0.07, 0.06, 0.08, 0.076, note="x [not reliable here: E vanished]")])[0] == "not measured here"
+    assert verdict(c, [rec("a", None)])[0] == "not measured here"
+
+
+def test_other_rules():
+    pos = Claim("p", ("tokens-to-target exponent",), rule="all_positive")
+    rows = [rec("tokens-to-target exponent at L=4", 0.4, 0.1, 0.6), rec("tokens-to-target exponent at L=5", 0.3, 0.05, 0.5)]
+    assert verdict(pos, rows)[0] == "reproduced"
+    rows[1] = rec("tokens-to-target exponent at L=5", 0.3, -0.05, 0.5)
+    assert verdict(pos, rows)[0] == "partly reproduced"
+    rows[1] = rec("tokens-to-target exponent at L=5", -0.1, -0.3, 0.1)
+    assert verdict(pos, rows)[0] == "not reproduced at this scale"
+    z = Claim("z", ("g",), rule="zero_inside")
+    assert verdict(z, [rec("g", 0.1, -0.1, 0.3)])[0] == "reproduced"
+    assert verdict(z, [rec("g", 0.4, 0.2, 0.6)])[0] == "not reproduced at this scale"
+    assert verdict(z, [rec("g", 0.4)])[0] == "not measured here"
+    at = Claim("s", ("r",), rule="at_least")
+    assert [verdict(at, [rec("r", v, paper=40)])[0] for v in (45, 22, 10)] == [
+        "reproduced", "partly reproduced", "not reproduced at this scale"]
+    sm = Claim("d", ("non",), rule="smaller", other="tot")
+    assert verdict(sm, [rec("non", 0.02), rec("tot", 0.03)])[0] == "reproduced"
+    assert verdict(sm, [rec("non", 0.03), rec("tot", 0.02)])[0] == "not reproduced at this scale"
+    assert verdict(sm, [rec("non", 0.03)])[0] == "not measured here"
