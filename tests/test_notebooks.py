@@ -97,3 +97,23 @@ def test_a_failing_rerun_leaves_the_committed_notebook_byte_identical(tmp_path):
                   extra_parameters={"corpus": str(tmp_path / "no_such_corpus.txt")}, pretrain=False)
     assert good.read_bytes() == b'{"a committed, executed notebook": 5}'
     assert (out / "05_sample_efficiency.failed.ipynb").exists() and not list(out.glob(".*.running.ipynb"))
+
+
+def test_committed_notebooks_match_their_sources():
+    """notebooks/src/*.py (jupytext percent scripts) are the sources: each committed notebook holds exactly
+    their cells (plus the cell papermill injects when it executes one)."""
+    import importlib.util
+
+    import nbformat
+
+    from scalinglaws.study import repo_root
+
+    spec = importlib.util.spec_from_file_location("make_notebooks", repo_root() / "notebooks" / "make_notebooks.py")
+    mk = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mk)
+    for nb in NOTEBOOKS:
+        built = mk.build(mk.SOURCES / f"{nb}.py")
+        committed = nbformat.read(repo_root() / "notebooks" / f"{nb}.ipynb", as_version=4)
+        cells = [c for c in committed.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+        assert [(c.cell_type, c.source) for c in cells] == [(c.cell_type, c.source) for c in built.cells], nb
+        assert committed.metadata["kernelspec"]["name"] == "python3"

@@ -1,0 +1,135 @@
+# Source of notebooks/02_dataset_size.ipynb (jupytext "percent" format: each "# %%" starts a cell).
+# Edit here, then: .venv/bin/python notebooks/make_notebooks.py 02
+
+# %% [markdown]
+# # 02 — Dataset size: L(D)
+#
+# Kaplan et al. 2020 (Sec. 3.2, Fig. 1 middle): a model large enough to be data-limited, trained with early stopping
+# on a dataset of D tokens, reaches L(D) = (D_c/D)^α_D with α_D ≈ 0.095.
+#
+# **How we measure it.** One model is trained on nested subsets of D tokens, each repeated for as many epochs as
+# helps and stopped early on validation loss (patience rule, capped), with Kaplan's 10% dropout. A subset is made of
+# 2,048-token chunks drawn at random across every book (`RunSpec.data_sampling = "chunks"`), so a small D is a
+# small sample of the whole corpus, not part of one book. Only runs that got past their minimum are fitted; a
+# run still improving at its cap gives only an upper bound.
+
+# %% tags=["parameters"]
+profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.experiments)
+runs_dir: str = ""  # run store folder; empty means <repo>/runs/<profile>
+figures_dir: str = ""  # folder for figures and NN_results.json; empty means <repo>/figures/<profile>
+workers: int = 0  # training worker processes; 0 means automatic layout (scalinglaws.store.auto_layout)
+device: str = "cpu"  # cpu | cuda | auto
+seed: int = 0  # model initialisation and data order of every run
+corpus: str = ""  # empty means the corpus of the profile (gutenberg); or a local path, or hub:<dataset id>
+n_boot: int = 0  # bootstrap resamples per fit; 0 means the default of the profile; -1 means none (point estimates only, no intervals)
+scale: float = 0.0  # multiply every token budget (gpu users with more time); 0 means no change
+
+
+# %%
+import pandas as pd
+from IPython.display import display
+import numpy as np
+from scalinglaws import allocation as al, analysis as an, batch_size as bs, convergence as cv, experiments as ex, fit as F, paper, plots as P
+from scalinglaws.study import check_notebook_parameters
+
+check_notebook_parameters(globals())  # a mistyped papermill -p name stops here, not after an hour of training
+
+study = ex.Study(profile, runs_dir=runs_dir or None, figures_dir=figures_dir or None, workers=workers,
+                 device=device, seed=seed, corpus=corpus or None, scale=scale or None)
+n_boot = study.profile.n_boot if n_boot == 0 else max(n_boot, 0)
+res = an.Results("02", study.figures_dir)
+K = paper.KAPLAN
+P.set_style()
+an.readable_warnings()
+pd.set_option("display.width", 160, "display.max_columns", 30)
+print(an.smoke_banner(study))
+print(f"runs: {an.where(study.runs_dir)}   figures: {an.where(study.figures_dir)}")
+
+
+# %% [markdown]
+# ## 1. Learning rate (shared sweeps) and the runs
+
+# %%
+rule = study.lr_rule()
+runs = study.ensure(study.grid("dataset_size"))
+final = an.reached_minimum(runs)
+display(final[["N", "data_tokens", "tokens", "epochs", "step", "best_step", "best_val_loss", "final_val_loss", "status", "reached_min", "lr"]])
+
+# %% [markdown]
+# ## 2. Learning curves, and where each one was best
+# What to look for: each curve falls, bottoms out and rises again as the model starts to memorise its subset; the red marks are the minima. A curve that never turns up was still improving when its budget ended.
+
+# %%
+n_min = int(final.reached_min.sum())
+print(f"{n_min} of {len(final)} runs got past their minimum ({int((final.status == 'early_stopped').sum())} stopped early)"
+      + ("; the others were still improving at their cap, so their best loss is only an upper bound on L(D) and they are not fitted." if n_min < len(final) else "; every point is a minimum."))
+fig, data = an.early_stop_figure(runs, final)
+an.save(study, fig, data, "02_early_stopping")
+fig
+
+# %% [markdown]
+# ## 3. Fit L(D) on the runs that reached their minimum
+
+# %%
+fitted = final[final.reached_min]
+fit_D = an.try_fit(F.fit_power_law, fitted["data_tokens"], fitted["best_val_loss"], n_boot=n_boot, seed=seed) if len(fitted) >= 3 else None
+if fit_D is None:
+    print(f"L(D) not fitted: {len(fitted)} run(s) reached their minimum; a power law needs 3.")
+fig, (ax, ax2) = P.new_figure(1, 2, figsize=(10, 4))
+rest = final[~final.reached_min]
+d1 = P.powerlaw_plot(ax, fitted["data_tokens"], fitted["best_val_loss"], fit_D, label_x="D (tokens in the subset)",
+                     paper_alpha=K["alpha_D"].value, data_label=f"minimum reached, N={final.N.iloc[0]:,}",
+                     excluded=(rest["data_tokens"], rest["best_val_loss"]), excluded_label="still improving (upper bound)")
+d2 = P.residual_plot(ax2, fit_D, label_x="D (tokens)") if fit_D is not None else None
+an.save(study, fig, {"fit": d1, "residuals": d2} if d2 is not None else {"fit": d1}, "02_loss_vs_D")
+fig
+
+# %% [markdown]
+# ## 4. Is this model large enough? L(D) is the large-N limit
+# Notebook 04 trains the same subsets on several model sizes. Where the two largest sizes reach the same loss (within 1%), the model size no longer limits the loss and the point is L(D) itself; where they differ, L(D) lies below the larger model's loss.
+
+# %%
+agree = an.large_n_agreement(an.reached_minimum(study.ensure(study.grid("overfitting"))))
+display(agree)
+
+# %%
+if fit_D is not None:
+    res.add_fit(fit_D, "alpha", "alpha_D", K["alpha_D"].value, "", "L(D)=(D_c/D)^alpha_D, best val loss of runs past their minimum")
+    res.add_fit(fit_D, "X_c", "D_c", K["D_c"].value, "tokens", "extrapolation to a loss of 1 nat; depends on the tokenizer")
+    d_ref = float(np.exp(np.log(fitted.data_tokens).mean()))
+    if an.usable(fit_D):
+        ref = fit_D.predict_interval(np.array([d_ref]))
+        res.add(f"fitted L at D = {d_ref:.3g} tokens", ref.estimate[0], (ref.low[0], ref.high[0]), None, "nats/token", "headline scale: inside the data")
+res.add("model size", final.N.iloc[0], None, None, "parameters (non-embedding)", "one model for every D")
+res.add("D range", final.data_tokens.max() / final.data_tokens.min(), None, None, "ratio", f"{final.data_tokens.min():.3g} to {final.data_tokens.max():.3g} tokens")
+res.add("runs past their minimum (fitted)", n_min, None, None, "count", f"of {len(final)}")
+res.add("subsets where the two largest sizes agree within 1%", int(agree.agree.sum()) if len(agree) else 0, None, None, "count", f"of {len(agree)} subset sizes (notebook 04 grid)")
+
+# %% [markdown]
+# ## Results
+
+# %%
+res.save()
+display(res.frame())
+
+
+# %% [markdown]
+# ## Interpretation (computed from the numbers above)
+
+# %%
+pv = K["alpha_D"].value
+if fit_D is None:
+    print(f"No L(D) fit: only {n_min} of {len(final)} runs reached their minimum, so this profile does not measure L(D).")
+else:
+    print(f"alpha_D = {an.pm(fit_D, 'alpha')} from {len(fitted)} runs past their minimum; the paper has {pv}. " + an.fit_versus_paper(fit_D, "alpha", pv))
+big = final.sort_values("data_tokens").iloc[-1]
+print(f"The largest subset ({big.data_tokens:.3g} tokens) was seen {big.epochs:.2f} times and "
+      + ("got past its minimum." if big.reached_min else "was still improving at its cap: at that D this model is limited by its size or its steps, not by the data."))
+if len(agree):
+    print(f"The two largest sizes agree within 1% at {int(agree.agree.sum())} of {len(agree)} subset sizes"
+          + (f" (D = {', '.join(f'{d:.3g}' for d in agree[agree.agree].D)}): there the loss is L(D) in its large-N limit." if agree.agree.any() else "; nowhere is the model large enough for its loss to be L(D) itself."))
+
+# %% [markdown]
+# ## What to try
+# - `-p seed 1`: another seed for every run; compare α_D with the interval above.
+# - Set `data_sampling="prefix"` on the data profile (scalinglaws.experiments) to see the confound the chunks remove: a small D that is one book's opening is a different, narrower dataset.

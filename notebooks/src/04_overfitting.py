@@ -1,0 +1,138 @@
+# Source of notebooks/04_overfitting.ipynb (jupytext "percent" format: each "# %%" starts a cell).
+# Edit here, then: .venv/bin/python notebooks/make_notebooks.py 04
+
+# %% [markdown]
+# # 04 — Overfitting: L(N, D) and the D ∝ N^0.74 rule
+#
+# Kaplan et al. 2020 (Sec. 4, Eq. 1.5, Fig. 9): with early stopping, L(N, D) = [(N_c/N)^(α_N/α_D) + D_c/D]^α_D; the
+# overfitting penalty δL = L(N, D)/L(N, ∞) − 1 depends on N and D only through N^(α_N/α_D)/D, so keeping it small
+# needs D ≳ 5·10³·N^0.74.
+#
+# **How we measure it.** Model sizes × nested data subsets (random 2,048-token chunks across all books, as in
+# notebook 02), each repeated with 10% dropout until validation loss stops improving (patience rule, capped); plus,
+# per size, the ladder run that saw fresh data throughout (D = tokens seen). Eq. 1.5 is fitted only on runs that got
+# past their minimum: a run still improving at its cap is not an early-stopped loss.
+
+# %% tags=["parameters"]
+profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.experiments)
+runs_dir: str = ""  # run store folder; empty means <repo>/runs/<profile>
+figures_dir: str = ""  # folder for figures and NN_results.json; empty means <repo>/figures/<profile>
+workers: int = 0  # training worker processes; 0 means automatic layout (scalinglaws.store.auto_layout)
+device: str = "cpu"  # cpu | cuda | auto
+seed: int = 0  # model initialisation and data order of every run
+corpus: str = ""  # empty means the corpus of the profile (gutenberg); or a local path, or hub:<dataset id>
+n_boot: int = 0  # bootstrap resamples per fit; 0 means the default of the profile; -1 means none (point estimates only, no intervals)
+scale: float = 0.0  # multiply every token budget (gpu users with more time); 0 means no change
+
+
+# %%
+import pandas as pd
+from IPython.display import display
+import numpy as np
+from scalinglaws import allocation as al, analysis as an, batch_size as bs, convergence as cv, experiments as ex, fit as F, paper, plots as P
+from scalinglaws.study import check_notebook_parameters
+
+check_notebook_parameters(globals())  # a mistyped papermill -p name stops here, not after an hour of training
+
+study = ex.Study(profile, runs_dir=runs_dir or None, figures_dir=figures_dir or None, workers=workers,
+                 device=device, seed=seed, corpus=corpus or None, scale=scale or None)
+n_boot = study.profile.n_boot if n_boot == 0 else max(n_boot, 0)
+res = an.Results("04", study.figures_dir)
+K = paper.KAPLAN
+P.set_style()
+an.readable_warnings()
+pd.set_option("display.width", 160, "display.max_columns", 30)
+print(an.smoke_banner(study))
+print(f"runs: {an.where(study.runs_dir)}   figures: {an.where(study.figures_dir)}")
+
+
+# %% [markdown]
+# ## 1. Runs
+
+# %%
+rule = study.lr_rule()
+ladder_runs = study.ensure(study.grid("model_size"))
+runs = study.ensure(study.grid("overfitting"))
+pts = an.nd_points(study, runs, ladder_runs)
+display(pts.pivot_table(index="N", columns="D", values="L"))
+all_pts, pts = pts, pts[pts.reached_min].copy()  # the fit uses minima only
+print(f"{len(pts)} of {len(all_pts)} points are minima (or single-epoch runs) and are fitted; "
+      f"{len(all_pts) - len(pts)} subset runs were still improving at their cap")
+display(all_pts.pivot_table(index="N", columns="D", values="reached_min"))
+
+# %% [markdown]
+# ## 2. Fit Eq. 1.5 jointly
+
+# %%
+nd = an.try_fit(F.fit_kaplan_nd, pts["N"], pts["D"], pts["L"], groups=pts["run_id"], n_boot=n_boot, seed=seed)
+if nd is not None:
+    display(nd.summary_frame())
+fig, (ax, ax2) = P.new_figure(1, 2, figsize=(11, 4.2))
+plotted = []
+import matplotlib as mpl
+norm = mpl.colors.LogNorm(all_pts.N.min(), all_pts.N.max())
+for N, g in all_pts.groupby("N"):
+    g = g.sort_values("D"); c = mpl.colormaps["viridis"](norm(N)); m = g["reached_min"].astype(bool)
+    ax.plot(g.D[m], g.L[m], "o", color=c, label=f"N={N:,.0f}")
+    ax.plot(g.D[~m], g.L[~m], "o", mfc="none", color=c)  # still improving at the cap: not fitted
+    if nd is not None:
+        Ds = np.geomspace(all_pts.D.min(), all_pts.D.max(), 60); ax.plot(Ds, nd.predict(np.full_like(Ds, N), Ds), "--", color=c, lw=1)
+        plotted.append(pd.DataFrame({"N": N, "D": Ds, "L_fit": nd.predict(np.full_like(Ds, N), Ds)}))
+ax.set_xlabel("D (tokens)"); ax.set_ylabel("early-stopped loss (nats/token)"); P.log_axes(ax); ax.legend(fontsize="x-small", title="open: not at a minimum", title_fontsize="x-small")
+if nd is not None:
+    p = nd.params
+    pts["L_inf"] = (p["N_c"] / pts["N"]) ** p["alpha_N"]
+    pts["delta_L"] = F.overfit_delta(pts["L"], pts["L_inf"]); pts["x"] = F.collapse_variable(pts["N"], pts["D"], p["alpha_N"], p["alpha_D"])
+    for N, g in pts.groupby("N"):
+        ax2.plot(g["x"], g["delta_L"], "o", color=mpl.colormaps["viridis"](norm(N)))
+    xs = np.geomspace(pts.x.min(), pts.x.max(), 60)
+    ax2.plot(xs, (1 + xs * p["D_c"] / p["N_c"] ** (p["alpha_N"] / p["alpha_D"])) ** p["alpha_D"] - 1, "k--", lw=1, label="Eq. 1.5")
+    ax2.set_xscale("log"); ax2.legend(fontsize="small")
+else:
+    ax2.text(0.5, 0.5, "Eq. 1.5 not fitted (too few minima, see above)", ha="center", transform=ax2.transAxes)
+ax2.set_xlabel("N^(α_N/α_D) / D"); ax2.set_ylabel("δL = L(N,D)/L(N,∞) − 1")
+an.save(study, fig, {"points": all_pts, "fit": pd.concat(plotted, ignore_index=True) if plotted else pd.DataFrame()}, "04_LND")
+fig
+
+# %% [markdown]
+# ## 3. This study's overfitting rule
+
+# %%
+rule_d = an.overfit_rule(nd, tolerance=0.02) if nd is not None else None
+if rule_d is not None:
+    print(f"dL < 2% needs D >= {rule_d['k']:.3g} * N^{rule_d['exponent']:.2f}  (paper: 5e3 * N^0.74)")
+    res.add_fit(nd, "alpha_N", "alpha_N (Eq. 1.5)", paper.KAPLAN["nd_alpha_N"].value, "", "joint fit on minima")
+    res.add_fit(nd, "alpha_D", "alpha_D (Eq. 1.5)", paper.KAPLAN["nd_alpha_D"].value, "", "joint fit on minima")
+    res.add_fit(nd, "N_c", "N_c (Eq. 1.5)", paper.KAPLAN["nd_N_c"].value, "parameters", "")
+    res.add_fit(nd, "D_c", "D_c (Eq. 1.5)", paper.KAPLAN["nd_D_c"].value, "tokens", "")
+    res.add("overfitting rule exponent alpha_N/alpha_D", rule_d["exponent"], rule_d["exponent_ci"], paper.KAPLAN["D_over_N_exponent"].value, "", "D >= k N^exponent keeps dL < 2%")
+    res.add("overfitting rule coefficient k", rule_d["k"], rule_d["k_ci"], paper.KAPLAN["overfit_D_coef"].value, "tokens", "tolerance 2%")
+res.add("points fitted (minima or single-epoch)", len(pts), None, None, "count", f"of {len(all_pts)}")
+
+# %% [markdown]
+# ## Results
+
+# %%
+res.save()
+display(res.frame())
+
+
+# %% [markdown]
+# ## Interpretation (computed from the numbers above)
+
+# %%
+print(f"{len(pts)} of {len(all_pts)} (N, D) points are minima or single-epoch runs; only those are fitted.")
+if rule_d is None:
+    print("Eq. 1.5 was not fitted: too few points reached their minimum, so this profile does not measure L(N, D) or the overfitting rule.")
+else:
+    e, (elo, ehi) = rule_d["exponent"], rule_d["exponent_ci"]
+    print(f"alpha_N/alpha_D = {e:.2f} [{elo:.2f}, {ehi:.2f}] against the paper's 0.74. " + an.versus_paper(e, (elo, ehi), 0.74, nd.converged))
+    spread = float(np.sqrt(np.mean(nd.residuals ** 2)))
+    print(f"Eq. 1.5 describes the fitted points with an rms log-residual of {spread:.3f}; the collapse plot shows whether all sizes fall on one curve of N^(α_N/α_D)/D.")
+    for N in sorted(pts.N.unique()):
+        print(f"  N={N:,.0f}: no more than 2% overfitting needs D >= {rule_d['k'] * N ** e:.3g} tokens")
+
+# %% [markdown]
+# ## What to try
+# - Lower `data_patience` or raise `nd_max_tokens` (cpu profile): how many more runs reach their minimum?
+# - `-p seed 1`: how much do α_N/α_D and the rule's coefficient move with the seed?
