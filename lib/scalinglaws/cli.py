@@ -210,21 +210,21 @@ def build_parser() -> argparse.ArgumentParser:
     pq.set_defaults(fn=_cmd_report)
 
     pd_ = sub.add_parser("predict", help="predict loss, compute-optimal N and D, or a run's final loss from the scaling laws")
-    pd_.add_argument("--compute", type=float, default=None, help="training compute C in FLOPs (e.g. 1e21)")
-    pd_.add_argument("--gpu-hours", type=float, default=None, help="training compute as GPU-hours (with --gpu)")
+    pd_.add_argument("--compute", type=float, default=None, metavar="FLOPS", help="training compute C in FLOPs (e.g. 1e21)")
+    pd_.add_argument("--gpu-hours", type=float, default=None, metavar="H", help="training compute as GPU-hours (with --gpu)")
     pd_.add_argument("--gpu", default=None, choices=["h100", "a100", "h200"], help="GPU for --gpu-hours (its BF16 dense peak)")
-    pd_.add_argument("--mfu", type=float, default=None, help="model FLOPs utilisation for --gpu-hours (default 0.4)")
-    pd_.add_argument("--params", type=float, default=None,
+    pd_.add_argument("--mfu", type=float, default=None, metavar="F", help="model FLOPs utilisation for --gpu-hours (default 0.4)")
+    pd_.add_argument("--params", type=float, default=None, metavar="N",
                      help="model size N in parameters (Kaplan and cpu: non-embedding; Chinchilla: all)")
-    pd_.add_argument("--tokens", type=float, default=None, help="training tokens D (with --params)")
-    pd_.add_argument("--run", default=None, help="a run folder (<runs-dir>/<run id>) to forecast from its learning curve")
-    pd_.add_argument("--target-loss", type=float, default=None,
+    pd_.add_argument("--tokens", type=float, default=None, metavar="D", help="training tokens D (with --params)")
+    pd_.add_argument("--run", default=None, metavar="RUN_DIR", help="a run folder (<runs-dir>/<run id>) to forecast from its learning curve")
+    pd_.add_argument("--target-loss", type=float, default=None, metavar="L",
                      help="with --run: steps and tokens to reach this validation loss (nats/token)")
     pd_.add_argument("--laws", nargs="+", default=None, choices=["kaplan", "chinchilla", "cpu"],
                      help="whose laws: the papers' (default: kaplan and chinchilla) or this study's fits (cpu)")
-    pd_.add_argument("--results-dir", default=None,
+    pd_.add_argument("--results-dir", default=None, metavar="DIR",
                      help="folder of NN_results.json for --laws cpu (default: figures/cpu of this checkout)")
-    pd_.add_argument("--n-boot", type=int, default=None, help="bootstrap resamples for --run intervals (default 200)")
+    pd_.add_argument("--n-boot", type=int, default=None, metavar="B", help="bootstrap resamples for --run intervals (default 200)")
     pd_.add_argument("--json", action="store_true", help="print the report as JSON (for scripts)")
     pd_.set_defaults(fn=_cmd_predict)
     return p

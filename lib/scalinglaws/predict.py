@@ -141,20 +141,27 @@ def _read_results(results_dir: Path, nb: str) -> dict[str, dict]:
     """figures/<profile>/<nb>_results.json as {quantity: record}."""
     path = results_dir / f"{nb}_results.json"
     if not path.is_file():
-        raise ScalingLawsError(f"no {path} (this study's fits for --laws cpu); {RESULTS_FIX.format(nb=nb)}")
+        raise ScalingLawsError(f"no {_shown(path)} (this study's fits for --laws cpu); {RESULTS_FIX.format(nb=nb)}")
     try:
         records = json.loads(path.read_text())
         return {r["quantity"]: r for r in records}
     except (json.JSONDecodeError, TypeError, KeyError) as e:
-        raise ScalingLawsError(f"{path} is not a results file (a list of records with 'quantity'): "
+        raise ScalingLawsError(f"{_shown(path)} is not a results file (a list of records with 'quantity'): "
                                f"{e.__class__.__name__}; {RESULTS_FIX.format(nb=nb)}") from None
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it (relative to the checkout when inside it)."""
+    from .data import checkout_relative
+
+    return checkout_relative(path)
 
 
 def _need(results: dict[str, dict], quantity: str, path: Path, nb: str) -> dict:
     """The record of one fitted quantity, or the one-line error naming it and the fix."""
     rec = results.get(quantity)
     if rec is None or rec.get("value") is None or not math.isfinite(float(rec["value"])):
-        raise ScalingLawsError(f"{path} has no value for {quantity!r}, which --laws cpu needs; "
+        raise ScalingLawsError(f"{_shown(path)} has no value for {quantity!r}, which --laws cpu needs; "
                                f"{RESULTS_FIX.format(nb=nb)}")
     return rec
 
@@ -189,7 +196,8 @@ def cpu_laws(results_dir: str | Path | None = None, *, need: tuple[str, ...] = (
         out["cpu-eq1.5"] = NDLaw(key="cpu-eq1.5", title="cpu study (Eq. 1.5, notebook 04)", form="kaplan",
                                  params=params, intervals=intervals, notes=notes, overfit=overfit, **study)
     if "approach3" in need:
-        params, intervals, notes = _study_values(results_dir, "06", {q: f"{q} (Approach 3)" for q in ("E", "A", "B", "alpha", "beta")})
+        params, intervals, notes = _study_values(results_dir, "06",
+                                                 {q: f"{q} (Approach 3)" for q in ("E", "A", "B", "alpha", "beta")})
         out["cpu-approach3"] = NDLaw(key="cpu-approach3", title="cpu study (Approach 3, notebook 06)",
                                      form="chinchilla", params=params, intervals=intervals, notes=notes, **study)
     return out
@@ -335,7 +343,7 @@ def predict_model(N: float, D: float, laws: list[str], results_dir=None) -> dict
             verdict = ("overfits: D is below" if col["overfits"] else "does not overfit: D is above")
             notes.append(f"{law.title}: {verdict} {_fmt(k)}·N^{p:.2f} = {_fmt(col['D_needed'])} tokens "
                          f"(Kaplan Eq. 4.4); the predicted penalty L(N,D)/L(N,inf) - 1 is {100 * col['overfit_penalty']:.1f}%.")
-        if law.intervals and law.key.startswith("cpu"):
+        if law.intervals:  # this study's fits carry their parameters' intervals; the papers' constants none
             notes.append(_interval_note(law))
     notes.append("The same N is read as non-embedding parameters by Kaplan's law and this study's, and as all "
                  "parameters by Chinchilla's.")
@@ -362,7 +370,7 @@ def _interval_note(law: NDLaw) -> str:
 def _read_run(run_dir: Path):
     """(spec, metrics rows, finished) of a run folder; one-line errors for anything that is not one."""
     from .config import RunSpec
-    from .store import _read_verified, read_metrics
+    from .store import CorruptRunError, _read_verified, read_metrics
     from .train import is_done
 
     if not run_dir.exists():
@@ -382,7 +390,10 @@ def _read_run(run_dir: Path):
                                "nothing to fit")
     finished = is_done(run_dir)
     # A finished run is checked like any result (its files must agree); a run in progress is read as it is.
-    rows = _read_verified(run_dir)[1] if finished else read_metrics(run_dir)
+    try:
+        rows = _read_verified(run_dir)[1] if finished else read_metrics(run_dir)
+    except CorruptRunError as e:
+        raise CorruptRunError(f"--run {run_dir} is corrupt: {e}") from None
     return spec, rows, finished
 
 
@@ -446,7 +457,7 @@ def forecast_run(run_dir: str | Path, target_loss: float | None = None, n_boot: 
                 "planned_steps": planned, "tokens_per_step": spec.tokens_per_step, "schedule": spec.schedule,
                 "evaluations_fitted": int(len(steps)), "first_step_fitted": int(steps.min()),
                 "last_step": last_step, "last_loss": last_loss},
-        "fit": {"law": "L(S) = E + (S_c/S)^alpha, S in optimizer steps",
+        "fit": {"law": "L(S) = E + (S_c/S)^alpha (S in optimizer steps)",
                 "S_c": p["X_c"], "S_c_ci": _ci(ci["X_c"]), "alpha": p["alpha"], "alpha_ci": _ci(ci["alpha"]),
                 "E": p["E"], "E_ci": _ci(ci["E"]), "rms_log_residual": float(np.sqrt(np.mean(fit.residuals ** 2))),
                 "converged": bool(fit.converged), "n_boot": n_boot, "level": fit.level},
@@ -576,16 +587,31 @@ def _fmt(x) -> str:
     return re.sub(r"e([+-])0*(\d)", lambda m: "e" + ("-" if m.group(1) == "-" else "") + m.group(2), s)
 
 
+def _clean(x):
+    """The report with every non-finite float as None: JSON has no inf or NaN (an absurd input can overflow)."""
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
 def to_json(report: dict) -> str:
-    return json.dumps(report, indent=1, allow_nan=False)
+    return json.dumps(_clean(report), indent=1, allow_nan=False)
+
+
+def _ratio(x: float) -> str:
+    return f"{x:.1f}" if 0.1 <= x < 1e4 else _fmt(x)
 
 
 _COMPUTE_ROWS = [("parameters N", "N", _fmt), ("  N counts", "N_counts", str), ("training tokens D", "D", _fmt),
-                 ("tokens per parameter", "tokens_per_parameter", lambda x: f"{x:.1f}"),
+                 ("tokens per parameter", "tokens_per_parameter", _ratio),
                  ("6·N·D (FLOPs)", "flops_6ND", _fmt), ("batch (tokens/step)", "batch_tokens", _fmt),
                  ("steps", "steps", _fmt), ("loss (nats/token)", "loss", lambda x: f"{x:.3f}")]
 _MODEL_ROWS = [("parameters N", "N", _fmt), ("  N read as", "N_counts", str), ("training tokens D", "D", _fmt),
-               ("tokens per parameter", "tokens_per_parameter", lambda x: f"{x:.1f}"),
+               ("tokens per parameter", "tokens_per_parameter", _ratio),
                ("C = 6·N·D (FLOPs)", "flops_6ND", _fmt), ("loss L(N, D) (nats/token)", "loss", lambda x: f"{x:.3f}"),
                ("loss L(N, inf)", "loss_unlimited_data", lambda x: f"{x:.3f}"),
                ("overfitting penalty (Eq. 4.3)", "overfit_penalty", lambda x: f"{100 * x:.1f}%"),
@@ -595,6 +621,7 @@ _MODEL_ROWS = [("parameters N", "N", _fmt), ("  N read as", "N_counts", str), ("
 
 def _table(columns: list[dict], rows) -> list[str]:
     head = ["", *[c["title"] for c in columns]]
+    rows = [r for r in rows if any(c.get(r[1]) is not None for c in columns)]  # e.g. no batch row for Chinchilla alone
     body = [[label, *[("—" if c.get(key) is None else fmt(c[key])) for c in columns]] for label, key, fmt in rows]
     widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
     return ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in [head, *body]]
@@ -651,11 +678,14 @@ def _render_run(r: dict) -> list[str]:
         if not t["reachable"]:
             out.append(f"Target loss {t['loss']:g} is at or below the fitted floor E = {f['E']:.3f}: unreachable "
                        "on this curve (a larger model or more data lowers the floor).")
+            if t["unreachable_share"] is not None and t["unreachable_share"] < 1:
+                out.append(f"  {100 * (1 - t['unreachable_share']):.0f}% of the bootstrap fits would reach it "
+                           f"(2.5th percentile: {_fmt(t['steps_low'])} steps)")
         else:
             out.append(f"Steps to reach loss {t['loss']:g}: {_interval(t['steps'], t['steps_low'], t['steps_high'])} "
                        f"({_fmt(t['tokens'])} tokens)")
             if t["unreachable_share"]:
                 out.append(f"  {100 * t['unreachable_share']:.0f}% of the bootstrap fits put E at or above the target")
         if t["reached_at_step"] is not None:
-            out.append(f"  the run already reached it at step {t['reached_at_step']} (observed)")
+            out.append(f"  observed: the run's first evaluation at or below it was at step {t['reached_at_step']}")
     return out
