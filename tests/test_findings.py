@@ -50,3 +50,18 @@ def test_other_rules():
     assert verdict(sm, [rec("non", 0.02), rec("tot", 0.03)])[0] == "reproduced"
     assert verdict(sm, [rec("non", 0.03), rec("tot", 0.02)])[0] == "not reproduced at this scale"
     assert verdict(sm, [rec("non", 0.03)])[0] == "not measured here"
+
+
+def test_report_tables_come_from_the_results_files(tmp_path, capsys):
+    import json
+
+    from scalinglaws.study import claims_markdown, results_markdown
+
+    (tmp_path / "02_results.json").write_text(json.dumps([rec("alpha_D", 0.09, 0.08, 0.1, 0.095, note="a | b")]))
+    claims = claims_markdown("cpu", figures_dir=str(tmp_path)).splitlines()
+    assert len(claims) == 2 + sum(len(f.claims) for f in FR.FINDINGS)  # every claim has a row, measured or not
+    row = next(line for line in claims if "α_D ≈ 0.095" in line)
+    assert "0.09 [0.08, 0.1] (alpha_D)" in row and "**reproduced**" in row
+    assert sum("**not measured here**" in line for line in claims) == len(claims) - 3
+    full = results_markdown("cpu", figures_dir=str(tmp_path)).splitlines()
+    assert len(full) == 3 and "a \\| b" in full[2]  # a "|" in a note does not break the table
