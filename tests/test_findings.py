@@ -6,7 +6,7 @@ from scalinglaws.findings import Claim, verdict
 
 
 def rec(q, v, lo=None, hi=None, paper=None, note=""):
-    return {"quantity": q, "value": v, "ci_low": lo, "ci_high": hi, "paper_value": paper, "note": note}
+    return {"quantity": q, "value": v, "ci_low": lo, "ci_high": hi, "paper_value": paper, "units": "", "note": note}
 
 
 def test_registry_covers_every_notebook_and_grid():
