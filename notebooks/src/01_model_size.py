@@ -60,7 +60,8 @@ display(rule.best)
 
 # %% [markdown]
 # ## 2. Train the size ladder, and the seed replicates
-# What to look for: the loss falls steadily with N; the replicates of a size differ by the seed noise (the `sd` column), which sets how small a difference between two runs can mean anything.
+# What to look for: whether the final loss falls steadily with N, and how far the replicates of a size lie
+# apart (the `sd` column): that seed noise sets how small a difference between two runs can mean anything.
 
 # %%
 runs = study.ensure(study.grid("model_size"))
@@ -109,6 +110,16 @@ ax.legend(fontsize="x-small")
 d2 = P.residual_plot(ax2, fit_final, label_x="N (non-embedding parameters)")
 an.save(study, fig, {"fit": d1, "converged": conv, "residuals": d2}, "01_loss_vs_N")
 fig
+
+# %% [markdown]
+# The law in code, with our constants (Kaplan Eq. 1.1): what the fixed-budget fit predicts for a model size.
+
+# %%
+if an.usable(fit_final):
+    N_c, alpha_N = fit_final.params["X_c"], fit_final.params["alpha"]
+    L_N = lambda N: (N_c / N) ** alpha_N  # noqa: E731
+    for N in (1e4, 1e5, 1e6):
+        print(f"N = {N:.0e}: L = {L_N(N):.3f} nats/token" + ("  (beyond the largest size trained)" if N > final.N.max() else ""))
 
 # %% [markdown]
 # Kaplan's converged L(N) can also be read off Eq. 1.5: L(N, D) = [(N_c/N)^(α_N/α_D) + D_c/D]^α_D fitted to runs that saw each token once with a schedule matched to their budget (the three budgets above and the IsoFLOP runs of notebook 06); its D → ∞ limit is (N_c/N)^α_N.

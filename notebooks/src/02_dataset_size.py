@@ -57,7 +57,9 @@ display(final[["N", "data_tokens", "tokens", "epochs", "step", "best_step", "bes
 
 # %% [markdown]
 # ## 2. Learning curves, and where each one was best
-# What to look for: each curve falls, bottoms out and rises again as the model starts to memorise its subset; the red marks are the minima. A curve that never turns up was still improving when its budget ended.
+# What to look for: whether each curve falls, bottoms out and rises again as the model starts to memorise
+# its subset (the red marks are the minima); a curve that never turns up was still improving when its budget
+# ended, and its best loss is only an upper bound on L(D).
 
 # %%
 n_min = int(final.reached_min.sum())

@@ -127,3 +127,9 @@ if np.isfinite(noise_pct):
     tied = table[~table.distinguishable]
     print(f"Seed noise: sd {noise_pct:.2f}% of the loss; {len(tied)} of {len(table)} shapes are within twice that of their group's best, "
           "so their order among themselves is not a ranking" + ("." if len(tied) else " (every penalty here is larger than the noise)."))
+
+# %% [markdown]
+# ## What to try
+# - `-p seed 1`: the whole shape grid with another seed; which shapes swap places? (Compare with the seed spread above.)
+# - Add an aspect ratio to `shape_aspects` (cpu or quick profile in `scalinglaws.experiments`) and re-run: the
+#   grid's other runs are reused from the store, only the new shape trains.

@@ -45,6 +45,9 @@ print(f"runs: {an.where(study.runs_dir)}   figures: {an.where(study.figures_dir)
 
 # %% [markdown]
 # ## 1. Learning curves of the size ladder (Kaplan Fig. 2)
+# What to look for: whether, at every number of tokens (left) and of steps (right), the larger models' curves
+# lie below the smaller ones'; and how long each curve stays near the uniform loss ln 1024 ≈ 6.93 and the
+# unigram plateau before it starts to fall.
 
 # %%
 rule = study.lr_rule()
@@ -97,6 +100,20 @@ an.save(study, fig, d.assign(fit=ns_fit.predict(d["N"].to_numpy(float), d["step"
 fig
 
 # %% [markdown]
+# The law in code, with our constants (Kaplan Eq. 1.6): the loss of a model of N non-embedding parameters after
+# S optimizer steps at this batch size.
+
+# %%
+if ns_fit.converged:
+    p = ns_fit.params
+    L_NS = lambda N, S: (p["N_c"] / N) ** p["alpha_N"] + (p["S_c"] / S) ** p["alpha_S"]  # noqa: E731
+    N_mid = float(final.N.median())
+    for S in (500, 1000, 2000, 4000):
+        print(f"N = {N_mid:,.0f}, S = {S:,} steps: L = {L_NS(N_mid, S):.3f} nats/token")
+else:
+    print("Eq. 1.6 did not converge here, so there is no law to write down.")
+
+# %% [markdown]
 # ## 4. When to stop: predict the end of each run from its first half
 
 # %%
@@ -136,3 +153,10 @@ if len(reach_fits):
 bias = pred.error_pct.median()
 print(f"From the first half of each curve the law predicts the final loss with a median error of {bias:+.1f}% "
       + ("(it over-predicts: the cosine decay at the end of each run buys extra loss the power law in steps does not see)." if bias > 0.5 else "(close to unbiased)." if abs(bias) <= 0.5 else "(it under-predicts)."))
+
+# %% [markdown]
+# ## What to try
+# - `scalinglaws predict --run runs/cpu/<run id> --target-loss 4.0` does section 4 for one run of the store: the
+#   predicted final loss and the tokens to reach a target, with intervals.
+# - Fit Eq. 1.6 on the first quarter of each curve instead of the first half (`an.holdout_prediction(runs, n_boot,
+#   seed, frac=0.25)`): how much worse is the prediction?
