@@ -267,8 +267,10 @@ def train_run(
         # the last checkpoint (written every checkpoint_every_s) stays, so the run resumes from it.
         hint = {28: "free some disk space", 13: "choose a folder you can write to (--runs-dir)",
                 20: "a path component is a file, not a folder"}.get(e.errno, "check the folder")
-        raise RunError(f"cannot write run {spec.run_id} in {run_dir.parent}: {e.strerror or e} ({hint}); "
-                       "the run is not marked done and resumes from its last checkpoint") from None
+        ckpt = run_dir / "ckpt.pt"
+        state = ("the run is not marked done and resumes from its last checkpoint" if ckpt.is_file() else
+                 "the run is not marked done and starts over next time")
+        raise RunError(f"cannot write run {spec.run_id} in {run_dir.parent}: {e.strerror or e} ({hint}); {state}") from None
 
 
 def _train_locked(spec, data, run_dir, device, threads, log, checkpoint_every_s, stop_after_step) -> Path:
