@@ -6,6 +6,7 @@
     scalinglaws runs --runs-dir runs/cpu --check               # exit 1 if any finished run is corrupt
     scalinglaws study --profile quick                          # execute the notebooks with papermill
     scalinglaws study --profile gpu --device cuda --train-only # train every run first (GPU: many at once)
+    scalinglaws study --profile cpu --executor slurm           # the runs as Slurm job arrays (docs/slurm.md)
     scalinglaws report --profile cpu                           # the results table (markdown) from NN_results.json
     scalinglaws predict --compute 1e21                         # compute-optimal N, D, loss: Kaplan beside Chinchilla
     scalinglaws predict --params 1e9 --tokens 2e10             # loss of a model, and whether it overfits
@@ -32,6 +33,19 @@ def _num(s: str) -> int:
     if v != int(v):
         raise argparse.ArgumentTypeError(f"not an integer: {s}")
     return int(v)
+
+
+def _executor(a) -> str:
+    """--executor and --slurm-config. The config file is checked here (one line if bad) and named in the
+    environment (SCALINGLAWS_SLURM_CONFIG), where the notebooks' kernels find it too."""
+    if a.slurm_config:
+        import os
+
+        from .slurm import SlurmOptions
+
+        SlurmOptions.from_file(a.slurm_config)
+        os.environ["SCALINGLAWS_SLURM_CONFIG"] = os.path.abspath(a.slurm_config)
+    return a.executor
 
 
 def _cmd_prepare(a) -> int:
@@ -65,7 +79,15 @@ def _cmd_train(a) -> int:
         spec = with_default_lr(spec)
     print(f"run {spec.run_id}: N={spec.n_params:,} (non-embedding) steps={spec.steps} lr={spec.lr:g} ({spec.lr_source})",
           flush=True)
-    rd = train_run(spec, a.runs_dir, device=a.device, threads=a.threads)
+    if _executor(a) == "slurm":  # one Slurm job; threads = its CPUs (else the config's cpus_per_task)
+        from pathlib import Path
+
+        from .store import ensure_runs
+
+        ensure_runs([spec], a.runs_dir, executor="slurm", device=a.device, threads=a.threads)
+        rd = Path(a.runs_dir) / spec.run_id
+    else:
+        rd = train_run(spec, a.runs_dir, device=a.device, threads=a.threads)
     s = read_summary(rd)
     print(f"{rd}\nstatus {s['status']}  final val loss {s['final_val_loss']:.4f}  best {s['best_val_loss']:.4f} "
           f"at step {s['best_step']}  ({s['tokens_per_s'] or 0:,.0f} tokens/s)")
@@ -107,11 +129,12 @@ def _cmd_study(a) -> int:
         from .experiments import Study
 
         t0 = time.perf_counter()
-        n = Study(a.profile, runs_dir=a.runs_dir, workers=a.workers, device=a.device).train_all()
+        n = Study(a.profile, runs_dir=a.runs_dir, workers=a.workers, device=a.device,
+                  executor=_executor(a)).train_all()
         print(f"[study {a.profile}] {n} grid runs (besides the LR sweeps) in the store ({(time.perf_counter() - t0) / 60:.1f} min)")
         return 0
     run_study(profile=a.profile, notebooks=a.notebooks, workers=a.workers, device=a.device, out=a.out,
-              runs_dir=a.runs_dir, pretrain=False if a.no_pretrain else None)
+              runs_dir=a.runs_dir, pretrain=False if a.no_pretrain else None, executor=_executor(a))
     return 0
 
 
@@ -149,6 +172,13 @@ class _DefaultsShown(argparse.ArgumentDefaultsHelpFormatter):
         if action.default is None or action.default is False or "default" in (action.help or ""):
             return action.help
         return super()._get_help_string(action)
+
+
+def _add_executor_options(p) -> None:
+    p.add_argument("--executor", default="local", choices=["local", "slurm"],
+                   help="local: train on this machine; slurm: as Slurm job arrays through submitit (docs/slurm.md)")
+    p.add_argument("--slurm-config", default=None, metavar="PATH",
+                   help="TOML file of Slurm options (partition, time_min, ...); default $SCALINGLAWS_SLURM_CONFIG, else built-in")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -194,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--seed", type=int, default=0, help="model initialisation and data order")
     pt.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     pt.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    _add_executor_options(pt)
     pt.set_defaults(fn=_cmd_train)
 
     pr = sub.add_parser("runs", help="list the runs of a store")
@@ -213,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--runs-dir", default=None, help="run store; runs/<profile> when left out")
     ps.add_argument("--no-pretrain", action="store_true",
                     help="let each notebook train its own runs (otherwise they are trained first, with a line per finished run)")
+    _add_executor_options(ps)
     ps.set_defaults(fn=_cmd_study)
 
     pq = sub.add_parser("report", help="print the results table of a profile as markdown")

@@ -260,25 +260,30 @@ class Study:
     """One profile of the study bound to its run store and figures folder.
 
     runs_dir / figures_dir default to <checkout>/runs/<profile> and <checkout>/figures/<profile>;
-    workers=0 chooses the layout automatically (see store.auto_layout).
+    workers=0 chooses the layout automatically (see store.auto_layout). executor: "local" or "slurm"
+    (job arrays through submitit, see scalinglaws.slurm), passed to ensure_runs.
     """
 
     def __init__(self, profile: str = "cpu", *, runs_dir=None, figures_dir=None, workers: int = 0,
                  device: str = "cpu", seed: int = 0, corpus: str | None = None, scale: float | None = None,
-                 log: str = "run"):
+                 log: str = "run", executor="local"):
         from .data import project_root
 
         from .train import resolve_device
 
         self.profile = get_profile(profile, corpus=corpus, scale=scale)
+        if isinstance(executor, str) and executor not in ("local", "slurm"):
+            raise ScalingLawsError(f"executor={executor!r}: use 'local' or 'slurm'")
         # An impossible device fails here, before any data or training work (not after the token cache
-        # is built and every run has failed on its own).
-        resolve_device(device)
+        # is built and every run has failed on its own). On Slurm the device is the compute nodes'.
+        if executor == "local":
+            resolve_device(device)
         root = project_root() or Path.cwd()
         self.runs_dir = Path(runs_dir) if runs_dir else root / "runs" / self.profile.name
         self.figures_dir = Path(figures_dir) if figures_dir else root / "figures" / self.profile.name
         self.figures_dir.mkdir(parents=True, exist_ok=True)
         self.workers, self.device, self.seed, self.log = workers or None, device, seed, log
+        self.executor = executor
         self._overrides = {"corpus": corpus, "scale": scale}
         self._rule: LRRule | None = None
         self._read_only = False  # set on a reference study whose store must not be trained into
@@ -292,7 +297,7 @@ class Study:
         from .store import ensure_runs
 
         return ensure_runs(specs, self.runs_dir, workers=self.workers, device=self.device, log=self.log,
-                           train=not self._read_only)
+                           train=not self._read_only, executor=self.executor)
 
     @property
     def lr_store(self) -> str:

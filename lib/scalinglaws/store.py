@@ -144,7 +144,7 @@ def ensure_runs(
     workers: int | None = None,
     threads: int | None = None,
     device: str = "cpu",
-    executor: Executor | None = None,
+    executor: Executor | str | None = "local",
     log: str = "run",
     raise_on_error: bool = True,
     train: bool = True,
@@ -155,7 +155,12 @@ def ensure_runs(
     eval), "bar", or "none". Diverged runs are reported (and kept, with status "diverged") instead of
     raising; other failures raise after all runs were attempted unless raise_on_error=False.
     train=False (or env SCALINGLAWS_NO_TRAIN set): read only; raises MissingRunsError if a run is missing.
+    executor: "local" (worker processes here), "slurm" (one Slurm job array through submitit, options from
+    $SCALINGLAWS_SLURM_CONFIG; there threads = CPUs per job and workers = array tasks at once; see
+    scalinglaws.slurm and docs/slurm.md) or an Executor instance.
     """
+    if isinstance(executor, str) and executor not in ("local", "slurm"):
+        raise ScalingLawsError(f"executor={executor!r}: use 'local', 'slurm' or an Executor instance")
     specs = list({s.run_id: s.validate() for s in specs}.values())
     runs_dir = Path(runs_dir)
     missing = sorted((s for s in specs if not is_done(runs_dir / s.run_id)), key=run_cost, reverse=True)
@@ -171,18 +176,26 @@ def ensure_runs(
     if missing:
         for key in {(s.corpus, s.vocab_size) for s in missing}:  # build token caches once, up front
             prepare_tokens(*key, quiet=log == "none")
-        auto_w, auto_t = auto_layout(missing, device=device)
-        workers = workers or auto_w
-        threads = threads or (auto_t if workers == auto_w else max(1, (os.cpu_count() or 1) // workers))
-        if executor is None:
-            executor = InlineExecutor(threads) if workers == 1 else ProcessExecutor(workers, threads)
+        if executor == "slurm":  # submitit is imported only here (the optional extra `slurm`)
+            from .slurm import SlurmExecutor
+
+            executor = SlurmExecutor(threads=threads, parallelism=workers, log=log != "none")
+        if hasattr(executor, "describe"):
+            layout = f"{executor.describe()}, {device}"
+        else:
+            auto_w, auto_t = auto_layout(missing, device=device)
+            workers = workers or auto_w
+            threads = threads or (auto_t if workers == auto_w else max(1, (os.cpu_count() or 1) // workers))
+            if executor is None or isinstance(executor, str):  # "local"
+                executor = InlineExecutor(threads) if workers == 1 else ProcessExecutor(workers, threads)
+            layout = f"{workers} worker(s) x {threads} thread(s), {device}"
         train_log = {"run": "none", "eval": "eval", "bar": "bar", "none": "none"}[log]
-        say(f"[ensure_runs] {len(specs)} runs, {len(specs) - len(missing)} cached, training {len(missing)} "
-            f"({workers} worker(s) x {threads} thread(s), {device})")
+        say(f"[ensure_runs] {len(specs)} runs, {len(specs) - len(missing)} cached, training {len(missing)} ({layout})")
         t0 = time.perf_counter()
         total_cost, done_cost = sum(run_cost(s) for s in missing), 0.0  # for the ETA: work left / rate so far
-        futures = {executor.submit(s, str(runs_dir), device=device, log=train_log): s for s in missing}
         try:
+            futures = {executor.submit(s, str(runs_dir), device=device, log=train_log): s for s in missing}
+            getattr(executor, "flush", lambda: None)()  # a batching executor (Slurm) sends one job array now
             for i, (fut, s) in enumerate(futures.items(), 1):
                 try:
                     rd = fut.result()

@@ -27,7 +27,8 @@ from .data import checkout_relative
 NOTEBOOKS, NOTEBOOK_FINDINGS, FINDING_TITLES = FINDINGS_REGISTRY.NOTEBOOKS, FINDINGS_REGISTRY.NOTEBOOK_FINDINGS, FINDINGS_REGISTRY.FINDING_TITLES
 
 # The parameters every study notebook declares in its tagged cell (notebooks/make_notebooks.py PARAMS).
-NOTEBOOK_PARAMETERS = ("profile", "runs_dir", "figures_dir", "workers", "device", "seed", "corpus", "n_boot", "scale")
+NOTEBOOK_PARAMETERS = ("profile", "runs_dir", "figures_dir", "workers", "device", "seed", "corpus", "n_boot", "scale",
+                       "executor")
 
 
 def check_notebook_parameters(namespace: dict) -> None:
@@ -103,7 +104,8 @@ def _ipc_kernel_manager():
 
 def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device: str = "cpu",
               out: str | None = None, runs_dir: str | None = None, figures_dir: str | None = None,
-              extra_parameters: dict | None = None, log_output: bool = False, pretrain: bool | None = None) -> dict:
+              extra_parameters: dict | None = None, log_output: bool = False, pretrain: bool | None = None,
+              executor: str = "local") -> dict:
     """Execute the notebooks with papermill; returns {notebook: seconds}. Prints one line per notebook.
 
     pretrain: first train every run the notebooks need in as few batches as possible
@@ -120,7 +122,7 @@ def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device:
         pretrain = True
     out_dir = Path(out) if out else (root / "notebooks" if profile == "cpu" else root / "runs" / profile / "notebooks")
     out_dir.mkdir(parents=True, exist_ok=True)
-    params = dict(profile=profile, workers=workers, device=device,
+    params = dict(profile=profile, workers=workers, device=device, executor=executor,
                   runs_dir=str(Path(runs_dir).resolve()) if runs_dir else "",
                   figures_dir=str(Path(figures_dir).resolve()) if figures_dir else "")
     params.update(extra_parameters or {})
@@ -134,7 +136,7 @@ def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device:
         findings = tuple(dict.fromkeys(f for nb in nbs for f in NOTEBOOK_FINDINGS[nb]))
         n = Study(profile, runs_dir=runs_dir, figures_dir=figures_dir, workers=workers, device=device,
                   seed=ex.get("seed", 0), corpus=ex.get("corpus") or None, scale=ex.get("scale") or None,
-                  ).train_all(findings)
+                  executor=executor).train_all(findings)
         times["train"] = time.perf_counter() - t_all
         print(f"[study {profile}] {n} grid runs (besides the LR sweeps) in the store after {times['train'] / 60:.1f} min", flush=True)
     for i, nb in enumerate(nbs, 1):

@@ -20,6 +20,7 @@ seed: int = 0  # model initialisation and data order of every run
 corpus: str = ""  # empty means the corpus of the profile (gutenberg); or a local path, or hub:<dataset id>
 n_boot: int = 0  # bootstrap resamples per fit; 0 means the default of the profile; -1 means none (point estimates only, no intervals)
 scale: float = 0.0  # multiply every token budget (gpu users with more time); 0 means no change
+executor: str = "local"  # local | slurm (runs as Slurm job arrays; options: $SCALINGLAWS_SLURM_CONFIG, see docs/slurm.md)
 
 
 # %%
@@ -32,7 +33,7 @@ from scalinglaws.study import check_notebook_parameters
 check_notebook_parameters(globals())  # a mistyped papermill -p name stops here, not after an hour of training
 
 study = ex.Study(profile, runs_dir=runs_dir or None, figures_dir=figures_dir or None, workers=workers,
-                 device=device, seed=seed, corpus=corpus or None, scale=scale or None)
+                 device=device, seed=seed, corpus=corpus or None, scale=scale or None, executor=executor)
 n_boot = study.profile.n_boot if n_boot == 0 else max(n_boot, 0)
 res = an.Results("05", study.figures_dir)
 K = paper.KAPLAN
