@@ -50,6 +50,31 @@ def check_notebook_parameters(namespace: dict) -> None:
         raise ScalingLawsError(f"unknown notebook parameter '{k}'{hint}; the parameters are: {', '.join(NOTEBOOK_PARAMETERS)}")
 
 
+def start_notebook(nb: str, namespace: dict):
+    """The first cell after a study notebook's parameters: refuse an unknown parameter, bind the Study the
+    parameters describe, this notebook's Results record and the plotting style; print where runs and figures
+    go. Returns (study, results, n_boot) with n_boot resolved (0: the profile's default; -1: no bootstrap)."""
+    import pandas as pd
+
+    from . import analysis as an
+    from . import plots as P
+    from .experiments import Study
+
+    check_notebook_parameters(namespace)
+    p = {k: namespace[k] for k in NOTEBOOK_PARAMETERS if k in namespace}
+    study = Study(p["profile"], runs_dir=p.get("runs_dir") or None, figures_dir=p.get("figures_dir") or None,
+                  workers=p.get("workers", 0), device=p.get("device", "cpu"), seed=p.get("seed", 0),
+                  corpus=p.get("corpus") or None, scale=p.get("scale") or None, executor=p.get("executor", "local"))
+    n_boot = p.get("n_boot", 0)
+    n_boot = study.profile.n_boot if n_boot == 0 else max(n_boot, 0)
+    P.set_style()
+    an.readable_warnings()
+    pd.set_option("display.width", 160, "display.max_columns", 30)
+    print(an.smoke_banner(study))
+    print(f"runs: {an.where(study.runs_dir)}   figures: {an.where(study.figures_dir)}")
+    return study, an.Results(nb, study.figures_dir), n_boot
+
+
 def repo_root() -> Path:
     from .data import project_root
 

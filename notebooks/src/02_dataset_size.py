@@ -27,24 +27,16 @@ executor: str = "local"  # local | slurm (runs as Slurm job arrays; options: $SC
 
 
 # %%
+import numpy as np
 import pandas as pd
 from IPython.display import display
-import numpy as np
-from scalinglaws import allocation as al, analysis as an, batch_size as bs, convergence as cv, experiments as ex, fit as F, paper, plots as P
-from scalinglaws.study import check_notebook_parameters
+from scalinglaws import allocation as al, analysis as an, batch_size as bs, convergence as cv, fit as F, paper, plots as P
+from scalinglaws.study import start_notebook
 
-check_notebook_parameters(globals())  # a mistyped papermill -p name stops here, not after an hour of training
-
-study = ex.Study(profile, runs_dir=runs_dir or None, figures_dir=figures_dir or None, workers=workers,
-                 device=device, seed=seed, corpus=corpus or None, scale=scale or None, executor=executor)
-n_boot = study.profile.n_boot if n_boot == 0 else max(n_boot, 0)
-res = an.Results("02", study.figures_dir)
+# Checks the parameters above (a mistyped papermill -p name stops here, not after an hour of training), then
+# binds the study (profile, run store, figures folder), the results record of this notebook and the plot style.
+study, res, n_boot = start_notebook("02", globals())
 K = paper.KAPLAN
-P.set_style()
-an.readable_warnings()
-pd.set_option("display.width", 160, "display.max_columns", 30)
-print(an.smoke_banner(study))
-print(f"runs: {an.where(study.runs_dir)}   figures: {an.where(study.figures_dir)}")
 
 
 # %% [markdown]
