@@ -68,6 +68,14 @@ def test_noise_windows_recover_a_known_noise_scale():
     assert len(w) == 10 and np.allclose(w["B_simple"], S * n_ctx)
 
 
+def test_simple_vs_crit_pairs_each_target_with_nearby_windows():
+    w = pd.DataFrame({"L": [4.0, 4.05, 4.5, 5.0], "B_simple": [100.0, 300.0, 50.0, float("nan")]})
+    t = pd.DataFrame({"target": [4.02, 6.0], "B_crit": [100.0, 10.0]})
+    out = bs.simple_vs_crit(w, t)
+    assert out.iloc[0]["windows"] == 2 and out.iloc[0]["ratio_simple_to_crit"] == 2.0  # median of 100, 300
+    assert out.iloc[1]["windows"] == 0 and math.isnan(out.iloc[1]["ratio_simple_to_crit"])
+
+
 def _windows(gamma, seed=0):
     rng = np.random.default_rng(seed)
     rows = []

@@ -127,6 +127,19 @@ def noise_windows(curves: pd.DataFrame, min_measurements: int = 8) -> pd.DataFra
     return pd.DataFrame(rows, columns=["run_id", "N", "batch_size", "label", "step", "L", "measurements", "B_simple"])
 
 
+def simple_vs_crit(windows: pd.DataFrame, table: pd.DataFrame, rel: float = 0.02) -> pd.DataFrame:
+    """Per target loss of the batch sweep: B_crit (fitted) beside the median B_simple of the windows whose
+    loss lies within ±rel of the target (McCandlish et al.: B_crit ≈ B_simple up to a factor of order one)."""
+    rows = []
+    w = windows.dropna(subset=["B_simple"])
+    for r in table.itertuples():
+        near = w[(w["L"] / r.target - 1).abs() <= rel]
+        b_s = float(near["B_simple"].median()) if len(near) else math.nan
+        rows.append({"target": r.target, "B_crit": r.B_crit, "B_simple": b_s, "windows": len(near),
+                     "ratio_simple_to_crit": b_s / r.B_crit if len(near) else math.nan})
+    return pd.DataFrame(rows, columns=["target", "B_crit", "B_simple", "windows", "ratio_simple_to_crit"])
+
+
 def loss_or_size(windows: pd.DataFrame, n_boot: int, seed: int) -> dict:
     """Kaplan's claim that the critical batch depends on the loss, not on N: least squares of
     log B_simple = c − (1/alpha_B) log L + gamma log N over the windows of runs of several sizes, with

@@ -127,6 +127,10 @@ long_runs = study.ensure(study.grid("convergence"))
 windows = bs.noise_windows(pd.concat([main, kap_runs, long_runs], ignore_index=True))
 los = bs.loss_or_size(windows, n_boot, seed)
 print(bs.interpret_loss_or_size(los))
+svc = bs.simple_vs_crit(windows, bc)  # McCandlish et al.: B_crit ≈ B_simple up to a factor of order one
+display(svc)
+for r in svc.dropna(subset=["ratio_simple_to_crit"]).itertuples():
+    res.add(f"B_simple / B_crit at L={r.target:.3f}", r.ratio_simple_to_crit, None, 1.0, "ratio", f"median of {r.windows} B_simple windows within 2% of the loss")
 fig, ax = P.new_figure(figsize=(6.5, 4.2))
 w = windows.dropna(subset=["B_simple"])
 if len(w):
