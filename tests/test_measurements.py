@@ -208,3 +208,17 @@ def test_grids_follow_the_measurement_design():
     assert len(aspect) == len(set(aspect))  # aspects that round to one shape are trained and shown once
     for s in st.grid("dataset_size") + st.grid("overfitting"):
         assert s.dropout == 0.1 and s.data_sampling == "chunks" and s.patience > 0
+
+
+@pytest.mark.parametrize("profile", ["smoke", "quick", "cpu", "gpu"])
+def test_every_grid_of_every_profile_is_a_valid_spec(profile, monkeypatch, tmp_path):
+    """A grid that asks for an impossible shape (e.g. d_model 56 with 3 heads) fails here, not after an hour
+    of training the grids before it."""
+    from scalinglaws.experiments import GRIDS, LRRule, Study
+
+    monkeypatch.setattr(Study, "train_tokens", lambda self: 42_000_000)  # the gutenberg train split, no cache needed
+    st = Study(profile, runs_dir=tmp_path / "runs", figures_dir=tmp_path / "figs", log="none")
+    st._rule = LRRule(0.02, -0.5, "test rule")
+    for g in GRIDS:
+        for s in st.grid(g):
+            s.validate()

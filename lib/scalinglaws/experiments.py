@@ -190,7 +190,7 @@ PROFILES: dict[str, Profile] = {
         batch_lr_check=(4, 32), batch_seed_sizes=(4, 16, 32),
         iso_budgets=(1e11, 3e11, 1e12), iso_ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 48), (4, 64), (5, 80)),
         iso_min_steps=300, iso_max_tokens=20_000_000, iso_full_budgets=(7e11, 1.5e12, 3e12),
-        iso_full_ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 40), (3, 48), (4, 56), (4, 64), (5, 80)),
+        iso_full_ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 40), (3, 48), (4, 48), (4, 64), (5, 80)),
         note="cpu: the reference study for a 2-core machine",
     ),
     "gpu": Profile(
