@@ -62,7 +62,8 @@ final = an.final_table(runs)
 display(final[["n_layer", "d_model", "N", "N_total", "lr", "tokens", "step", "final_val_loss"]])
 seed_final = an.final_table(study.ensure(study.grid("seeds")))
 ladder_seeds = seed_final[seed_final.label.str.fullmatch(r"seed \d+")]
-points = pd.concat([final, ladder_seeds], ignore_index=True)  # every seed of every size: the fit resamples runs
+# every seed of every size (the fit resamples runs); a profile without seed replicates uses the ladder alone
+points = pd.concat([final, ladder_seeds], ignore_index=True) if len(ladder_seeds) else final.copy()
 spread = cv.seed_spread(points, ["n_layer", "d_model", "N"])
 seed_sd = cv.pooled_sd(spread)
 display(spread)
