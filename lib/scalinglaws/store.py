@@ -256,10 +256,6 @@ def _read_verified(run_dir: Path) -> tuple[dict, list[dict]]:
         rows = read_metrics(run_dir)
     except (OSError, json.JSONDecodeError, AttributeError) as e:
         raise CorruptRunError(f"unreadable: {e.__class__.__name__}: {e}") from None
-    # Runs trained since the checksum was added carry it; older runs are checked by the rules below only.
-    if summ.get("metrics_sha256") and file_sha256(run_dir / "metrics.jsonl") != summ["metrics_sha256"]:
-        raise CorruptRunError("metrics.jsonl differs from the file the run wrote (its checksum in summary.json "
-                              "does not match)")
     last = rows[-1] if rows else None
     if summ.get("final_val_loss") is None:
         if last is not None:
@@ -273,6 +269,11 @@ def _read_verified(run_dir: Path) -> tuple[dict, list[dict]]:
     if last.get("val_loss") != summ["final_val_loss"]:
         raise CorruptRunError(f"the last evaluation's loss ({last.get('val_loss')}) is not the summary's final "
                               f"loss ({summ['final_val_loss']})")
+    # Last, as it says least about what is wrong: runs trained since the checksum was added carry it (older
+    # runs are checked by the rules above only); it catches an edit inside the curve that leaves its end intact.
+    if summ.get("metrics_sha256") and file_sha256(run_dir / "metrics.jsonl") != summ["metrics_sha256"]:
+        raise CorruptRunError("metrics.jsonl differs from the file the run wrote (its checksum in summary.json "
+                              "does not match)")
     return summ, rows
 
 
