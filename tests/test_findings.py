@@ -65,3 +65,9 @@ def test_report_tables_come_from_the_results_files(tmp_path, capsys):
     assert sum("**not measured here**" in line for line in claims) == len(claims) - 3
     full = results_markdown("cpu", figures_dir=str(tmp_path)).splitlines()
     assert len(full) == 3 and "a \\| b" in full[2]  # a "|" in a note does not break the table
+
+
+def test_a_missing_measurement_says_why_when_the_notebook_recorded_it():
+    c = Claim("L(D)", ("alpha_D",), context="runs past their minimum (fitted)")
+    word, why, _ = verdict(c, [rec("runs past their minimum (fitted)", 0, note="of 5")])
+    assert word == "not measured here" and why == "runs past their minimum (fitted): 0 of 5"

@@ -22,6 +22,7 @@ class Claim:
     rule: str = "interval"  # how the verdict is made; see verdict()
     paper: float | None = None  # the paper's value when the results record has none
     other: str = ""  # a second quantity some rules compare with
+    context: str = ""  # a quantity that says why the claim's own quantity may be missing (e.g. runs fitted)
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ FINDINGS = (
                       other="rms residual, one power law vs total params"),
             )),
     Finding("02", "02_dataset_size", "2. Dataset size L(D)", ("dataset_size", "overfitting"), "02_loss_vs_D", (
-        Claim("early-stopped L(D) ∝ D^-α_D with α_D ≈ 0.095", ("alpha_D",)),
+        Claim("early-stopped L(D) ∝ D^-α_D with α_D ≈ 0.095", ("alpha_D",), context="runs past their minimum (fitted)"),
     )),
     Finding("03", "03_model_shape", "3. Model shape", ("model_size", "shape", "seeds"), "03_shape", (
         Claim("at fixed N, aspect ratios over ~40× stay within a few % of the best",
@@ -52,7 +53,8 @@ FINDINGS = (
                "aspect-ratio range within 3% of best (N≈3e+04)"), rule="at_least"),
     )),
     Finding("04", "04_overfitting", "4. Overfitting L(N, D)", ("model_size", "overfitting"), "04_LND", (
-        Claim("overfitting depends on N^0.74/D (α_N/α_D in Eq. 1.5)", ("overfitting rule exponent alpha_N/alpha_D",)),
+        Claim("overfitting depends on N^0.74/D (α_N/α_D in Eq. 1.5)", ("overfitting rule exponent alpha_N/alpha_D",),
+              context="points fitted (minima or single-epoch)"),
     )),
     Finding("05", "05_sample_efficiency", "5. Sample efficiency L(N, S)", ("model_size",), "05_learning_curves", (
         Claim("learning curves follow Eq. 1.6 with α_S ≈ 0.76", ("alpha_S",)),
@@ -102,6 +104,9 @@ def verdict(claim: Claim, records: list[dict]) -> tuple[str, str, dict | None]:
         return "not reproduced at this scale", f"{sum(r['value'] <= 0 for r in rows)} of {len(rows)} exponents not positive", rows[0]
     rec = next((r for q in claim.quantities if (r := _find(records, q)) is not None), None)
     if rec is None or rec["value"] is None:
+        ctx = _find(records, claim.context) if claim.context else None
+        if ctx is not None and ctx["value"] is not None:
+            return "not measured here", f"{ctx['quantity']}: {ctx['value']:g} {ctx['note']}".strip(), rec
         return "not measured here", "no value in the results", rec
     if any(m in (rec.get("note") or "") for m in NOT_MEASURED_MARKS):
         return "not measured here", "the notebook marks this fit as not a measurement (see its note)", rec
