@@ -90,6 +90,9 @@ def test_loss_or_size_tells_loss_dependence_from_size_dependence():
     alone = bs.loss_or_size(_windows(0.0), n_boot=60, seed=0)
     assert abs(alone["alpha_B"] - 0.2) < 0.02 and alone["gamma_ci"][0] <= 0 <= alone["gamma_ci"][1]
     assert "no dependence on N beyond the loss is resolved" in bs.interpret_loss_or_size(alone)
+    assert "too noisy" not in bs.interpret_loss_or_size(alone)  # the loss trend is resolved in these windows
+    noisy = dict(alone, alpha_B_ci=(-17.8, 14.0))
+    assert "not resolved either" in bs.interpret_loss_or_size(noisy)
     sized = bs.loss_or_size(_windows(0.5), n_boot=60, seed=0)
     assert sized["gamma_ci"][0] > 0.3 and "grows with N" in bs.interpret_loss_or_size(sized)
     few = bs.loss_or_size(_windows(0.0).query("N < 5e3"), n_boot=10, seed=0)

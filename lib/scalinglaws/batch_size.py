@@ -183,7 +183,12 @@ def interpret_loss_or_size(r: dict) -> str:
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return head + " (no interval), so whether B_simple depends on N beyond the loss is not resolved."
     head += f" [95% CI {lo:.2f}, {hi:.2f}]"
+    alo, ahi = r["alpha_B_ci"]
+    # alpha_B = -1/slope in log L: an interval of both signs means the slope's interval includes 0
+    weak = ("" if (np.isfinite(alo) and np.isfinite(ahi) and (alo > 0 or ahi < 0)) else
+            " B_simple's own trend with the loss is not resolved either (its alpha_B interval spans both signs), "
+            "so the windows are too noisy for this test to have much power here.")
     if lo <= 0 <= hi:
-        return head + ": no dependence on N beyond the loss is resolved, as Kaplan claim for B_crit."
+        return head + ": no dependence on N beyond the loss is resolved, as Kaplan claim for B_crit." + weak
     return head + (f": at equal loss, B_simple {'grows' if r['gamma'] > 0 else 'falls'} with N here, which Kaplan's "
-                   "claim (B_crit depends on the loss alone) does not predict.")
+                   "claim (B_crit depends on the loss alone) does not predict.") + weak
