@@ -71,10 +71,8 @@ FINDINGS = (
             )),
 )
 
-BY_NB = {f.nb: f for f in FINDINGS}
 NOTEBOOKS = [f.name for f in FINDINGS]
 NOTEBOOK_FINDINGS = {f.name: f.grids for f in FINDINGS}
-FINDING_TITLES = {f.nb: f.title for f in FINDINGS}
 
 # "partly reproduced": the paper's value is outside our interval but our estimate is within this relative
 # distance of it (same direction, same order) -- a difference of degree, not of kind.

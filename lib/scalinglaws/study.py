@@ -24,7 +24,7 @@ from .data import checkout_relative
 # Which notebooks exist, which run grids each reads (`study` trains these before executing the notebooks,
 # printing a line per finished run, so training shows progress in the terminal), their titles and main
 # figures: one registry, scalinglaws.findings.
-NOTEBOOKS, NOTEBOOK_FINDINGS, FINDING_TITLES = FINDINGS_REGISTRY.NOTEBOOKS, FINDINGS_REGISTRY.NOTEBOOK_FINDINGS, FINDINGS_REGISTRY.FINDING_TITLES
+NOTEBOOKS, NOTEBOOK_FINDINGS = FINDINGS_REGISTRY.NOTEBOOKS, FINDINGS_REGISTRY.NOTEBOOK_FINDINGS
 
 # The parameters every study notebook declares in its tagged cell (notebooks/make_notebooks.py PARAMS).
 NOTEBOOK_PARAMETERS = ("profile", "runs_dir", "figures_dir", "workers", "device", "seed", "corpus", "n_boot", "scale",
@@ -50,6 +50,16 @@ def check_notebook_parameters(namespace: dict) -> None:
         raise ScalingLawsError(f"unknown notebook parameter '{k}'{hint}; the parameters are: {', '.join(NOTEBOOK_PARAMETERS)}")
 
 
+def _study_from_parameters(p: dict):
+    """The Study that a set of notebook parameters (NOTEBOOK_PARAMETERS; missing ones at their defaults) describes:
+    the one a notebook binds, and the one `run_study` trains before executing the notebooks."""
+    from .experiments import Study
+
+    return Study(p["profile"], runs_dir=p.get("runs_dir") or None, figures_dir=p.get("figures_dir") or None,
+                 workers=p.get("workers", 0), device=p.get("device", "cpu"), seed=p.get("seed", 0),
+                 corpus=p.get("corpus") or None, scale=p.get("scale") or None, executor=p.get("executor", "local"))
+
+
 def start_notebook(nb: str, namespace: dict):
     """The first cell after a study notebook's parameters: refuse an unknown parameter, bind the Study the
     parameters describe, this notebook's Results record and the plotting style; print where runs and figures
@@ -58,13 +68,10 @@ def start_notebook(nb: str, namespace: dict):
 
     from . import analysis as an
     from . import plots as P
-    from .experiments import Study
 
     check_notebook_parameters(namespace)
     p = {k: namespace[k] for k in NOTEBOOK_PARAMETERS if k in namespace}
-    study = Study(p["profile"], runs_dir=p.get("runs_dir") or None, figures_dir=p.get("figures_dir") or None,
-                  workers=p.get("workers", 0), device=p.get("device", "cpu"), seed=p.get("seed", 0),
-                  corpus=p.get("corpus") or None, scale=p.get("scale") or None, executor=p.get("executor", "local"))
+    study = _study_from_parameters(p)
     n_boot = p.get("n_boot", 0)
     n_boot = study.profile.n_boot if n_boot == 0 else max(n_boot, 0)
     P.set_style()
@@ -138,7 +145,7 @@ def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device:
     runs could train; the notebooks then find their runs cached. Default: on when all six run."""
     import papermill as pm
 
-    from .experiments import Study, get_profile
+    from .experiments import get_profile
 
     get_profile(profile)  # fail fast on an unknown profile
     root = repo_root()
@@ -157,11 +164,8 @@ def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device:
     t_all = time.perf_counter()
     if pretrain:
         print(f"[study {profile}] training every run of the {len(nbs)} notebook(s) first ...", flush=True)
-        ex = extra_parameters or {}  # the notebook parameters that change which runs exist
         findings = tuple(dict.fromkeys(f for nb in nbs for f in NOTEBOOK_FINDINGS[nb]))
-        n = Study(profile, runs_dir=runs_dir, figures_dir=figures_dir, workers=workers, device=device,
-                  seed=ex.get("seed", 0), corpus=ex.get("corpus") or None, scale=ex.get("scale") or None,
-                  executor=executor).train_all(findings)
+        n = _study_from_parameters(params).train_all(findings)  # the Study every notebook will bind
         times["train"] = time.perf_counter() - t_all
         print(f"[study {profile}] {n} grid runs (besides the LR sweeps) in the store after {times['train'] / 60:.1f} min", flush=True)
     for i, nb in enumerate(nbs, 1):
