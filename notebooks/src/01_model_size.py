@@ -4,9 +4,10 @@
 # %% [markdown]
 # # 01 — Model size: L(N)
 #
-# Kaplan et al. 2020 (Sec. 3.1, Fig. 1, Fig. 6): with enough data and steps, test loss falls as a power law in
-# the **non-embedding** parameter count, L(N) = (N_c/N)^α_N with α_N ≈ 0.076; models of different depths collapse
-# onto one trend only when embeddings are left out of N (except 1-layer models).
+# **The claim.** Kaplan et al. 2020 (Sec. 3.2, Eq. 1.1, Fig. 1 right, Fig. 6): with enough data and steps, test loss
+# falls as a power law in the **non-embedding** parameter count, L(N) = (N_c/N)^α_N with α_N ≈ 0.076, over six
+# decades of N (768 to 1.5e9 parameters); models of different depths collapse onto one trend only when embeddings
+# are left out of N (except 1-layer models).
 #
 # Conventions: N = non-embedding parameters; loss in nats per token of our 1024-token BPE on held-out books.
 # Each model is trained on fresh text (no repetition) with its peak LR tuned by a sweep (appendix).
@@ -15,6 +16,13 @@
 # budget, check how converged each is by training the small sizes at two more budgets (each with its own full
 # schedule), fit L(N) on the sizes that meet a measured criterion, and show the slope at the fixed ladder budget
 # beside it. Seeds: three sizes are trained with three seeds, so the intervals include seed noise.
+# The depth comparison trains extra shapes at the ladder budget and fits one power law to all of them, once against
+# total parameters and once against non-embedding N.
+#
+# **How to read this notebook.** Before every figure a *What to look for* cell says which axis, slope or points
+# matter and what the paper's version looks like; the interpretations (after a figure, and at the end) are printed
+# by the code from the numbers. *Try it* cells are experiments to run yourself (they are not executed here, so
+# re-running this notebook trains nothing new); the *Exercises* at the end can be set as homework.
 
 # %% tags=["parameters"]
 profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.experiments)
@@ -53,8 +61,8 @@ display(rule.best)
 
 # %% [markdown]
 # ## 2. Train the size ladder, and the seed replicates
-# What to look for: whether the final loss falls steadily with N, and how far the replicates of a size lie
-# apart (the `sd` column): that seed noise sets how small a difference between two runs can mean anything.
+# **What to look for** in these tables: whether the final loss falls steadily with N, and how far the replicates of
+# a size lie apart (the `sd` column): that seed noise sets how small a difference between two runs can mean anything.
 
 # %%
 runs = study.ensure(study.grid("model_size"))
@@ -70,8 +78,32 @@ display(spread)
 print(f"pooled seed-to-seed sd of the final loss: {seed_sd:.4f} nats" if spread.size else "no seed replicates at this profile")
 
 # %% [markdown]
+# **Try it — another seed** (`quick`, trains: several minutes on 2 cores). Train the quick ladder once, then
+# again with seed 1, writing the second set of figures elsewhere:
+# ```bash
+# .venv/bin/scalinglaws study --profile quick --notebooks 01          # seed 0 → runs/quick/notebooks/01_model_size.ipynb
+# cd notebooks && ../.venv/bin/papermill 01_model_size.ipynb /tmp/01_seed1.ipynb \
+#     -p profile quick -p seed 1 -p figures_dir /tmp/figures-seed1
+# ```
+# With seed 1 the quick profile cannot reuse the `cpu` LR sweeps (they were run with seed 0), so it sweeps its own
+# LRs first: the difference between the two runs is seed noise *and* LR-tuning noise. What to expect: if the
+# quick α_N intervals of the two seeds overlap, seed noise alone cannot explain a gap to the paper; if they do not,
+# the interval of a single seed understates the real uncertainty. Pool the α_N values of the class to see the
+# spread.
+
+# %% [markdown]
 # ## 3. How converged is each size? The same sizes at 2–3 matched budgets
 # Each point is a run with its own cosine schedule (not a checkpoint of a longer run): the best run of the size's LR sweep, the ladder run, and for the small sizes a run 4× longer. A size counts as converged when one more doubling of its tokens gains less than 1% of its loss. Eq. 1.6's step term cannot make this call: it has no N, so it predicts the same gain for every model trained the same number of steps.
+
+# %% [markdown]
+# **What to look for:** the x axis is training tokens (log scale), and every point is a separate run with a cosine
+# schedule set for exactly that many tokens; the y axis is its final validation loss; colour is N. Read the
+# *slope of each size's line*: a nearly flat line means more tokens no longer help that size (it is close to
+# converged at this budget), a steep one means it is still limited by its tokens and steps. Compare the dark (small)
+# and light (large) lines: if the large sizes are steeper, their losses at the ladder budget sit further above their
+# converged values than the small sizes' do, and that flattens the fixed-budget L(N) of section 4. Kaplan's Fig. 1
+# (right) plots only converged losses: the flat ends of lines like these. The table above gives each size's gain per
+# doubling in % (`gain_pct`) and the verdict (`converged`).
 
 # %%
 long_final = an.final_table(study.ensure(study.grid("convergence")))
@@ -89,6 +121,15 @@ fig
 # %% [markdown]
 # ## 4. Fit L(N)
 # Left: final losses at the ladder budget (every seed), the slope **at a fixed budget**. Squares: the converged sizes, fitted without 1-layer models as Kaplan do. The headline number is the fitted loss at a model size inside the data, which the data pin down far better than N_c (an extrapolation to a loss of 1 nat).
+
+# %% [markdown]
+# **What to look for:** on the left both axes are logarithmic, so a power law is a straight line and α_N is minus
+# its slope; the dashed line is the fit at the ladder budget and its legend gives α_N beside the paper's 0.076.
+# Check whether the points bend away from the line at either end: a flattening towards large N is what
+# under-training of the largest models would produce. Several points at one N are seed replicates. In Kaplan's
+# Fig. 1 (right) the points follow one straight line over six decades of N; ours cover the range printed as
+# `N range` in the results table. On the right, the residuals log(observed/fitted): a good power law leaves them
+# scattered around zero with no arch (curvature) or tilt, and no larger than the spread between the replicates.
 
 # %%
 fit_final = F.fit_power_law(points["N"], points["final_val_loss"], n_boot=n_boot, seed=seed)
@@ -114,6 +155,37 @@ if an.usable(fit_final):
     L_N = lambda N: (N_c / N) ** alpha_N  # noqa: E731
     for N in (1e4, 1e5, 1e6):
         print(f"N = {N:.0e}: L = {L_N(N):.3f} nats/token" + ("  (beyond the largest size trained)" if N > final.N.max() else ""))
+
+# %% [markdown]
+# **Try it — how much does the fitted range move α_N?** (no training, seconds) Open this notebook against the
+# committed store with training switched off, so nothing can start by accident:
+# `SCALINGLAWS_NO_TRAIN=1 .venv/bin/jupyter lab notebooks/01_model_size.ipynb`, run all cells, then add a cell:
+# ```python
+# sizes = np.sort(points.N.unique())
+# for name, keep in [("all sizes", points.N > 0), ("without the smallest", points.N > sizes[0]),
+#                    ("without the largest", points.N < sizes[-1]), ("without both", points.N.between(sizes[1], sizes[-2]))]:
+#     f = F.fit_power_law(points.N[keep], points.final_val_loss[keep], n_boot=n_boot, seed=seed)
+#     print(f"{name:22s} alpha_N = {an.pm(f, 'alpha')}")
+# f = F.fit_power_law(points.N_total, points.final_val_loss, n_boot=n_boot, seed=seed)
+# print(f"all parameters as N    alpha_N = {an.pm(f, 'alpha')}")
+# ```
+# What to expect: if L(N) were one straight line, dropping an end would change α_N by less than its interval. If
+# under-training of the largest sizes (section 3) were what flattens the slope, dropping them should *steepen* it;
+# if it does not, look at the other end: which sizes sit above or below the line in the residual plot? If the line
+# curves, the two ends give different slopes. Counting all parameters stretches the small end of the axis most
+# (embeddings are a larger share of small models: compare the `N` and `N_total` columns in section 2), so the slope
+# changes too.
+#
+# **Try it — one more size, predicted before it is trained** (trains one run). In the same session, pick a shape between two ladder sizes and print what the law above predicts for it:
+# ```python
+# spec = study.profile.base(3, 32, study.profile.ladder_tokens)   # 3 layers, d_model 32
+# print(f"N = {spec.n_params:,}  tokens = {spec.tokens:,}  LR = {rule(spec.n_params):.3g}  predicted loss = {L_N(spec.n_params):.3f}")
+# ```
+# then train it with those numbers from a terminal in the repository:
+# `.venv/bin/scalinglaws train --n-layer 3 --d-model 32 --tokens <tokens> --lr <LR> --runs-dir runs/try`.
+# What to expect: if the power law holds between the ladder sizes, the final loss it prints should land within
+# about the residual scatter of the figure above of the prediction; a shape beyond
+# the largest ladder size is an extrapolation and can miss by more, in the direction section 3 suggests.
 
 # %% [markdown]
 # Kaplan's converged L(N) can also be read off Eq. 1.5: L(N, D) = [(N_c/N)^(α_N/α_D) + D_c/D]^α_D fitted to runs that saw each token once with a schedule matched to their budget (the three budgets above and the IsoFLOP runs of notebook 06); its D → ∞ limit is (N_c/N)^α_N.
@@ -159,6 +231,16 @@ for r in lrc.itertuples():
 
 # %% [markdown]
 # ## 6. Embedding vs non-embedding parameters across depths (Kaplan Fig. 6)
+# Extra shapes (1 to 6 layers) at the ladder budget; one power law is fitted to all depths in each view.
+
+# %% [markdown]
+# **What to look for:** the same final losses plotted twice, one colour per depth: against all parameters (left)
+# and against non-embedding parameters (right); the dashed line is one power law through every depth. In Kaplan's
+# Fig. 6 the left panel fans out by depth while on the right every depth of 2 or more layers falls on one line and
+# only the 1-layer models sit off it. Ask which panel has its coloured points closer to the dashed line (the table
+# above gives the rms residual of each view) and on which side of the line the 1-layer points sit. At our sizes the
+# embeddings are a much larger share of all parameters than in the paper (compare the `N` and `N_total` columns of
+# section 2), so the two views can differ in either direction.
 
 # %%
 depth_runs = study.ensure(study.grid("depth"))
@@ -204,13 +286,39 @@ print(f"Depth collapse: residual spread around one power law is {tot.rms_residua
       f"({ratio:.1f}x {'tighter' if ratio > 1 else 'looser'} without embeddings); 1-layer models sit {non.mean_residual_1_layer:+.3f} in log-loss from the common trend.")
 
 # %% [markdown]
-# ## What to try
-# - Re-run this notebook with `-p seed 1`: the ladder retrains with another seed; compare α_N.
-# - Raise `long_tokens` in `scalinglaws.experiments` (cpu profile) to push more sizes past the 1% criterion.
-# - Compare the two fits in the figure: the fixed-budget slope is shallower whenever the large models are further from convergence than the small ones.
+# ## Exercises
+# Answer from the figures and tables above (the reference `cpu` run), or with a short `quick` run where it says so.
+#
+# 1. **Fixed budget vs converged.** Is the paper's α_N inside our interval at the ladder budget? Using the
+#    convergence table of section 3 (`gain_pct`), explain in which direction under-training of the largest models
+#    moves the fixed-budget slope, and why the converged fit could not be made here.
+# 2. **Seed noise.** Take the pooled seed-to-seed sd from section 2. How many of those sd separate the final losses
+#    of the two smallest ladder sizes (table of section 2)? What does that say about how much the left end of the
+#    fit can be trusted?
+# 3. **Embeddings.** From the depth figure and its table: which view, total or non-embedding parameters, gives the
+#    smaller rms residual here? Kaplan found that leaving the embeddings out collapses the depths onto one line; does
+#    it here? Give one reason, from the `N` and `N_total` columns, why tiny models could behave differently.
+# 4. **The tuned LR.** Section 5 retrains two sizes with the tuned LR ×/÷ √2. For which size is a neighbour better,
+#    and by how many seed sd? If the largest sizes' LRs were systematically too low, would α_N at the fixed budget
+#    come out too small or too large?
+# 5. **Budget** (`quick`, trains: several minutes). Re-run this notebook with every token budget halved:
+#    `cd notebooks && ../.venv/bin/papermill 01_model_size.ipynb /tmp/01_half.ipynb -p profile quick -p scale 0.5 -p figures_dir /tmp/figures-half`.
+#    Compare α_N with the quick run at full budget. If the sizes have too few steps to separate, their final losses
+#    bunch together and α_N falls towards 0; if they still separate, which sizes lost the most?
+#
+# Longer (hours, `cpu` profile): raise `long_tokens` in the `cpu` entry of `PROFILES` (`lib/scalinglaws/profiles.py`)
+# so that more sizes pass the 1% criterion of section 3, and fit the converged L(N).
 
 # %% [markdown]
 # ## Appendix: learning-rate sweeps
+
+# %% [markdown]
+# **What to look for:** on the left, the final loss at the sweep budget against the peak LR, one line per size:
+# each line should be a valley with its lowest point *inside* the swept range (a minimum at the edge means the best
+# LR was not bracketed; the `at_edge` column of section 1 flags it). How deep the valley is says how much a wrong LR
+# costs. On the right, each size's best LR against N with the fitted rule lr(N) (dashed): the usual pattern is a
+# falling line, larger models wanting smaller LRs. Points far from the line are the sizes whose LR is least certain;
+# the shapes of notebooks 03 and 06 that were not swept get their LR from this line.
 
 # %%
 fig, data = an.lr_sweep_figure(study, rule)

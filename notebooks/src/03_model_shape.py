@@ -4,13 +4,24 @@
 # %% [markdown]
 # # 03 — Model shape at fixed N
 #
-# Kaplan et al. 2020 (Sec. 3.1, Fig. 5): at fixed non-embedding N, the loss depends only weakly on shape —
-# depth vs width (aspect ratio d_model/n_layer over a ~40× range costs only a few %), the feed-forward ratio
-# d_ff/d_model and the number of heads.
+# **The claim.** Kaplan et al. 2020 (Sec. 3.1, Fig. 5): at fixed non-embedding N, the loss depends only weakly on
+# shape — depth vs width (the aspect ratio d_model/n_layer can vary over a ~40× range at a cost of only a few %), the
+# feed-forward ratio d_ff/d_model and the attention head dimension d_model/n_head. Size matters; shape hardly does,
+# which is why the other notebooks can describe a model by N alone.
 #
-# Small differences in N between shapes are corrected with the L(N) slope fitted in notebook 01 (same runs).
-# The first size's whole grid is trained with three seeds: a penalty smaller than twice the seed-to-seed spread
-# is "no difference", not a ranking.
+# **How we measure it.** For each target N of the profile we build shapes with different aspect ratios whose
+# non-embedding N is close to the target (head dimension 8, d_ff = 4·d_model), and at the first target also 2-layer
+# shapes with other feed-forward ratios and other head counts. Every shape is trained once, on the same number of
+# fresh tokens, with the peak LR of notebook 01's rule lr(N). Small differences in N between shapes are corrected
+# with the L(N) slope fitted to the size ladder (the notebook 01 runs): L_corrected = L·(N/N_ref)^α_N, N_ref the
+# group's median N. A shape's penalty is its corrected loss over the best of its group, in %. The first size's whole
+# grid is trained with three seeds: a penalty smaller than twice the seed-to-seed spread is "no difference", not a
+# ranking.
+#
+# **How to read this notebook.** Before every figure a *What to look for* cell says which axis, slope or points
+# matter and what the paper's version looks like; the interpretations (at the end) are printed by the code from the
+# numbers. *Try it* cells are experiments to run yourself (they are not executed here, so re-running this notebook
+# trains nothing new); the *Exercises* at the end can be set as homework.
 
 # %% tags=["parameters"]
 profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.experiments)
@@ -54,6 +65,15 @@ display(table[["kind", "size", "n_layer", "d_model", "n_head_eff", "ff_ratio", "
 # %% [markdown]
 # ## 2. Loss increase over the best shape (Kaplan Fig. 5)
 
+# %% [markdown]
+# **What to look for:** three panels, each the loss increase (%) over the best shape of its group (y) against one
+# shape variable on a log axis (x): the aspect ratio d_model/n_layer (one line per target N), the feed-forward ratio
+# and the head dimension. The dotted line marks 3%. Kaplan's Fig. 5 shows wide, flat-bottomed bowls: the penalty stays
+# within a few % over a 40× range of aspect ratio and rises only at the extremes (very deep and narrow, or very
+# shallow and wide). Look for (a) how wide the stretch of x below the dotted line is, (b) whether each line is a bowl
+# or a zig-zag — ups and downs smaller than twice the seed spread of section 3 are noise, not shape effects — and
+# (c) whether the two target sizes put the bottom of the bowl at a similar aspect ratio.
+
 # %%
 fig, axes = P.new_figure(1, 3, figsize=(14, 4))
 plotted = {}
@@ -84,6 +104,35 @@ table["distinguishable"] = table["increase_pct"] > 2 * noise_pct if np.isfinite(
 display(table[["kind", "size", "n_layer", "d_model", "increase_pct", "distinguishable"]])
 if np.isfinite(noise_pct):
     res.add("seed-to-seed sd of the loss (pooled over shapes)", noise_pct, None, None, "%", f"{len(sspread)} shapes x {int(sspread.seeds.max())} seeds")
+
+# %% [markdown]
+# **Try it — another seed** (`quick`, trains: several minutes on 2 cores). The quick profile has no seed replicates,
+# so a second seed is the only way to see its noise:
+# ```bash
+# .venv/bin/scalinglaws study --profile quick --notebooks 03          # seed 0 → runs/quick/notebooks/03_model_shape.ipynb
+# cd notebooks && ../.venv/bin/papermill 03_model_shape.ipynb /tmp/03_seed1.ipynb \
+#     -p profile quick -p seed 1 -p figures_dir /tmp/figures-seed1
+# ```
+# (With seed 1 the quick profile also sweeps its own LRs for the size ladder, so more runs train.) Compare the
+# `increase_pct` columns of the two runs. What to expect: if shape barely matters, the shapes near the bottom of the
+# bowl will swap places between seeds, and only penalties well above the seed-to-seed difference keep their order;
+# if a shape is worst in both seeds by a wide margin, that penalty is real.
+#
+# **Try it — the same runs, analysed differently** (no training, seconds). Open this notebook against the committed
+# store with training switched off: `SCALINGLAWS_NO_TRAIN=1 .venv/bin/jupyter lab notebooks/03_model_shape.ipynb`,
+# run all cells, then add a cell:
+# ```python
+# raw = an.shape_table(final, 0.0)                    # no correction for the small differences in N
+# print(raw.assign(corrected=table.increase_pct)[["kind", "size", "n_layer", "d_model", "N", "increase_pct", "corrected"]])
+# for size, g in table[table.kind == "aspect"].groupby("size"):
+#     for pct in (2.0, 3.0, 5.0):
+#         lo, hi, ratio = an.within_range(g, "aspect_ratio", pct)
+#         print(f"N≈{float(size):,.0f}: within {pct:.0f}% of the best: aspect {lo:.3g} to {hi:.3g} ({ratio:.0f}x)")
+# ```
+# What to expect: where the shapes of a group have nearly the same N the correction hardly changes the penalties;
+# where a shape's N is a few % off its group's, its uncorrected penalty moves by roughly α_N times that difference.
+# The "range within X%" claim depends on X: if the range grows quickly with X, the bowl is flat and its edges are
+# set by noise.
 
 # %%
 for size, g in table[table.kind == "aspect"].groupby("size"):
@@ -122,7 +171,26 @@ if np.isfinite(noise_pct):
           "so their order among themselves is not a ranking" + ("." if len(tied) else " (every penalty here is larger than the noise)."))
 
 # %% [markdown]
-# ## What to try
-# - `-p seed 1`: the whole shape grid with another seed; which shapes swap places? (Compare with the seed spread above.)
-# - Add an aspect ratio to `shape_aspects` (cpu or quick profile in `scalinglaws.experiments`) and re-run: the
-#   grid's other runs are reused from the store, only the new shape trains.
+# **Try it — one more aspect ratio** (`quick`, trains one run; the rest of the grid is reused from the store). Add a
+# value to `shape_aspects` in the `quick` entry of `PROFILES` (`lib/scalinglaws/profiles.py`), e.g. 6, and re-run
+# `.venv/bin/scalinglaws study --profile quick --notebooks 03`. Before it runs, read off the figure where the new
+# ratio falls. What to expect: if it lies between two shapes inside the flat part of the bowl, its penalty should be
+# within about twice the seed noise of its neighbours'; if it lies beyond the deepest or shallowest shape tried, it
+# can be worse than all of them. (Undo the edit afterwards.)
+
+# %% [markdown]
+# ## Exercises
+# Answer from the figure and tables above (the reference `cpu` run), or with a short `quick` run where it says so.
+#
+# 1. **The bowl.** At each target N, which range of aspect ratios stays within 3% of the best (results table)? How
+#    does it compare with Kaplan's ~40×, and how wide a range did we try (the note column)? Could the range be wider
+#    than we can tell?
+# 2. **Noise floor.** Using the pooled seed-to-seed sd of section 3, which shapes are distinguishable from the best of
+#    their group? Of the penalties in the figure, which would you report as real effects?
+# 3. **Feed-forward and heads.** Which feed-forward ratio and which head dimension cost the most here? Is the worst
+#    setting at an extreme of the range tried, as a bowl would predict, or in the middle?
+# 4. **The N correction.** The penalties are corrected with α_N from the size ladder. Why is that slope, measured at
+#    another budget than the shape runs, good enough for this purpose? (Hint: how large are the differences in N
+#    within a group, in the `N` column?)
+# 5. **Seeds** (`quick`, trains: several minutes). Run the *another seed* experiment above and report, for the
+#    aspect-ratio group, which shape is best under each seed. Does the class agree on a best aspect ratio?

@@ -4,11 +4,24 @@
 # %% [markdown]
 # # 05 — Sample efficiency and learning curves: L(N, S)
 #
-# Kaplan et al. 2020 (Sec. 5, Fig. 2, Eq. 1.6): larger models reach any given loss in fewer optimisation steps and
-# fewer tokens, and learning curves after warmup follow L(N, S) = (N_c/N)^α_N + (S_c/S)^α_S with α_S ≈ 0.76.
-# The practical use: fit the law on the start of a run and predict where it will end ("when to stop").
+# **The claim.** Kaplan et al. 2020 (Sec. 5, Fig. 2, Fig. 4 right, Eq. 1.6): larger models reach any given loss in
+# fewer optimisation steps and fewer tokens ("larger models are more sample-efficient"), and learning curves after
+# warmup follow L(N, S) = (N_c/N)^α_N + (S_c/S)^α_S with α_S ≈ 0.76, S counted as S_min, the steps at a batch far
+# above the critical one (Sec. 5.1). The practical use: fit the law on the start of a run and predict where it will
+# end ("when to stop").
 #
-# Uses the size ladder of notebook 01 (the same runs from the store).
+# **How we measure it.** We reuse the learning curves of notebook 01's size ladder (the same runs from the store:
+# one model per size, the validation loss at log-spaced steps, each run with its own cosine schedule). (1) We plot the
+# curves against tokens and against steps. (2) For a few target losses we read off the tokens each size needs to
+# first reach it and fit tokens ∝ N^−k: sample efficiency grows with N if k > 0. (3) We fit Eq. 1.6 to every
+# evaluation after warmup of every size at once, with S our optimizer steps at the profile's fixed batch (notebook 06
+# adjusts S to S_min). (4) We fit Eq. 1.6 to the first half of every curve only and compare its prediction of each
+# final loss with the loss reached.
+#
+# **How to read this notebook.** Before every figure a *What to look for* cell says which axis, slope or points
+# matter and what the paper's version looks like; the interpretations (at the end) are printed by the code from the
+# numbers. *Try it* cells are experiments to run yourself (they are not executed here, so re-running this notebook
+# trains nothing new); the *Exercises* at the end can be set as homework.
 
 # %% tags=["parameters"]
 profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.experiments)
@@ -38,9 +51,15 @@ K = paper.KAPLAN
 
 # %% [markdown]
 # ## 1. Learning curves of the size ladder (Kaplan Fig. 2)
-# What to look for: whether, at every number of tokens (left) and of steps (right), the larger models' curves
-# lie below the smaller ones'; and how long each curve stays near the uniform loss ln 1024 ≈ 6.93 and the
-# unigram plateau before it starts to fall.
+
+# %% [markdown]
+# **What to look for:** validation loss (y) against tokens processed (left) and optimizer steps (right), both on log
+# axes, one curve per model size (colour = N). Since every run uses the same batch, the two panels have the same
+# shape; only the x labels differ. Check whether, at every number of tokens, the larger models' curves lie below the
+# smaller ones', and from which point on they separate; and how long each curve stays near the uniform loss
+# ln 1024 ≈ 6.93 and on the shoulder of the unigram plateau before it starts to fall. In Kaplan's Fig. 2 (left), past
+# the first stretch of training, the larger the model the lower its curve at any number of tokens: that horizontal
+# gap between the curves is the sample efficiency measured in section 2.
 
 # %%
 rule = study.lr_rule()
@@ -55,6 +74,16 @@ fig
 
 # %% [markdown]
 # ## 2. Tokens and steps to reach a target loss, against N
+# The targets run from a loss every size reaches to one only the three largest reach. For each run, the tokens it
+# needed to first reach a target are read off its curve; a size that never reaches a target has no point for it.
+
+# %% [markdown]
+# **What to look for:** one colour per target loss; x is N, y the tokens the run needed to reach the target, both on
+# log axes, so tokens ∝ N^−k is a straight falling line (the legend gives k with its interval). The claim "larger
+# models are more sample-efficient" is that every line falls (k > 0). Note how many sizes each target has (the
+# `models` column below): the hardest target is reached only by the largest models, so its fit rests on a few points
+# and its interval is wide. Points far from their dashed line show where the power law in N is a poor description,
+# e.g. if the small sizes' curves cross one another near a target.
 
 # %%
 targets = an.target_losses(final, k=3)
@@ -77,6 +106,15 @@ fig
 
 # %% [markdown]
 # ## 3. Fit L(N, S) on steps after warmup
+
+# %% [markdown]
+# **What to look for:** the solid curves are the measured losses after warmup (colour = N) against steps, the dotted
+# curves Eq. 1.6 with one set of constants for every size; the title gives α_S and the paper's value. A good fit puts
+# each dotted curve on its solid curve along the whole run. Look at where they part: at the end of the runs (the
+# cosine decay lowers the loss faster in the last steps, which a power law in S does not describe), and at the
+# smallest and largest sizes (the law's N term is a power law too, so sizes that do not follow one pull the fit).
+# In Kaplan's Fig. 4 (right) the same law, with S adjusted to S_min, tracks curves of models from 1e3 to 1e9
+# parameters.
 
 # %%
 # each run's own effective warmup (steps); the law describes training after it
@@ -109,6 +147,14 @@ else:
 # %% [markdown]
 # ## 4. When to stop: predict the end of each run from its first half
 
+# %% [markdown]
+# **What to look for:** one point per run: x is the final loss it reached, y the final loss Eq. 1.6 predicted from
+# the first half of every curve, the bars the 95% interval of the prediction. Points on the dashed diagonal are
+# perfect predictions; above it the law was too pessimistic, below it too optimistic. The largest models are on the
+# left (lowest losses) and the smallest on the right: if the points tilt away from the diagonal, the error depends on
+# model size and is not just noise. Check also whether the bars cross the diagonal: a prediction that misses by more
+# than its interval is overconfident.
+
 # %%
 pred, early_fit = an.holdout_prediction(runs, n_boot, seed, frac=0.5)
 display(pred)
@@ -118,6 +164,28 @@ lim = [pred[["actual", "pred_low"]].min().min() * 0.98, pred[["actual", "pred_hi
 ax.plot(lim, lim, "k--", lw=0.8); ax.set_xlabel("final loss reached"); ax.set_ylabel("predicted from the first half")
 an.save(study, fig, pred, "05_predict_from_first_half")
 fig
+
+# %% [markdown]
+# **Try it — predict from less of the curve** (no training, seconds). Open this notebook against the committed store
+# with training switched off: `SCALINGLAWS_NO_TRAIN=1 .venv/bin/jupyter lab notebooks/05_sample_efficiency.ipynb`,
+# run all cells, then add a cell:
+# ```python
+# for frac in (0.25, 0.5, 0.75):
+#     p_, _ = an.holdout_prediction(runs, n_boot, seed, frac=frac)
+#     print(f"fitted on the first {frac:.0%} of each curve: median error {p_.error_pct.median():+.1f}%, "
+#           f"median |error| {p_.error_pct.abs().median():.1f}%, worst {p_.error_pct.abs().max():.1f}%")
+# ```
+# What to expect: if Eq. 1.6 described the whole curve, the error would shrink steadily as the fitted fraction grows.
+# If the misses come from the cosine decay at the end of each run, even three quarters of the curve will not see it,
+# and the errors of the largest models will stay on the same side of the diagonal.
+#
+# **Try it — when to stop one run** (no training, seconds). Pick a run id from the table of section 4 and ask the
+# command line for its forecast:
+# `.venv/bin/scalinglaws predict --run runs/cpu/<run id> --target-loss 4.0`. It fits the run's own curve and prints
+# the predicted final loss and the steps and tokens to reach the target, with intervals. What to expect: for a run
+# whose final loss is below the target, the forecast steps should lie inside the run, and the command prints the
+# step at which the run actually got there, so you can check it; for a small model whose curve flattens above the
+# target, the forecast should say the target is out of reach on that curve.
 
 # %%
 res.add_fit(ns_fit, "alpha_S", "alpha_S", K["alpha_S"].value, "", "Eq. 1.6 on steps after warmup, S not adjusted to S_min")
@@ -148,8 +216,31 @@ print(f"From the first half of each curve the law predicts the final loss with a
       + ("(it over-predicts: the cosine decay at the end of each run buys extra loss the power law in steps does not see)." if bias > 0.5 else "(close to unbiased)." if abs(bias) <= 0.5 else "(it under-predicts)."))
 
 # %% [markdown]
-# ## What to try
-# - `scalinglaws predict --run runs/cpu/<run id> --target-loss 4.0` does section 4 for one run of the store: the
-#   predicted final loss and the tokens to reach a target, with intervals.
-# - Fit Eq. 1.6 on the first quarter of each curve instead of the first half (`an.holdout_prediction(runs, n_boot,
-#   seed, frac=0.25)`): how much worse is the prediction?
+# **Try it — another corpus** (`quick`, trains: several minutes on 2 cores). Put a few MB of plain text (`.txt`
+# files) in a folder; `.venv/bin/scalinglaws prepare --corpus path/to/texts/` prints how many tokens each split has
+# (the quick ladder reads 2M training tokens without repeating any). Then:
+# ```bash
+# cd notebooks && ../.venv/bin/papermill 05_sample_efficiency.ipynb /tmp/05_mytexts.ipynb \
+#     -p profile quick -p corpus path/to/texts/ -p figures_dir /tmp/figures-mytexts
+# ```
+# (With another corpus the quick profile tunes its own LRs, and the tokenizer is trained on your texts.) What to
+# expect: the absolute losses depend on the text and are not comparable across corpora; the *ordering* of the
+# curves by N and the sign of the tokens-to-target exponents should not, if sample efficiency is a property of model
+# size rather than of Gutenberg books.
+
+# %% [markdown]
+# ## Exercises
+# Answer from the figures and tables above (the reference `cpu` run), or with a short run where it says so.
+#
+# 1. **Curves.** In the learning-curve figure, after how many tokens do the curves of the smallest and the largest
+#    model separate? Before that, what are the models learning (hint: the uniform loss ln 1024 and the unigram
+#    entropy)?
+# 2. **Sample efficiency.** From the tokens-to-target table: how many times fewer tokens does the largest model need
+#    than the smallest one that reaches the same target? Do all fitted exponents have intervals above 0?
+# 3. **α_S.** Our α_S is fitted on raw steps at a fixed batch. Notebook 06 (section "Adjusting steps and compute")
+#    refits it on S_min: look up `alpha_S (on S_min)` in its results table. Does the adjustment move it towards the
+#    paper's 0.76?
+# 4. **When to stop.** Which runs does the first-half prediction over- and which under-predict? Explain the pattern
+#    with the LR schedule: what does the last stretch of a cosine schedule do to the loss?
+# 5. **Less of the curve** (no training). Run the *predict from less of the curve* experiment above. From what
+#    fraction of a run would you trust the forecast to within the seed noise of notebook 01 (its pooled seed sd)?

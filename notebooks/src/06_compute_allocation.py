@@ -4,16 +4,24 @@
 # %% [markdown]
 # # 06 — Compute allocation: the efficient frontier, critical batch size, and the Chinchilla contrast
 #
-# Kaplan et al. 2020 (Sec. 5–6, Figs. 3, 10–14): the lower envelope of learning curves against compute falls as
+# **The claim.** Kaplan et al. 2020 (Sec. 5–6, Eqs. 1.3, 1.4, 1.7, Figs. 3, 10–14): the lower envelope of learning curves against compute falls as
 # L ∝ C_min^−0.050; along it the best model size grows as N_opt ∝ C^0.73, the critical batch size as B_crit ∝ L^−1/0.21,
 # and extra compute goes mostly into model size (0.73), some into batch (0.24), hardly any into steps (0.03).
-# Hoffmann et al. 2022 (Chinchilla) found N_opt ∝ C^~0.5 with schedules matched to each budget.
+# Hoffmann et al. 2022 (Chinchilla, Sec. 3, Fig. 3) found N_opt ∝ C^~0.5 with schedules matched to each budget.
 #
 # **How we measure it, and the contrast explained.** We compute the allocation exponent a several ways on our own
 # runs and change one thing at a time: Kaplan-style training (long warmup, a cosine set for 4× the run, an untuned LR
 # rule) against our tuned runs; Kaplan's counting (non-embedding N, C = 6ND) against the full count (all parameters,
 # C_full with attention context and de-embedding; at this scale 6ND is only 15–75% of the real FLOPs); the frontier
 # against IsoFLOP profiles with schedules matched to each budget. Section 5 shows which step moves a, and how far.
+# The frontier comes from the learning curves of notebook 01's size ladder; the critical batch from one model trained
+# at several batch sizes (section 2); the IsoFLOP profiles from runs whose token budget is set so that every run of a
+# budget costs the same compute (section 4).
+#
+# **How to read this notebook.** Before every figure a *What to look for* cell says which axis, slope or points
+# matter and what the paper's version looks like; the interpretations (after a figure, and at the end) are printed
+# by the code from the numbers. *Try it* cells are experiments to run yourself (they are not executed here, so
+# re-running this notebook trains nothing new); the *Exercises* at the end can be set as homework.
 
 # %% tags=["parameters"]
 profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.experiments)
@@ -44,6 +52,16 @@ K = paper.KAPLAN
 # %% [markdown]
 # ## 1. The compute-efficient frontier from the size ladder's learning curves, under both countings
 
+# %% [markdown]
+# **What to look for:** every ladder run's learning curve against the compute spent so far (x: left C = 6·N·tokens,
+# right C_full, which also counts attention over the context and the de-embedding), coloured by N; the thick line is
+# the frontier, the lowest loss any run had reached at that compute. Follow the frontier from left to right: it is
+# held by one size after another, small models first, each handing over where a larger model's curve crosses below
+# it. In Kaplan's Fig. 13 (and Fig. 2, right) the frontier is, past the start, close to a straight line in log-log.
+# Compare the two panels: counting the real FLOPs moves small models' curves further right than large models'
+# (attention and de-embedding are a larger share of a small model's work), which changes which size holds the
+# frontier at a given compute.
+
 # %%
 rule = study.lr_rule()
 ladder = study.ensure(study.grid("model_size"))
@@ -59,6 +77,16 @@ for ax, conv in zip(axes, al.CONVENTIONS):
     plotted[conv] = env
 an.save(study, fig, plotted, "06_frontier")
 fig
+
+# %% [markdown]
+# **What to look for:** left, the frontier's loss against C (log-log): blue points are the stretch that is fitted, grey
+# the parts left out (the start above the unigram entropy, and the stretches held by the smallest and largest size,
+# which are censored: a smaller or larger model might have done better there). The dashed line is L ∝ C^−α with the
+# paper's 0.050 in the legend; check that the blue points lie along it without bending. Right: which N holds the
+# frontier at each C. It is a staircase, one step per model size, and the dashed line N_opt ∝ C^a is fitted through
+# the steps: the *slope* of the staircase is the allocation exponent (paper 0.73, Kaplan Fig. 14 left). Count the
+# blue steps: with only a few sizes holding the fitted stretch, a rests on a few points, which is why its interval
+# is wide.
 
 # %%
 # Which frontier points locate the compute-efficient law (F.frontier_fit_rows; both fits use them):
@@ -78,8 +106,33 @@ an.save(study, fig, {"L_vs_C": d1, "Nopt_vs_C": d2}, "06_frontier_fits")
 fig
 
 # %% [markdown]
+# **Try it — how many sizes set the exponent?** (no training; re-running this notebook takes a few minutes, or less
+# with `n_boot = -1` in the parameters cell). Open it against the committed store with training switched off:
+# `SCALINGLAWS_NO_TRAIN=1 .venv/bin/jupyter lab notebooks/06_compute_allocation.ipynb`, run all cells, then add:
+# ```python
+# for drop in sorted(ladder.N.unique()):
+#     f = al.frontier(ladder[ladder.N != drop], "kaplan", h1, n_boot, seed)["fit_Nopt"]
+#     print(f"without N = {drop:>9,.0f}: a = {an.pm(f, 'a') if an.usable(f) else 'no fit'}")
+# ```
+# What to expect: if the frontier exponent were a property of many sizes, dropping any one would move a by less than
+# its interval. If only a few sizes hold the fitted stretch, dropping one of them moves a a lot (or leaves too few
+# to fit). Dropping a size outside the fitted stretch should change little, unless it is the smallest or the largest
+# size: then its neighbour becomes the censored edge and leaves the fit.
+
+# %% [markdown]
 # ## 2. Critical batch size (Kaplan Sec. 5.1)
-# One model at batch sizes spanning 32×, every one with the same warmup, then a constant LR scaled as √B (checked with ×/÷2 at two batch sizes). For each target loss (below the unigram plateau, reached by every batch size while the LR is constant) the steps S and tokens E lie on (S/S_min − 1)(E/E_min − 1) = 1, and B_crit = E_min/S_min. What to look for: small batches need fewer tokens, large ones fewer steps, and the knee between them moves to larger batches as the loss falls.
+# One model at batch sizes spanning 32×, every one with the same warmup, then a constant LR scaled as √B (checked with ×/÷2 at two batch sizes). For each target loss (below the unigram plateau, reached by every batch size while the LR is constant) the steps S and tokens E lie on (S/S_min − 1)(E/E_min − 1) = 1, and B_crit = E_min/S_min.
+
+# %% [markdown]
+# **What to look for:** left, loss against tokens for each batch size (colour), the dotted horizontal lines the
+# target losses. Right, for each target, one point per batch size: the steps S (x) and tokens E (y) it needed, with
+# the fitted hyperbola. Small batches sit at the lower right (many steps, few tokens), large ones at the upper left
+# (few steps, many tokens). B_crit = E_min/S_min is the knee of each hyperbola: the batch at which a run needs twice
+# the minimum steps and twice the minimum tokens; well below it more batch saves steps almost for free, well above
+# it more batch mostly costs tokens. Kaplan (Sec. 5.1, Fig. 10) find that B_crit roughly doubles for every 13%
+# decrease in loss, whatever the model size: compare the B_crit values in the legend from the highest target to the
+# lowest. Points far off their hyperbola, or a target with few points, make that target's B_crit uncertain (see
+# its interval in the table).
 
 # %%
 batch_runs = study.ensure(study.grid("batch"))
@@ -120,6 +173,15 @@ for r in lrb.itertuples():
 # %% [markdown]
 # ### The gradient noise scale, and does B_crit depend on the loss or on N?
 # McCandlish et al. (2018) predict B_crit ≈ B_simple = tr(Σ)/|G|², measured during training from gradient norms at two batch sizes. We record it in the batch runs, the long runs of notebook 01 and the Kaplan-style ladder (seven sizes), and ask whether, at equal loss, it still depends on N.
+
+# %% [markdown]
+# **What to look for:** each small dot is B_simple measured over one window of one run, coloured by log10 N; the
+# squares are B_crit from the batch sweep above, with their intervals; x is the validation loss, y the batch size in
+# tokens per step (log). Kaplan's claim (Fig. 10) is that B_crit depends on the loss alone: at the same loss, dots of
+# different colours should overlap rather than sort into colour bands. McCandlish et al. predict B_simple ≈ B_crit up
+# to a factor of order one, so the squares should sit inside the cloud of dots at their losses. Both should rise
+# towards the left (lower loss). The vertical scatter of the dots at one loss shows how much a single window can be
+# trusted.
 
 # %%
 kap_runs = study.ensure(study.grid("kaplan"))
@@ -192,6 +254,14 @@ res.add("S exponent 1 - a - alpha_C/alpha_B", 1 - a_N - b_B, None, K["S_opt_expo
 # ## 4. IsoFLOP profiles with matched schedules (Chinchilla Approach 2), under both countings
 # Each budget's runs share their compute exactly under the counting the budget was set in: C = 6ND (left) or C_full (right).
 
+# %% [markdown]
+# **What to look for:** one curve per compute budget: the final loss (y) against model size (x, log), each run
+# trained with its own schedule for exactly that budget, so a bigger model saw fewer tokens. Chinchilla's Fig. 3
+# (left) shows U-shaped valleys whose minimum moves to larger N as the budget grows; the slope of the minima against
+# C is the exponent a (the tables above give each budget's fitted N_opt). Look for a clear minimum *inside* each
+# curve (a curve whose lowest point is at its edge does not locate N_opt), for budgets whose curves lie below the
+# smaller budgets' (more compute, lower loss), and for how far the minimum moves from one budget to the next.
+
 # %%
 iso_specs, isof_specs = study.grid("isoflop"), study.grid("isoflop_full")
 iso_final = an.final_for(iso_specs, study.ensure(iso_specs))
@@ -235,6 +305,14 @@ for name in ["alpha", "beta", "E", "A", "B", "a"]:  # A and B too: `scalinglaws 
 # ## 5. Why Kaplan and Chinchilla disagree, one change at a time
 # The same question (how fast should N grow with compute?) answered five ways, from Kaplan's setting to Chinchilla's. Each row changes one thing.
 
+# %% [markdown]
+# **What to look for:** the five estimates of a in N_opt ∝ C^a from the table, one per analysis (x: its row number),
+# each with its 95% interval; the dashed lines are Kaplan's 0.73 and Chinchilla's ~0.5. Read it as a sequence of
+# single changes: 1→2 changes the training (Kaplan-style vs tuned), 2→3 and 4→5 the counting (non-embedding N and
+# 6ND vs all parameters and C_full), 2→4 and 3→5 the method (frontier vs IsoFLOP). Which change moves the point
+# most, and does the move exceed the error bars (the printed lines say whether each step is resolved)? A row with no
+# point was not measured at this profile.
+
 # %%
 kap_fr = al.frontier(kap_runs, "kaplan", h1, n_boot, seed)  # no runs at this profile: nothing fitted
 steps = pd.DataFrame([
@@ -259,6 +337,16 @@ fig
 
 # %% [markdown]
 # ## 6. The practical promise: predict the final loss, and allocate a budget
+# Approach 3's L(N, D) predicts the final loss of a few (N, D) pairs, including one beyond the largest model trained;
+# then each method gives its compute-optimal N at the IsoFLOP budgets and at one budget 10× beyond them.
+
+# %% [markdown]
+# **What to look for:** the compute-optimal N (y) that each method recommends against the budget C (x), log-log.
+# Parallel lines mean the methods agree on the exponent but not on the constant; lines that spread apart towards the
+# right disagree on the exponent, and the disagreement grows with compute. The rightmost point is an extrapolation
+# beyond every budget trained: the gap between the lines there is how differently the methods would size the next
+# model. Approach 3 also gives D_opt: compare its tokens per parameter (table) with Chinchilla's rule of thumb of
+# about 20 at their scale. A method that is missing from the figure gave no usable fit (printed above).
 
 # %%
 cases = pd.DataFrame({"N": [lad.N.median(), lad.N.max(), lad.N.max() * 3], "D": [lad.tokens.max()] * 2 + [lad.tokens.max() * 3]})
@@ -289,6 +377,18 @@ an.save(study, fig, alloc, "06_allocation")
 fig
 
 # %% [markdown]
+# **Try it — the laws at scale, from the command line** (no training, seconds).
+# ```bash
+# .venv/bin/scalinglaws predict --compute 1e12 --laws kaplan chinchilla cpu    # inside the range of our runs
+# .venv/bin/scalinglaws predict --compute 1e21 --laws kaplan chinchilla cpu    # a large model's budget
+# ```
+# The `cpu` column reads this notebook's Approach 3 fit from `figures/cpu/06_results.json`. What to expect: the
+# three laws need not agree anywhere (different data, tokenizer and counting of N). At a budget inside our runs the
+# tool should warn about the papers' laws where they are extrapolated downwards and not about ours; at 1e21 it is the
+# other way round, our law extrapolated over many decades. Compare the tokens per parameter of the three columns:
+# that is how much the recommendation depends on whose law you trust.
+
+# %% [markdown]
 # ## Results
 
 # %%
@@ -312,7 +412,37 @@ print("How the allocation exponent moves from Kaplan's setting to Chinchilla's:"
 print(al.interpret_ablation(steps))
 
 # %% [markdown]
-# ## What to try
-# - `-p seed 1` retrains every run with another seed: which rows of the contrast table move?
-# - Add budgets to `iso_full_budgets` (cpu profile) for a longer IsoFLOP lever arm.
-# - In `Profile`, set `kaplan_warmup_frac` to 0.05 and re-run: how much of step 1 → 2 is the warmup?
+# **Try it — another seed** (`quick`, trains: longer than the other notebooks' seed runs, as this notebook needs the
+# ladder, the batch sweep and the IsoFLOP runs). Train quick once, then again with seed 1:
+# ```bash
+# .venv/bin/scalinglaws study --profile quick --notebooks 06          # seed 0 → runs/quick/notebooks/06_compute_allocation.ipynb
+# cd notebooks && ../.venv/bin/papermill 06_compute_allocation.ipynb /tmp/06_seed1.ipynb \
+#     -p profile quick -p seed 1 -p figures_dir /tmp/figures-seed1
+# ```
+# The quick profile trains neither the Kaplan-style ladder nor the full-count IsoFLOP grid, so rows 1 and 5 of the
+# contrast table stay empty there. What to expect: if rows 2–4 move between the seeds by about as much as their
+# intervals, the intervals are honest; if they move by more, a single seed understates the uncertainty, and a
+# difference between two rows of that size is not evidence of anything.
+
+# %% [markdown]
+# ## Exercises
+# Answer from the figures and tables above (the reference `cpu` run), or with a short run where it says so.
+#
+# 1. **The staircase.** In the frontier-fit figure (right), how many model sizes hold the fitted stretch of the
+#    frontier, and over how many decades of C? Why does that limit how well a is known?
+# 2. **Spending compute.** Section 3's table splits extra compute between model size, batch and serial steps.
+#    Compare our shares with the paper's. What does a negative share for serial steps mean, and which measured
+#    exponent (α_C or α_B) drives our batch share?
+# 3. **The critical batch.** By what factor does B_crit grow between the highest and the lowest target loss in the
+#    table of section 2? What factor would Kaplan's α_B = 0.21 predict over the same losses,
+#    (L_high/L_low)^(1/0.21)? Is the direction right even if the slope is not?
+# 4. **Kaplan vs Chinchilla.** In the contrast figure, which single change moves a the most? Is any step resolved by
+#    the intervals? Why would counting the embeddings matter much more for our models than for Kaplan's (compare N
+#    and N_total in notebook 01)?
+# 5. **Tokens per parameter.** In the allocation table, how many tokens per parameter does Approach 3 recommend at the
+#    largest budget, against Chinchilla's ~20? Give one reason why the ratio for models of 1e4–1e5 parameters on
+#    our data need not match theirs.
+#
+# Longer (hours, `cpu` profile): add budgets to `iso_full_budgets` for a longer IsoFLOP lever arm, or set
+# `kaplan_warmup_frac` to 0.05 (both in the `cpu` entry of `PROFILES`, `lib/scalinglaws/profiles.py`) to see how much
+# of step 1 → 2 of the contrast is the warmup.
