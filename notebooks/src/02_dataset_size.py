@@ -7,11 +7,13 @@
 # Kaplan et al. 2020 (Sec. 3.2, Fig. 1 middle): a model large enough to be data-limited, trained with early stopping
 # on a dataset of D tokens, reaches L(D) = (D_c/D)^α_D with α_D ≈ 0.095.
 #
-# **How we measure it.** One model is trained on nested subsets of D tokens, each repeated for as many epochs as
-# helps and stopped early on validation loss (patience rule, capped), with Kaplan's 10% dropout. A subset is made of
-# 2,048-token chunks drawn at random across every book (`RunSpec.data_sampling = "chunks"`), so a small D is a
-# small sample of the whole corpus, not part of one book. Only runs that got past their minimum are fitted; a
-# run still improving at its cap gives only an upper bound.
+# **How we measure it.** One model is trained on nested subsets of D tokens, each repeated for up to 100 epochs
+# (capped in tokens) at a constant learning rate after warmup, with Kaplan's 10% dropout, and stopped early when
+# the validation loss stops improving. A subset is made of 2,048-token chunks drawn at random across every book
+# (`RunSpec.data_sampling = "chunks"`), so a small D is a small sample of the whole corpus, not part of one book.
+# A run measures the data limit if it got **past its minimum** (the model started memorising its subset) or is
+# **saturated** (doubling its epochs lowered the loss by less than 1%); a run still improving at its cap gives only
+# an upper bound and is not fitted (`scalinglaws.data_limits`).
 
 # %% tags=["parameters"]
 profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.experiments)
@@ -30,7 +32,7 @@ executor: str = "local"  # local | slurm (runs as Slurm job arrays; options: $SC
 import numpy as np
 import pandas as pd
 from IPython.display import display
-from scalinglaws import allocation as al, analysis as an, batch_size as bs, convergence as cv, fit as F, paper, plots as P
+from scalinglaws import analysis as an, data_limits as dl, fit as F, paper, plots as P
 from scalinglaws.study import start_notebook
 
 # Checks the parameters above (a mistyped papermill -p name stops here, not after an hour of training), then
@@ -45,35 +47,38 @@ K = paper.KAPLAN
 # %%
 rule = study.lr_rule()
 runs = study.ensure(study.grid("dataset_size"))
-final = an.reached_minimum(runs)
-display(final[["N", "data_tokens", "tokens", "epochs", "step", "best_step", "best_val_loss", "final_val_loss", "status", "reached_min", "lr"]])
+final = dl.classify(runs)
+display(final[["N", "data_tokens", "tokens", "epochs", "step", "best_step", "best_val_loss", "final_val_loss", "gain_last_doubling", "limit", "lr"]])
 
 # %% [markdown]
 # ## 2. Learning curves, and where each one was best
-# What to look for: whether each curve falls, bottoms out and rises again as the model starts to memorise
-# its subset (the red marks are the minima); a curve that never turns up was still improving when its budget
-# ended, and its best loss is only an upper bound on L(D).
+# **What to look for:** whether each curve falls, bottoms out and rises again as the model starts to memorise
+# its subset (red triangles: minima), or flattens out (orange squares: saturated); a curve still falling at its
+# end (grey circle) was still improving when its budget ended, and its best loss is only an upper bound on L(D).
+# Small subsets should turn up after fewer tokens than large ones.
 
 # %%
 n_min = int(final.reached_min.sum())
-print(f"{n_min} of {len(final)} runs got past their minimum ({int((final.status == 'early_stopped').sum())} stopped early)"
-      + ("; the others were still improving at their cap, so their best loss is only an upper bound on L(D) and they are not fitted." if n_min < len(final) else "; every point is a minimum."))
-fig, data = an.early_stop_figure(runs, final)
+print(f"Runs: {dl.counts(final)}; {int((final.status == 'early_stopped').sum())} stopped early."
+      + (" The runs still improving give only an upper bound on L(D) and are not fitted." if n_min < len(final) else " Every run measures a data limit."))
+fig, data = dl.curves_figure(runs, final)
 an.save(study, fig, data, "02_early_stopping")
 fig
 
 # %% [markdown]
-# ## 3. Fit L(D) on the runs that reached their minimum
+# ## 3. Fit L(D) on the runs that measure a data limit
+# **What to look for:** filled points (fitted) on a straight line in log-log; the slope is −α_D. Open points were
+# still improving and sit above where L(D) would be.
 
 # %%
 fitted = final[final.reached_min]
 fit_D = an.try_fit(F.fit_power_law, fitted["data_tokens"], fitted["best_val_loss"], n_boot=n_boot, seed=seed) if len(fitted) >= 3 else None
 if fit_D is None:
-    print(f"L(D) not fitted: {len(fitted)} run(s) reached their minimum; a power law needs 3.")
+    print(f"L(D) not fitted: {len(fitted)} run(s) measure a data limit; a power law needs 3.")
 fig, (ax, ax2) = P.new_figure(1, 2, figsize=(10, 4))
 rest = final[~final.reached_min]
 d1 = P.powerlaw_plot(ax, fitted["data_tokens"], fitted["best_val_loss"], fit_D, label_x="D (tokens in the subset)",
-                     paper_alpha=K["alpha_D"].value, data_label=f"minimum reached, N={final.N.iloc[0]:,}",
+                     paper_alpha=K["alpha_D"].value, data_label=f"data limit reached, N={final.N.iloc[0]:,}",
                      excluded=(rest["data_tokens"], rest["best_val_loss"]), excluded_label="still improving (upper bound)")
 d2 = P.residual_plot(ax2, fit_D, label_x="D (tokens)") if fit_D is not None else None
 an.save(study, fig, {"fit": d1, "residuals": d2} if d2 is not None else {"fit": d1}, "02_loss_vs_D")
@@ -84,12 +89,12 @@ fig
 # Notebook 04 trains the same subsets on several model sizes. Where the two largest sizes reach the same loss (within 1%), the model size no longer limits the loss and the point is L(D) itself; where they differ, L(D) lies below the larger model's loss.
 
 # %%
-agree = an.large_n_agreement(an.reached_minimum(study.ensure(study.grid("overfitting"))))
+agree = dl.large_n_agreement(dl.classify(study.ensure(study.grid("overfitting"))))
 display(agree)
 
 # %%
 if fit_D is not None:
-    res.add_fit(fit_D, "alpha", "alpha_D", K["alpha_D"].value, "", "L(D)=(D_c/D)^alpha_D, best val loss of runs past their minimum")
+    res.add_fit(fit_D, "alpha", "alpha_D", K["alpha_D"].value, "", "L(D)=(D_c/D)^alpha_D, best val loss of runs past their minimum or saturated")
     res.add_fit(fit_D, "X_c", "D_c", K["D_c"].value, "tokens", "extrapolation to a loss of 1 nat; depends on the tokenizer")
     d_ref = float(np.exp(np.log(fitted.data_tokens).mean()))
     if an.usable(fit_D):
@@ -97,7 +102,7 @@ if fit_D is not None:
         res.add(f"fitted L at D = {d_ref:.3g} tokens", ref.estimate[0], (ref.low[0], ref.high[0]), None, "nats/token", "headline scale: inside the data")
 res.add("model size", final.N.iloc[0], None, None, "parameters (non-embedding)", "one model for every D")
 res.add("D range", final.data_tokens.max() / final.data_tokens.min(), None, None, "ratio", f"{final.data_tokens.min():.3g} to {final.data_tokens.max():.3g} tokens")
-res.add("runs past their minimum (fitted)", n_min, None, None, "count", f"of {len(final)}")
+res.add("runs past their minimum (fitted)", n_min, None, None, "count", f"of {len(final)}: {dl.counts(final)}")
 res.add("subsets where the two largest sizes agree within 1%", int(agree.agree.sum()) if len(agree) else 0, None, None, "count", f"of {len(agree)} subset sizes (notebook 04 grid)")
 
 # %% [markdown]
@@ -114,17 +119,38 @@ display(res.frame())
 # %%
 pv = K["alpha_D"].value
 if fit_D is None:
-    print(f"No L(D) fit: only {n_min} of {len(final)} runs reached their minimum, so this profile does not measure L(D).")
+    print(f"No L(D) fit: only {n_min} of {len(final)} runs measure a data limit, so this profile does not measure L(D).")
 else:
-    print(f"alpha_D = {an.pm(fit_D, 'alpha')} from {len(fitted)} runs past their minimum; the paper has {pv}. " + an.fit_versus_paper(fit_D, "alpha", pv))
+    print(f"alpha_D = {an.pm(fit_D, 'alpha')} from {len(fitted)} runs past their minimum or saturated; the paper has {pv}. " + an.fit_versus_paper(fit_D, "alpha", pv))
 big = final.sort_values("data_tokens").iloc[-1]
 print(f"The largest subset ({big.data_tokens:.3g} tokens) was seen {big.epochs:.2f} times and "
-      + ("got past its minimum." if big.reached_min else "was still improving at its cap: at that D this model is limited by its size or its steps, not by the data."))
+      + (f"measures a data limit ({big.limit})." if big.reached_min else "was still improving at its cap: at that D this model is limited by its size or its steps, not by the data."))
 if len(agree):
     print(f"The two largest sizes agree within 1% at {int(agree.agree.sum())} of {len(agree)} subset sizes"
           + (f" (D = {', '.join(f'{d:.3g}' for d in agree[agree.agree].D)}): there the loss is L(D) in its large-N limit." if agree.agree.any() else "; nowhere is the model large enough for its loss to be L(D) itself."))
 
 # %% [markdown]
 # ## What to try
-# - `-p seed 1`: another seed for every run; compare α_D with the interval above.
-# - Set `data_sampling="prefix"` on the data profile (scalinglaws.experiments) to see the confound the chunks remove: a small D that is one book's opening is a different, narrower dataset.
+# **Try it — a narrower dataset** (`quick`, a few minutes on 2 cores). Subsets here are random chunks from every book.
+# Make them the first D tokens of the shuffled train split instead (a small D is then part of one or two books):
+# ```python
+# import dataclasses
+# from scalinglaws import profiles
+# profiles.PROFILES["quick"] = dataclasses.replace(profiles.PROFILES["quick"], data_sampling="prefix")
+# ```
+# then re-run this notebook with `-p profile quick` in the same kernel (or papermill after the edit in
+# `lib/scalinglaws/profiles.py`). What to expect: if diversity matters as well as quantity, the prefix subsets
+# reach their minimum sooner and at a higher loss than random chunks of the same size.
+#
+# **Try it — another seed**: `-p seed 1` retrains every run with another initialisation and data order; compare
+# α_D with the interval above. If the two estimates differ by more than the interval, the interval is too narrow
+# for this few points.
+#
+# ## Exercises
+# 1. In the learning-curve figure, at how many epochs does each subset reach its best loss? Does a smaller D turn
+#    up sooner in epochs, or only in tokens?
+# 2. Why is a run still improving at its cap only an *upper bound* on L(D)? Which way would including it bias α_D?
+# 3. The table in section 4 compares the two largest models at each D. What would it mean for L(D) if the largest
+#    model were clearly better than the second at every D?
+# 4. Kaplan's α_D is 0.095 with D from 2·10⁷ to 2·10¹⁰ tokens. Our D spans 1e4–3e5. Name two reasons our exponent
+#    may differ that have nothing to do with the law being wrong.

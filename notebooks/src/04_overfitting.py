@@ -9,9 +9,10 @@
 # needs D ≳ 5·10³·N^0.74.
 #
 # **How we measure it.** Model sizes × nested data subsets (random 2,048-token chunks across all books, as in
-# notebook 02), each repeated with 10% dropout until validation loss stops improving (patience rule, capped); plus,
-# per size, the ladder run that saw fresh data throughout (D = tokens seen). Eq. 1.5 is fitted only on runs that got
-# past their minimum: a run still improving at its cap is not an early-stopped loss.
+# notebook 02), each repeated with 10% dropout at a constant learning rate after warmup until the validation loss
+# stops improving (patience rule, capped at 100 epochs); plus, per size, the ladder run that saw fresh data throughout
+# (D = tokens seen). Eq. 1.5 is fitted only on runs that measure a data limit — past their minimum, or saturated
+# (doubling the epochs gained < 1%) — a run still improving at its cap is not an early-stopped loss.
 
 # %% tags=["parameters"]
 profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.experiments)
@@ -30,7 +31,8 @@ executor: str = "local"  # local | slurm (runs as Slurm job arrays; options: $SC
 import numpy as np
 import pandas as pd
 from IPython.display import display
-from scalinglaws import allocation as al, analysis as an, batch_size as bs, convergence as cv, fit as F, paper, plots as P
+import matplotlib as mpl
+from scalinglaws import analysis as an, data_limits as dl, fit as F, paper, plots as P
 from scalinglaws.study import start_notebook
 
 # Checks the parameters above (a mistyped papermill -p name stops here, not after an hour of training), then
@@ -46,15 +48,19 @@ K = paper.KAPLAN
 rule = study.lr_rule()
 ladder_runs = study.ensure(study.grid("model_size"))
 runs = study.ensure(study.grid("overfitting"))
-pts = an.nd_points(study, runs, ladder_runs)
+pts = dl.nd_points(runs, ladder_runs)
 display(pts.pivot_table(index="N", columns="D", values="L"))
-all_pts, pts = pts, pts[pts.reached_min].copy()  # the fit uses minima only
-print(f"{len(pts)} of {len(all_pts)} points are minima (or single-epoch runs) and are fitted; "
-      f"{len(all_pts) - len(pts)} subset runs were still improving at their cap")
-display(all_pts.pivot_table(index="N", columns="D", values="reached_min"))
+all_pts, pts = pts, pts[pts.reached_min].copy()  # the fit uses data limits and single-epoch runs only
+subsets = all_pts[all_pts.kind.str.startswith("subset")]
+print(f"{len(pts)} of {len(all_pts)} points are fitted: subset runs {dl.counts(subsets)}, "
+      f"plus {int((all_pts.limit == 'single epoch').sum())} single-epoch ladder runs")
+display(subsets.pivot_table(index="N", columns="D", values="limit", aggfunc="first"))
 
 # %% [markdown]
 # ## 2. Fit Eq. 1.5 jointly
+# **What to look for:** left, each size's points fall as D grows and flatten towards that size's own limit (the
+# dashed fits); larger sizes flatten later. Right, if Eq. 1.5 holds, every size's overfitting penalty δL falls on
+# the one dashed curve of N^(α_N/α_D)/D.
 
 # %%
 nd = an.try_fit(F.fit_kaplan_nd, pts["N"], pts["D"], pts["L"], groups=pts["run_id"], n_boot=n_boot, seed=seed)
@@ -62,7 +68,6 @@ if nd is not None:
     display(nd.summary_frame())
 fig, (ax, ax2) = P.new_figure(1, 2, figsize=(11, 4.2))
 plotted = []
-import matplotlib as mpl
 norm = mpl.colors.LogNorm(all_pts.N.min(), all_pts.N.max())
 for N, g in all_pts.groupby("N"):
     g = g.sort_values("D"); c = mpl.colormaps["viridis"](norm(N)); m = g["reached_min"].astype(bool)
@@ -71,7 +76,7 @@ for N, g in all_pts.groupby("N"):
     if nd is not None:
         Ds = np.geomspace(all_pts.D.min(), all_pts.D.max(), 60); ax.plot(Ds, nd.predict(np.full_like(Ds, N), Ds), "--", color=c, lw=1)
         plotted.append(pd.DataFrame({"N": N, "D": Ds, "L_fit": nd.predict(np.full_like(Ds, N), Ds)}))
-ax.set_xlabel("D (tokens)"); ax.set_ylabel("early-stopped loss (nats/token)"); P.log_axes(ax); ax.legend(fontsize="x-small", title="open: not at a minimum", title_fontsize="x-small")
+ax.set_xlabel("D (tokens)"); ax.set_ylabel("early-stopped loss (nats/token)"); P.log_axes(ax); ax.legend(fontsize="x-small", title="open: still improving (not fitted)", title_fontsize="x-small")
 if nd is not None:
     p = nd.params
     pts["L_inf"] = (p["N_c"] / pts["N"]) ** p["alpha_N"]
@@ -82,7 +87,7 @@ if nd is not None:
     ax2.plot(xs, (1 + xs * p["D_c"] / p["N_c"] ** (p["alpha_N"] / p["alpha_D"])) ** p["alpha_D"] - 1, "k--", lw=1, label="Eq. 1.5")
     ax2.set_xscale("log"); ax2.legend(fontsize="small")
 else:
-    ax2.text(0.5, 0.5, "Eq. 1.5 not fitted (too few minima, see above)", ha="center", transform=ax2.transAxes)
+    ax2.text(0.5, 0.5, "Eq. 1.5 not fitted (too few data limits, see above)", ha="center", transform=ax2.transAxes)
 ax2.set_xlabel("N^(α_N/α_D) / D"); ax2.set_ylabel("δL = L(N,D)/L(N,∞) − 1")
 an.save(study, fig, {"points": all_pts, "fit": pd.concat(plotted, ignore_index=True) if plotted else pd.DataFrame()}, "04_LND")
 fig
@@ -100,7 +105,7 @@ if rule_d is not None:
     res.add_fit(nd, "D_c", "D_c (Eq. 1.5)", paper.KAPLAN["nd_D_c"].value, "tokens", "")
     res.add("overfitting rule exponent alpha_N/alpha_D", rule_d["exponent"], rule_d["exponent_ci"], paper.KAPLAN["D_over_N_exponent"].value, "", "D >= k N^exponent keeps dL < 2%")
     res.add("overfitting rule coefficient k", rule_d["k"], rule_d["k_ci"], paper.KAPLAN["overfit_D_coef"].value, "tokens", "tolerance 2%")
-res.add("points fitted (minima or single-epoch)", len(pts), None, None, "count", f"of {len(all_pts)}")
+res.add("points fitted (minima or single-epoch)", len(pts), None, None, "count", f"of {len(all_pts)}; subsets: {dl.counts(subsets)}")
 
 # %% [markdown]
 # ## Results
@@ -114,9 +119,9 @@ display(res.frame())
 # ## Interpretation (computed from the numbers above)
 
 # %%
-print(f"{len(pts)} of {len(all_pts)} (N, D) points are minima or single-epoch runs; only those are fitted.")
+print(f"{len(pts)} of {len(all_pts)} (N, D) points measure a data limit or saw fresh data throughout; only those are fitted.")
 if rule_d is None:
-    print("Eq. 1.5 was not fitted: too few points reached their minimum, so this profile does not measure L(N, D) or the overfitting rule.")
+    print("Eq. 1.5 was not fitted: too few points measure a data limit, so this profile does not measure L(N, D) or the overfitting rule.")
 else:
     e, (elo, ehi) = rule_d["exponent"], rule_d["exponent_ci"]
     print(f"alpha_N/alpha_D = {e:.2f} [{elo:.2f}, {ehi:.2f}] against the paper's 0.74. " + an.versus_paper(e, (elo, ehi), 0.74, nd.converged))
@@ -127,5 +132,18 @@ else:
 
 # %% [markdown]
 # ## What to try
-# - Lower `data_patience` or raise `nd_max_tokens` (cpu profile): how many more runs reach their minimum?
-# - `-p seed 1`: how much do α_N/α_D and the rule's coefficient move with the seed?
+# **Try it — patience** (`quick`, minutes). Early stopping waits `data_patience` evals without improvement (and twice
+# the best step). Halve it in `lib/scalinglaws/profiles.py` (`quick`: `data_patience=2`) and re-run with
+# `-p profile quick`: the runs change address, so they retrain. What to expect: runs stop sooner; if the minima were
+# real, the best losses barely move and the fitted exponent stays inside its interval.
+#
+# **Try it — another seed**: `-p seed 1`; how much do α_N/α_D and the rule's coefficient move?
+#
+# ## Exercises
+# 1. From the pivot table in section 1: which (N, D) runs were still improving at their cap? Are they the large-D
+#    or the small-D ones, and why would that be?
+# 2. In the collapse plot, do all sizes fall on one curve? Which size deviates most, and in which direction?
+# 3. Use the printed rule to say how many tokens a model with N = 10⁶ non-embedding parameters needs to stay within 2%
+#    of its infinite-data loss; compare with Kaplan's 5·10³·N^0.74.
+# 4. Eq. 1.5 has four constants. Which of them are pinned by the single-epoch ladder points, and which only by the
+#    data-limited runs?
