@@ -210,3 +210,21 @@ def test_a_single_text_file_is_split_by_position(tmp_path):
     assert td.meta["source"]["split"].startswith("by position")
     assert all(td.meta["tokens"][k] > 100 for k in ("train", "validation", "test"))
     assert td.meta["documents"]["validation"][0].startswith("input.txt[")
+
+
+def test_eval_sets_resolve_and_tokenize_like_the_cache(small_tokens):
+    """"ood" is the four OOD texts; a corpus string is all of that corpus's documents, encoded with the
+    run's tokenizer exactly as the token cache encodes them (same token counts per id, every split)."""
+    assert data.resolve_eval_sets(["ood:fortunes", "ood", "gutenberg:12"]) == [
+        "ood:fortunes", "ood:gcide-dictionary", "ood:linux-kernel-docs", "ood:python-stdlib-source", "gutenberg:12"]
+    for bad, msg in ((["ood:nope"], "the ood sets are"), (["./no/such/thing.txt"], "not found"), ([""], "eval set")):
+        with pytest.raises(CorpusError, match=msg):
+            data.resolve_eval_sets(bad)
+    tokens, info = data.eval_set_tokens("gutenberg:12", small_tokens)
+    cache = np.concatenate([np.asarray(small_tokens.split(k)) for k in data.SPLITS])
+    assert info["kind"] == "corpus" and len(tokens) == len(cache) == info["tokens"]
+    assert np.array_equal(np.bincount(tokens, minlength=512), np.bincount(cache, minlength=512))
+    again, _ = data.eval_set_tokens("gutenberg:12", small_tokens)  # from the cache now
+    assert np.array_equal(again, tokens)
+    starts = data.eval_set_starts(1000, 64, 8192)  # a short text: as many windows as fit, none overlapping
+    assert len(starts) == 15 and np.all(np.diff(starts) >= 65)

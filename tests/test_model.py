@@ -102,3 +102,56 @@ def test_kernels_choose_the_gelu_and_enter_the_hash():
     assert a.run_id != a.replace(kernels="reference").run_id
     with pytest.raises(SpecError, match="kernels='triton'"):
         a.replace(kernels="triton").validate()
+
+
+def test_lstm_parameter_convention():
+    """N of an LSTM = every parameter except the token embedding (the head is tied to it): 8d^2 + 8d per layer."""
+    s = Shape(n_layer=2, d_model=24, n_head=1, d_ff=96, n_ctx=32, vocab_size=100, arch="lstm")
+    m = build_model(s, seed=0)
+    assert m.lm_head.weight.data_ptr() == m.trunk.wte.weight.data_ptr()
+    total = sum(p.numel() for p in m.parameters())  # the tied matrix once
+    assert non_embedding_params(s) == total - 100 * 24 == 2 * (8 * 24 * 24 + 8 * 24)
+    assert embedding_params(s) == 100 * 24 and total_params(s) == total
+    assert forward_flops_per_token(s)["context"] == 0 and train_flops_per_token(s)["kaplan"] == 6 * non_embedding_params(s)
+    spec = RunSpec(n_layer=2, d_model=24, n_ctx=32, vocab_size=100, arch="lstm")
+    d = spec.describe()
+    assert d["N"] == spec.n_params == non_embedding_params(s) and d["arch"] == "lstm" and d["n_head"] is None
+
+
+def test_arch_must_be_known_and_enters_the_hash_only_when_not_gpt2():
+    a = RunSpec(n_layer=2, d_model=16)
+    assert "arch" not in a.hashed_fields() and a.replace(arch="lstm").hashed_fields()["arch"] == "lstm"
+    assert a.replace(arch="lstm").run_id != a.run_id
+    with pytest.raises(SpecError) as e:
+        a.replace(arch="transformer").validate()
+    assert "use 'gpt2' (the transformer) or 'lstm'" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_every_published_run_keeps_its_address():
+    """RunSpec fields added since (arch, ...) are hashed only when not their default: each finished run of
+    the published store rebuilt from its config.json hashes to its folder's name."""
+    import json
+    from pathlib import Path
+
+    store = Path(__file__).resolve().parents[1] / "runs" / "cpu"
+    runs = [p.parent for p in sorted(store.glob("*/DONE"))]
+    if not runs:
+        pytest.skip("no published cpu store in this checkout")
+    wrong = [rd.name for rd in runs
+             if RunSpec.from_dict(json.loads((rd / "config.json").read_text())["spec"]).run_id != rd.name]
+    assert not wrong and len(runs) > 100
+
+
+@pytest.mark.parametrize("kw,msg", [
+    (dict(lr=(0.003, "sweep")), "lr=(0.003, 'sweep') must be a number"),
+    (dict(lr="3e-3"), "lr='3e-3' must be a number"),
+    (dict(dropout=True), "dropout=True must be a number"),
+    (dict(eval_tokens=8192.0), "eval_tokens=8192.0 must be a whole number"),
+    (dict(data_tokens=None), "data_tokens=None must be a whole number"),
+    (dict(corpus=12), "corpus=12 must be a string"),
+    (dict(beta2=1.5), "beta2=1.5 must be in [0, 1)"),
+])
+def test_wrong_types_are_one_line_spec_errors(kw, msg):
+    with pytest.raises(SpecError) as e:
+        RunSpec(n_layer=2, d_model=16, **kw).validate()
+    assert msg in str(e.value) and "\n" not in str(e.value)

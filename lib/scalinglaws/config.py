@@ -16,7 +16,10 @@ import numbers
 from dataclasses import dataclass, field
 
 from . import ScalingLawsError
-from .model import Shape, ShapeError, non_embedding_params, train_flops_per_token
+from .data import corpus_fingerprint
+from .model import (ARCHS, Shape, ShapeError, embedding_params, kaplan_approx_params, non_embedding_params,
+                    train_flops_per_token)
+from .schedule import eval_steps, get_lr  # noqa: F401 - re-exported: their home before schedule.py
 
 SPEC_VERSION = 3  # bump when the training code changes numerics, so old runs are not reused
 # 3: the `kernels` field (fast: exact GELU + fused chunked head loss); 2 trained what kernels="reference" trains
@@ -24,6 +27,17 @@ SPEC_VERSION = 3  # bump when the training code changes numerics, so old runs ar
 
 class SpecError(ScalingLawsError):
     pass
+
+
+# The type each field must have (n_layer & co. are checked with their ranges in RunSpec.validate).
+# numbers.Real admits ints and numpy scalars; bools are refused where a number is meant.
+_FIELD_TYPES = {
+    **dict.fromkeys(("lr", "min_lr_ratio", "decay_frac", "weight_decay", "beta1", "beta2", "grad_clip",
+                     "dropout"), numbers.Real),
+    **dict.fromkeys(("data_tokens", "eval_points", "eval_tokens", "patience"), numbers.Integral),
+    **dict.fromkeys(("corpus", "data_sampling", "schedule", "precision", "kernels", "arch"), str),
+}  # compile and noise_scale: their own checks below say "use True or False"
+_KIND_WORDS = {numbers.Real: "a number", numbers.Integral: "a whole number", str: "a string"}
 
 
 @dataclass(frozen=True)
@@ -34,6 +48,10 @@ class RunSpec:
     n_head: int = 0  # 0 = d_model // 16 (head dimension 16), at least 1
     d_ff: int = 0  # 0 = 4·d_model, GPT-2's ratio
     n_ctx: int = 128  # context length in tokens; also the eval window
+    # "gpt2" (the transformer) or "lstm" (Kaplan Sec. 3.2.1: n_layer LSTM layers of width d_model; see
+    # model.py for its parameter convention). Same data, context, loss, schedule and optimizer path.
+    # Hashed only when not "gpt2", so every run trained before the field existed keeps its address.
+    arch: str = "gpt2"
     # --- data ---
     corpus: str = "gutenberg"
     vocab_size: int = 1024  # byte-level BPE trained on the train split (see README: why 1024)
@@ -67,11 +85,11 @@ class RunSpec:
     precision: str = "fp32"  # "fp32" or "bf16" (autocast); part of the hash since it changes numerics
     # "fast": exact (erf) GELU, as nanoGPT, and the fused chunked output-head loss (scalinglaws.loss);
     # "reference": GPT-2's tanh GELU and logits -> cross_entropy, the plain transformers path. Same
-    # model family and loss; benchmarks/check_numerics.py --compare kernels records that final losses
-    # agree within seed noise, and bench_speed.py that "fast" is 1.1-2x faster on this CPU.
+    # model family and loss; final losses agree within seed noise, and "fast" is the faster one
+    # (measurements: docs/decisions.md, 2026-12-03).
     kernels: str = "fast"
-    # torch.compile of the block stack (inductor). Off by default: on this CPU it measured 0.89-0.99x
-    # eager speed after 10-14 s of compiling per shape (README "Speed"); for GPU sessions to measure.
+    # torch.compile of the block stack (inductor). Off by default: it did not pay for its compile time
+    # on the CPUs measured (docs/decisions.md); for GPU sessions to measure.
     # Hashed only when on, so the runs trained before this field existed keep their address.
     compile: bool = False
     # --- evaluation and stopping ---
@@ -92,11 +110,11 @@ class RunSpec:
     def shape(self) -> Shape:
         n_head = self.n_head or max(1, self.d_model // 16)
         d_ff = self.d_ff or 4 * self.d_model
-        return Shape(self.n_layer, self.d_model, n_head, d_ff, self.n_ctx, self.vocab_size)
+        return Shape(self.n_layer, self.d_model, n_head, d_ff, self.n_ctx, self.vocab_size, self.arch)
 
     @property
     def n_params(self) -> int:
-        """Non-embedding N (Kaplan's convention)."""
+        """Non-embedding N (Kaplan's convention; for an LSTM see model.py)."""
         return non_embedding_params(self.shape())
 
     @property
@@ -125,6 +143,14 @@ class RunSpec:
             v = getattr(self, name)
             if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 0:
                 raise SpecError(f"invalid run spec: {name}={v!r} must be a whole number >= 0")
+        # Then the type of every other field, so a wrong one is a one-line SpecError, not a TypeError
+        # from a comparison below (e.g. lr=(0.003, 'sweep') from a sweep table).
+        for name, kind in _FIELD_TYPES.items():
+            v = getattr(self, name)
+            if not isinstance(v, kind) or isinstance(v, bool):
+                raise SpecError(f"invalid run spec: {name}={v!r} must be {_KIND_WORDS[kind]}")
+        if self.arch not in ARCHS:
+            raise SpecError(f"invalid run spec: arch={self.arch!r}: use 'gpt2' (the transformer) or 'lstm'")
         try:
             self.shape().validate()
         except ShapeError as e:
@@ -147,6 +173,8 @@ class RunSpec:
             (self.eval_points >= 1 and self.eval_tokens >= self.n_ctx, "eval_points >= 1 and eval_tokens >= n_ctx"),
             (0 <= self.dropout < 1, f"dropout={self.dropout} must be in [0, 1)"),
             (self.patience >= 0, "patience must be >= 0"),
+            (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, f"beta1={self.beta1}, beta2={self.beta2} must be in [0, 1)"),
+            (self.weight_decay >= 0 and self.grad_clip >= 0, "weight_decay and grad_clip must be >= 0 (grad_clip 0 = off)"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -154,8 +182,6 @@ class RunSpec:
         return self
 
     def hashed_fields(self) -> dict:
-        from .data import corpus_fingerprint
-
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in self._UNHASHED}
         if not self.compile:  # added after SPEC_VERSION 3's runs: hashed only when switched on
             d.pop("compile")
@@ -166,6 +192,8 @@ class RunSpec:
         if self.schedule == "cosine":  # likewise: the default schedule keeps every earlier address
             d.pop("schedule")
             d.pop("decay_frac")
+        if self.arch == "gpt2":
+            d.pop("arch")
         d["corpus_fingerprint"] = corpus_fingerprint(self.corpus)
         d["spec_version"] = SPEC_VERSION
         return d
@@ -192,15 +220,14 @@ class RunSpec:
     def describe(self) -> dict:
         """Derived quantities recorded beside the spec (N, FLOPs per token, steps)."""
         s = self.shape()
-        from .model import embedding_params, kaplan_approx_params
-
         return {
+            "arch": self.arch,
             "N": self.n_params,
             "N_embedding": embedding_params(s),
             "N_total": self.n_params + embedding_params(s),
             "N_kaplan_approx": kaplan_approx_params(s),
-            "n_head": s.n_head,
-            "d_ff": s.d_ff,
+            "n_head": s.n_head if self.arch == "gpt2" else None,  # an LSTM has neither
+            "d_ff": s.d_ff if self.arch == "gpt2" else None,
             "aspect_ratio": s.d_model / s.n_layer,
             "steps": self.steps,
             "schedule_steps": self.schedule_steps,
@@ -208,32 +235,3 @@ class RunSpec:
             "flops_per_token": train_flops_per_token(s),
         }
 
-
-def get_lr(step: int, spec: RunSpec) -> float:
-    """Stateless schedule (step counts from 0): linear warmup to the peak, then decay to
-    min_lr_ratio·peak at the end of the schedule (the run's own budget unless schedule_tokens says
-    otherwise); flat after. "cosine": cosine decay over everything after warmup. "wsd": the peak until
-    the last decay_frac of the schedule, then a linear cooldown."""
-    peak, warm, total, floor = spec.lr, spec.warmup, spec.schedule_steps, spec.min_lr_ratio
-    if step < warm:
-        return peak * (step + 1) / warm
-    if step >= total:
-        return peak * floor
-    if spec.schedule == "wsd":
-        decay_start = max(warm, total - max(1, round(spec.decay_frac * total)))
-        if step < decay_start:
-            return peak
-        progress = (step - decay_start) / max(1, total - decay_start)
-        return peak * (1 - (1 - floor) * progress)
-    progress = (step - warm) / max(1, total - warm)
-    return peak * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
-def eval_steps(spec: RunSpec) -> list[int]:
-    """Log-spaced steps at which validation loss is measured (1-based step counts), always ending
-    with the last step, so curves are resolved early and late with a fixed number of evals."""
-    import numpy as np
-
-    last = spec.steps
-    pts = np.unique(np.round(np.geomspace(1, last, spec.eval_points)).astype(int))
-    return sorted(set(int(p) for p in pts if 1 <= p <= last) | {last})

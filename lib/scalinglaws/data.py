@@ -16,6 +16,9 @@ Everything is loaded through Hugging Face ``datasets``. Documents are split trai
 a hash of their id, so no document is in two splits. The train split is stored in a fixed shuffled
 document order, so the first D tokens of it are the nested L(D) subsets. Token ids are stored as
 uint16 memmaps (uint32 above 65536 types) in a git-ignored cache keyed by (corpus fingerprint, vocab).
+
+Extra evaluation sets (``resolve_eval_sets``, ``eval_set_tokens``): the out-of-distribution texts in
+../shared/ood (``ood_dir``), or any corpus string, encoded with a run's tokenizer and cached the same way.
 """
 
 from __future__ import annotations
@@ -29,14 +32,17 @@ import lzma
 import os
 import re
 import shutil
+import socket
 import sys
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Callable
 from pathlib import Path
 
 import numpy as np
+from tokenizers import ByteLevelBPETokenizer, Tokenizer
 
 from . import ScalingLawsError
 
@@ -47,6 +53,8 @@ HELDOUT_FRACTION = 0.02
 MANIFEST = Path(__file__).with_name("gutenberg_manifest.tsv")
 GUTENBERG_URL = "https://www.gutenberg.org/cache/epub/{id}/pg{id}.txt"
 TEXT_SUFFIXES = (".txt", ".txt.xz")
+# The out-of-distribution texts in ood_dir() (its README says what each is), eval sets "ood:<name>".
+OOD_SETS = ("fortunes", "gcide-dictionary", "linux-kernel-docs", "python-stdlib-source")
 
 
 class CorpusError(ScalingLawsError):
@@ -96,6 +104,19 @@ def gutenberg_mirror() -> Path | None:
     if root and (root.parent / "shared" / "corpus" / "books").is_dir():
         return (root.parent / "shared" / "corpus" / "books").resolve()
     return None
+
+
+def ood_dir() -> Path:
+    """The out-of-distribution texts (``ood:<name>`` eval sets): env ``SCALINGLAWS_OOD_DIR``, else
+    ../shared/ood beside the checkout, as for the Gutenberg mirror. Raises CorpusError when neither exists."""
+    env = os.environ.get("SCALINGLAWS_OOD_DIR")
+    root = project_root()
+    p = Path(env).expanduser().resolve() if env else (root.parent / "shared" / "ood" if root else None)
+    if p is None or not p.is_dir():
+        where = f"SCALINGLAWS_OOD_DIR={env}" if env else "../shared/ood beside the checkout"
+        raise CorpusError(f"no out-of-distribution texts at {where}; set SCALINGLAWS_OOD_DIR to the folder of "
+                          f"{', '.join(f + '.txt.xz' for f in OOD_SETS)}")
+    return p
 
 
 @contextlib.contextmanager
@@ -295,8 +316,6 @@ def _offline_message(ref: CorpusRef, e: Exception) -> str:
 def _hub_reachable(timeout: float = 3.0) -> bool:
     if os.environ.get("HF_DATASETS_OFFLINE") == "1" or os.environ.get("HF_HUB_OFFLINE") == "1":
         return True  # let `datasets` raise its own offline-mode error at once (or use its cache)
-    import socket
-
     host = urllib.parse.urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname
     try:
         socket.create_connection((host, 443), timeout=timeout).close()
@@ -307,7 +326,7 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
 
 def load_documents(corpus: str) -> tuple[list[str], list[str], dict]:
     """(doc_ids, texts, info) for a corpus string, loaded through Hugging Face `datasets`."""
-    import datasets
+    import datasets  # here, not at the top: seconds to import, and only building a cache needs it
 
     datasets.disable_progress_bars()
     # datasets' Arrow copies go under our cache (SCALINGLAWS_CACHE), not ~/.cache/huggingface/datasets,
@@ -429,7 +448,7 @@ class TokenData:
 
     def tokenizer(self):
         """The cached BPE as a `transformers` fast tokenizer."""
-        from transformers import PreTrainedTokenizerFast
+        from transformers import PreTrainedTokenizerFast  # seconds to import; only this wrapper needs it
 
         return PreTrainedTokenizerFast(tokenizer_file=str(self.root / "tokenizer.json"), eos_token=EOS, bos_token=EOS)
 
@@ -444,8 +463,6 @@ def _chunks(text: str) -> list[str]:
 
 
 def _train_tokenizer(texts: list[str], vocab_size: int):
-    from tokenizers import ByteLevelBPETokenizer
-
     tok = ByteLevelBPETokenizer()
     tok.train_from_iterator(
         (c for t in texts for c in _chunks(t)),
@@ -458,12 +475,16 @@ def _train_tokenizer(texts: list[str], vocab_size: int):
 
 
 def _progress(iterable, total, desc):
-    try:
-        from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # here: tqdm.auto looks for Jupyter widgets on import; only a cache build shows bars
 
-        return tqdm(iterable, total=total, desc=desc, disable=not sys.stderr.isatty(), leave=False)
-    except ImportError:  # pragma: no cover
-        return iterable
+    return tqdm(iterable, total=total, desc=desc, disable=not sys.stderr.isatty(), leave=False)
+
+
+def _encode(tok, text: str, dtype: str) -> np.ndarray:
+    """Token ids of one document followed by EOS (id 0, the document separator), as stored in the caches."""
+    enc = tok.encode_batch(_chunks(text))
+    arr = np.concatenate([np.asarray(e.ids, dtype=np.int64) for e in enc] + [np.array([0])])
+    return arr.astype(dtype)
 
 
 def prepare_tokens(corpus: str = "gutenberg", vocab_size: int = 1024, *, quiet: bool = False) -> TokenData:
@@ -506,9 +527,7 @@ def _build_tokens(corpus, vocab_size, fp, root, quiet) -> TokenData:
         n = 0
         with open(tmp / f"{name}.bin", "wb") as out:
             for i in _progress(splits[name], len(splits[name]), f"encode {name}"):
-                enc = tok.encode_batch(_chunks(texts[i]))
-                arr = np.concatenate([np.asarray(e.ids, dtype=np.int64) for e in enc] + [np.array([eos_id])])
-                arr = arr.astype(dtype)  # EOS (id 0) separates documents
+                arr = _encode(tok, texts[i], dtype)
                 out.write(arr.tobytes())
                 n += arr.size
         counts[name] = n
@@ -590,3 +609,93 @@ def unigram_entropy(tokens: np.ndarray, vocab_size: int) -> float:
     counts = np.bincount(np.asarray(tokens), minlength=vocab_size).astype(np.float64)
     p = counts[counts > 0] / counts.sum()
     return float(-(p * np.log(p)).sum())
+
+
+# ---------------------------------------------------------------------------------------------
+# Extra evaluation sets: other text, tokenized with a run's tokenizer
+# ---------------------------------------------------------------------------------------------
+
+def resolve_eval_sets(names) -> list[str]:
+    """Canonical eval-set names, in order, without repeats: "ood" stands for the four "ood:<name>" sets
+    (OOD_SETS); any other name is a corpus string (see parse_corpus), all of whose documents are
+    evaluated. A name that is neither is a CorpusError. A single string is one name."""
+    names = [names] if isinstance(names, str) else list(names or ())
+    out: list[str] = []
+    for name in names:
+        if not isinstance(name, str) or not name.strip():
+            raise CorpusError(f"eval set {name!r}: use 'ood', 'ood:<name>' or a corpus string")
+        if name == "ood":
+            expanded = [f"ood:{n}" for n in OOD_SETS]
+        elif name.startswith("ood:"):
+            if name[4:] not in OOD_SETS:
+                raise CorpusError(f"eval set {name!r}: the ood sets are {', '.join('ood:' + n for n in OOD_SETS)}")
+            expanded = [name]
+        else:
+            parse_corpus(name)  # raises a one-line CorpusError for what it cannot read
+            expanded = [name]
+        out += [n for n in expanded if n not in out]
+    return out
+
+
+def _ood_manifest(folder: Path) -> dict[str, dict]:
+    path = folder / "MANIFEST.tsv"
+    if not path.exists():
+        return {}
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split("\t")
+    return {r["file"]: r for r in (dict(zip(header, ln.split("\t"))) for ln in lines[1:] if ln.strip())}
+
+
+def _eval_set_source(name: str) -> tuple[dict, Callable[[], list[str]]]:
+    """(what the set is, a function returning its documents) for a resolved eval-set name."""
+    if name.startswith("ood:"):
+        folder = ood_dir()
+        path = folder / f"{name[4:]}.txt.xz"
+        if not path.is_file():
+            raise CorpusError(f"eval set {name}: {path} is missing; point SCALINGLAWS_OOD_DIR at a complete copy")
+        info = {"kind": "ood", "file": path.name, "file_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+
+        def docs() -> list[str]:
+            text = lzma.decompress(path.read_bytes()).decode("utf-8")
+            want = _ood_manifest(folder).get(path.name, {}).get("sha256_of_text")
+            if want and hashlib.sha256(text.encode()).hexdigest() != want:
+                raise CorpusError(f"eval set {name}: {path} differs from its MANIFEST.tsv checksum; the copy is corrupt")
+            return [text]
+
+        return info, docs
+    info = {"kind": "corpus", "corpus": name, "fingerprint": corpus_fingerprint(name)}
+    return info, lambda: load_documents(name)[1]
+
+
+def eval_set_tokens(name: str, data: TokenData) -> tuple[np.ndarray, dict]:
+    """(token ids, info) of an eval set encoded with the tokenizer of `data` (a run's token cache): each
+    document followed by EOS, as in the token cache. Built once and kept as a memmap under
+    cache_dir()/evalsets/<token cache>/, keyed by the set's content (file hash or corpus fingerprint)."""
+    info, docs = _eval_set_source(name)
+    key = hashlib.sha256(json.dumps(info, sort_keys=True).encode()).hexdigest()[:16]
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:48]
+    root = cache_dir() / "evalsets" / data.root.name / f"{slug}-{key}"
+    if not (root / "meta.json").exists():
+        with file_lock(root.with_name(f".{root.name}.lock"), waiting=f"the tokens of eval set {name}"):
+            if not (root / "meta.json").exists():
+                tok = Tokenizer.from_file(str(data.root / "tokenizer.json"))
+                arr = np.concatenate([_encode(tok, t, data.meta["dtype"]) for t in docs() if t])
+                tmp = root.with_name(root.name + ".tmp")
+                shutil.rmtree(tmp, ignore_errors=True)
+                tmp.mkdir(parents=True)
+                arr.tofile(tmp / "tokens.bin")
+                (tmp / "meta.json").write_text(json.dumps({"name": name, **info, "tokens": int(arr.size)}, indent=1))
+                shutil.rmtree(root, ignore_errors=True)
+                os.replace(tmp, root)  # atomic, as the token cache
+    meta = json.loads((root / "meta.json").read_text())
+    tokens = np.memmap(root / "tokens.bin", dtype=data.meta["dtype"], mode="r")
+    return tokens, {**info, "tokens": meta["tokens"]}
+
+
+def eval_set_starts(n_tokens: int, n_ctx: int, eval_tokens: int) -> np.ndarray:
+    """Evenly spaced windows over an eval set, as eval_starts: eval_tokens // n_ctx of them, or fewer when
+    the text is shorter (then as many as fit without overlapping)."""
+    if n_tokens <= n_ctx + 1:
+        raise CorpusError(f"an eval set has {n_tokens} tokens; it needs more than n_ctx+1 = {n_ctx + 1}")
+    fit = max(1, (n_tokens - 1) // (n_ctx + 1))
+    return eval_starts(n_tokens, n_ctx, min(eval_tokens // n_ctx, fit) * n_ctx)

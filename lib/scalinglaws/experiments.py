@@ -77,11 +77,13 @@ class Study:
     def is_smoke(self) -> bool:
         return self.profile.name == "smoke"
 
-    def ensure(self, specs) -> pd.DataFrame:
+    def ensure(self, specs, eval_sets=None) -> pd.DataFrame:
+        """Train what is missing of `specs` (eval_sets: extra text evaluated at every eval point, see
+        scalinglaws.evaluate); return their eval rows."""
         from .store import ensure_runs
 
         return ensure_runs(specs, self.runs_dir, workers=self.workers, device=self.device, log=self.log,
-                           train=not self._read_only, executor=self.executor)
+                           train=not self._read_only, executor=self.executor, eval_sets=eval_sets)
 
     @property
     def lr_store(self) -> str:
@@ -311,6 +313,41 @@ class Study:
                 out.append(self._with_lr(self._data_limited(l, d, D, p.nd_max_tokens), "overfitting"))
         return out
 
+    def _grid_generalization(self):
+        """The ood_ladder at ood_tokens (train with eval_sets=profile.ood_sets: Study.ensure_grid does)."""
+        p = self.profile
+        return [self._with_lr(self._spec(l, d, p.ood_tokens), "generalization") for l, d in p.ood_ladder]
+
+    def lstm_lrs(self) -> pd.DataFrame:
+        """Best LR per LSTM size from its own sweep at sweep_frac of lstm_tokens (LSTMs are not on the
+        transformer rule); columns n_layer, d_model, N, best_lr, at_edge, and the sweep's final losses."""
+        p = self.profile
+        tokens = int(p.lstm_tokens * p.sweep_frac)
+        jobs = [(self._spec(l, d, tokens, arch="lstm"), tokens) for l, d in p.lstm_ladder]
+        rows = []
+        for (spec, _), (lr, final) in zip(jobs, self._sweeps(jobs) if p.tune_lr else [(None, None)] * len(jobs)):
+            if lr is None:  # smoke: the library's starting rule
+                from .tuning import default_lr
+                lr = default_lr(spec.n_params)
+            rows.append({"n_layer": spec.n_layer, "d_model": spec.d_model, "N": spec.n_params, "best_lr": _round_lr(lr),
+                         "at_edge": bool(final is not None and (lr <= final.lr.min() or lr >= final.lr.max())),
+                         "sweep": final})
+        return pd.DataFrame(rows)
+
+    def _grid_lstm(self):
+        p = self.profile
+        lrs = self.lstm_lrs()
+        return [self._spec(r.n_layer, r.d_model, p.lstm_tokens, arch="lstm").replace(
+                    lr=float(r.best_lr), lr_source="sweep (this LSTM size)", label="lstm")
+                for r in lrs.itertuples()]
+
+    def ensure_grid(self, finding: str) -> pd.DataFrame:
+        """study.ensure(study.grid(finding)) with the extra eval sets that grid asks for."""
+        return self.ensure(self.grid(finding), eval_sets=self.eval_sets_for(finding))
+
+    def eval_sets_for(self, finding: str):
+        return list(self.profile.ood_sets) if finding == "generalization" else None
+
     def _grid_batch(self):
         """batch_model at every batch size (see Profile: same warmup, constant LR, √B-scaled), then the
         LR checks (×/÷2 at batch_lr_check) and the other seeds (batch_seed_sizes); labels say which."""
@@ -362,8 +399,13 @@ class Study:
         cannot keep the GPU busy)."""
         if self.profile.tune_lr:
             self.lr_rule()
-        specs = [s for f in findings for s in self.grid(f)]  # sweeps now cached: no training here
+        with_sets = [f for f in findings if self.eval_sets_for(f)]
+        specs = [s for f in findings if f not in with_sets for s in self.grid(f)]  # sweeps now cached
         self.ensure(specs)
+        for f in with_sets:
+            extra = self.grid(f)
+            self.ensure(extra, eval_sets=self.eval_sets_for(f))
+            specs += extra
         return len({s.run_id for s in specs})  # findings share runs (the ladder is also a depth)
 
     def train_tokens(self) -> int:

@@ -1,4 +1,5 @@
-"""GPT-2-style models through `transformers`, with Kaplan's parameter and compute accounting.
+"""GPT-2-style models through `transformers` (and an LSTM baseline), with Kaplan's parameter and
+compute accounting.
 
 Conventions (Kaplan et al. 2020, Sec. 2.1):
 - N is the *non-embedding* parameter count: token and position embeddings are excluded, and the
@@ -8,6 +9,13 @@ Conventions (Kaplan et al. 2020, Sec. 2.1):
   context ignored). At this study's tiny sizes the attention-context term 2·n_layer·n_ctx·d_model
   and the de-embedding (logits) 2·d_model·n_vocab are not negligible, so we also record the fuller
   count C_full = 3·(2N + 2·n_layer·n_ctx·d_model + 2·d_model·n_vocab) per token.
+
+LSTM (``arch="lstm"``, Kaplan Sec. 3.2.1 / Fig. 7): token embedding (vocab × d_model), n_layer
+``torch.nn.LSTM`` layers of hidden size d_model, and an output head *tied* to the token embedding (as
+GPT-2's; Press & Wolf 2017), with no position embedding. N counts every parameter except the token
+embedding (the tied head is the same matrix): per layer the four gates' input and recurrent matrices
+and PyTorch's two bias vectors, 8·d² + 8·d. Its forward FLOPs per token are 2N plus the de-embedding
+2·d_model·n_vocab (no attention context term), so C = 6N holds for it as for the transformer.
 """
 
 from __future__ import annotations
@@ -16,6 +24,8 @@ import math
 from dataclasses import dataclass
 
 from . import ScalingLawsError
+
+ARCHS = ("gpt2", "lstm")
 
 
 class ShapeError(ScalingLawsError):
@@ -30,13 +40,16 @@ class Shape:
     d_ff: int  # feed-forward width; GPT-2 uses 4·d_model
     n_ctx: int
     vocab_size: int
+    arch: str = "gpt2"  # "lstm": n_head and d_ff are unused
 
     def validate(self) -> "Shape":
         for name in ("n_layer", "d_model", "n_head", "d_ff", "n_ctx", "vocab_size"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise ShapeError(f"invalid shape: {name}={v!r} must be a positive integer")
-        if self.d_model % self.n_head:
+        if self.arch not in ARCHS:
+            raise ShapeError(f"invalid shape: arch={self.arch!r}: use 'gpt2' (the transformer) or 'lstm'")
+        if self.arch == "gpt2" and self.d_model % self.n_head:
             raise ShapeError(
                 f"invalid shape: d_model={self.d_model} is not divisible by n_head={self.n_head}; "
                 f"pick n_head from {[h for h in range(1, self.d_model + 1) if self.d_model % h == 0][:8]}..."
@@ -45,8 +58,11 @@ class Shape:
 
 
 def non_embedding_params(s: Shape) -> int:
-    """Exact non-embedding N for a transformers GPT-2 block stack (biases and layer norms included)."""
+    """Exact non-embedding N for a transformers GPT-2 block stack (biases and layer norms included), or
+    for the LSTM stack (see the module docstring)."""
     d, f = s.d_model, s.d_ff
+    if s.arch == "lstm":
+        return s.n_layer * (8 * d * d + 8 * d)  # W_ih, W_hh (4d × d each), b_ih, b_hh (4d each)
     per_layer = (
         2 * d  # ln_1 weight + bias
         + d * 3 * d + 3 * d  # c_attn: q, k, v projections
@@ -59,7 +75,10 @@ def non_embedding_params(s: Shape) -> int:
 
 
 def embedding_params(s: Shape) -> int:
-    """Token + position embeddings; the tied output head shares the token matrix."""
+    """Token + position embeddings (the LSTM has no position embedding); the tied output head shares
+    the token matrix."""
+    if s.arch == "lstm":
+        return s.vocab_size * s.d_model
     return s.vocab_size * s.d_model + s.n_ctx * s.d_model
 
 
@@ -68,7 +87,10 @@ def total_params(s: Shape) -> int:
 
 
 def kaplan_approx_params(s: Shape) -> int:
-    """Kaplan's N ≈ 2·d_model·n_layer·(2·d_attn + d_ff) = 12·n_layer·d_model² when d_ff = 4·d_model."""
+    """Kaplan's N ≈ 2·d_model·n_layer·(2·d_attn + d_ff) = 12·n_layer·d_model² when d_ff = 4·d_model
+    (for an LSTM, its matrices alone: 8·n_layer·d_model²)."""
+    if s.arch == "lstm":
+        return 8 * s.n_layer * s.d_model**2
     return 2 * s.d_model * s.n_layer * (2 * s.d_model + s.d_ff)
 
 
@@ -77,7 +99,7 @@ def forward_flops_per_token(s: Shape) -> dict[str, int]:
     n = non_embedding_params(s)
     return {
         "params": 2 * n,
-        "context": 2 * s.n_layer * s.n_ctx * s.d_model,
+        "context": 0 if s.arch == "lstm" else 2 * s.n_layer * s.n_ctx * s.d_model,  # attention only
         "deembed": 2 * s.d_model * s.vocab_size,
     }
 
@@ -129,16 +151,26 @@ def shape_for_params(
 
 
 # GELU variant by RunSpec.kernels. GPT-2 used the tanh approximation ("gelu_new"); nanoGPT and this
-# study's "fast" kernels use the exact erf GELU (the two differ by < 1e-3). Measured on this CPU for a
-# 2048x320 activation: tanh GELU forward+backward 1.1 + 8.4 ms, exact 0.3 + 0.9 ms (its backward kernel
-# is not vectorised), which was 15% of the largest cpu-ladder model's step.
+# study's "fast" kernels use the exact erf GELU (the two differ by < 1e-3), whose backward is the
+# faster kernel on CPU (timings: docs/decisions.md, 2026-12-03).
 ACTIVATION = {"fast": "gelu", "reference": "gelu_new"}
 
 
 def build_model(s: Shape, *, dropout: float = 0.0, seed: int | None = None, kernels: str = "fast"):
-    """A `transformers` GPT2LMHeadModel with tied embeddings and SDPA attention."""
+    """A `transformers` GPT2LMHeadModel with tied embeddings and SDPA attention, or for
+    ``s.arch == "lstm"`` an lstm.LSTMLM. Both have ``lm_head`` (tied to the token embedding) and a trunk
+    (``trunk(model)``) that maps token ids to final hidden states."""
     s.validate()
+    # torch and transformers are imported here, not at the top: the accounting above is used (by
+    # config, experiments, predict) without them, and importing torch takes seconds.
     import torch
+
+    if s.arch == "lstm":
+        from .lstm import LSTMLM  # a torch module, so imported with torch
+
+        if seed is not None:
+            torch.manual_seed(seed)
+        return LSTMLM(s.vocab_size, s.d_model, s.n_layer, dropout=dropout)
     from transformers import GPT2Config, GPT2LMHeadModel
 
     cfg = GPT2Config(
@@ -162,3 +194,9 @@ def build_model(s: Shape, *, dropout: float = 0.0, seed: int | None = None, kern
         torch.manual_seed(seed)
     model = GPT2LMHeadModel(cfg)
     return model
+
+
+def trunk(model):
+    """The part of a model from token ids to final hidden states (``.last_hidden_state`` of its output):
+    GPT-2's block stack (``model.transformer``) or the LSTM's embedding + layers."""
+    return model.trunk if hasattr(model, "trunk") else model.transformer

@@ -34,7 +34,7 @@ from .config import RunSpec
 # lr_check / seeds / kaplan check the main grids: the ladder at other budgets, its LRs at x/÷√2, other
 # seeds, and a Kaplan-style copy of the ladder.
 GRIDS = ("model_size", "depth", "convergence", "lr_check", "seeds", "dataset_size", "shape", "overfitting",
-            "batch", "isoflop", "isoflop_full", "kaplan")
+         "batch", "isoflop", "isoflop_full", "kaplan", "generalization", "lstm")
 
 
 @dataclass(frozen=True)
@@ -128,6 +128,17 @@ class Profile:
     # so each budget's runs share their real compute; at this scale 6ND is only 15-75% of it.
     iso_full_budgets: tuple = ()
     iso_full_ladder: tuple = ()  # (n_layer, d_model) candidates for those; empty = iso_ladder
+    # --- 07 generalisation: these ladder sizes at ood_tokens, evaluating the extra text sets ood_sets
+    # (scalinglaws.evaluate; "ood" = the four texts of ../shared/ood) at every eval. A budget of their own,
+    # so the runs are new: a finished run has no curve on a set it was not evaluated on during training.
+    # Their final weights and loss by position (08) are kept too.
+    ood_ladder: tuple = ()
+    ood_tokens: int = 0
+    ood_sets: tuple = ("ood",)
+    # --- 08 LSTMs: (n_layer, d_model) LSTM language models (RunSpec.arch = "lstm") at lstm_tokens, each
+    # with its own LR sweep (sweep_factors around the library's starting rule, at sweep_frac of the budget)
+    lstm_ladder: tuple = ()
+    lstm_tokens: int = 0
     # --- multiplies every token budget (gpu users with more time) ---
     scale: float = 1.0
     note: str = ""
@@ -154,6 +165,8 @@ PROFILES: dict[str, Profile] = {
         seed_ladder=((1, 16),), extra_seeds=(1,), kaplan=True,
         batch_model=(1, 16), batch_sizes=(2, 4, 8), batch_tokens=8 * 64 * 60, batch_min_steps=60,
         batch_warmup=10, batch_lr_check=(4,), batch_seed_sizes=(4,),
+        ood_ladder=((1, 16), (2, 16), (2, 32)), ood_tokens=8 * 64 * 50, lstm_ladder=((1, 16), (1, 32), (2, 32)),
+        lstm_tokens=8 * 64 * 50,
         iso_budgets=(2e9, 6e9), iso_ladder=((1, 16), (2, 16), (2, 32)), iso_min_steps=10, iso_full_budgets=(2e9, 6e9),
         note="smoke: exercises every code path; its numbers mean nothing",
     ),
@@ -171,6 +184,8 @@ PROFILES: dict[str, Profile] = {
         nd_ladder=((2, 16), (2, 32), (3, 48)), nd_sizes=(1e4, 3e4, 1e5), nd_max_tokens=1_000_000,
         batch_model=(2, 32), batch_sizes=(4, 16, 64), batch_tokens=1_000_000, batch_min_steps=300,
         iso_budgets=(1e11, 3e11), iso_ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 48)), iso_min_steps=200,
+        ood_ladder=((2, 16), (2, 32), (3, 48)), ood_tokens=1_000_000,
+        lstm_ladder=((1, 16), (2, 32), (2, 64)), lstm_tokens=500_000,
         note="quick: classroom run; trends visible, fits rough",
     ),
     "cpu": Profile(
@@ -190,6 +205,9 @@ PROFILES: dict[str, Profile] = {
         iso_budgets=(1e11, 3e11, 1e12), iso_ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 48), (4, 64), (5, 80)),
         iso_min_steps=300, iso_max_tokens=20_000_000, iso_full_budgets=(7e11, 1.5e12, 3e12),
         iso_full_ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 40), (3, 48), (4, 48), (4, 64), (5, 80)),
+        # 07/08: the ladder and an LSTM ladder of matched N (2e3-2.6e5) at one budget of their own
+        ood_ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 48), (4, 64), (5, 80)), ood_tokens=3_000_000,
+        lstm_ladder=((1, 16), (1, 32), (2, 32), (2, 64), (2, 128)), lstm_tokens=3_000_000,
         note="cpu: the reference study for a 2-core machine",
     ),
     "gpu": Profile(
@@ -215,6 +233,8 @@ PROFILES: dict[str, Profile] = {
         iso_budgets=(3e13, 1e14, 3e14), iso_ladder=((2, 64), (3, 96), (3, 128), (4, 160), (4, 192), (5, 224),
                                                      (5, 256), (6, 288), (6, 320), (8, 384)),
         iso_min_steps=150,
+        ood_ladder=((1, 32), (2, 64), (3, 128), (4, 192), (5, 256), (6, 320), (8, 384)), ood_tokens=10_000_000,
+        lstm_ladder=((1, 64), (2, 128), (2, 256), (2, 512), (3, 768)), lstm_tokens=10_000_000,
         note="gpu: N up to 1.4e7 on one H100-class GPU",
     ),
 }

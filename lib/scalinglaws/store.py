@@ -7,12 +7,22 @@
 ``ensure_runs`` de-duplicates specs, trains the missing ones through an Executor (local worker
 processes; the interface is small so a cluster engine can be added without touching notebooks), and
 returns one row per eval point with the spec's fields and derived quantities as columns.
+
+Beside a run's results, its *sidecars* (written before DONE, never part of its address):
+``evals.jsonl`` (losses on extra eval sets), ``positions.json`` (final loss by position in the context)
+and ``evals.json`` (what the sets are, and the SHA-256 of both files). Read them with ``read_evals``,
+``read_positions``, ``load_evals`` and ``load_positions``; ``evaluate.evaluate_run`` adds sets later.
+
+This module imports no torch (reading a store must stay cheap); training and evaluation are imported
+where they are called.
 """
 
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import json
+import multiprocessing as mp
 import os
 import signal
 import sys
@@ -27,8 +37,31 @@ import pandas as pd
 
 from . import ScalingLawsError
 from .config import RunSpec
-from .data import prepare_tokens
-from .train import file_sha256, is_done, train_run
+from .data import prepare_tokens, resolve_eval_sets
+
+# Sidecar files of a run folder (see the module docstring).
+EVALS_FILE, POSITIONS_FILE, EVALS_SUMMARY = "evals.jsonl", "positions.json", "evals.json"
+
+
+def write_json_atomic(path: Path, obj, *, lines: bool = False) -> None:
+    """Write JSON (or JSON lines) to a temporary file and rename it over `path`: never half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as fh:
+        if lines:
+            for row in obj:
+                fh.write(json.dumps(row) + "\n")
+        else:
+            json.dump(obj, fh, indent=1, sort_keys=True)
+            fh.write("\n")
+    os.replace(tmp, path)
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def is_done(run_dir: Path) -> bool:
+    return (Path(run_dir) / "DONE").exists()
 
 # Worker layout rule, from benchmarks/bench_speed.py on the 2-core reference machine (see README):
 # these models are too small to keep two threads busy (per-op overhead and small matmuls), so two
@@ -74,6 +107,8 @@ class InlineExecutor:
         self.threads = threads
 
     def submit(self, spec, runs_dir, **kw) -> Future:
+        from .train import train_run  # imports torch (seconds): only when something is trained
+
         f: Future = Future()
         try:
             f.set_result(train_run(spec, runs_dir, threads=self.threads, **kw))
@@ -115,7 +150,7 @@ def _die_with_parent() -> None:
 
 def _worker_init(threads: int) -> None:
     _die_with_parent()
-    import torch
+    import torch  # in the worker only: the parent may never need torch
 
     torch.set_num_threads(threads)
 
@@ -124,13 +159,13 @@ class ProcessExecutor:
     """Local worker processes (spawned, so each has a clean torch thread pool)."""
 
     def __init__(self, workers: int, threads: int):
-        import multiprocessing as mp
-
         self.pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
                                         initializer=_worker_init, initargs=(threads,))
         self.threads = threads
 
     def submit(self, spec, runs_dir, **kw) -> Future:
+        from .train import train_run  # imports torch (seconds): only when something is trained
+
         return self.pool.submit(train_run, spec, runs_dir, threads=self.threads, **kw)
 
     def shutdown(self):
@@ -148,6 +183,7 @@ def ensure_runs(
     log: str = "run",
     raise_on_error: bool = True,
     train: bool = True,
+    eval_sets=None,
 ) -> pd.DataFrame:
     """Train whatever of `specs` is missing from `runs_dir`, then return their metrics as a DataFrame.
 
@@ -158,9 +194,14 @@ def ensure_runs(
     executor: "local" (worker processes here), "slurm" (one Slurm job array through submitit, options from
     $SCALINGLAWS_SLURM_CONFIG; there threads = CPUs per job and workers = array tasks at once; see
     scalinglaws.slurm and docs/slurm.md) or an Executor instance.
+    eval_sets: extra evaluation sets (see train_run; e.g. ["ood"]): the runs trained here evaluate them at
+    every eval point; finished runs that lack one get its final-point loss from their kept weights
+    (evaluate.evaluate_run; a run without kept weights is an error saying how to get them). Read the
+    results with load_evals / load_positions. Not with train=False: a read-only store is not written.
     """
     if isinstance(executor, str) and executor not in ("local", "slurm"):
         raise ScalingLawsError(f"executor={executor!r}: use 'local', 'slurm' or an Executor instance")
+    sets = resolve_eval_sets(eval_sets)  # a bad name fails here, before any training
     specs = list({s.run_id: s.validate() for s in specs}.values())
     runs_dir = Path(runs_dir)
     missing = sorted((s for s in specs if not is_done(runs_dir / s.run_id)), key=run_cost, reverse=True)
@@ -194,7 +235,9 @@ def ensure_runs(
         t0 = time.perf_counter()
         total_cost, done_cost = sum(run_cost(s) for s in missing), 0.0  # for the ETA: work left / rate so far
         try:
-            futures = {executor.submit(s, str(runs_dir), device=device, log=train_log): s for s in missing}
+            # eval_sets only when asked for, so an Executor that predates it keeps working without them
+            kw = {"eval_sets": sets} if sets else {}
+            futures = {executor.submit(s, str(runs_dir), device=device, log=train_log, **kw): s for s in missing}
             getattr(executor, "flush", lambda: None)()  # a batching executor (Slurm) sends one job array now
             for i, (fut, s) in enumerate(futures.items(), 1):
                 try:
@@ -215,9 +258,31 @@ def ensure_runs(
                     say(f"[ensure_runs] {i}/{len(missing)} FAILED {errors[-1]}")
         finally:
             executor.shutdown()
+    if sets and train and not os.environ.get("SCALINGLAWS_NO_TRAIN"):
+        errors += _add_eval_sets(specs, runs_dir, sets, say, device)
     if errors and raise_on_error:
         raise ScalingLawsError(f"{len(errors)} run(s) failed; first: {errors[0]}")
     return load_runs(specs, runs_dir)
+
+
+def _add_eval_sets(specs: list[RunSpec], runs_dir: Path, sets: list[str], say, device: str) -> list[str]:
+    """Final-point losses of `sets` for the finished runs that lack them (trained without them, or by an
+    executor that does not pass them on); returns one error line per run that could not get them."""
+    todo = [s for s in specs if is_done(runs_dir / s.run_id) and read_summary(runs_dir / s.run_id)["status"] != "diverged"
+            and set(sets) - set(recorded_eval_sets(runs_dir / s.run_id))]  # a diverged run has no final point
+    if not todo:
+        return []
+    from .evaluate import evaluate_run  # imports torch: only when there is something to evaluate
+
+    say(f"[ensure_runs] adding eval sets to {len(todo)} finished run(s) from their kept weights (final point only)")
+    errors = []
+    for s in todo:
+        try:
+            evaluate_run(runs_dir / s.run_id, sets, device=device)
+        except ScalingLawsError as e:
+            errors.append(f"{s.run_id} (N={s.n_params:,}): {e}")
+            say(f"[ensure_runs] FAILED {errors[-1]}")
+    return errors
 
 
 class CorruptRunError(ScalingLawsError):
@@ -278,12 +343,120 @@ def _read_verified(run_dir: Path) -> tuple[dict, list[dict]]:
 
 
 def verify_run(run_dir: Path) -> str:
-    """Why a DONE run folder cannot be trusted (see _read_verified), or "" when its files agree."""
+    """Why a DONE run folder cannot be trusted (see _read_verified and read_sidecars), or "" when its
+    files agree."""
     try:
         _read_verified(run_dir)
+        read_sidecars(run_dir)
     except CorruptRunError as e:
         return str(e)
     return ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Sidecars: extra eval sets and loss by position (written by train / evaluate, read here)
+# ---------------------------------------------------------------------------------------------
+
+def write_sidecars(run_dir: Path, *, run_id: str, rows: list[dict], sets: dict, positions: dict | None,
+                   weights_sha256: str | None) -> None:
+    """Write evals.jsonl (rows {step, tokens, set, loss}), positions.json (when given) and last evals.json:
+    what each set is (sets[name]: kind, source, its hash, tokens, windows, when evaluated), the SHA-256 of
+    the other two files, and of the kept weights (model.safetensors, not in the published store)."""
+    run_dir = Path(run_dir)
+    write_json_atomic(run_dir / EVALS_FILE, rows, lines=True)
+    files = {EVALS_FILE: file_sha256(run_dir / EVALS_FILE)}
+    if positions is not None:
+        write_json_atomic(run_dir / POSITIONS_FILE, positions)
+        files[POSITIONS_FILE] = file_sha256(run_dir / POSITIONS_FILE)
+    write_json_atomic(run_dir / EVALS_SUMMARY, {"run_id": run_id, "sets": sets, "files": files,
+                                                "weights_sha256": weights_sha256})
+
+
+def read_sidecars(run_dir: Path) -> dict | None:
+    """evals.json of a run, after checking that evals.jsonl and positions.json are the files it names
+    (CorruptRunError if not); None for a run trained before sidecars existed."""
+    run_dir = Path(run_dir)
+    path = run_dir / EVALS_SUMMARY
+    if not path.exists():
+        return None
+    try:
+        summ = json.loads(path.read_text())
+        if summ.get("run_id") != run_dir.name:
+            raise CorruptRunError(f"{EVALS_SUMMARY} names run {summ.get('run_id')!r}, not this folder's {run_dir.name!r}")
+        for name, sha in summ["files"].items():
+            if file_sha256(run_dir / name) != sha:
+                raise CorruptRunError(f"{name} differs from the file the run wrote (its checksum in {EVALS_SUMMARY} "
+                                      "does not match); evaluate.evaluate_run rewrites it from kept weights")
+    except (OSError, json.JSONDecodeError, KeyError, AttributeError) as e:
+        raise CorruptRunError(f"sidecars unreadable: {e.__class__.__name__}: {e}") from None
+    return summ
+
+
+def recorded_eval_sets(run_dir: Path) -> list[str]:
+    summ = read_sidecars(run_dir)
+    return list(summ["sets"]) if summ else []
+
+
+def read_evals(run_dir: Path) -> list[dict]:
+    """The extra eval sets' rows {step, tokens, set, loss} of a run (checked; [] when it has none)."""
+    if read_sidecars(run_dir) is None:
+        return []
+    return [json.loads(line) for line in (Path(run_dir) / EVALS_FILE).read_text().splitlines() if line.strip()]
+
+
+def read_positions(run_dir: Path) -> dict | None:
+    """positions.json of a run (checked): {step, tokens, n_ctx, windows: {set: n}, losses: {set: [loss at
+    positions 1..n_ctx]}} with set "val" for the validation split; None when it has none (trained before
+    sidecars, or diverged)."""
+    summ = read_sidecars(run_dir)
+    if summ is None or POSITIONS_FILE not in summ["files"]:
+        return None
+    return json.loads((Path(run_dir) / POSITIONS_FILE).read_text())
+
+
+def load_evals(specs: Iterable[RunSpec], runs_dir: str | os.PathLike) -> pd.DataFrame:
+    """One row per (run, eval point, extra set) of the DONE runs among `specs`: run_id, N, arch, step,
+    tokens, set, loss, val_loss (the validation loss at the same step, when that step has one), is_final
+    (the run's last step) and after_warmup (step > the run's warmup)."""
+    runs_dir = Path(runs_dir)
+    out = []
+    for spec in specs:
+        rd = runs_dir / spec.run_id
+        if not is_done(rd):
+            continue
+        rows = read_evals(rd)
+        if not rows:
+            continue
+        summ, metrics = _read_checked(rd)
+        val = {r["step"]: r["val_loss"] for r in metrics}
+        df = pd.DataFrame(rows)
+        df.insert(0, "run_id", spec.run_id)
+        df["N"], df["arch"] = spec.n_params, spec.arch
+        df["val_loss"] = df["step"].map(val)
+        df["is_final"] = df["step"] == summ["steps"]
+        df["after_warmup"] = df["step"] > spec.warmup
+        out.append(df)
+    cols = ["run_id", "step", "tokens", "set", "loss", "N", "arch", "val_loss", "is_final", "after_warmup"]
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=cols)
+
+
+def load_positions(specs: Iterable[RunSpec], runs_dir: str | os.PathLike, set: str = "val") -> list[dict]:
+    """Per run (DONE, with `set` in its positions.json): {run_id, N, arch, n_ctx, set, step, losses}, where
+    losses[t-1] is the mean loss at position t = 1..n_ctx (t = 1 predicts a window's second token)."""
+    runs_dir = Path(runs_dir)
+    out = []
+    for spec in specs:
+        rd = runs_dir / spec.run_id
+        pos = read_positions(rd) if is_done(rd) else None
+        if pos and set in pos["losses"]:
+            out.append({"run_id": spec.run_id, "N": spec.n_params, "arch": spec.arch, "n_ctx": pos["n_ctx"],
+                        "set": set, "step": pos["step"], "losses": pos["losses"][set]})
+    return out
+
+
+def read_spec(run_dir: Path) -> RunSpec:
+    """The RunSpec a run folder was trained from (its config.json)."""
+    return RunSpec.from_dict(json.loads((Path(run_dir) / "config.json").read_text())["spec"])
 
 
 def _read_checked(run_dir: Path) -> tuple[dict, list[dict]]:
@@ -352,6 +525,7 @@ def list_runs(runs_dir: str | os.PathLike) -> pd.DataFrame:
         if is_done(rd) and row["status"] != "corrupt":
             try:
                 s, _ = _read_verified(rd)
+                read_sidecars(rd)
                 row.update(status=s["status"], final_val_loss=s["final_val_loss"])
             except CorruptRunError as e:
                 row.update(status="corrupt", problem=str(e))

@@ -1,76 +1,61 @@
-"""train_run(spec) -> run_dir: one idempotent, resumable GPT-2 training run.
+"""train_run(spec) -> run_dir: one idempotent, resumable training run (GPT-2, or an LSTM baseline).
 
     from scalinglaws import RunSpec, train_run
     run_dir = train_run(RunSpec(n_layer=2, d_model=32, tokens=2_000_000), "runs/demo")
+
+Where things are: the LR schedule and the eval steps in schedule.py; the model in model.py; the loss
+(training, validation, extra sets, by position) in evaluate.Scorer; one optimizer step in
+``_Trainer.step``; the loop in ``_train_locked``, with a helper for each thing it does at an eval point.
 
 The run folder (``<runs_dir>/<spec.run_id>/``):
 - ``config.json``   the spec, derived quantities (N, FLOPs/token), versions, corpus fingerprint and split
 - ``metrics.jsonl`` one row per eval: step, tokens, C (6N·tokens), C_full, lr, train/val loss, wall seconds
 - ``summary.json``  final and best validation loss, step of best, tokens/s, status
+- ``evals.jsonl``, ``positions.json``, ``evals.json``  sidecars (store.py): losses on extra eval sets at
+  every eval point, the final loss at each position in the context, and their checksums
+- ``model.safetensors``  the final weights, with the spec (git-ignored: not part of the published store)
 - ``DONE``          written last and atomically; a folder without it is never read as a result
 - ``ckpt.pt``       resume point while the run is unfinished (git-ignored, removed at the end)
+
+Extra eval sets never change a run: same address, same metrics.jsonl and summary.json as without them.
 """
 
 from __future__ import annotations
 
-import json
+import ctypes
+import ctypes.util
+import importlib.metadata
 import math
 import os
 import platform
 import sys
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
+import torch
+from tqdm.auto import tqdm
 
 from . import ScalingLawsError, __version__
-from .config import RunSpec, SpecError, eval_steps, get_lr
-from .data import batch_starts, eval_starts, file_lock, gather_windows, prepare_tokens, subset_tokens
+from .config import RunSpec, SpecError  # noqa: F401 - SpecError: importable from here as before
+from .data import batch_starts, file_lock, gather_windows, prepare_tokens, subset_tokens
+from .evaluate import VAL, EvalSets, Scorer, evaluate_run, save_weights, validation_windows
+from .model import build_model
+from .schedule import eval_steps, get_lr
+from .store import file_sha256, is_done, write_json_atomic, write_sidecars  # noqa: F401 - is_done: re-exported
 
-
-# How far above ln(vocab) a loss may go before the run counts as diverged (see the training loop).
+# How far above ln(vocab) a loss may go before the run counts as diverged. A loss that far above the
+# uniform loss (every token equally likely) is no learning curve: the run has exploded, and is stopped
+# and recorded as diverged at once rather than left to finish as "ok". Healthy runs start at ~ln(vocab)
+# and fall; transient spikes of high-LR sweep runs stay well inside the margin.
 DIVERGE_MARGIN_NATS = 3.0
 # RunSpec.noise_scale: steps between gradient-noise measurements. Each costs one forward/backward on half
-# a batch, i.e. ~3% of the training time at 1/16.
+# a batch, so measuring every 16th step adds ~3% to the training time.
 NOISE_EVERY = 16
 
 
 class RunError(ScalingLawsError):
     pass
-
-
-def write_json_atomic(path: Path, obj, *, lines: bool = False) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as fh:
-        if lines:
-            for row in obj:
-                fh.write(json.dumps(row) + "\n")
-        else:
-            json.dump(obj, fh, indent=1, sort_keys=True)
-            fh.write("\n")
-    os.replace(tmp, path)
-
-
-def file_sha256(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def is_done(run_dir: Path) -> bool:
-    return (Path(run_dir) / "DONE").exists()
-
-
-def _versions() -> dict:
-    import torch
-    import transformers
-
-    return {
-        "scalinglaws": __version__,
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "python": platform.python_version(),
-    }
 
 
 def check_data(spec: RunSpec, data) -> None:
@@ -94,7 +79,7 @@ def check_data(spec: RunSpec, data) -> None:
 # glibc malloc settings for a training process (mallopt parameter numbers from malloc.h). By default
 # glibc serves blocks above a (dynamic) threshold with mmap and trims freed memory at the heap top back
 # to the OS, so a training step that frees and re-allocates the same multi-MB activations can fault
-# every page of them in again, step after step (the speed it costs: docs/decisions.md, 2026-11-28).
+# every page of them in again, step after step (what it cost: docs/decisions.md, 2026-11-28).
 # Numerics are unchanged: only where memory comes from.
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
 _MALLOC_SETTINGS = {_M_MMAP_THRESHOLD: 32 << 20, _M_TRIM_THRESHOLD: 1 << 30, _M_TOP_PAD: 64 << 20}
@@ -103,9 +88,6 @@ _MALLOC_SETTINGS = {_M_MMAP_THRESHOLD: 32 << 20, _M_TRIM_THRESHOLD: 1 << 30, _M_
 def tune_allocator() -> bool:
     """Keep freed memory in the process (no mmap below 32 MB, no trimming); True if applied. A no-op
     off glibc (macOS, musl): those allocators are left as they are."""
-    import ctypes
-    import ctypes.util
-
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
     try:
@@ -116,8 +98,6 @@ def tune_allocator() -> bool:
 
 
 def resolve_device(device: str | None) -> str:
-    import torch
-
     device = device or "cpu"
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -128,61 +108,44 @@ def resolve_device(device: str | None) -> str:
     return device
 
 
+# ---------------------------------------------------------------------------------------------
+# The model, its optimizer and one training step
+# ---------------------------------------------------------------------------------------------
+
+def make_optimizer(model, spec: RunSpec) -> torch.optim.Optimizer:
+    """AdamW that decays only matrices (not biases, layer norms or embeddings), as GPT-2/nanoGPT do."""
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (decay if p.dim() >= 2 and "wte" not in name and "wpe" not in name else no_decay).append(p)
+    kw = dict(lr=spec.lr, betas=(spec.beta1, spec.beta2), eps=1e-8)
+    groups = [{"params": decay, "weight_decay": spec.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    try:  # fused AdamW: one kernel per step instead of a Python loop over tensors
+        return torch.optim.AdamW(groups, fused=True, **kw)
+    except (RuntimeError, TypeError):  # pragma: no cover - older torch / unsupported device
+        return torch.optim.AdamW(groups, foreach=True, **kw)
+
+
 class _Trainer:
-    """The loop's state, so that train_run reads top to bottom and resume is one load."""
+    """Model, optimizer, data and the loss: what one step needs, and what a checkpoint saves."""
 
     def __init__(self, spec: RunSpec, data, device: str):
-        import torch
-
-        from .loss import linear_cross_entropy
-        from .model import build_model
-
         self.spec, self.device = spec, device
         self.model = build_model(spec.shape(), dropout=spec.dropout, seed=spec.seed, kernels=spec.kernels).to(device)
-        decay, no_decay = [], []
-        for name, p in self.model.named_parameters():
-            # Decay only matrices (not biases, layer norms or embeddings), as GPT-2/nanoGPT do.
-            (decay if p.dim() >= 2 and "wte" not in name and "wpe" not in name else no_decay).append(p)
-        kw = dict(lr=spec.lr, betas=(spec.beta1, spec.beta2), eps=1e-8)
-        groups = [{"params": decay, "weight_decay": spec.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-        try:  # fused AdamW: one kernel per step instead of a Python loop over tensors
-            self.opt = torch.optim.AdamW(groups, fused=True, **kw)
-        except (RuntimeError, TypeError):  # pragma: no cover - older torch / unsupported device
-            self.opt = torch.optim.AdamW(groups, foreach=True, **kw)
+        self.opt = make_optimizer(self.model, spec)
         self.train_tokens = subset_tokens(data.train, spec.data_tokens, spec.data_sampling)
-        val = data.validation
-        self.eval_x = torch.from_numpy(gather_windows(val, eval_starts(len(val), spec.n_ctx, spec.eval_tokens), spec.n_ctx))
-        self.autocast = (
-            torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16)
-            if spec.precision == "bf16"
-            else torch.autocast(device_type=device.split(":")[0], enabled=False)
-        )
-        self.torch = torch
-        self.head_loss = linear_cross_entropy
-        self.head_dtype = torch.bfloat16 if spec.precision == "bf16" else torch.float32  # head matmuls
-        # What loss() calls: the block stack (fast kernels) or the whole model (reference), compiled if
-        # the spec asks; self.model keeps the plain modules, so checkpoints and state_dict are unchanged.
-        self.body = self.model.transformer if spec.kernels == "fast" else self.model
-        if spec.compile:
-            self.body = torch.compile(self.body, dynamic=False)
+        self.eval_x = validation_windows(spec, data)
+        self.scorer = Scorer(self.model, spec, device)
+        self.autocast = self.scorer.autocast
         self.on_cuda = device.startswith("cuda")
         # Sums of |G_small|^2 and |G_big|^2 over the noise measurements since the last eval, and their count.
         self.noise = [0.0, 0.0, 0]
 
     def loss(self, w):
         """Mean next-token cross-entropy (nats/token) of windows w (batch, n_ctx + 1)."""
-        torch = self.torch
-        x, y = w[:, :-1], w[:, 1:]
-        if self.spec.kernels == "fast":  # the block stack, then the fused chunked head loss (scalinglaws.loss)
-            with self.autocast:
-                h = self.body(input_ids=x).last_hidden_state
-            return self.head_loss(h, self.model.lm_head.weight, y, dtype=self.head_dtype)
-        with self.autocast:
-            logits = self.body(input_ids=x).logits
-        return torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1))
+        return self.scorer.loss(w)
 
     def step(self, step: int) -> float:
-        spec, torch = self.spec, self.torch
+        spec = self.spec
         starts = batch_starts(len(self.train_tokens), spec.n_ctx, spec.batch_size, spec.seed, step)
         w = torch.from_numpy(gather_windows(self.train_tokens, starts, spec.n_ctx)).to(self.device, non_blocking=True)
         lr = get_lr(step, spec)
@@ -207,31 +170,51 @@ class _Trainer:
         return loss.detach() if self.on_cuda else loss.item()
 
     def evaluate(self) -> float:
-        torch = self.torch
-        self.model.eval()
-        total, n = 0.0, 0
-        with torch.no_grad():
-            for i in range(0, len(self.eval_x), 64):
-                w = self.eval_x[i : i + 64].to(self.device)
-                total += self.loss(w).item() * len(w)
-                n += len(w)
-        self.model.train()
-        return total / n
+        """Validation loss on the fixed validation windows."""
+        return self.scorer.mean_loss(self.eval_x)
+
+    def take_noise(self) -> list:
+        """The noise-scale sums since the last call (and start new ones)."""
+        noise, self.noise = self.noise, [0.0, 0.0, 0]
+        return noise
 
     def state(self) -> dict:
         return {
             "model": self.model.state_dict(),
             "opt": self.opt.state_dict(),
-            "torch_rng": self.torch.get_rng_state(),
+            "torch_rng": torch.get_rng_state(),
             "noise": list(self.noise),
         }
 
     def load(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
         self.opt.load_state_dict(state["opt"])
-        self.torch.set_rng_state(state["torch_rng"])
+        torch.set_rng_state(state["torch_rng"])
         self.noise = list(state.get("noise", [0.0, 0.0, 0]))
 
+
+@dataclass
+class _Progress:
+    """Everything about a run's progress that is not in the model and optimizer; a checkpoint holds it."""
+
+    rows: list = field(default_factory=list)  # metrics.jsonl so far
+    step: int = 0
+    best: float = math.inf
+    best_step: int = 0
+    since_best: int = 0  # evals since the best validation loss
+    train_s: float = 0.0  # training time, evaluations excluded
+    extra_rows: list = field(default_factory=list)  # evals.jsonl so far
+
+    def record_eval(self, val: float) -> None:
+        if val < self.best:
+            self.best, self.best_step, self.since_best = val, self.step, 0
+        else:
+            self.since_best += 1
+
+
+# ---------------------------------------------------------------------------------------------
+# train_run and its loop
+# ---------------------------------------------------------------------------------------------
 
 def train_run(
     spec: RunSpec,
@@ -242,26 +225,37 @@ def train_run(
     log: str = "auto",
     checkpoint_every_s: float = 30.0,
     stop_after_step: int | None = None,
+    eval_sets=None,
 ) -> Path:
     """Train `spec` into ``runs_dir/<spec.run_id>`` unless it is already DONE; return the run folder.
 
     log: "auto" (a tqdm bar on a terminal, one line per eval otherwise), "eval", "bar" or "none".
     stop_after_step: for tests of resume; stops (as a kill would) after checkpointing at that step.
+    eval_sets: extra text to evaluate at every eval point, e.g. ["ood"], ["ood:fortunes", "gutenberg:3"]
+      (names: evaluate.py). An argument, not a RunSpec field: what a run is also measured on does not
+      change what it trains, so it must not change its address, config.json, metrics or summary; the
+      losses go to the evals.jsonl sidecar, and the final loss by position on every set to positions.json.
+      A run already DONE gets the sets it lacks at its final point only, from its kept weights
+      (evaluate.evaluate_run); for every point of such a run, train the spec again in a scratch store.
     """
     spec = spec.validate()
     device = resolve_device(device)
     run_dir = Path(runs_dir) / spec.run_id
     if is_done(run_dir):
+        if eval_sets:
+            evaluate_run(run_dir, eval_sets, device=device)
         return run_dir
-    # Data problems surface before the run folder exists, so a failed start leaves nothing behind.
+    # Data problems (and unknown eval sets) surface before the run folder exists, so a failed start
+    # leaves nothing behind.
     data = prepare_tokens(spec.corpus, spec.vocab_size, quiet=log == "none")
     check_data(spec, data)
+    extra = EvalSets(eval_sets, data, spec)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         with file_lock(run_dir / ".lock", waiting=f"run {spec.run_id} (N={spec.n_params:,})"):
             if is_done(run_dir):  # trained by another process while we waited for the lock
                 return run_dir
-            return _train_locked(spec, data, run_dir, device, threads, log, checkpoint_every_s, stop_after_step)
+            return _train_locked(spec, data, extra, run_dir, device, threads, log, checkpoint_every_s, stop_after_step)
     except OSError as e:
         # Permission, not a directory, disk full: one line naming the folder. Nothing is marked DONE, and
         # the last checkpoint (written every checkpoint_every_s) stays, so the run resumes from it.
@@ -273,15 +267,137 @@ def train_run(
         raise RunError(f"cannot write run {spec.run_id} in {run_dir.parent}: {e.strerror or e} ({hint}); {state}") from None
 
 
-def _train_locked(spec, data, run_dir, device, threads, log, checkpoint_every_s, stop_after_step) -> Path:
-    import torch
-
+def _train_locked(spec, data, extra, run_dir, device, threads, log, checkpoint_every_s, stop_after_step) -> Path:
     if threads:
         torch.set_num_threads(threads)
     malloc_tuned = tune_allocator()  # see _MALLOC_SETTINGS; where memory comes from, not what is computed
     if device.startswith("cuda"):
         torch.backends.cuda.matmul.allow_tf32 = True  # TF32 matmuls for any fp32 work on GPU
         torch.backends.cudnn.allow_tf32 = True
+    _write_config(spec, data, run_dir, device, malloc_tuned)
+
+    tr = _Trainer(spec, data, device)
+    p = _resume(run_dir, tr)
+    out = _Log(log, spec, p.step)
+    evals = set(eval_steps(spec))
+    limit = math.log(spec.vocab_size) + DIVERGE_MARGIN_NATS  # see DIVERGE_MARGIN_NATS
+    status, reason = "ok", ""
+    run_sum, run_n = 0.0, 0  # train loss summed since the last eval
+    last_ckpt = time.perf_counter()
+    t0 = time.perf_counter()
+    while p.step < spec.steps:
+        loss = tr.step(p.step)  # a float on CPU; a device tensor on CUDA (no per-step sync)
+        p.step += 1
+        out.tick()
+        if not tr.on_cuda and (reason := _diverged_train(loss, p.step, spec.vocab_size, limit)):
+            status = "diverged"
+            break
+        run_sum, run_n = run_sum + loss, run_n + 1
+        if p.step not in evals:
+            continue
+
+        # --- an eval point: its time is not training time ---
+        if tr.on_cuda:
+            run_sum = float(run_sum)  # the one sync per eval interval
+            if reason := _diverged_interval(run_sum, run_n, p.step, limit):
+                status = "diverged"
+                break
+        p.train_s += time.perf_counter() - t0
+        val = tr.evaluate()
+        if reason := _diverged_val(val, p.step, limit):
+            status = "diverged"
+            break
+        p.rows.append(_metrics_row(spec, tr, p, train_loss=run_sum / run_n, val=val))
+        p.extra_rows += extra.rows(tr.scorer, p.step, p.step * spec.tokens_per_step)
+        run_sum, run_n = 0.0, 0
+        p.record_eval(val)
+        out.eval(p.rows[-1], p.extra_rows[len(p.extra_rows) - len(extra.names):])
+        if _early_stop(spec, p):
+            status, reason = "early_stopped", f"no improvement in {spec.patience} evals after step {p.best_step}"
+            break
+        if p.step < spec.steps and (time.perf_counter() - last_ckpt > checkpoint_every_s or stop_after_step is not None):
+            _save_checkpoint(run_dir, tr, p)
+            last_ckpt = time.perf_counter()
+        if stop_after_step is not None and p.step >= stop_after_step:
+            out.close()
+            return run_dir  # simulated kill: checkpoint written, no DONE
+        t0 = time.perf_counter()
+    out.close()
+    return _finish(spec, run_dir, tr, extra, p, status, reason)
+
+
+def _diverged_train(loss: float, step: int, vocab_size: int, limit: float) -> str:
+    """Why this step's train loss means the run diverged, or ""."""
+    if not math.isfinite(loss):
+        return f"non-finite train loss ({loss}) at step {step}"
+    if loss > limit:
+        return (f"train loss {loss:.4g} at step {step} is more than {DIVERGE_MARGIN_NATS:g} nats "
+                f"above the uniform loss ln({vocab_size}) = {math.log(vocab_size):.3f}")
+    return ""
+
+
+def _diverged_interval(run_sum: float, run_n: int, step: int, limit: float) -> str:
+    """The same for the mean train loss of an eval interval (CUDA: read once per interval), or ""."""
+    if not math.isfinite(run_sum):
+        return f"non-finite train loss before step {step}"
+    if run_sum / run_n > limit:
+        return (f"mean train loss {run_sum / run_n:.4g} before step {step} is more than "
+                f"{DIVERGE_MARGIN_NATS:g} nats above the uniform loss")
+    return ""
+
+
+def _diverged_val(val: float, step: int, limit: float) -> str:
+    if not math.isfinite(val):
+        return f"non-finite validation loss at step {step}"
+    if val > limit:
+        return f"validation loss {val:.4g} at step {step} is more than {DIVERGE_MARGIN_NATS:g} nats above the uniform loss"
+    return ""
+
+
+def _metrics_row(spec: RunSpec, tr: _Trainer, p: _Progress, *, train_loss: float, val: float) -> dict:
+    """One line of metrics.jsonl (the key order is part of the file's bytes, and so of its checksum)."""
+    fpt = spec.describe()["flops_per_token"]
+    tokens = p.step * spec.tokens_per_step
+    row = {
+        "step": p.step,
+        "tokens": tokens,
+        "epochs": tokens / len(tr.train_tokens),
+        "C": fpt["kaplan"] * tokens,  # Kaplan: 6·N·tokens (non-embedding N)
+        "C_full": fpt["full"] * tokens,  # incl. attention context and de-embedding
+        "lr": get_lr(p.step - 1, spec),  # the LR of the step just taken
+        "train_loss": train_loss,  # mean train loss since the previous eval
+        "val_loss": val,
+        "wall_s": round(p.train_s, 3),
+    }
+    if spec.noise_scale:
+        # Means since the previous eval of the squared gradient norms at batch b (half) and B
+        # (sequences); analysis.noise_scale turns them into B_simple (McCandlish et al. App. A).
+        g_s, g_b, n_m = tr.take_noise()
+        row.update({"noise_b": spec.batch_size // 2, "noise_B": spec.batch_size, "noise_n": n_m,
+                    "noise_g2_b": g_s / n_m if n_m else None, "noise_g2_B": g_b / n_m if n_m else None})
+    return row
+
+
+def _early_stop(spec: RunSpec, p: _Progress) -> bool:
+    """`patience` evals without improvement *and* the step count well past the best one, so the
+    unigram plateau of the first ~100 steps does not stop a run."""
+    return bool(spec.patience) and p.since_best >= spec.patience and p.step >= 2 * p.best_step + spec.warmup
+
+
+# ---------------------------------------------------------------------------------------------
+# Run folder: config, checkpoint, the end
+# ---------------------------------------------------------------------------------------------
+
+def _versions() -> dict:
+    return {
+        "scalinglaws": __version__,
+        "torch": torch.__version__,
+        "transformers": importlib.metadata.version("transformers"),  # without importing it (seconds)
+        "python": platform.python_version(),
+    }
+
+
+def _write_config(spec: RunSpec, data, run_dir: Path, device: str, malloc_tuned: bool) -> None:
     write_json_atomic(run_dir / "config.json", {
         "run_id": spec.run_id,
         "spec": spec.to_dict(),
@@ -301,132 +417,88 @@ def _train_locked(spec, data, run_dir, device, threads, log, checkpoint_every_s,
         "malloc_tuned": malloc_tuned,
     })
 
-    tr = _Trainer(spec, data, device)
-    desc = spec.describe()
-    fpt = desc["flops_per_token"]
-    evals = set(eval_steps(spec))
-    ckpt_path = run_dir / "ckpt.pt"
-    rows, step, best, best_step, since_best, train_s = [], 0, math.inf, 0, 0, 0.0
-    if ckpt_path.exists():
-        ck = torch.load(ckpt_path, weights_only=False)
-        tr.load(ck["state"])
-        rows, step, best, best_step, since_best, train_s = (
-            ck["rows"], ck["step"], ck["best"], ck["best_step"], ck["since_best"], ck["train_s"])
 
-    bar = None
-    mode = log if log != "auto" else ("bar" if sys.stderr.isatty() else "eval")
-    if mode == "bar":
-        from tqdm.auto import tqdm
+def _save_checkpoint(run_dir: Path, tr: _Trainer, p: _Progress) -> None:
+    """ckpt.pt (weights, optimizer, RNG and _Progress) and the metrics so far, each replaced atomically."""
+    torch.save({"state": tr.state(), **asdict(p)}, run_dir / "ckpt.pt.tmp")
+    os.replace(run_dir / "ckpt.pt.tmp", run_dir / "ckpt.pt")
+    write_json_atomic(run_dir / "metrics.jsonl", p.rows, lines=True)
 
-        bar = tqdm(total=spec.steps, initial=step, desc=f"N={spec.n_params:.2g} {spec.run_id[:8]}", leave=False)
-    status, reason = "ok", ""
-    # A loss this far above the uniform loss ln(vocab) (what predicting every token equally likely
-    # scores) is no learning curve: the run has exploded. Stopped and recorded as diverged at once, not
-    # left to finish as "ok" (seen: --lr 1e3 ended "ok" at 1.5e8 nats). Healthy runs start at ~ln(vocab)
-    # and fall; transient spikes of high-LR sweep runs stay well inside the margin.
-    limit = math.log(spec.vocab_size) + DIVERGE_MARGIN_NATS
-    last_ckpt = time.perf_counter()
-    run_sum, run_n = 0.0, 0
-    t0 = time.perf_counter()
-    while step < spec.steps:
-        loss = tr.step(step)  # a float on CPU; a device tensor on CUDA (no per-step sync)
-        step += 1
-        if bar:
-            bar.update(1)
-        if not tr.on_cuda and not math.isfinite(loss):
-            status, reason = "diverged", f"non-finite train loss ({loss}) at step {step}"
-            break
-        if not tr.on_cuda and loss > limit:
-            status, reason = "diverged", (f"train loss {loss:.4g} at step {step} is more than {DIVERGE_MARGIN_NATS:g} nats "
-                                          f"above the uniform loss ln({spec.vocab_size}) = {math.log(spec.vocab_size):.3f}")
-            break
-        run_sum, run_n = run_sum + loss, run_n + 1
-        if step in evals:
-            if tr.on_cuda:
-                run_sum = float(run_sum)  # the one sync per eval interval
-                if not math.isfinite(run_sum):
-                    status, reason = "diverged", f"non-finite train loss before step {step}"
-                    break
-                if run_sum / run_n > limit:
-                    status, reason = "diverged", (f"mean train loss {run_sum / run_n:.4g} before step {step} is more than "
-                                                  f"{DIVERGE_MARGIN_NATS:g} nats above the uniform loss")
-                    break
-            train_s += time.perf_counter() - t0
-            val = tr.evaluate()
-            if not math.isfinite(val) or val > limit:
-                status, reason = "diverged", (f"non-finite validation loss at step {step}" if not math.isfinite(val) else
-                                              f"validation loss {val:.4g} at step {step} is more than "
-                                              f"{DIVERGE_MARGIN_NATS:g} nats above the uniform loss")
-                break
-            tokens = step * spec.tokens_per_step
-            rows.append({
-                "step": step,
-                "tokens": tokens,
-                "epochs": tokens / len(tr.train_tokens),
-                "C": fpt["kaplan"] * tokens,  # Kaplan: 6·N·tokens (non-embedding N)
-                "C_full": fpt["full"] * tokens,  # incl. attention context and de-embedding
-                "lr": get_lr(step - 1, spec),
-                "train_loss": run_sum / run_n,  # mean train loss since the previous eval
-                "val_loss": val,
-                "wall_s": round(train_s, 3),
-            })
-            if spec.noise_scale:
-                # Means since the previous eval of the squared gradient norms at batch b (half) and B
-                # (sequences); analysis.noise_scale turns them into B_simple (McCandlish et al. App. A).
-                g_s, g_b, n_m = tr.noise
-                rows[-1].update({"noise_b": spec.batch_size // 2, "noise_B": spec.batch_size, "noise_n": n_m,
-                                 "noise_g2_b": g_s / n_m if n_m else None, "noise_g2_B": g_b / n_m if n_m else None})
-                tr.noise = [0.0, 0.0, 0]
-            run_sum, run_n = 0.0, 0
-            if val < best:
-                best, best_step, since_best = val, step, 0
-            else:
-                since_best += 1
-            if mode == "eval":
-                print(f"[{spec.run_id[:8]} N={spec.n_params:.3g}] step {step}/{spec.steps} "
-                      f"tokens {tokens:.3g} train {rows[-1]['train_loss']:.4f} val {val:.4f}", flush=True)
-            # Early stopping needs `patience` evals without improvement *and* the step count well past
-            # the best one, so the unigram plateau of the first ~100 steps does not stop a run.
-            if spec.patience and since_best >= spec.patience and step >= 2 * best_step + spec.warmup:
-                status, reason = "early_stopped", f"no improvement in {spec.patience} evals after step {best_step}"
-                break
-            now = time.perf_counter()
-            if step < spec.steps and (now - last_ckpt > checkpoint_every_s or stop_after_step is not None):
-                torch.save({"state": tr.state(), "rows": rows, "step": step, "best": best, "best_step": best_step,
-                            "since_best": since_best, "train_s": train_s}, run_dir / "ckpt.pt.tmp")
-                os.replace(run_dir / "ckpt.pt.tmp", ckpt_path)
-                write_json_atomic(run_dir / "metrics.jsonl", rows, lines=True)
-                last_ckpt = time.perf_counter()
-            if stop_after_step is not None and step >= stop_after_step:
-                if bar:
-                    bar.close()
-                return run_dir  # simulated kill: checkpoint written, no DONE
-            t0 = time.perf_counter()
-    if bar:
-        bar.close()
-    if status == "ok" and step == spec.steps and (not rows or rows[-1]["step"] != step):  # pragma: no cover
+
+def _resume(run_dir: Path, tr: _Trainer) -> _Progress:
+    """The progress saved in run_dir/ckpt.pt, with the trainer restored to it; a fresh start without one."""
+    path = run_dir / "ckpt.pt"
+    if not path.exists():
+        return _Progress()
+    ck = torch.load(path, weights_only=False)
+    tr.load(ck["state"])
+    return _Progress(**{k: ck[k] for k in ("rows", "step", "best", "best_step", "since_best", "train_s")},
+                     extra_rows=ck.get("extra_rows", []))  # checkpoints from before eval sets have none
+
+
+def _finish(spec: RunSpec, run_dir: Path, tr: _Trainer, extra: EvalSets, p: _Progress, status: str, reason: str) -> Path:
+    """Write metrics, sidecars and weights, then the summary, then DONE (atomic: the run is a result)."""
+    if status == "ok" and p.step == spec.steps and (not p.rows or p.rows[-1]["step"] != p.step):  # pragma: no cover
         raise RunError("internal: the last step was not evaluated")
-    write_json_atomic(run_dir / "metrics.jsonl", rows, lines=True)
-    tokens_done = step * spec.tokens_per_step
-    summary = {
+    write_json_atomic(run_dir / "metrics.jsonl", p.rows, lines=True)
+    positions = None
+    if status != "diverged" and p.rows:  # the final weights are those of the last eval
+        positions = {"step": p.step, "tokens": p.step * spec.tokens_per_step, "n_ctx": spec.n_ctx,
+                     "windows": {VAL: len(tr.eval_x), **{n: extra.info[n]["windows"] for n in extra.names}},
+                     "losses": {VAL: tr.scorer.position_loss(tr.eval_x).tolist(), **extra.positions(tr.scorer)}}
+    rows = [r for r in p.extra_rows if r["set"] in extra.names]  # a resumed run may have been asked for others
+    points = {n: sum(r["set"] == n for r in rows) for n in extra.names}  # fewer than evals if added at a resume
+    sets = {n: {**extra.info[n], "evaluated": "during training", "points": points[n]} for n in extra.names}
+    write_sidecars(run_dir, run_id=spec.run_id, rows=rows, positions=positions, sets=sets,
+                   weights_sha256=save_weights(tr.model, spec, run_dir))
+    write_json_atomic(run_dir / "summary.json", _summary(spec, run_dir, p, status, reason))
+    (run_dir / "DONE.tmp").write_text(f"{status}\n")
+    os.replace(run_dir / "DONE.tmp", run_dir / "DONE")  # atomic: the run is now a result
+    (run_dir / "ckpt.pt").unlink(missing_ok=True)
+    return run_dir
+
+
+def _summary(spec: RunSpec, run_dir: Path, p: _Progress, status: str, reason: str) -> dict:
+    tokens_done = p.step * spec.tokens_per_step
+    return {
         "run_id": spec.run_id,
         "status": status,
         "reason": reason,
         "N": spec.n_params,
-        "steps": step,
+        "steps": p.step,
         "tokens": tokens_done,
-        "final_val_loss": rows[-1]["val_loss"] if rows else None,
-        "best_val_loss": best if math.isfinite(best) else None,
-        "best_step": best_step,
-        "best_tokens": best_step * spec.tokens_per_step,
-        "train_seconds": round(train_s, 3),
-        "tokens_per_s": tokens_done / train_s if train_s > 0 else None,
+        "final_val_loss": p.rows[-1]["val_loss"] if p.rows else None,
+        "best_val_loss": p.best if math.isfinite(p.best) else None,
+        "best_step": p.best_step,
+        "best_tokens": p.best_step * spec.tokens_per_step,
+        "train_seconds": round(p.train_s, 3),
+        "tokens_per_s": tokens_done / p.train_s if p.train_s > 0 else None,
         # what metrics.jsonl held when the run finished: store._read_verified compares, so a later edit,
         # truncation or bad copy of the curve is caught even where the last line still matches
         "metrics_sha256": file_sha256(run_dir / "metrics.jsonl"),
     }
-    write_json_atomic(run_dir / "summary.json", summary)
-    (run_dir / "DONE.tmp").write_text(f"{status}\n")
-    os.replace(run_dir / "DONE.tmp", run_dir / "DONE")  # atomic: the run is now a result
-    ckpt_path.unlink(missing_ok=True)
-    return run_dir
+
+
+class _Log:
+    """Progress output: a tqdm bar ("bar"), a line per eval ("eval") or nothing ("none")."""
+
+    def __init__(self, log: str, spec: RunSpec, step: int):
+        self.mode = log if log != "auto" else ("bar" if sys.stderr.isatty() else "eval")
+        self.spec = spec
+        self.bar = (tqdm(total=spec.steps, initial=step, desc=f"N={spec.n_params:.2g} {spec.run_id[:8]}", leave=False)
+                    if self.mode == "bar" else None)
+
+    def tick(self) -> None:
+        if self.bar:
+            self.bar.update(1)
+
+    def eval(self, row: dict, extra_rows: list[dict]) -> None:
+        if self.mode == "eval":
+            s = self.spec
+            sets = "".join(f" {r['set']} {r['loss']:.4f}" for r in extra_rows)
+            print(f"[{s.run_id[:8]} N={s.n_params:.3g}] step {row['step']}/{s.steps} "
+                  f"tokens {row['tokens']:.3g} train {row['train_loss']:.4f} val {row['val_loss']:.4f}{sets}", flush=True)
+
+    def close(self) -> None:
+        if self.bar:
+            self.bar.close()
