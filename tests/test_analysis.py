@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scalinglaws import analysis
+from scalinglaws import analysis, paper
 from scalinglaws.fit import FitResult
 
 
@@ -44,8 +44,8 @@ def test_results_note_why_a_fit_has_no_interval(tmp_path):
                   message="L-BFGS-B from 17 start(s): ok; no interval for E: the E term is at most 3e-27 of every fitted loss (it vanished)",
                   n_boot=0, seed=0, no_interval={"E": "the E term is at most 3e-27 of every fitted loss (it vanished)"})
     res = analysis.Results("06", tmp_path)
-    res.add_fit(f, "E", "E (Approach 3)", 1.69, "nats/token", "L = E + A/N^alpha + B/D^beta")
-    res.add_fit(f, "alpha", "alpha (Approach 3)", 0.34)
+    res.add_fit(f, "E", "E (Approach 3)", paper.CHINCHILLA["E"].value, "nats/token", "L = E + A/N^alpha + B/D^beta")
+    res.add_fit(f, "alpha", "alpha (Approach 3)", paper.CHINCHILLA["alpha"].value)
     assert res.get("E (Approach 3)")["note"] == "L = E + A/N^alpha + B/D^beta [no interval for E: the E term is at most 3e-27 of every fitted loss (it vanished)]"
     assert res.get("E (Approach 3)")["ci_low"] is None
     assert res.get("alpha (Approach 3)")["note"] == "" and res.get("alpha (Approach 3)")["ci_low"] == 0.03
@@ -116,7 +116,7 @@ def test_bcrit_interpretation_is_true_in_every_branch():
     assert "grows" in nan and "no interval" in nan
 
 
-def test_contrast_reasons_never_contradict_the_comparison():
+def test_methods_agree_when_the_two_intervals_overlap():
     def a(v, lo, hi):
         return SimpleNamespace(params={"a": v}, ci={"a": (lo, hi)})
 
@@ -124,11 +124,6 @@ def test_contrast_reasons_never_contradict_the_comparison():
     assert analysis.methods_agree(a(0.73, 0.70, 0.76), a(0.50, 0.45, 0.55)) is False
     assert analysis.methods_agree(a(0.73, np.nan, np.nan), a(0.50, 0.45, 0.55)) is None
     assert analysis.methods_agree(None, a(0.50, 0.45, 0.55)) is None
-    agree = analysis.interpret_contrast_reasons(True, 7.9, 1e-26)
-    assert agree.startswith("They agree here.") and "They differ here" not in agree and "E = 1e-26" in agree
-    differ = analysis.interpret_contrast_reasons(False, 7.9, None)
-    assert differ.startswith("They differ here") and "agree" not in differ and "Approach 3" not in differ
-    assert analysis.interpret_contrast_reasons(None, 7.9, None).startswith("The two allocation methods could not both be fitted")
 
 
 def test_approach3_is_not_used_for_claims_when_unreliable():

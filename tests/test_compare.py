@@ -2,7 +2,8 @@
 
 import json
 
-from scalinglaws.compare import compare_files, numbers_close, texts_match, unmeasured
+from scalinglaws.compare import compare_files, numbers_close, texts_match
+from scalinglaws.findings import unmeasured
 
 
 def test_numbers_within_the_stated_tolerance_only():

@@ -1,5 +1,6 @@
 """environment.yml must agree with pyproject.toml (conda itself cannot be reached here)."""
 
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -28,6 +29,13 @@ def test_torch_is_pinned_to_the_cpu_wheel_version():
     assert torch == ["torch==2.13.0"]
 
 
-def test_layout_as_the_design_card_says():
-    for p in ["README.md", "environment.yml", "notebooks", "lib/scalinglaws", "runs", "figures", "tests", ".ci/run"]:
-        assert (ROOT / p).exists(), p
+def test_ci_runs_the_readmes_setup_and_test_commands():
+    """.ci/run promises "exactly the README's set-up and test commands", and `make setup` is the same set-up:
+    a change to one of them that the others do not follow fails here."""
+    setup = "python3 -m venv .venv && .venv/bin/pip install -e '.[notebooks,dev]'"
+    readme, make = (ROOT / "README.md").read_text(), (ROOT / "Makefile").read_text()
+    ci = (ROOT / ".ci" / "run").read_text().replace(" install -q ", " install ")  # CI only quietens pip
+    for name, text in (("README.md", readme), ("Makefile", make), (".ci/run", ci)):
+        assert setup in text, f"{name} does not set up with: {setup}"
+    assert "make test" in readme and "\ntime make test\n" in ci
+    assert os.access(ROOT / ".ci" / "run", os.X_OK)

@@ -1,8 +1,11 @@
 """The findings registry: every notebook and grid is in it, and each claim's verdict is true in every branch."""
 
+import math
+
 from scalinglaws import findings as FR
+from scalinglaws.analysis import versus_paper
 from scalinglaws.experiments import GRIDS
-from scalinglaws.findings import Claim, verdict
+from scalinglaws.findings import Claim, against_paper, verdict
 
 
 def rec(q, v, lo=None, hi=None, paper=None, note=""):
@@ -71,3 +74,20 @@ def test_a_missing_measurement_says_why_when_the_notebook_recorded_it():
     c = Claim("L(D)", ("alpha_D",), context="runs past their minimum (fitted)")
     word, why, _ = verdict(c, [rec("runs past their minimum (fitted)", 0, note="of 5")])
     assert word == "not measured here" and why == "runs past their minimum (fitted): 0 of 5"
+
+
+def test_notebook_sentences_and_the_claims_table_judge_alike():
+    """analysis.versus_paper (a notebook's sentence) and the claims table's interval rule are one rule
+    (findings.against_paper): inside the interval is reproduced and said so; outside, both name the side."""
+    c = Claim("x", ("a",))
+    for v, lo, hi, side, word in ((0.07, 0.06, 0.08, "inside", "reproduced"),
+                                  (0.1, 0.09, 0.11, "below", "partly reproduced"),
+                                  (0.2, 0.15, 0.25, "below", "not reproduced at this scale"),
+                                  (0.05, 0.04, 0.06, "above", "partly reproduced"),
+                                  (-0.05, -0.06, -0.04, "above", "not reproduced at this scale"),
+                                  (0.07, math.nan, math.nan, "no interval", "partly reproduced")):
+        assert against_paper(v, (lo, hi), 0.076) == (word, side)
+        none = (None if math.isnan(lo) else lo, None if math.isnan(hi) else hi)
+        table, why, _ = verdict(c, [rec("a", v, *none, 0.076)])
+        sentence = versus_paper(v, (lo, hi), 0.076)
+        assert table == word and side in why and side in sentence, (v, lo, hi, why, sentence)

@@ -220,6 +220,9 @@ def test_every_grid_of_every_profile_is_a_valid_spec(profile, monkeypatch, tmp_p
     from scalinglaws.experiments import GRIDS, LRRule, Study
 
     monkeypatch.setattr(Study, "train_tokens", lambda self: 42_000_000)  # the gutenberg train split, no cache needed
+    # LSTM LRs without their sweeps (which would train): one fixed LR per size
+    monkeypatch.setattr(Study, "lstm_lrs", lambda self: pd.DataFrame(
+        [{"n_layer": l, "d_model": d, "N": 0, "best_lr": 3e-3, "at_edge": False} for l, d in self.profile.lstm_ladder]))
     st = Study(profile, runs_dir=tmp_path / "runs", figures_dir=tmp_path / "figs", log="none")
     st._rule = LRRule(0.02, -0.5, "test rule")
     for g in GRIDS:

@@ -1,10 +1,16 @@
-"""Every notebook runs end to end at the smoke profile and writes its figures and results table."""
+"""Every notebook runs end to end at the smoke profile and writes what the report and the figures need: a
+results table the claims table can read, figures with their data, and an executed notebook without errors."""
 
 import json
+import math
 import time
+import xml.etree.ElementTree as ET
 
+import nbformat
+import pandas as pd
 import pytest
 
+from scalinglaws import findings
 from scalinglaws.study import NOTEBOOKS, run_study
 
 EXPECTED_FIGURES = {
@@ -15,12 +21,68 @@ EXPECTED_FIGURES = {
     "05_sample_efficiency": ["05_learning_curves", "05_tokens_to_target", "05_LNS_fit", "05_predict_from_first_half"],
     "06_compute_allocation": ["06_frontier", "06_frontier_fits", "06_critical_batch", "06_noise_scale", "06_isoflop",
                               "06_contrast", "06_allocation"],
+    "07_generalization": ["07_loss_vs_N_by_text", "07_other_vs_books"],
+    "08_context_and_lstm": ["08_lstm_vs_transformer", "08_loss_by_position"],
 }
+# Figures whose table has the same columns whatever the data (the functions that build them fix them).
+EXPECTED_COLUMNS = {
+    "01_convergence": ["n_layer", "d_model", "N", "tokens", "L", "lr", "source"],  # convergence.budget_table
+    "05_predict_from_first_half": ["run_id", "N", "final_step", "actual", "predicted", "pred_low", "pred_high",
+                                   "error_pct"],  # analysis.holdout_prediction
+    "06_contrast": ["analysis", "how", "a", "a_low", "a_high"],  # allocation.exponent_row, one row per step
+}
+RECORD_KEYS = {"quantity", "value", "ci_low", "ci_high", "paper_value", "units", "note"}
+VERDICTS = {findings.REPRODUCED, findings.PARTLY, findings.NOT_REPRODUCED, findings.NOT_MEASURED}
 
 
 @pytest.fixture(scope="module")
 def smoke_dirs(smoke_store):
     return smoke_store.runs, smoke_store.figures, smoke_store.root / "notebooks"
+
+
+def _number_or_none(v) -> bool:
+    return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v))
+
+
+def check_results(nb: str, records: list) -> None:
+    """The results table: the records analysis.Results writes (finite numbers or null, intervals in order,
+    one record per quantity), and a verdict for every claim of this notebook's finding."""
+    assert records, f"{nb}: empty results table"
+    quantities = [r["quantity"] for r in records]
+    assert len(set(quantities)) == len(quantities), f"{nb}: a quantity recorded twice"
+    for r in records:
+        assert set(r) == RECORD_KEYS and isinstance(r["quantity"], str) and r["quantity"], r
+        assert all(_number_or_none(r[k]) for k in ("value", "ci_low", "ci_high", "paper_value")), r
+        assert isinstance(r["units"], str) and isinstance(r["note"], str), r
+        if r["ci_low"] is not None and r["ci_high"] is not None:
+            assert r["ci_low"] <= r["ci_high"], r
+    finding = next(f for f in findings.FINDINGS if f.name == nb)
+    for claim in finding.claims:
+        word, why, _ = findings.verdict(claim, records)
+        assert word in VERDICTS and why, (claim.text, word, why)
+
+
+def check_figure(figs, name: str) -> None:
+    """A figure as plots.save_figure writes it: a PNG without the software-version entry, an SVG without a
+    date, and the plotted data as a CSV with one named column per field (no index column)."""
+    png = (figs / f"{name}.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and b"Software" not in png, name
+    svg = ET.parse(figs / f"{name}.svg").getroot()
+    assert svg.tag.endswith("svg") and not any(el.tag.endswith("date") for el in svg.iter()), name
+    data = pd.read_csv(figs / f"{name}.csv")
+    cols = list(data.columns)
+    assert cols and len(set(cols)) == len(cols) and not any(c.startswith("Unnamed") for c in cols), (name, cols)
+    if name in EXPECTED_COLUMNS:
+        assert cols == EXPECTED_COLUMNS[name] and len(data), (name, cols)
+
+
+def check_executed(path) -> None:
+    """Every code cell ran, none raised, and papermill recorded the smoke profile as the parameter."""
+    book = nbformat.read(path, as_version=4)
+    code = [c for c in book.cells if c.cell_type == "code"]
+    assert code and all(c.execution_count is not None for c in code), path.name
+    assert not [o for c in code for o in c.outputs if o.get("output_type") == "error"], path.name
+    assert book.metadata["papermill"]["parameters"]["profile"] == "smoke"
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS)
@@ -30,11 +92,9 @@ def test_notebook_runs_at_smoke(nb, smoke_dirs):
     run_study("smoke", [nb[:2]], runs_dir=str(runs), figures_dir=str(figs), out=str(out))
     took = time.perf_counter() - t0
     for name in EXPECTED_FIGURES[nb]:
-        for ext in ("png", "svg", "csv"):
-            assert (figs / f"{name}.{ext}").stat().st_size > 0, f"{name}.{ext}"
-    records = json.loads((figs / f"{nb[:2]}_results.json").read_text())
-    assert records and {"quantity", "value", "ci_low", "ci_high", "paper_value", "units", "note"} <= set(records[0])
-    assert (out / f"{nb}.ipynb").exists()
+        check_figure(figs, name)
+    check_results(nb, json.loads((figs / f"{nb[:2]}_results.json").read_text()))
+    check_executed(out / f"{nb}.ipynb")
     assert took < 120, f"{nb} took {took:.0f}s at smoke"
 
 

@@ -30,6 +30,8 @@ needs_anchors = pytest.mark.skipif(
 
 
 def test_constant_lookup_and_provenance():
+    """The published values typed a second time, from the papers rather than from paper.py: the one place a
+    typo in paper.py is caught (every other test reads the constants from paper.py)."""
     assert paper.KAPLAN["alpha_N"].value == 0.076
     assert paper.KAPLAN["N_c"].value == 8.8e13
     assert paper.KAPLAN["alpha_D"].value == 0.095 and paper.KAPLAN["D_c"].value == 5.4e13

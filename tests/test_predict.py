@@ -32,23 +32,22 @@ def run_cli(capsys, *args) -> tuple[int, str, str]:
 def test_kaplan_table6_coefficients_at_one_pf_day():
     """At C_min = 1 PF-day every power of C_min is 1, so the allocation is Table 6's coefficients."""
     a = P.kaplan_allocation(paper.PF_DAY_FLOP)
-    assert a["N"] == pytest.approx(1.3e9) and a["batch_tokens"] == pytest.approx(2.0e6)
-    assert a["steps"] == pytest.approx(5.4e3) and a["D"] == pytest.approx(2e10)
-    assert a["loss"] == pytest.approx(3.1e8 ** 0.050)  # Eq. 1.3: (C_c^min / 1)^alpha_C^min
+    assert a["N"] == pytest.approx(K["N_opt_coef"].value) and a["batch_tokens"] == pytest.approx(K["B_opt_coef"].value)
+    assert a["steps"] == pytest.approx(K["S_opt_coef"].value) and a["D"] == pytest.approx(K["D_opt_coef"].value)
+    assert a["loss"] == pytest.approx(K["C_c_min"].value ** K["alpha_C_min"].value)  # Eq. 1.3: (C_c^min / 1)^alpha_C^min
     assert a["N_counts"] == "non-embedding"
 
 
 def test_kaplan_allocation_scales_with_the_published_exponents():
     c = 1e3  # PF-days
     a = P.kaplan_allocation(c * paper.PF_DAY_FLOP)
-    assert a["N"] == pytest.approx(1.3e9 * c ** 0.73)
-    assert a["D"] == pytest.approx(2e10 * c ** 0.27)
-    assert a["batch_tokens"] == pytest.approx(2.0e6 * c ** 0.24)
-    assert a["steps"] == pytest.approx(5.4e3 * c ** 0.03)
-    assert a["loss"] == pytest.approx((3.1e8 / c) ** 0.050)
-    # 0.73 + 0.27 = 1, so 6 N D is a fixed multiple of C_min: 6 * 1.3e9 * 2e10 / 8.64e19 = 1.81, Kaplan's
-    # D being for training at the critical batch size (C ~ 2 C_min, Sec. 6.3).
-    assert a["flops_6ND"] / (c * paper.PF_DAY_FLOP) == pytest.approx(6 * 1.3e9 * 2e10 / paper.PF_DAY_FLOP)
+    for key, q in (("N", "N_opt"), ("D", "D_opt"), ("batch_tokens", "B_opt"), ("steps", "S_opt")):
+        assert a[key] == pytest.approx(K[f"{q}_coef"].value * c ** K[f"{q}_exponent"].value), key
+    assert a["loss"] == pytest.approx((K["C_c_min"].value / c) ** K["alpha_C_min"].value)
+    # The N and D exponents sum to 1 (0.73 + 0.27), so 6 N D is a fixed multiple of C_min: 6 * 1.3e9 * 2e10 /
+    # 8.64e19 = 1.81, Kaplan's D being for training at the critical batch size (C ~ 2 C_min, Sec. 6.3).
+    assert K["N_opt_exponent"].value + K["D_opt_exponent"].value == pytest.approx(1.0)
+    assert a["flops_6ND"] / (c * paper.PF_DAY_FLOP) == pytest.approx(1.81, abs=0.01)
 
 
 def test_new_constants_are_consistent_with_the_exponents_they_go_with():
@@ -74,11 +73,12 @@ def test_chinchilla_closed_form_is_the_formula_and_the_minimum():
     law = P.paper_laws()["chinchilla"]
     C = 1e21
     a = P.chinchilla_allocation(C, law)
-    N, D = _closed_form(C, 1.69, 406.4, 410.7, 0.34, 0.28)
+    E, A, B, alpha, beta = (H[q].value for q in ("E", "A", "B", "alpha", "beta"))
+    N, D = _closed_form(C, E, A, B, alpha, beta)
     assert a["N"] == pytest.approx(N, rel=1e-12) and a["D"] == pytest.approx(D, rel=1e-12)
     assert a["flops_6ND"] == pytest.approx(C, rel=1e-12)
     assert a["tokens_per_parameter"] == pytest.approx(D / N)
-    assert a["loss"] == pytest.approx(1.69 + 406.4 / N ** 0.34 + 410.7 / D ** 0.28, rel=1e-12)
+    assert a["loss"] == pytest.approx(E + A / N ** alpha + B / D ** beta, rel=1e-12)
     # The minimum of L along C = 6 N D: moving N either way (D = C / 6N) costs loss.
     for f in (0.8, 0.95, 1.05, 1.25):
         assert law.loss(N * f, C / (6 * N * f)) > a["loss"]
@@ -118,13 +118,15 @@ def test_model_loss_from_both_papers_and_the_overfitting_rule():
     N, D = 1e9, 2e10
     r = P.predict_model(N, D, ["kaplan", "chinchilla"])
     kap, chi = r["laws"]
-    L_kap = ((6.4e13 / N) ** (0.076 / 0.103) + 1.8e13 / D) ** 0.103  # Eq. 1.5, Table 2
+    aN, aD, Nc, Dc = (K[f"nd_{q}"].value for q in ("alpha_N", "alpha_D", "N_c", "D_c"))
+    L_kap = ((Nc / N) ** (aN / aD) + Dc / D) ** aD  # Eq. 1.5, Table 2
     assert kap["loss"] == pytest.approx(L_kap, rel=1e-12)
-    assert kap["loss_unlimited_data"] == pytest.approx((6.4e13 / N) ** 0.076, rel=1e-12)
-    assert kap["overfit_penalty"] == pytest.approx(L_kap / (6.4e13 / N) ** 0.076 - 1, rel=1e-9)
-    assert kap["D_needed"] == pytest.approx(5e3 * N ** 0.74)  # Eq. 4.4
+    assert kap["loss_unlimited_data"] == pytest.approx((Nc / N) ** aN, rel=1e-12)
+    assert kap["overfit_penalty"] == pytest.approx(L_kap / (Nc / N) ** aN - 1, rel=1e-9)
+    assert kap["D_needed"] == pytest.approx(K["overfit_D_coef"].value * N ** K["D_over_N_exponent"].value)  # Eq. 4.4
     assert kap["overfits"] is True  # 2e10 < 2.29e10
-    assert chi["loss"] == pytest.approx(1.69 + 406.4 / N ** 0.34 + 410.7 / D ** 0.28, rel=1e-12)
+    E, A, B, alpha, beta = (H[q].value for q in ("E", "A", "B", "alpha", "beta"))
+    assert chi["loss"] == pytest.approx(E + A / N ** alpha + B / D ** beta, rel=1e-12)
     assert chi["overfits"] is None and chi["overfit_penalty"] is None
     assert chi["N_counts"] == "all parameters" and kap["N_counts"] == "non-embedding"
     assert r["inputs"]["compute_flops"] == pytest.approx(6 * N * D)

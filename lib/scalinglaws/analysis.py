@@ -10,16 +10,19 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from . import ScalingLawsError
 from . import fit as F
-from . import paper
 from . import plots as P
 from .data import checkout_relative as where  # noqa: F401 - the notebooks print paths with an.where
+from .data import corpus_fingerprint, prepare_tokens, unigram_entropy
+from .findings import against_paper
 
 
 # ---------------------------------------------------------------------------------------------
@@ -77,8 +80,6 @@ class Results:
 def try_fit(fn, *args, **kw):
     """Run a fit; return None (and say why) when the data cannot support it (e.g. too few sizes on
     the frontier, no interior IsoFLOP minimum), so a notebook reports that instead of crashing."""
-    from . import ScalingLawsError
-
     try:
         return fn(*args, **kw)
     except ScalingLawsError as e:
@@ -96,8 +97,6 @@ def unigram_loss(study) -> float:
     """Entropy of the validation split's token frequencies (nats/token): the loss of the best
     context-free model. A learning curve above it is still learning token frequencies.
     Read from the store's data_stats.json when recorded there; else computed and recorded."""
-    from .data import corpus_fingerprint, prepare_tokens, unigram_entropy
-
     p = study.profile
     key = f"{corpus_fingerprint(p.corpus)}:vocab={p.vocab_size}"
     path = Path(study.runs_dir) / DATA_STATS_FILE
@@ -141,16 +140,15 @@ def pm(fit: F.FitResult, name: str, digits: int = 3) -> str:
 
 
 def versus_paper(value: float, ci: tuple[float, float], paper_value: float, converged: bool = True) -> str:
-    """Where the paper's value sits against our estimate, true in every branch: a failed fit makes no
-    comparison; without an interval only the two numbers are set side by side."""
-    lo, hi = ci
+    """Where the paper's value sits against our estimate (findings.against_paper, the claims table's rule),
+    true in every branch: a failed fit makes no comparison; without an interval only the two numbers are
+    set side by side."""
     if not converged or not np.isfinite(value):
         return "The fit did not converge, so there is nothing to compare with the paper's value."
-    if not (np.isfinite(lo) and np.isfinite(hi)):
+    _, side = against_paper(value, ci, paper_value)
+    if side == "no interval":
         return f"There is no interval to judge it by ({value:.3g} against {paper_value:.3g})."
-    if lo <= paper_value <= hi:
-        return "The paper's value lies inside our interval."
-    return f"The paper's value lies {'below' if paper_value < lo else 'above'} our interval."
+    return f"The paper's value lies {side} our interval."
 
 
 def fit_versus_paper(fit, name: str, paper_value: float) -> str:
@@ -167,8 +165,6 @@ def save(study, fig, data, name: str) -> dict:
 def readable_warnings() -> None:
     """Warnings in a notebook as one line ("FitWarning: ..."), without the library file and line that
     Python prints by default: the cell that raised it is the place a reader needs."""
-    import warnings
-
     warnings.formatwarning = lambda message, category, *args, **kwargs: f"{category.__name__}: {message}\n"
 
 
@@ -431,17 +427,15 @@ def interpret_chinchilla(a_kaplan: F.FitResult | None, a2: F.FitResult | None, a
     if a2 is not None:
         parts.append(f"IsoFLOP profiles with schedules matched to each budget (Chinchilla Approach 2) give "
                      f"N_opt ∝ C^{pm(a2, 'a', 2)}.")
-    if a_kaplan is not None and a2 is not None:
-        (lo1, hi1), (lo2, hi2) = a_kaplan.ci["a"], a2.ci["a"]
-        if all(np.isfinite([lo1, hi1, lo2, hi2])):
-            if max(lo1, lo2) <= min(hi1, hi2):
-                parts.append("The two intervals overlap: at this scale the two methods agree, and the contrast found at "
-                             "scale (Kaplan 0.73 against Chinchilla's ~0.5) does not appear.")
-            else:
-                larger = a_kaplan.params["a"] > a2.params["a"]
-                parts.append(f"The two intervals do not overlap: the frontier's exponent is {'larger' if larger else 'smaller'} "
-                             f"than the IsoFLOP one, {'the' if larger else 'the opposite of the'} ordering found at scale "
-                             "(Kaplan 0.73 against Chinchilla ~0.5).")
+    agree = methods_agree(a_kaplan, a2)
+    if agree:
+        parts.append("The two intervals overlap: at this scale the two methods agree, and the contrast found at "
+                     "scale (Kaplan 0.73 against Chinchilla's ~0.5) does not appear.")
+    elif agree is False:
+        larger = a_kaplan.params["a"] > a2.params["a"]
+        parts.append(f"The two intervals do not overlap: the frontier's exponent is {'larger' if larger else 'smaller'} "
+                     f"than the IsoFLOP one, {'the' if larger else 'the opposite of the'} ordering found at scale "
+                     "(Kaplan 0.73 against Chinchilla ~0.5).")
     if a3 is not None:
         parts.append(f"The parametric fit (Approach 3) gives α = {pm(a3, 'alpha', 2)}, β = {pm(a3, 'beta', 2)}, "
                      f"E = {pm(a3, 'E', 3)} nats, so a = β/(α+β) = {pm(a3, 'a', 2)}.")
@@ -483,24 +477,6 @@ def interpret_bcrit(fit_B: F.FitResult | None, paper_alpha_B: float = 0.21) -> s
     direction = ("grows as the loss falls, as in the paper" if a > 0 else
                  "shrinks as the loss falls, the opposite of the paper's finding")
     return f"B_crit {direction}: alpha_B = {pm(fit_B, 'alpha_B', 2)} (paper {paper_alpha_B})."
-
-
-def interpret_contrast_reasons(methods_agree: bool | None, embed_ratio: float, E: float | None) -> str:
-    """Why a Kaplan-style frontier and Chinchilla's IsoFLOP analysis can give different N_opt exponents, said
-    in a way that is true whether or not they differ here (methods_agree: None when not both were fitted)."""
-    if methods_agree is None:
-        lead = "The two allocation methods could not both be fitted here. Where they are compared at scale, they differ for known reasons: "
-    elif methods_agree:
-        lead = "They agree here. At scale they differ, for reasons this comparison alone does not separate: "
-    else:
-        lead = "They differ here; the known reasons: "
-    why = ("the frontier reads each learning curve part-way through a cosine schedule set for the run's full budget, so "
-           "intermediate points are worse than a run tuned to stop there and small models look efficient for too long "
-           "(Porian et al. 2024; Pearce & Song 2024); "
-           f"N here is non-embedding (the embedding is {embed_ratio:.1f}x the non-embedding parameters of the smallest model)")
-    if E is not None:
-        why += f"; and Approach 3 fits an irreducible loss (here E = {E:.2g} nats) that a pure power law in N does not have"
-    return lead + why + "."
 
 
 def methods_agree(a_kaplan: F.FitResult | None, a2: F.FitResult | None) -> bool | None:

@@ -20,6 +20,8 @@ import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from .findings import unmeasured  # which records hold no measurement: the claims table's rule
+
 # Relative tolerance for numbers re-computed on another CPU or thread count. Deterministic arithmetic on
 # the same data agrees to ~1e-15, but a fit agrees only as far as its optimiser's stopping rule pins it:
 # least_squares stops when the step or gradient falls below 1e-8, so the same fit on two CPUs can differ
@@ -83,17 +85,6 @@ def texts_match(a: str, b: str) -> bool:
         if abs(dx - dy) > unit:
             return False
     return True
-
-
-# Notes by which a results record says its value is no measurement (analysis.Results carries the fit's
-# reason into the note; notebook 06 marks an Approach 3 fit whose E vanished as not reliable): an
-# optimiser's resting point on a flat direction, which moves with the CPU.
-UNMEASURED_MARKS = ("fit did not converge", "(it vanished)", "not reliable here")
-
-
-def unmeasured(record: dict) -> bool:
-    """Whether a results-table record marks its value as no measurement (see UNMEASURED_MARKS)."""
-    return any(m in str(record.get("note", "")) for m in UNMEASURED_MARKS)
 
 
 def _compare_unmeasured(a: dict, b: dict, where: str, out: list[str]) -> None:
@@ -169,9 +160,9 @@ def compare_csv(a: Path, b: Path, rtol: float = RTOL, atol: float = ATOL, skip_c
 
 def compare_json(a: Path, b: Path, rtol: float = RTOL, atol: float = ATOL, unmeasured=None,
                  sig_digits: int | None = None) -> list[str]:
-    """``unmeasured``: for a JSON list of records, which records (by position in ``a``) hold no measurement;
-    those are compared by their mark and words only (_compare_unmeasured). ``sig_digits``: the numbers
-    were stored rounded to that many significant digits (see numbers_close)."""
+    """``unmeasured``: for a JSON list of records, which records (by position in ``a``) hold no measurement
+    (findings.unmeasured); those are compared by their mark and words only (_compare_unmeasured).
+    ``sig_digits``: the numbers were stored rounded to that many significant digits (see numbers_close)."""
     out: list[str] = []
     va, vb = json.loads(Path(a).read_text()), json.loads(Path(b).read_text())
     if unmeasured is not None and isinstance(va, list) and isinstance(vb, list) and len(va) == len(vb):

@@ -52,22 +52,35 @@ def late_gain(pos: pd.DataFrame, small: str, big: str, early: tuple[int, int], l
 
 
 def plateau_position(one_run: pd.DataFrame, tol: float = 0.01) -> int:
-    """First position after which the loss never falls more than `tol` (relative) below its value there:
-    where more context stops helping. n_ctx when it keeps improving to the end."""
+    """Where more context stops helping: positions are grouped in doubling bins [1], [2, 4), [4, 8), ...
+    (bin means average out the noise of single positions), and this is the first position of the first bin
+    from which every doubling of the position lowers the mean loss by less than `tol` (relative). n_ctx when
+    the last doubling still helps (the curve is still falling at the end of the context)."""
     g = one_run.sort_values("t")
-    L = g["loss"].to_numpy(float)
-    t = g["t"].to_numpy(int)
-    future_min = np.minimum.accumulate(L[::-1])[::-1]
-    for i in range(len(L)):
-        if future_min[i] >= L[i] * (1 - tol):
-            return int(t[i])
-    return int(t[-1])
+    t, L = g["t"].to_numpy(int), g["loss"].to_numpy(float)
+    n_ctx = int(t.max())
+    starts = [1]
+    while starts[-1] * 4 <= n_ctx + 1:  # keep only full bins [s, 2s) that have a full bin after them
+        starts.append(starts[-1] * 2)
+    means = [float(L[(t >= s) & (t < 2 * s)].mean()) for s in starts]
+    gains = [(a - b) / a for a, b in zip(means[:-1], means[1:])]
+    first = len(gains)  # index of the first bin from which every later gain is below tol
+    for k in range(len(gains) - 1, -1, -1):
+        if gains[k] >= tol:
+            break
+        first = k
+    return n_ctx if first == len(gains) else int(starts[first])
 
 
 def describe_late_gain(g: dict, n_small: float, n_big: float) -> str:
-    """One sentence, true in every branch."""
-    s = (f"Going from N = {n_small:,.0f} to N = {n_big:,.0f} lowers the loss by {g['early_gain']:.3f} nats at positions "
-         f"{g['early'][0]}-{g['early'][1]} and by {g['late_gain']:.3f} at positions {g['late'][0]}-{g['late'][1]}")
-    if g["late_gain"] > g["early_gain"]:
+    """One sentence, true in every branch (gains are small − big, in nats: positive = the larger model is better)."""
+    def by(x):
+        return f"lower by {x:.3f}" if x > 0 else f"higher by {-x:.3f}" if x < 0 else "unchanged"
+
+    s = (f"Going from N = {n_small:,.0f} to N = {n_big:,.0f}, the loss is {by(g['early_gain'])} nats at positions "
+         f"{g['early'][0]}-{g['early'][1]} and {by(g['late_gain'])} at positions {g['late'][0]}-{g['late'][1]}")
+    if g["late_gain"] > g["early_gain"] and g["late_gain"] > 0:
         return s + ": the larger model gains more late in the context, as Kaplan found."
+    if g["late_gain"] <= 0:
+        return s + ": the larger model does not improve late in the context here (Kaplan found it gains most there)."
     return s + ": the larger model does not gain more late in the context (Kaplan found it does)."

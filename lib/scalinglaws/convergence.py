@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import fit as F
+from .analysis import pm
 
 # A size counts as converged when one more doubling of its tokens gains less than this fraction of its
 # loss (1%, the threshold the audit of the first round used; Kaplan stop "until convergence" without one).
@@ -133,13 +134,8 @@ def interpret_convergence(conv: pd.DataFrame, fits: dict, tolerance: float = CON
         parts[0] += "; no size was trained at two budgets."
     fit = fits.get("without 1-layer")
     if fit is not None and fit.converged:
-        parts.append(f"On the converged sizes without 1-layer models, alpha_N = {_pm(fit)}.")
+        parts.append(f"On the converged sizes without 1-layer models, alpha_N = {pm(fit, 'alpha')}.")
     else:
         parts.append("Too few sizes converged for a converged L(N) without 1-layer models; the final-loss slope below "
                      "is a slope at a fixed budget, not Kaplan's converged L(N).")
     return " ".join(parts)
-
-
-def _pm(fit, name: str = "alpha") -> str:
-    v, (lo, hi) = fit.params[name], fit.ci[name]
-    return f"{v:.3g}" + (f" [95% CI {lo:.3g}, {hi:.3g}]" if np.isfinite(lo) and np.isfinite(hi) else " (no interval)")

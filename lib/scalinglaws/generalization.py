@@ -38,6 +38,7 @@ class Line:
     ref: float  # in-distribution loss at which the offset is read (nats)
     n_runs: int
     n_boot: int
+    x_range: tuple[float, float] = (float("nan"), float("nan"))  # in-distribution losses the line was fitted on
 
     def predict(self, l_books) -> np.ndarray:
         return self.offset_at_ref + self.ref + self.slope * (np.asarray(l_books, dtype=float) - self.ref)
@@ -76,16 +77,19 @@ def offset_line(final: pd.DataFrame, set_name: str, *, n_boot: int = 200, seed: 
     else:
         oc = sc = (float("nan"), float("nan"))
     return Line(set_name, b, (float(sc[0]), float(sc[1])), c - ref, (float(oc[0]), float(oc[1])), ref,
-                int(f["run_id"].nunique()), len(boots))
+                int(f["run_id"].nunique()), len(boots), (float(x.min()), float(x.max())))
 
 
 def phase_residual(curves: pd.DataFrame, line: Line, *, n_boot: int = 200, seed: int = 0,
                    level: float = 0.95) -> dict:
     """Mean residual (nats) of the mid-training points (after warmup, before the final eval) from the
     across-size line, with an interval from resampling runs; also its range of in-distribution losses.
+    Only points whose in-distribution loss lies inside the range of the final points count: the line is
+    compared where it was measured, not extrapolated to the early, high-loss part of training.
     curves: every eval point (run_id, val_loss, set, loss, is_final, after_warmup)."""
     c = curves[(curves["set"] == line.set) & ~curves["is_final"] & curves["after_warmup"]]
-    c = c[(c["val_loss"] >= line.ref - 1.5) & c["val_loss"].notna()]
+    lo, hi = line.x_range
+    c = c[c["val_loss"].between(lo, hi)]
     if c.empty:
         return {"mean": None, "ci": (None, None), "n_points": 0, "n_runs": 0}
     r = c["loss"].to_numpy(float) - line.predict(c["val_loss"].to_numpy(float))

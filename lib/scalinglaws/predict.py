@@ -31,7 +31,10 @@ from pathlib import Path
 import numpy as np
 
 from . import ScalingLawsError
+from .config import RunSpec
+from .data import checkout_relative, project_root
 from .paper import CHINCHILLA, KAPLAN, PF_DAY_FLOP, Constant
+from .store import CorruptRunError, _read_verified, is_done, read_metrics
 
 __all__ = [
     "GPU_PEAK_BF16_FLOPS",
@@ -109,6 +112,7 @@ class NDLaw:
         """Loss in nats/token; D = inf gives the unlimited-data limit L(N, inf)."""
         p = self.params
         if self.form == "kaplan":
+            # scalinglaws.fit imports scipy (~0.7 s), which `predict --compute` never needs otherwise.
             from .fit import kaplan_nd_loss
 
             return float(kaplan_nd_loss(N, D, p["alpha_N"], p["alpha_D"], p["N_c"], p["D_c"]))
@@ -152,8 +156,6 @@ def _read_results(results_dir: Path, nb: str) -> dict[str, dict]:
 
 def _shown(path: Path) -> str:
     """A path as the user would type it (relative to the checkout when inside it)."""
-    from .data import checkout_relative
-
     return checkout_relative(path)
 
 
@@ -209,8 +211,6 @@ def _results_dir(results_dir: str | Path | None) -> Path:
         if not p.is_dir():
             raise ScalingLawsError(f"--results-dir {p}: no such folder (it should hold NN_results.json files)")
         return p
-    from .data import project_root
-
     root = project_root()
     if root is None:
         raise ScalingLawsError("--laws cpu reads figures/cpu of a checkout, and this install is not one; "
@@ -369,10 +369,6 @@ def _interval_note(law: NDLaw) -> str:
 
 def _read_run(run_dir: Path):
     """(spec, metrics rows, finished) of a run folder; one-line errors for anything that is not one."""
-    from .config import RunSpec
-    from .store import CorruptRunError, _read_verified, read_metrics
-    from .train import is_done
-
     if not run_dir.exists():
         raise ScalingLawsError(f"--run {run_dir}: no such run folder")
     if not run_dir.is_dir():
@@ -426,7 +422,7 @@ def _quantiles_with_inf(x: np.ndarray, level: float) -> tuple[float, float]:
 def forecast_run(run_dir: str | Path, target_loss: float | None = None, n_boot: int = 200) -> dict:
     """Fit L(S) = E + (S_c/S)^alpha to a run's evaluations after warmup; predict the loss at the planned last
     step (spec.steps) and, given a target loss, the steps and tokens to reach it, with bootstrap intervals."""
-    from . import fit as F
+    from . import fit as F  # scipy (~0.7 s): only the --run question fits anything
 
     run_dir = Path(run_dir).expanduser()
     spec, rows, finished = _read_run(run_dir)

@@ -24,18 +24,21 @@ submitit is imported only here, and only when a job is submitted: ``import scali
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import re
 import shutil
+import socket
 import subprocess
-import sys
 import threading
 import time
-from concurrent.futures import Future
+import tomllib
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import ScalingLawsError
+from .store import read_metrics
 
 try:  # a real submitit Checkpointable when the extra is installed; the module imports without it
     from submitit.helpers import Checkpointable as _Checkpointable
@@ -98,8 +101,6 @@ class SlurmOptions:
         d = dict(d.get("slurm", d)) if isinstance(d.get("slurm"), dict) else dict(d)  # [slurm] table or top level
         unknown = sorted(set(d) - set(cls.keys()))
         if unknown:
-            import difflib
-
             near = difflib.get_close_matches(unknown[0], cls.keys(), n=1)
             hint = f" (did you mean '{near[0]}'?)" if near else ""
             raise SlurmError(f"{source}: unknown Slurm option '{unknown[0]}'{hint}; the options are: {', '.join(cls.keys())}")
@@ -140,8 +141,6 @@ class SlurmOptions:
 
     @classmethod
     def from_file(cls, path: str | os.PathLike) -> "SlurmOptions":
-        import tomllib
-
         path = Path(path).expanduser()
         try:
             with open(path, "rb") as fh:
@@ -160,7 +159,7 @@ class SlurmOptions:
 
 
 def _submitit():
-    try:
+    try:  # the optional `slurm` extra: a one-line error naming it when absent
         import submitit
     except ImportError:
         raise SlurmError(f"the Slurm executor needs submitit, which is not installed: {INSTALL_HINT}") from None
@@ -190,9 +189,7 @@ class TrainJob(_Checkpointable):
 
     def __call__(self, spec, runs_dir: str, device: str = "cpu", threads: int | None = None,
                  checkpoint_every_s: float = 60.0) -> str:
-        import socket
-
-        from .train import train_run
+        from .train import train_run  # torch (seconds): only the array task on the compute node trains
 
         env = os.environ
         job = (f"{env['SLURM_ARRAY_JOB_ID']}_{env['SLURM_ARRAY_TASK_ID']}" if env.get("SLURM_ARRAY_TASK_ID")
@@ -201,8 +198,6 @@ class TrainJob(_Checkpointable):
         resume = ""
         if (run_dir / "ckpt.pt").exists():
             try:
-                from .store import read_metrics
-
                 resume = f", resuming from its checkpoint at step {read_metrics(run_dir)[-1]['step']}"
             except Exception:  # noqa: BLE001 - only a log line
                 resume = ", resuming from its checkpoint"
@@ -224,8 +219,6 @@ class TrainJob(_Checkpointable):
 
 def _settle(fut: Future, result=None, error: BaseException | None = None) -> None:
     """Resolve a Future unless it was cancelled meanwhile (shutdown)."""
-    from concurrent.futures import InvalidStateError
-
     try:
         fut.set_exception(error) if error is not None else fut.set_result(result)
     except InvalidStateError:

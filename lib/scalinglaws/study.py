@@ -11,15 +11,18 @@ so a second run of the study takes seconds per notebook.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from . import ScalingLawsError
 from . import findings as FINDINGS_REGISTRY
-from .data import checkout_relative
+from .data import checkout_relative, project_root
+from .experiments import Study, get_profile
 
 # Which notebooks exist, which run grids each reads (`study` trains these before executing the notebooks,
 # printing a line per finished run, so training shows progress in the terminal), their titles and main
@@ -31,45 +34,41 @@ NOTEBOOK_PARAMETERS = ("profile", "runs_dir", "figures_dir", "workers", "device"
                        "executor")
 
 
-def check_notebook_parameters(namespace: dict) -> None:
+def check_notebook_parameters(namespace: dict, extra: tuple = ()) -> None:
     """First thing a study notebook does: refuse a parameter it does not know.
 
     papermill only warns about an unknown name ("-p profil smoke") and then runs the default profile,
     which at `cpu` trains for an hour. Injected parameters are plain values bound in the kernel's
     globals, so any such name that is not a declared parameter is a typo; one line says which."""
-    import difflib
-
     plain = (str, int, float, bool, list, dict, tuple, type(None))
+    known = NOTEBOOK_PARAMETERS + tuple(extra)  # extra: a notebook's own parameters (07: eval_sets)
     unknown = sorted(k for k, v in namespace.items()
-                     if not k.startswith("_") and k not in NOTEBOOK_PARAMETERS and isinstance(v, plain)
+                     if not k.startswith("_") and k not in known and isinstance(v, plain)
                      and k not in ("In", "Out"))
     if unknown:
         k = unknown[0]
-        near = difflib.get_close_matches(k, NOTEBOOK_PARAMETERS, n=1)
+        near = difflib.get_close_matches(k, known, n=1)
         hint = f" (did you mean '{near[0]}'?)" if near else ""
-        raise ScalingLawsError(f"unknown notebook parameter '{k}'{hint}; the parameters are: {', '.join(NOTEBOOK_PARAMETERS)}")
+        raise ScalingLawsError(f"unknown notebook parameter '{k}'{hint}; the parameters are: {', '.join(known)}")
 
 
 def _study_from_parameters(p: dict):
     """The Study that a set of notebook parameters (NOTEBOOK_PARAMETERS; missing ones at their defaults) describes:
     the one a notebook binds, and the one `run_study` trains before executing the notebooks."""
-    from .experiments import Study
-
     return Study(p["profile"], runs_dir=p.get("runs_dir") or None, figures_dir=p.get("figures_dir") or None,
                  workers=p.get("workers", 0), device=p.get("device", "cpu"), seed=p.get("seed", 0),
                  corpus=p.get("corpus") or None, scale=p.get("scale") or None, executor=p.get("executor", "local"))
 
 
-def start_notebook(nb: str, namespace: dict):
+def start_notebook(nb: str, namespace: dict, extra: tuple = ()):
     """The first cell after a study notebook's parameters: refuse an unknown parameter, bind the Study the
     parameters describe, this notebook's Results record and the plotting style; print where runs and figures
     go. Returns (study, results, n_boot) with n_boot resolved (0: the profile's default; -1: no bootstrap)."""
-    import pandas as pd
-
+    # matplotlib and seaborn (seconds): `scalinglaws report` and `study` import this module and need neither.
     from . import analysis as an
     from . import plots as P
 
-    check_notebook_parameters(namespace)
+    check_notebook_parameters(namespace, extra)
     p = {k: namespace[k] for k in NOTEBOOK_PARAMETERS if k in namespace}
     study = _study_from_parameters(p)
     n_boot = p.get("n_boot", 0)
@@ -83,8 +82,6 @@ def start_notebook(nb: str, namespace: dict):
 
 
 def repo_root() -> Path:
-    from .data import project_root
-
     root = project_root()
     if root is None or not (root / "notebooks").is_dir():
         raise ScalingLawsError("the study needs a checkout of the repository (notebooks/ not found)")
@@ -94,7 +91,7 @@ def repo_root() -> Path:
 def _relative_papermill_paths(path: Path, final: Path) -> None:
     """papermill records where it read and wrote a notebook as absolute paths of the machine that ran it;
     a committed notebook records them relative to the checkout, and under the name it is kept as."""
-    import nbformat
+    import nbformat  # the optional `notebooks` extra; only executing notebooks needs it
 
     if not path.exists():  # nothing was written (e.g. a stand-in executor in tests)
         return
@@ -123,6 +120,7 @@ def _ipc_kernel_manager():
     """The notebook kernel talks to papermill over local IPC sockets (files in Jupyter's runtime folder)
     instead of TCP ports: nothing is exposed on the network, and ipykernel no longer prints its "running
     over TCP without encryption" warning at every notebook of a study."""
+    # the optional `notebooks` extra (papermill's kernel machinery); only executing notebooks needs it
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import default
 
@@ -143,9 +141,7 @@ def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device:
     pretrain: first train every run the notebooks need in as few batches as possible
     (Study.train_all), so the workers never wait at one notebook's barrier while the next notebook's
     runs could train; the notebooks then find their runs cached. Default: on when all six run."""
-    import papermill as pm
-
-    from .experiments import get_profile
+    import papermill as pm  # the optional `notebooks` extra, seconds to import; only this function needs it
 
     get_profile(profile)  # fail fast on an unknown profile
     root = repo_root()
@@ -220,8 +216,6 @@ def _fmt(v) -> str:
 
 
 def _results_dir(profile: str, figures_dir: str | None) -> Path:
-    from .experiments import get_profile
-
     if figures_dir is None:
         get_profile(profile)  # an unknown profile is an error, not an empty table
     fig = Path(figures_dir) if figures_dir else repo_root() / "figures" / profile

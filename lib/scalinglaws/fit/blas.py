@@ -8,7 +8,7 @@ import functools
 from contextlib import contextmanager
 from typing import Any, Callable
 
-from scipy.optimize import least_squares
+from scipy.optimize import least_squares  # noqa: F401 - loads scipy's own OpenBLAS, for /proc/self/maps below
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,6 +1,40 @@
 """The machinery every law shares: the result (`FitResult`), robust least squares in log space, the
-bootstrap over groups, and the two fitting protocols (`_solve_and_finish` for laws with their own
-solver, `_fit_loglinear` for laws that are a line in log-log). Conventions: see `scalinglaws.fit`."""
+bootstrap over groups, and the one protocol every law is fitted by. Conventions: see `scalinglaws.fit`.
+
+The law protocol
+----------------
+A law is one public function ``fit_<law>(...)`` in the module of its paper (kaplan, chinchilla, frontier),
+listed in that module's ``__all__`` (which `scalinglaws.fit` re-exports), plus its test. The function:
+
+1. checks its inputs (`_array`, `_same_length`) and groups the points for the bootstrap (`_group_index`);
+2. writes ``solve(idx, starts) -> Solution``, which fits the points ``idx``: from the law's own starts
+   for those points and polished when ``starts`` is None (the full-data fit), else from ``starts`` (a
+   bootstrap refit). The full-data fit's `Solution` lists in ``refit_starts`` where its other starts
+   ended (`_robust_lsq` does this; `_distinct_ends` picks them), best first. ``Solution.x`` is None (and
+   ``message`` says why) when the points cannot support the law (e.g. too few distinct x);
+3. writes ``natural(x)``: the optimiser's internal parameters -> the reported ones, in the order of ``names``;
+4. returns ``_solve_and_finish(solve, natural, ...)``: the full fit, the bootstrap, log residuals, the
+   points table and the `FitResult`. Optional: ``reject(params)``, why a solution is no law (e.g. an
+   exponent <= 0), one rule for the full fit and every refit.
+
+Every bootstrap refit solves the resample twice: from the full-data optimum, and from the full-data
+fit's ``refit_starts`` (at most ``REFIT_EXTRA_STARTS``). The lower objective wins, the second only when
+lower by more than ``SAME_OPTIMUM_RTOL`` (relative), so ties keep the refit from the optimum; a refit
+whose winner did not converge fails. A refit is thus never worse than one started at the optimum alone.
+Why: a refit started only at the optimum stays near it when the resample's best fit lies elsewhere, in
+another basin or further along a flat valley, which narrows the interval (on 8 noisy points of
+L = E + (X_c/x)^alpha, refits from the optimum stopped at objective 0.005 where a start from another end
+point reached 0.0003; tests/test_fit.py). The other starts are where the law's own starts ended on all
+points, not the raw starts: each lies near an optimum, so its solve costs about what one from the
+optimum does (three raw starts again per resample measured 7-9x slower for the four-parameter laws, with
+the same intervals on their calibration data). End points at the optimum's objective are the optimum
+and those beyond ``OTHER_BASIN_MAX_RATIO`` of it are not used, so a law whose starts all end at its
+optimum keeps one solve per refit. Approach 3 lists perturbations of its optimum instead (its grid's end
+points are not optima; see `chinchilla_approach3`).
+
+Laws that are a line in log-log space get all of this from `_fit_loglinear`; least-squares laws solve
+with `_robust_lsq` (Huber, several starts, optional polish).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +49,8 @@ from scipy.optimize import least_squares
 
 from scalinglaws import ScalingLawsError
 
+__all__ = ["FitResult", "FitWarning", "Prediction", "HUBER_SCALE", "MIN_DISTINCT_RESAMPLES", "REFIT_EXTRA_STARTS",
+           "SAME_OPTIMUM_RTOL"]
 
 # Default Huber transition for log-space residuals: 0.02 in log L is ~2 % of the loss, about
 # the run-to-run scatter of small language models.
@@ -34,6 +70,55 @@ class Prediction(NamedTuple):
     estimate: np.ndarray
     low: np.ndarray
     high: np.ndarray
+
+
+class Solution(NamedTuple):
+    """What a law's ``solve`` returns for one set of points (see the protocol above)."""
+
+    x: np.ndarray | None  # the optimiser's internal parameters; None: no solution (``message`` says why)
+    objective: float  # the law's objective at x (lower is better); FitResult.objective of the full fit
+    converged: bool
+    message: str
+    tables: dict | None = None  # full-data fit only: tables to keep in FitResult.tables
+    refit_starts: tuple = ()  # full-data fit only: other starts for bootstrap refits, best first
+
+
+def _no_solution(why: str) -> Solution:
+    return Solution(None, math.nan, False, why)
+
+
+# A bootstrap refit also starts from at most this many of the full-data fit's other end points: a refit
+# then costs at most two solves, the second from up to three starts.
+REFIT_EXTRA_STARTS = 3
+# Objectives within this relative distance are one optimum (Approach 3's "reached within 1e-6" too): far
+# above how far apart unpolished fits of one well-determined optimum stop (at most 1e-10 relative on the
+# calibration data), far below a different basin. Along a flat valley a start that gets further down by
+# more than this is simply the better fit of that resample.
+SAME_OPTIMUM_RTOL = 1e-6
+# An end point whose objective on all points is more than this multiple of the optimum's fits most points
+# worse; a resample of the same points does not reverse that, so it is no start for a refit (Eq. 1.5's
+# stray starts end 15-20x above its optimum on the calibration data, and were never chosen by a refit).
+OTHER_BASIN_MAX_RATIO = 2.0
+
+
+def _same_objective(a: float, b: float) -> bool:
+    return abs(a - b) <= SAME_OPTIMUM_RTOL * abs(b) + 1e-15
+
+
+def _distinct_ends(ends: Sequence[tuple[np.ndarray, float]], best: float) -> tuple[np.ndarray, ...]:
+    """Where a fit's starts ended, (x, objective) pairs, as starts for bootstrap refits: other optima than
+    the one at objective ``best`` (one per distinct objective, lowest first, at most REFIT_EXTRA_STARTS),
+    within OTHER_BASIN_MAX_RATIO of it."""
+    kept: list[tuple[np.ndarray, float]] = []
+    for x, obj in sorted(ends, key=lambda e: e[1]):
+        if not (np.isfinite(obj) and np.all(np.isfinite(x))) or obj > OTHER_BASIN_MAX_RATIO * best:
+            continue
+        if _same_objective(obj, best) or any(_same_objective(obj, o) for _, o in kept):
+            continue
+        kept.append((np.asarray(x, dtype=float), float(obj)))
+        if len(kept) == REFIT_EXTRA_STARTS:
+            break
+    return tuple(x for x, _ in kept)
 
 
 @dataclass
@@ -220,7 +305,7 @@ def _bootstrap(
     n_boot: int,
     seed: int,
     strata: list[np.ndarray] | None = None,
-) -> tuple[np.ndarray, int]:
+) -> tuple[np.ndarray, int, int]:
     """Refit on ``n_boot`` resamples of whole groups (optionally within strata of groups); returns the
     refits, the number that failed and the number of distinct resamples refitted."""
     if n_boot < 0:
@@ -369,7 +454,7 @@ def _robust_lsq(
     f_scale: float = HUBER_SCALE,
     max_iter: int | None = None,
     polish: bool = False,
-) -> tuple[Any, bool, str]:
+) -> Solution:
     """Huber least squares from several starts; keep the lowest cost among those that ran.
 
     ``polish`` (the full-data fit of every law; not its bootstrap refits, which only need to be as
@@ -378,8 +463,9 @@ def _robust_lsq(
     CPU's floating-point sums: the same fit differed by up to 4.5e-6 relative between OpenBLAS kernels.
     Polished, a published estimate is a property of the data, not of the machine.
 
-    Returns (best scipy result or None, converged, message). ``converged`` requires scipy's
-    own success flag (gradient/step/cost tolerance met, not the evaluation limit) and no
+    Returns a `Solution` with objective = 2 × scipy's cost (the sum of Huber terms) and, as
+    ``refit_starts``, where the other starts ended (`_distinct_ends`). ``converged`` requires
+    scipy's own success flag (gradient/step/cost tolerance met, not the evaluation limit) and no
     parameter pinned at a bound. A start that already satisfies the gradient tolerance (e.g.
     the OLS start of a line whose residuals all sit inside the Huber zone) is a true optimum.
     """
@@ -387,6 +473,7 @@ def _robust_lsq(
         raise ScalingLawsError(f"huber_scale must be > 0, got {f_scale}")
     lb, ub = bounds if bounds is not None else (-np.inf, np.inf)
     best = None
+    ends = []
     for x0 in starts:
         x0 = np.asarray(x0, dtype=float)
         if bounds is not None:
@@ -405,16 +492,19 @@ def _robust_lsq(
             continue
         if not np.isfinite(r.cost):
             continue
+        ends.append((r.x, 2 * float(r.cost)))
         if best is None or r.cost < best.cost:
             best = r
     if best is None:
-        return None, False, "no start gave finite residuals"
+        return _no_solution("no start gave finite residuals")
     msg = f"least_squares (trf, huber f_scale={f_scale:g}) from {len(starts)} start(s): {best.message}"
     converged = bool(best.success)
     if bounds is not None and np.any(best.active_mask != 0):
         pinned = [n for n, a in zip(names, best.active_mask) if a != 0]
         msg += f"; parameter(s) {pinned} stopped at a bound"
         converged = False
+    # Measured before polishing, against the best start's own end point (polishing lowers only that one).
+    others = _distinct_ends(ends, 2 * float(best.cost))
     if polish and converged:
         try:
             with np.errstate(all="ignore"):
@@ -422,11 +512,10 @@ def _robust_lsq(
                                   x_scale="jac", ftol=POLISH_TOL, xtol=POLISH_TOL, gtol=POLISH_TOL,
                                   max_nfev=POLISH_MAX_NFEV)
             if np.isfinite(p.cost) and p.cost <= best.cost:
-                p.success = best.success
                 best = p
         except ValueError:
             pass
-    return best, converged, msg
+    return Solution(best.x, 2 * float(best.cost), converged, msg, refit_starts=others)
 
 
 def _line_starts(z: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -437,40 +526,82 @@ def _line_starts(z: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.array([intercept, slope])
 
 
-def _points_frame(columns: dict[str, np.ndarray], codes: np.ndarray, pred: np.ndarray, resid: np.ndarray, output: str) -> pd.DataFrame:
+def _points_frame(columns: dict[str, np.ndarray], codes: np.ndarray | None, pred: np.ndarray, resid: np.ndarray,
+                  output: str) -> pd.DataFrame:
     df = pd.DataFrame(columns)
-    df["group"] = codes
+    if codes is not None:
+        df["group"] = codes
     df[f"{output}_pred"] = pred
     df["residual"] = resid
     return df
 
 
 def _solve_and_finish(
-    solve: Callable, natural: Callable, *, n: int, law: str, names: tuple[str, ...], model: _ModelFn,
-    inputs: dict[str, np.ndarray], output: str, observed: np.ndarray, extra_columns: dict | None = None,
-    codes: np.ndarray, group_idx: list[np.ndarray], n_boot: int, seed: int, level: float,
-    message_suffix: str = "", strata: list[np.ndarray] | None = None,
+    solve: Callable[[np.ndarray, list[np.ndarray] | None], Solution],
+    natural: Callable[[np.ndarray], np.ndarray],
+    *,
+    n: int,
+    law: str,
+    names: tuple[str, ...],
+    model: _ModelFn,
+    inputs: dict[str, np.ndarray],
+    output: str,
+    observed: np.ndarray,
+    codes: np.ndarray | None,
+    group_idx: list[np.ndarray],
+    n_boot: int,
+    seed: int,
+    level: float,
+    columns: dict[str, np.ndarray] | None = None,
+    message_suffix: str = "",
+    reject: Callable[[dict[str, float]], str] | None = None,
+    strata: list[np.ndarray] | None = None,
+    allocator: Callable | None = None,
+    unidentified: Callable[[dict[str, float]], dict[str, str]] | None = None,
 ) -> FitResult:
-    """The tail every robust least-squares law shares: fit all points, bootstrap by refitting resampled
-    groups from the full-data optimum, compute log residuals, and package a FitResult."""
+    """The end of every law (the protocol above): fit the ``n`` data rows, bootstrap by refitting resampled
+    groups through the same ``solve`` (from the optimum and from the fit's other end points), compute log
+    residuals of ``observed`` against ``model`` at ``inputs``, and package a FitResult.
+
+    ``reject(params)``: why a solution is no law of this kind (e.g. an exponent <= 0), "" when it is one;
+    the one rule for the full fit (which then has not converged, so no bootstrap) and every refit (which
+    then counts as failed). ``columns``: the data columns of the points table (default: the inputs, then
+    the output). ``codes``: each point's group, or None when the points are not the resampled rows
+    (Approach 2 fits one point per budget). ``unidentified(params)``: parameter -> why the data do not
+    determine it (it gets no interval)."""
     with np.errstate(all="ignore"):
-        best, converged, msg = solve(np.arange(n), None)
-    if best is None:
-        raise ScalingLawsError(f"{law}: {msg}")
+        full = solve(np.arange(n), None)
+    if full.x is None:
+        raise ScalingLawsError(f"{law}: {full.message}")
+    theta = natural(full.x)
+    params = dict(zip(names, theta))
+    converged, message = full.converged, full.message + message_suffix
+    why = reject(params) if reject is not None else ""
+    if why:
+        converged, message = False, f"{why}; {message}"
+
+    others = list(full.refit_starts[:REFIT_EXTRA_STARTS])
 
     def fit_once(idx):
-        r, ok, _ = solve(idx, [best.x])
-        return natural(r.x) if (r is not None and ok) else None
+        s = solve(idx, [full.x])
+        if others:
+            o = solve(idx, others)
+            if o.x is not None and (s.x is None or (o.objective < s.objective
+                                                    and not _same_objective(o.objective, s.objective))):
+                s = o  # the lowest objective wins; if it did not converge (e.g. at a bound), the refit fails
+        if s.x is None or not s.converged:
+            return None
+        t = natural(s.x)
+        return None if (reject is not None and reject(dict(zip(names, t)))) else t
 
-    theta = natural(best.x)
-    pred = model(dict(zip(names, theta)), *inputs.values())
+    pred = model(params, *inputs.values())
     resid = np.log(observed) - np.log(pred)
-    columns = {**inputs, **(extra_columns or {}), output: observed}
     return _finish(
         law=law, names=names, theta=theta, fit_once=fit_once, group_idx=group_idx, n_boot=n_boot,
-        seed=seed, level=level, converged=converged, message=msg + message_suffix, residuals=resid,
-        points=_points_frame(columns, codes, pred, resid, output), model=model, inputs=tuple(inputs),
-        output=output, objective=2 * best.cost, strata=strata,
+        seed=seed, level=level, converged=converged, message=message, residuals=resid,
+        points=_points_frame(columns or {**inputs, output: observed}, codes, pred, resid, output), model=model,
+        inputs=tuple(inputs), output=output, objective=full.objective, strata=strata, tables=full.tables,
+        allocator=allocator, unidentified=unidentified(params) if unidentified else None,
     )
 
 
@@ -489,11 +620,13 @@ def _fit_loglinear(
     huber_scale: float,
     max_iter: int | None,
     transform: Callable[[float, float], tuple[float, float]] | None = None,
+    reject: Callable[[dict[str, float]], str] | None = None,
     model: _ModelFn,
     strata_of_groups: list[np.ndarray] | None = None,
 ) -> FitResult:
     """Robust fit of log y = c + s log x. Parameters are (coef k = y at x = 1, exponent s) by default,
-    or ``transform(c, s)`` for laws written differently (e.g. B* / L^(1/alpha_B))."""
+    or ``transform(c, s)`` for laws written differently (e.g. B* / L^(1/alpha_B)). ``reject``: see
+    `_solve_and_finish`."""
     n = _same_length(x=x, y=y)
     if n < 3 or len(np.unique(x)) < 2:
         raise ScalingLawsError(f"{law}: need at least 3 points at 2+ distinct {x_name}; got {n}")
@@ -503,18 +636,15 @@ def _fit_loglinear(
     transform = transform or (lambda c, s: (math.exp(c), s))
 
     def solve(idx, starts):
-        full = starts is None  # the full-data fit (bootstrap refits pass the optimum as their start)
         z, ly = zall[idx], yall[idx]
         if len(np.unique(z)) < 2:
-            return None, False, "too few distinct x"
-        if starts is None:
-            starts = [_line_starts(z, ly)]
+            return _no_solution("too few distinct x")
 
         def resid(t):
             return t[0] + t[1] * z - ly
 
-        return _robust_lsq(resid, starts, names=("intercept", "slope"), f_scale=huber_scale, max_iter=max_iter,
-                           polish=full)
+        return _robust_lsq(resid, starts or [_line_starts(z, ly)], names=("intercept", "slope"),
+                           f_scale=huber_scale, max_iter=max_iter, polish=starts is None)
 
     def natural(t):
         # intercept at z = 0 is log y at x = exp(m); move it to x = 1.
@@ -522,4 +652,4 @@ def _fit_loglinear(
 
     return _solve_and_finish(solve, natural, n=n, law=law, names=names, model=model, inputs={x_name: x},
                              output=y_name, observed=y, codes=codes, group_idx=group_idx, n_boot=n_boot,
-                             seed=seed, level=level, strata=strata_of_groups)
+                             seed=seed, level=level, reject=reject, strata=strata_of_groups)

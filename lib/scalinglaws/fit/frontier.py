@@ -13,6 +13,8 @@ from scalinglaws import ScalingLawsError
 from .blas import _blas_serial
 from .core import FitResult, HUBER_SCALE, _array, _fit_loglinear
 
+__all__ = ["compute_frontier", "frontier_fit_rows", "fit_frontier_n_opt"]
+
 
 def _frontier_model(p: dict[str, float], C: np.ndarray) -> np.ndarray:
     return p["k"] * np.power(np.asarray(C, dtype=float), p["a"])

@@ -4,8 +4,7 @@ critical batch (Eq. 5.1, B_crit(L) Eq. 1.4) and the S_min / C_min adjustments (E
 from __future__ import annotations
 
 import math
-import warnings
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -14,18 +13,21 @@ from scalinglaws import ScalingLawsError
 from .blas import _blas_serial
 from .core import (
     FitResult,
-    FitWarning,
     HUBER_SCALE,
     _array,
-    _finish,
     _fit_loglinear,
     _group_index,
     _line_starts,
-    _points_frame,
+    _no_solution,
     _robust_lsq,
     _same_length,
     _solve_and_finish,
 )
+
+__all__ = [
+    "fit_power_law", "kaplan_nd_loss", "overfit_delta", "collapse_variable", "kaplan_nd_overfit", "fit_kaplan_nd",
+    "kaplan_ns_loss", "fit_kaplan_ns", "fit_critical_batch", "fit_bcrit_vs_loss", "s_min_adjust", "c_min_adjust",
+]
 
 
 def _power_law_model(p: dict[str, float], x: np.ndarray) -> np.ndarray:
@@ -71,6 +73,7 @@ def fit_power_law(
     zall, yall = np.log(x) - m, np.log(L)
     names = ("X_c", "alpha", "E") if irreducible else ("X_c", "alpha")
     law = "power_law+E" if irreducible else "power_law"
+    model = _power_law_e_model if irreducible else _power_law_model
 
     if irreducible:
         e_hi = float(np.log(L.max()))
@@ -81,15 +84,15 @@ def fit_power_law(
         pnames = ("u", "alpha")
 
     def solve(idx: np.ndarray, starts: list[np.ndarray] | None):
-        full = starts is None  # the full-data fit (bootstrap refits pass the optimum as their start)
+        full = starts is None  # the full-data fit, from the law's own starts (refits are handed theirs)
         z, y = zall[idx], yall[idx]
         if len(np.unique(z)) < k:
-            return None, False, "too few distinct x"
+            return _no_solution("too few distinct x")
         if irreducible:
             def resid(t):
                 return np.logaddexp(t[2], t[0] - t[1] * z) - y
 
-            if starts is None:
+            if full:
                 starts = []
                 lmin = float(np.exp(y.min()))
                 for frac in (0.0, 0.3, 0.6, 0.85):
@@ -100,7 +103,7 @@ def fit_power_law(
             def resid(t):
                 return t[0] - t[1] * z - y
 
-            if starts is None:
+            if full:
                 u, s = _line_starts(z, y)
                 starts = [np.array([u, -s])]
         return _robust_lsq(resid, starts, names=pnames, bounds=bounds, f_scale=huber_scale, max_iter=max_iter,
@@ -110,31 +113,16 @@ def fit_power_law(
         Xc = np.exp(t[0] / t[1] + m) if t[1] != 0 else np.nan
         return np.array([Xc, t[1], np.exp(t[2])]) if irreducible else np.array([Xc, t[1]])
 
-    with np.errstate(all="ignore"):
-        best, converged, msg = solve(np.arange(n), None)
-    if best is None:
-        raise ScalingLawsError(f"{law}: {msg}")
-    t_hat = best.x
-    if t_hat[1] <= 0:
+    def reject(p: dict[str, float]) -> str:
         # (X_c/X)^alpha with alpha <= 0 does not fall with X; X_c = exp(u/alpha + m) is then
-        # meaningless (0 or inf), so the fit is reported as failed rather than as a law.
-        converged = False
-        msg = f"non-positive exponent alpha={t_hat[1]:.3g}: the data do not fall with x, so there is no power law to report; {msg}"
+        # meaningless (0 or inf), so such a fit is no law and such a refit fails.
+        if p["alpha"] > 0:
+            return ""
+        return f"non-positive exponent alpha={p['alpha']:.3g}: the data do not fall with x, so there is no power law to report"
 
-    def fit_once(idx):
-        r, ok, _ = solve(idx, [t_hat])
-        return natural(r.x) if (r is not None and ok and r.x[1] > 0) else None
-
-    theta = natural(t_hat)
-    model = _power_law_e_model if irreducible else _power_law_model
-    pred = model(dict(zip(names, theta)), x)
-    resid = np.log(L) - np.log(pred)
-    return _finish(
-        law=law, names=names, theta=theta, fit_once=fit_once, group_idx=group_idx, n_boot=n_boot,
-        seed=seed, level=level, converged=converged, message=msg, residuals=resid,
-        points=_points_frame({"x": x, "L": L}, codes, pred, resid, "L"), model=model, inputs=("x",),
-        objective=2 * best.cost,
-    )
+    return _solve_and_finish(solve, natural, n=n, law=law, names=names, model=model, inputs={"x": x}, output="L",
+                             observed=L, codes=codes, group_idx=group_idx, n_boot=n_boot, seed=seed, level=level,
+                             reject=reject)
 
 
 def kaplan_nd_loss(N: Any, D: Any, alpha_N: float, alpha_D: float, N_c: float, D_c: float) -> np.ndarray:
@@ -162,6 +150,63 @@ def kaplan_nd_overfit(N: Any, D: Any, alpha_N: float, alpha_D: float, N_c: float
     N = np.asarray(N, dtype=float)
     D = np.asarray(D, dtype=float)
     return np.power(1 + np.power(N / N_c, alpha_N / alpha_D) * D_c / D, alpha_D) - 1
+
+
+def _fit_two_terms(
+    law: str,
+    inputs: dict[str, np.ndarray],
+    L: np.ndarray,
+    *,
+    log_loss: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+    model: Callable,
+    alpha_max: tuple[float, float],
+    alpha_starts: tuple[tuple[float, ...], tuple[float, ...]],
+    shifts: tuple[tuple[float, float], ...],
+    groups: Any,
+    n_boot: int,
+    seed: int,
+    level: float,
+    huber_scale: float,
+    max_iter: int | None,
+    message_suffix: str = "",
+) -> FitResult:
+    """Eqs. 1.5 and 1.6 are fitted alike; only how their two power-law terms combine (``log_loss``) and
+    where their starts lie differ. Each term is a power law in one input X (N, D or S), written in centred
+    log coordinates z_X = log X - mean(log X) with internal parameters (alpha_X, u_X), u_X the log-loss the
+    term alone gives at the centre of the data, so X_c = exp(u_X / alpha_X + mean(log X)).
+    ``log_loss(t, z_1, z_2)`` is log L at t = (alpha_1, alpha_2, u_1, u_2). The law's starts: every pair of
+    exponents from ``alpha_starts`` with every pair of ``shifts`` of (u_1, u_2) from the median log loss.
+    Parameters reported: alpha_1, alpha_2, X1_c, X2_c (e.g. alpha_N, alpha_D, N_c, D_c)."""
+    (k1, X1), (k2, X2) = inputs.items()
+    codes, group_idx = _group_index(groups, len(L))
+    m1, m2 = float(np.mean(np.log(X1))), float(np.mean(np.log(X2)))
+    z1_all, z2_all, y_all = np.log(X1) - m1, np.log(X2) - m2, np.log(L)
+    names = (f"alpha_{k1}", f"alpha_{k2}", f"{k1}_c", f"{k2}_c")
+    bounds = (np.array([1e-4, 1e-4, -np.inf, -np.inf]), np.array([alpha_max[0], alpha_max[1], np.inf, np.inf]))
+
+    def solve(idx, starts):
+        z1, z2, y = z1_all[idx], z2_all[idx], y_all[idx]
+        if len(np.unique(z1)) < 2 or len(np.unique(z2)) < 2:
+            return _no_solution(f"too few distinct {k1} or {k2}")
+
+        def resid(t):
+            return log_loss(t, z1, z2) - y
+
+        full = starts is None  # the full-data fit, from the law's own starts (refits are handed theirs)
+        if full:
+            yb = float(np.median(y))
+            starts = [np.array([a1, a2, yb + d1, yb + d2]) for a1 in alpha_starts[0] for a2 in alpha_starts[1]
+                      for d1, d2 in shifts]
+        return _robust_lsq(resid, starts, names=(names[0], names[1], f"u_{k1}", f"u_{k2}"), bounds=bounds,
+                           polish=full, f_scale=huber_scale, max_iter=max_iter)
+
+    def natural(t):
+        a1, a2, u1, u2 = t
+        return np.array([a1, a2, np.exp(u1 / a1 + m1), np.exp(u2 / a2 + m2)])
+
+    return _solve_and_finish(solve, natural, n=len(L), law=law, names=names, model=model, inputs=inputs, output="L",
+                             observed=L, codes=codes, group_idx=group_idx, n_boot=n_boot, seed=seed, level=level,
+                             message_suffix=message_suffix)
 
 
 def _nd_model(p: dict[str, float], N: np.ndarray, D: np.ndarray) -> np.ndarray:
@@ -192,40 +237,16 @@ def fit_kaplan_nd(
     n = _same_length(N=N, D=D, L=L)
     if n <= 4 or len(np.unique(N)) < 2 or len(np.unique(D)) < 2:
         raise ScalingLawsError(f"kaplan_nd: need > 4 points over 2+ distinct N and D; got {n}")
-    codes, group_idx = _group_index(groups, n)
-    mN, mD = float(np.mean(np.log(N))), float(np.mean(np.log(D)))
-    zN_all, zD_all, y_all = np.log(N) - mN, np.log(D) - mD, np.log(L)
-    names = ("alpha_N", "alpha_D", "N_c", "D_c")
-    bounds = (np.array([1e-4, 1e-4, -np.inf, -np.inf]), np.array([5.0, 5.0, np.inf, np.inf]))
 
-    def solve(idx, starts):
-        full = starts is None  # the full-data fit (bootstrap refits pass the optimum as their start)
-        zN, zD, y = zN_all[idx], zD_all[idx], y_all[idx]
-        if len(np.unique(zN)) < 2 or len(np.unique(zD)) < 2:
-            return None, False, "too few distinct N or D"
-
-        def resid(t):
-            aN, aD, uN, uD = t
-            return aD * np.logaddexp((uN - aN * zN) / aD, (uD - aD * zD) / aD) - y
-
-        if starts is None:
-            yb = float(np.median(y))
-            starts = [
-                np.array([aN, aD, yb + duN, yb + duD])
-                for aN in (0.05, 0.15)
-                for aD in (0.05, 0.15)
-                for duN, duD in ((0.0, -0.1), (-0.1, 0.0), (-0.03, -0.03))
-            ]
-        return _robust_lsq(resid, starts, names=("alpha_N", "alpha_D", "u_N", "u_D"), bounds=bounds, polish=full,
-                           f_scale=huber_scale, max_iter=max_iter)
-
-    def natural(t):
+    def log_loss(t, zN, zD):
         aN, aD, uN, uD = t
-        return np.array([aN, aD, np.exp(uN / aN + mN), np.exp(uD / aD + mD)])
+        return aD * np.logaddexp((uN - aN * zN) / aD, (uD - aD * zD) / aD)
 
-    return _solve_and_finish(solve, natural, n=n, law="kaplan_nd", names=names, model=_nd_model,
-                             inputs={"N": N, "D": D}, output="L", observed=L, codes=codes, group_idx=group_idx,
-                             n_boot=n_boot, seed=seed, level=level)
+    return _fit_two_terms(
+        "kaplan_nd", {"N": N, "D": D}, L, log_loss=log_loss, model=_nd_model, alpha_max=(5.0, 5.0),
+        alpha_starts=((0.05, 0.15), (0.05, 0.15)), shifts=((0.0, -0.1), (-0.1, 0.0), (-0.03, -0.03)),
+        groups=groups, n_boot=n_boot, seed=seed, level=level, huber_scale=huber_scale, max_iter=max_iter,
+    )
 
 
 def kaplan_ns_loss(N: Any, S: Any, alpha_N: float, alpha_S: float, N_c: float, S_c: float) -> np.ndarray:
@@ -278,41 +299,17 @@ def fit_kaplan_ns(
     n = len(L)
     if n <= 4 or len(np.unique(N)) < 2 or len(np.unique(S)) < 2:
         raise ScalingLawsError(f"kaplan_ns: need > 4 points after warmup over 2+ distinct N and S; got {n}")
-    codes, group_idx = _group_index(groups, n)
-    mN, mS = float(np.mean(np.log(N))), float(np.mean(np.log(S)))
-    zN_all, zS_all, y_all = np.log(N) - mN, np.log(S) - mS, np.log(L)
-    names = ("alpha_N", "alpha_S", "N_c", "S_c")
-    bounds = (np.array([1e-4, 1e-4, -np.inf, -np.inf]), np.array([5.0, 10.0, np.inf, np.inf]))
 
-    def solve(idx, starts):
-        full = starts is None  # the full-data fit (bootstrap refits pass the optimum as their start)
-        zN, zS, y = zN_all[idx], zS_all[idx], y_all[idx]
-        if len(np.unique(zN)) < 2 or len(np.unique(zS)) < 2:
-            return None, False, "too few distinct N or S"
-
-        def resid(t):
-            aN, aS, uN, uS = t
-            return np.logaddexp(uN - aN * zN, uS - aS * zS) - y
-
-        if starts is None:
-            yb = float(np.median(y))
-            starts = [
-                np.array([aN, aS, yb + duN, yb + duS])
-                for aN in (0.05, 0.15)
-                for aS in (0.3, 0.8)
-                for duN, duS in ((-0.1, -2.0), (-0.5, -1.0), (-1.0, -0.5))
-            ]
-        return _robust_lsq(resid, starts, names=("alpha_N", "alpha_S", "u_N", "u_S"), bounds=bounds, polish=full,
-                           f_scale=huber_scale, max_iter=max_iter)
-
-    def natural(t):
+    def log_loss(t, zN, zS):
         aN, aS, uN, uS = t
-        return np.array([aN, aS, np.exp(uN / aN + mN), np.exp(uS / aS + mS)])
+        return np.logaddexp(uN - aN * zN, uS - aS * zS)
 
-    return _solve_and_finish(solve, natural, n=n, law="kaplan_ns", names=names, model=_ns_model,
-                             inputs={"N": N, "S": S}, output="L", observed=L, codes=codes, group_idx=group_idx,
-                             n_boot=n_boot, seed=seed, level=level,
-                             message_suffix=f"; {int((~keep).sum())} point(s) at S <= warmup_steps={warm_text} dropped")
+    return _fit_two_terms(
+        "kaplan_ns", {"N": N, "S": S}, L, log_loss=log_loss, model=_ns_model, alpha_max=(5.0, 10.0),
+        alpha_starts=((0.05, 0.15), (0.3, 0.8)), shifts=((-0.1, -2.0), (-0.5, -1.0), (-1.0, -0.5)),
+        groups=groups, n_boot=n_boot, seed=seed, level=level, huber_scale=huber_scale, max_iter=max_iter,
+        message_suffix=f"; {int((~keep).sum())} point(s) at S <= warmup_steps={warm_text} dropped",
+    )
 
 
 def _cb_model(p: dict[str, float], B: np.ndarray) -> np.ndarray:
@@ -353,15 +350,15 @@ def fit_critical_batch(
     bounds = (np.array([-np.inf, lo_b]), np.array([np.inf, hi_b]))
 
     def solve(idx, starts):
-        full = starts is None  # the full-data fit (bootstrap refits pass the optimum as their start)
+        full = starts is None  # the full-data fit, from the law's own starts (refits are handed theirs)
         lB, lS = lB_all[idx], lS_all[idx]
         if len(np.unique(lB)) < 3:
-            return None, False, "too few distinct batch sizes"
+            return _no_solution("too few distinct batch sizes")
 
         def resid(t):
             return t[0] + np.logaddexp(0.0, t[1] - lB) - lS
 
-        if starts is None:
+        if full:
             starts = []
             for q in (0.25, 0.5, 0.75):
                 lbc = float(np.quantile(lB, q))
@@ -374,7 +371,7 @@ def fit_critical_batch(
         return np.array([s_min, s_min * b_crit, b_crit])
 
     return _solve_and_finish(solve, natural, n=n, law="critical_batch", names=names, model=_cb_model,
-                             inputs={"B": B}, output="S", observed=S, extra_columns={"E": E}, codes=codes,
+                             inputs={"B": B}, output="S", observed=S, columns={"B": B, "E": E, "S": S}, codes=codes,
                              group_idx=group_idx, n_boot=n_boot, seed=seed, level=level)
 
 
@@ -400,16 +397,15 @@ def fit_bcrit_vs_loss(
         # log B = log B* - (1/alpha_B) log L  =>  slope s = -1/alpha_B.
         return (math.exp(c), -1.0 / s if s != 0 else math.nan)
 
-    res = _fit_loglinear(
+    def reject(p):
+        # Kaplan's B_crit grows as the loss falls; a fitted (or refitted) B_crit growing with the loss is not his law.
+        return "" if p["alpha_B"] > 0 else "fitted B_crit grows with loss (alpha_B <= 0): not Kaplan's law"
+
+    return _fit_loglinear(
         L, Bc, law="bcrit_vs_loss", names=("B_star", "alpha_B"), x_name="L", y_name="B_crit", groups=groups,
         n_boot=n_boot, seed=seed, level=level, huber_scale=huber_scale, max_iter=max_iter,
-        transform=transform, model=_bcrit_model,
+        transform=transform, reject=reject, model=_bcrit_model,
     )
-    if res.params["alpha_B"] <= 0:
-        res.converged = False
-        res.message += "; fitted B_crit grows with loss (alpha_B <= 0): not Kaplan's law"
-        warnings.warn(f"bcrit_vs_loss: {res.message}", FitWarning, stacklevel=2)
-    return res
 
 
 def s_min_adjust(S: Any, B: Any, B_crit: Any) -> np.ndarray:

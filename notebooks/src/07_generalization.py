@@ -1,0 +1,196 @@
+# Source of notebooks/07_generalization.ipynb (jupytext "percent" format: each "# %%" starts a cell).
+# Edit here, then: .venv/bin/python notebooks/make_notebooks.py 07
+
+# %% [markdown]
+# # 07 — Generalisation to other text
+#
+# **The claim.** Kaplan et al. 2020 (Sec. 3.2.2, Fig. 8): a model trained on one distribution (their WebText2) does
+# worse on other text (books, Wikipedia, Common Crawl), but the loss there improves smoothly with model size, roughly
+# in parallel with the training distribution — a roughly constant offset. And generalisation depends only on how well
+# the model does in distribution, not on how far into training it is: a half-trained large model and a finished
+# small one with the same in-distribution loss do equally well elsewhere.
+#
+# **How we measure it.** The size ladder of notebook 01 is trained again at a budget of its own, and at every
+# evaluation each run also scores four kinds of text that differ clearly from the books it learns from:
+# dictionary definitions, short quotations, technical documentation and Python source (`../shared/ood`, read in
+# place, never copied). Each set is tokenized with the run's own tokenizer and scored on fixed windows; the extra
+# evaluations go to a sidecar file, so they never change a run's address or its training curve. Per set we fit
+# (1) L(N) on the final losses, to compare its slope with the books'; (2) the line L_other = a + b·L_books across
+# sizes (b = 1 is a constant offset); (3) how far mid-training points lie from that line (0: the training phase
+# does not matter). Intervals resample runs.
+#
+# **How to read this notebook.** Before every figure a *What to look for* cell says what to look at; the
+# interpretations at the end are printed by the code from the numbers. *Try it* cells are experiments to run
+# yourself; the *Exercises* at the end can be set as homework.
+
+# %% tags=["parameters"]
+profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.profiles)
+runs_dir: str = ""  # run store folder; empty means <repo>/runs/<profile>
+figures_dir: str = ""  # folder for figures and NN_results.json; empty means <repo>/figures/<profile>
+workers: int = 0  # training worker processes; 0 means automatic layout (scalinglaws.store.auto_layout)
+device: str = "cpu"  # cpu | cuda | auto
+seed: int = 0  # model initialisation and data order of every run
+corpus: str = ""  # empty means the corpus of the profile (gutenberg); or a local path, or hub:<dataset id>
+n_boot: int = 0  # bootstrap resamples per fit; 0 means the default of the profile; -1 means none (point estimates only, no intervals)
+scale: float = 0.0  # multiply every token budget (gpu users with more time); 0 means no change
+executor: str = "local"  # local | slurm (runs as Slurm job arrays; options: $SCALINGLAWS_SLURM_CONFIG, see docs/slurm.md)
+eval_sets: str = ""  # extra text to evaluate, comma-separated: empty means the profile sets (ood = the four texts in ../shared/ood); or names such as ood:fortunes or a folder of .txt files
+
+
+# %%
+import numpy as np
+import pandas as pd
+from IPython.display import display
+from scalinglaws import analysis as an, fit as F, generalization as gz, paper, plots as P, store
+from scalinglaws.study import start_notebook
+
+# Checks the parameters above (a mistyped papermill -p name stops here, not after an hour of training), then
+# binds the study (profile, run store, figures folder), the results record of this notebook and the plot style.
+study, res, n_boot = start_notebook("07", globals(), extra=("eval_sets",))
+K = paper.KAPLAN
+
+# %% [markdown]
+# ## 1. The runs and the text they are scored on
+
+# %%
+sets = [s.strip() for s in eval_sets.split(",") if s.strip()] or list(study.profile.ood_sets)
+specs = study.grid("generalization")
+runs = study.ensure(specs, eval_sets=sets)
+ev = store.load_evals(specs, study.runs_dir)
+final = an.final_table(runs)
+names = sorted(ev["set"].unique()) if len(ev) else []
+display(final[["N", "n_layer", "d_model", "tokens", "final_val_loss", "lr"]])
+print(f"{len(final)} runs at {study.profile.ood_tokens:,} tokens; extra sets evaluated: {', '.join(names) or 'none'}")
+fin = ev[ev["is_final"]]
+display(fin.pivot_table(index="N", columns="set", values="loss").assign(books=final.set_index("N")["final_val_loss"]))
+
+# %% [markdown]
+# ## 2. Loss against model size, on every text (Kaplan Fig. 8, left)
+# **What to look for:** one line per text, falling with N on log-log axes. Kaplan's lines are nearly parallel to
+# the training distribution's, a little above it. Look at whether each text's line is straight (a power law) and
+# whether its slope (α in the legend) is close to the books' — a steeper line means the gap to the books closes as
+# models grow, a flatter one that it widens.
+
+# %%
+fits_N = {"books (validation)": an.try_fit(F.fit_power_law, final["N"], final["final_val_loss"], n_boot=n_boot, seed=seed)}
+for s in names:
+    f = fin[fin["set"] == s].sort_values("N")
+    fits_N[s] = an.try_fit(F.fit_power_law, f["N"], f["loss"], n_boot=n_boot, seed=seed)
+fig, ax = P.new_figure(figsize=(7, 4.5))
+plotted = []
+for i, (s, fit) in enumerate(fits_N.items()):
+    pts = final.rename(columns={"final_val_loss": "loss"}) if s.startswith("books") else fin[fin["set"] == s]
+    c = f"C{i}"
+    ax.plot(pts["N"], pts["loss"], "o", color=c, label=s + (f": α = {an.pm(fit, 'alpha')}" if an.usable(fit) else ""))
+    if an.usable(fit):
+        xs = np.geomspace(pts["N"].min(), pts["N"].max(), 50)
+        ax.plot(xs, fit.predict(xs), "--", color=c, lw=1)
+    plotted.append(pd.DataFrame({"set": s, "N": pts["N"].to_numpy(), "loss": pts["loss"].to_numpy()}))
+P.log_axes(ax)
+ax.set_xlabel("non-embedding parameters N"); ax.set_ylabel("final loss (nats/token)")
+ax.legend(fontsize="x-small")
+an.save(study, fig, pd.concat(plotted, ignore_index=True), "07_loss_vs_N_by_text")
+fig
+
+# %% [markdown]
+# ## 3. Loss on other text against loss on the books (Kaplan Fig. 8, right)
+# **What to look for:** big dots are the runs' final points (one per model size), small dots every evaluation during
+# training, the dashed line per text the fit through the big dots. If generalisation depends only on the
+# in-distribution loss, the small dots lie on the same dashed line as the big ones — the training phase does not
+# matter. A dashed line parallel to the diagonal (slope 1) is a constant offset.
+
+# %%
+lines, phases = {}, {}
+fig, ax = P.new_figure(figsize=(7, 5))
+plotted = []
+for i, s in enumerate(names):
+    c = f"C{i + 1}"
+    e = ev[ev["set"] == s]
+    mid = e[~e["is_final"] & e["after_warmup"]]
+    ax.plot(mid["val_loss"], mid["loss"], ".", color=c, alpha=0.35, ms=3)
+    f = e[e["is_final"]]
+    line = gz.offset_line(f, s, n_boot=n_boot, seed=seed)
+    lines[s] = line
+    lab = s if line is None else f"{s}: slope {line.slope:.2f}"
+    ax.plot(f["val_loss"], f["loss"], "o", color=c, label=lab)
+    if line is not None:
+        phases[s] = gz.phase_residual(e, line, n_boot=n_boot, seed=seed)
+        xs = np.linspace(e["val_loss"].min(), f["val_loss"].max(), 20)
+        ax.plot(xs, line.predict(xs), "--", color=c, lw=1)
+    plotted.append(e[["run_id", "N", "step", "val_loss", "set", "loss", "is_final"]])
+lo = float(ev["val_loss"].min()) if len(ev) else 4.0
+ax.axline((lo, lo), slope=1, color="grey", lw=0.8, ls=":", label="L_other = L_books")
+ax.set_xlabel("loss on the books' validation split (nats/token)"); ax.set_ylabel("loss on the other text (nats/token)")
+ax.legend(fontsize="x-small")
+an.save(study, fig, pd.concat(plotted, ignore_index=True) if plotted else pd.DataFrame(), "07_other_vs_books")
+fig
+
+# %% [markdown]
+# ## Results
+
+# %%
+fb = fits_N["books (validation)"]
+if an.usable(fb):
+    res.add_fit(fb, "alpha", "alpha_N (books, this budget)", K["alpha_N"].value, "", f"final loss at {study.profile.ood_tokens:,} tokens")
+for s in names:
+    fit = fits_N.get(s)
+    if an.usable(fit):
+        res.add_fit(fit, "alpha", f"alpha_N on {s}", None, "", "power law in N of the final loss on this text")
+    line = lines.get(s)
+    if line is not None:
+        res.add(f"slope dL_other/dL_books across sizes ({s})", line.slope, line.slope_ci, 1.0, "", "1 = a constant offset")
+        res.add(f"offset L_other - L_books ({s})", line.offset_at_ref, line.offset_ci, None, "nats/token",
+                f"at L_books = {line.ref:.2f}")
+        pr = phases.get(s)
+        if pr and pr["mean"] is not None:
+            res.add(f"mid-training points from the across-size line ({s})", pr["mean"], pr["ci"], 0.0, "nats/token",
+                    f"mean over {pr['n_runs']} runs, {pr['n_points']} points")
+res.add("runs", len(final), None, None, "count", f"ladder at {study.profile.ood_tokens:,} tokens")
+res.save()
+display(res.frame())
+
+# %% [markdown]
+# ## Interpretation (computed from the numbers above)
+
+# %%
+if not names:
+    print("No extra text was evaluated, so this profile does not measure generalisation.")
+if an.usable(fb):
+    print(f"On the books themselves alpha_N = {an.pm(fb, 'alpha')} at this budget.")
+for s in names:
+    fit = fits_N.get(s)
+    if an.usable(fit) and an.usable(fb):
+        lo_, hi_ = fit.ci.get("alpha", (np.nan, np.nan))
+        a_b = fb.params["alpha"]
+        rel = ("steeper than" if lo_ > a_b else "flatter than" if hi_ < a_b else "not distinguishable from")
+        print(f"{s}: loss falls with N as a power law with alpha_N = {an.pm(fit, 'alpha')}, {rel} the books' {a_b:.3f}.")
+    elif names:
+        print(f"{s}: no power-law fit in N.")
+    if lines.get(s) is not None:
+        print("  " + gz.describe_offset(lines[s]))
+        print("  " + gz.describe_phase(s, phases.get(s, {"mean": None})))
+
+# %% [markdown]
+# ## What to try
+# **Try it — your own text** (`quick`, minutes). Any corpus the project reads can be an evaluation set: a folder of
+# `.txt` files, a single file, or `gutenberg:<n>` books:
+# ```bash
+# cd notebooks && ../.venv/bin/papermill 07_generalization.ipynb /tmp/07_mine.ipynb -p profile quick \
+#     -p eval_sets "ood:python-stdlib-source,/path/to/my/notes" -p figures_dir /tmp/figures-07
+# ```
+# The runs already trained evaluate a new set from their kept final weights (one point per run, no curve); runs
+# trained fresh record the whole curve. What to expect: text far from 19th-century books (code, markup) should sit
+# well above the books with a flatter slope; text close to them should track the books closely.
+#
+# **Try it — one command**: `scalinglaws train --n-layer 2 --d-model 32 --tokens 1000000 --eval-sets ood` trains
+# one model that scores all four texts at every evaluation; its `evals.jsonl` holds the curves.
+#
+# ## Exercises
+# 1. Which text is hardest for a model trained on books, and which is closest to them? Does the order change with
+#    model size?
+# 2. Read the slope of each dashed line in section 3. Where the slope is below 1, does the gap to the books grow or
+#    shrink as models improve?
+# 3. Kaplan found generalisation depends only on the in-distribution loss. Which of our texts agrees, and for which
+#    do mid-training points sit off the line? Suggest a reason.
+# 4. The offset is measured in nats per token of our tokenizer. Why would it change with a tokenizer trained on
+#    Python source?

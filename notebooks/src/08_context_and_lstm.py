@@ -1,0 +1,213 @@
+# Source of notebooks/08_context_and_lstm.ipynb (jupytext "percent" format: each "# %%" starts a cell).
+# Edit here, then: .venv/bin/python notebooks/make_notebooks.py 08
+
+# %% [markdown]
+# # 08 — Context: loss by position, and LSTMs against transformers
+#
+# **The claims.** Kaplan et al. 2020:
+# - App. D.5, Fig. 20: the loss on the t-th token of the context falls steadily with t, roughly as a power law
+#   towards a floor, L(t) ≈ L_∞ + (t_c/t)^α_t; and larger models improve more at later positions — they use
+#   long context better.
+# - Sec. 3.2.1, Fig. 7: transformers beat LSTMs of the same non-embedding size N, and the gap is in the use of
+#   context: LSTMs do as well as transformers on early tokens but plateau after ~100 tokens, while transformers
+#   keep improving through the whole context.
+#
+# **How we measure it.** Every run of notebook 07 (the transformer ladder at one budget of its own) also recorded, at
+# its final evaluation, the mean validation loss at each position t = 1..n_ctx of the context (t = 1 predicts the
+# second token of a window from the first alone). An LSTM ladder (`RunSpec.arch = "lstm"`: n_layer LSTM layers of
+# width d_model, the same tokenizer, data, context, schedule family and optimizer; N counts all parameters except
+# the token embedding, the output head being tied to it) is trained at the same budget with its LR swept per
+# size. We fit L(t) per model, compare the loss gain from a small to a large model at early and late positions, and
+# compare L(N) and L(t) of the two architectures at matched N. Our context is 128 tokens, not Kaplan's 1024.
+#
+# **How to read this notebook.** Before every figure a *What to look for* cell says what to look at; the
+# interpretations at the end are printed by the code from the numbers. *Try it* cells are experiments to run
+# yourself; the *Exercises* at the end can be set as homework.
+
+# %% tags=["parameters"]
+profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.profiles)
+runs_dir: str = ""  # run store folder; empty means <repo>/runs/<profile>
+figures_dir: str = ""  # folder for figures and NN_results.json; empty means <repo>/figures/<profile>
+workers: int = 0  # training worker processes; 0 means automatic layout (scalinglaws.store.auto_layout)
+device: str = "cpu"  # cpu | cuda | auto
+seed: int = 0  # model initialisation and data order of every run
+corpus: str = ""  # empty means the corpus of the profile (gutenberg); or a local path, or hub:<dataset id>
+n_boot: int = 0  # bootstrap resamples per fit; 0 means the default of the profile; -1 means none (point estimates only, no intervals)
+scale: float = 0.0  # multiply every token budget (gpu users with more time); 0 means no change
+executor: str = "local"  # local | slurm (runs as Slurm job arrays; options: $SCALINGLAWS_SLURM_CONFIG, see docs/slurm.md)
+
+
+# %%
+import numpy as np
+import pandas as pd
+from IPython.display import display
+from scalinglaws import analysis as an, context as cx, fit as F, paper, plots as P, store
+from scalinglaws.study import start_notebook
+
+# Checks the parameters above (a mistyped papermill -p name stops here, not after an hour of training), then
+# binds the study (profile, run store, figures folder), the results record of this notebook and the plot style.
+study, res, n_boot = start_notebook("08", globals())
+K = paper.KAPLAN
+
+# %% [markdown]
+# ## 1. The runs: the transformer ladder (notebook 07's) and the LSTM ladder
+
+# %%
+tf_specs = study.grid("generalization")
+tf_runs = study.ensure_grid("generalization")  # trained with its extra eval sets, as notebook 07 asks
+lstm_lrs = study.lstm_lrs()
+lstm_specs = study.grid("lstm")
+lstm_runs = study.ensure(lstm_specs)
+final = pd.concat([an.final_table(tf_runs).assign(arch="transformer"), an.final_table(lstm_runs).assign(arch="LSTM")],
+                  ignore_index=True)
+display(final[["arch", "N", "n_layer", "d_model", "tokens", "lr", "final_val_loss"]])
+display(lstm_lrs[["n_layer", "d_model", "N", "best_lr", "at_edge"]])
+edge = int(lstm_lrs["at_edge"].sum()) if len(lstm_lrs) else 0
+print(f"LSTM LR sweeps: {edge} of {len(lstm_lrs)} sizes have their best LR at the edge of the sweep" +
+      (" (their LR may not be tuned: an LSTM loss there is an upper bound)." if edge else "."))
+pos = cx.position_table(store.load_positions(tf_specs, study.runs_dir) + store.load_positions(lstm_specs, study.runs_dir))
+pos["arch"] = pos["arch"].map({"gpt2": "transformer", "lstm": "LSTM"})
+
+# %% [markdown]
+# ## 2. Transformers against LSTMs in L(N) (Kaplan Fig. 7, left)
+# **What to look for:** two lines on log-log axes. Kaplan's LSTM line lies above the transformer line and the gap
+# grows with N. Look at whether our LSTM points sit above the transformer points at the same N, and whether the two
+# slopes (α in the legend) differ.
+
+# %%
+fits = {}
+fig, ax = P.new_figure(figsize=(6.5, 4.3))
+for i, (arch, g) in enumerate(final.groupby("arch", sort=False)):
+    fits[arch] = an.try_fit(F.fit_power_law, g["N"], g["final_val_loss"], n_boot=n_boot, seed=seed)
+    ax.plot(g["N"], g["final_val_loss"], "o", color=f"C{i}",
+            label=arch + (f": α = {an.pm(fits[arch], 'alpha')}" if an.usable(fits[arch]) else ""))
+    if an.usable(fits[arch]):
+        xs = np.geomspace(g["N"].min(), g["N"].max(), 50)
+        ax.plot(xs, fits[arch].predict(xs), "--", color=f"C{i}", lw=1)
+P.log_axes(ax)
+ax.set_xlabel("non-embedding parameters N"); ax.set_ylabel(f"final loss at {study.profile.ood_tokens:,} tokens (nats/token)")
+ax.legend(fontsize="small")
+an.save(study, fig, final[["arch", "N", "final_val_loss"]], "08_lstm_vs_transformer")
+fig
+
+# %% [markdown]
+# ## 3. Loss by position in the context (Kaplan Fig. 20 and Fig. 7, right)
+# **What to look for:** left, one curve per transformer size, loss against the token's position on log-log axes:
+# each falls steeply over the first few tokens, then more slowly; Kaplan's curves keep falling to the end of the
+# context and larger models lie lower, more so at late positions. Right, a transformer and an LSTM of similar N: if
+# Kaplan's finding holds here, the two curves start together and the LSTM's flattens out while the transformer's
+# keeps falling.
+
+# %%
+pos_fits = {}
+fig, (ax, ax2) = P.new_figure(1, 2, figsize=(12, 4.3))
+tf_pos = pos[pos.arch == "transformer"]
+import matplotlib as mpl
+norm = mpl.colors.LogNorm(max(tf_pos["N"].min(), 1), max(tf_pos["N"].max(), 2)) if len(tf_pos) else None
+for rid, g in tf_pos.groupby("run_id"):
+    c = mpl.colormaps["viridis"](norm(g["N"].iloc[0]))
+    ax.plot(g["t"], g["loss"], color=c, lw=1.2, label=f"N={g['N'].iloc[0]:,.0f}")
+    pos_fits[rid] = an.try_fit(cx.fit_position_law, g, n_boot=n_boot, seed=seed)
+P.log_axes(ax)
+ax.set_xlabel("position t in the context (tokens)"); ax.set_ylabel("mean loss at position t (nats/token)")
+ax.legend(fontsize="x-small", ncol=2)
+# matched pair: the LSTM and the transformer closest in log N
+pair = None
+if len(tf_pos) and (pos.arch == "LSTM").any():
+    n_tf = tf_pos.groupby("run_id")["N"].first()
+    n_ls = pos[pos.arch == "LSTM"].groupby("run_id")["N"].first()
+    d = {(a, b): abs(np.log(n_tf[a] / n_ls[b])) for a in n_tf.index for b in n_ls.index}
+    pair = min(d, key=d.get)
+    for rid, arch, c in ((pair[0], "transformer", "C0"), (pair[1], "LSTM", "C1")):
+        g = pos[pos.run_id == rid]
+        ax2.plot(g["t"], g["loss"], color=c, label=f"{arch}, N={g['N'].iloc[0]:,.0f}")
+    P.log_axes(ax2)
+    ax2.legend(fontsize="small")
+ax2.set_xlabel("position t in the context (tokens)"); ax2.set_ylabel("mean loss at position t (nats/token)")
+an.save(study, fig, pos, "08_loss_by_position")
+fig
+
+# %% [markdown]
+# ## Results
+
+# %%
+tf_final = final[final.arch == "transformer"].sort_values("N")
+for arch, fit in fits.items():
+    if an.usable(fit):
+        res.add_fit(fit, "alpha", f"alpha_N ({arch})", K["alpha_N"].value if arch == "transformer" else None, "",
+                    f"final loss at {study.profile.ood_tokens:,} tokens")
+if len(tf_final) >= 2 and (final.arch == "LSTM").any():
+    # the loss gap at matched N, read from the two fitted laws at the LSTMs' sizes inside the transformer range
+    if an.usable(fits.get("transformer")) and an.usable(fits.get("LSTM")):
+        Ns = final[(final.arch == "LSTM") & final.N.between(tf_final.N.min(), tf_final.N.max())]["N"].to_numpy()
+        if len(Ns):
+            gap = fits["LSTM"].predict(Ns) - fits["transformer"].predict(Ns)
+            res.add("LSTM minus transformer loss at matched N (mean)", float(np.mean(gap)), None, None, "nats/token",
+                    f"over {len(Ns)} LSTM sizes inside the transformer range, from the two fits")
+alphas_t = {rid: f for rid, f in pos_fits.items() if an.usable(f)}
+for rid, f in alphas_t.items():
+    n = int(tf_pos[tf_pos.run_id == rid]["N"].iloc[0])
+    res.add_fit(f, "alpha", f"alpha_t, loss by position (N={n:,})", None, "", f"L(t) = L_inf + (t_c/t)^alpha_t, t >= {cx.T_MIN}")
+gain = None
+if tf_pos["run_id"].nunique() >= 2:
+    ids = tf_pos.groupby("run_id")["N"].first().sort_values()
+    n_ctx = int(tf_pos["t"].max())
+    early, late = (2, max(3, n_ctx // 16)), (n_ctx // 2, n_ctx)
+    gain = cx.late_gain(tf_pos, ids.index[0], ids.index[-1], early, late)
+    res.add("late minus early gain from the smallest to the largest transformer", gain["late_gain"] - gain["early_gain"], None,
+            None, "nats/token", f"positions {early[0]}-{early[1]} vs {late[0]}-{late[1]}; > 0: larger models gain more late")
+if pair is not None:
+    plat = {arch: cx.plateau_position(pos[pos.run_id == rid]) for rid, arch in ((pair[0], "transformer"), (pair[1], "LSTM"))}
+    for arch, t in plat.items():
+        res.add(f"position where more context stops helping ({arch}, matched N)", t, None, None, "tokens",
+                f"loss never falls > 1% further; {int(pos['t'].max())} = still improving at the end")
+res.save()
+display(res.frame())
+
+# %% [markdown]
+# ## Interpretation (computed from the numbers above)
+
+# %%
+ft, fl = fits.get("transformer"), fits.get("LSTM")
+if an.usable(ft) and an.usable(fl):
+    print(f"alpha_N: transformer {an.pm(ft, 'alpha')}, LSTM {an.pm(fl, 'alpha')}.")
+    g = next((r for r in res.records if r["quantity"].startswith("LSTM minus transformer")), None)
+    if g is not None:
+        print(f"At matched N the LSTM's loss is {g['value']:+.3f} nats/token from the transformer's on average: "
+              + ("transformers are better, as Kaplan found." if g["value"] > 0 else "the LSTMs are not worse here, unlike Kaplan's."))
+else:
+    print("L(N) could not be fitted for both architectures, so they are compared point by point only.")
+if alphas_t:
+    a = [f.params["alpha"] for f in alphas_t.values()]
+    print(f"Loss by position follows L_inf + (t_c/t)^alpha_t for {len(alphas_t)} of {tf_pos['run_id'].nunique()} transformers, "
+          f"alpha_t from {min(a):.2f} to {max(a):.2f}.")
+if gain is not None:
+    ids = tf_pos.groupby("run_id")["N"].first().sort_values()
+    print(cx.describe_late_gain(gain, ids.iloc[0], ids.iloc[-1]))
+if pair is not None:
+    t_tf, t_ls = plat["transformer"], plat["LSTM"]
+    n_ctx = int(pos["t"].max())
+    print(f"At matched N, more context stops helping the LSTM after {t_ls} tokens and the transformer after {t_tf}"
+          + (" (still improving at the end of the context)." if t_tf >= n_ctx else ".")
+          + (" The LSTM plateaus earlier, as Kaplan found." if t_ls < t_tf else " The LSTM does not plateau earlier here."))
+
+# %% [markdown]
+# ## What to try
+# **Try it — a longer context** (`quick`, minutes): train one transformer with `n_ctx` 256 and read its positions:
+# ```bash
+# .venv/bin/scalinglaws train --n-layer 2 --d-model 32 --tokens 1000000 --n-ctx 256 --runs-dir runs/quick
+# ```
+# then `store.read_positions(path)` on its folder. What to expect: if the power law in t continues, positions 128–256
+# keep lowering the loss, by less per token than the first 128.
+#
+# **Try it — position by training phase**: `evaluate.position_losses(run_dir)` scores a finished run from its kept
+# weights; compare two budgets of the same size from notebook 01's convergence grid trained with weights kept.
+#
+# ## Exercises
+# 1. From the left figure of section 3: over which positions does the loss fall fastest? Why is position 1 so much
+#    worse than position 2?
+# 2. Is the gain from the smallest to the largest transformer larger at early or late positions? What does that say
+#    about what a bigger model learns?
+# 3. At matched N, where do the LSTM's and the transformer's curves part? Relate it to how each architecture
+#    carries information from earlier tokens.
+# 4. Our context is 128 tokens; Kaplan's LSTMs plateaued after ~100. Why does that make the plateau harder to see here?
