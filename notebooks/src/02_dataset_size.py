@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 from scalinglaws import analysis as an, data_limits as dl, fit as F, paper, plots as P
-from scalinglaws.findings import FEW_POINTS, FEW_POINTS_MARK
+from scalinglaws import findings as fd
 from scalinglaws.study import start_notebook
 
 # Checks the parameters above (a mistyped papermill -p name stops here, not after an hour of training), then
@@ -95,7 +95,7 @@ display(agree)
 
 # %%
 if fit_D is not None:
-    few = f" {FEW_POINTS_MARK}: {len(fitted)} runs, so the interval understates the uncertainty" if len(fitted) < FEW_POINTS else ""
+    few = f" {fd.FEW_POINTS_MARK}: {len(fitted)} runs, so the interval understates the uncertainty" if len(fitted) < fd.FEW_POINTS else ""
     res.add_fit(fit_D, "alpha", "alpha_D", K["alpha_D"].value, "", "L(D)=(D_c/D)^alpha_D, best val loss of runs past their minimum or saturated" + few)
     res.add_fit(fit_D, "X_c", "D_c", K["D_c"].value, "tokens", "extrapolation to a loss of 1 nat; depends on the tokenizer")
     d_ref = float(np.exp(np.log(fitted.data_tokens).mean()))
@@ -124,7 +124,7 @@ if fit_D is None:
     print(f"No L(D) fit: only {n_min} of {len(final)} runs measure a data limit, so this profile does not measure L(D).")
 else:
     print(f"alpha_D = {an.pm(fit_D, 'alpha')} from {len(fitted)} runs past their minimum or saturated; the paper has {pv}. " + an.fit_versus_paper(fit_D, "alpha", pv))
-    if len(fitted) < FEW_POINTS:
+    if len(fitted) < fd.FEW_POINTS:
         print(f"Only {len(fitted)} points over {fitted.data_tokens.max() / fitted.data_tokens.min():.0f}x in D: a power law through so few "
               "points has almost no degrees of freedom left, and resampling them understates the uncertainty; read the interval as a lower bound on it.")
 big = final.sort_values("data_tokens").iloc[-1]
