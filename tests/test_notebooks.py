@@ -111,7 +111,7 @@ def test_every_notebook_declares_exactly_the_checked_parameters():
 
     import nbformat
 
-    from scalinglaws.study import NOTEBOOK_PARAMETERS, repo_root
+    from scalinglaws.study import NOTEBOOK_EXTRA_PARAMETERS, NOTEBOOK_PARAMETERS, repo_root
 
     for nb in NOTEBOOKS:
         cells = nbformat.read(repo_root() / "notebooks" / f"{nb}.ipynb", as_version=4).cells
@@ -119,7 +119,7 @@ def test_every_notebook_declares_exactly_the_checked_parameters():
         assert len(params) == 1, nb
         names = [t.id for node in ast.parse(params[0].source).body if isinstance(node, ast.AnnAssign)
                  for t in [node.target]]
-        assert tuple(names) == NOTEBOOK_PARAMETERS, nb
+        assert tuple(names) == NOTEBOOK_PARAMETERS + NOTEBOOK_EXTRA_PARAMETERS.get(nb[:2], ()), nb
 
 
 def test_a_mistyped_parameter_stops_the_notebook_before_any_work(tmp_path):

@@ -4,6 +4,7 @@ import pytest
 
 from scalinglaws import ScalingLawsError
 from scalinglaws.experiments import GRIDS, Study
+from scalinglaws.study import NOTEBOOKS
 
 
 def test_train_all_leaves_nothing_for_the_notebooks(smoke_store, tmp_path, monkeypatch):
@@ -25,7 +26,7 @@ def test_train_all_leaves_nothing_for_the_notebooks(smoke_store, tmp_path, monke
 
 def test_full_study_trains_everything_before_the_notebooks(tmp_path, monkeypatch):
     """run_study calls train_all once, before any notebook executes, for the grids the chosen notebooks
-    read (every grid for all six), with the notebook parameters that change which runs exist."""
+    read (every grid for all of them), with the notebook parameters that change which runs exist."""
     import papermill as pm
 
     from scalinglaws import study as study_mod
@@ -42,8 +43,8 @@ def test_full_study_trains_everything_before_the_notebooks(tmp_path, monkeypatch
     monkeypatch.setattr(pm, "execute_notebook", fake_execute)
     kw = dict(runs_dir=str(tmp_path / "runs"), figures_dir=str(tmp_path / "figs"), out=str(tmp_path / "nb"))
     times = study_mod.run_study("smoke", extra_parameters={"scale": 2.0}, **kw)
-    assert events[0][:3] == ("train_all", "smoke", 2.0) and [e[0] for e in events[1:]] == ["nb"] * 6
-    assert set(events[0][3]) == set(GRIDS)  # the six notebooks read every grid
+    assert events[0][:3] == ("train_all", "smoke", 2.0) and [e[0] for e in events[1:]] == ["nb"] * len(NOTEBOOKS)
+    assert set(events[0][3]) == set(GRIDS)  # the notebooks together read every grid
     assert "train" in times and (tmp_path / "runs" / "study_times.json").exists()
     events.clear()
     study_mod.run_study("smoke", ["03"], **kw)  # one section: its own grids first, then the notebook

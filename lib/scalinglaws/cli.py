@@ -70,15 +70,14 @@ def _cmd_prepare(a) -> int:
 
 
 def _cmd_train(a) -> int:
-    from .train import train_run  # torch (seconds): only `train` needs it
-
     spec = RunSpec(n_layer=a.n_layer, d_model=a.d_model, n_head=a.n_head, d_ff=a.d_ff, n_ctx=a.n_ctx,
                    corpus=a.corpus, vocab_size=a.vocab, tokens=a.tokens, batch_size=a.batch_size,
                    data_tokens=a.data_tokens, seed=a.seed, precision=a.precision, kernels=a.kernels,
                    compile=a.compile, patience=a.patience, lr=a.lr or 1.0, lr_source="cli",
                    dropout=a.dropout, schedule=a.schedule, warmup_steps=a.warmup_steps,
-                   data_sampling=a.data_sampling)
+                   data_sampling=a.data_sampling, arch=a.arch)
     spec.validate()  # before anything is derived from the shape (a zero width would divide by zero)
+    from .train import train_run  # torch (seconds): after validation, so a bad option fails at once
     if a.threads is not None and a.threads < 1:
         raise ScalingLawsError(f"--threads {a.threads}: use a whole number >= 1 (or leave it out for all cores)")
     if not a.lr:
@@ -187,7 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     pt = sub.add_parser("train", help="train one run (idempotent); print its folder and final losses")
     pt.add_argument("--corpus", default="gutenberg", help="gutenberg[:N], a local path, or hub:<id>")
     pt.add_argument("--runs-dir", default="runs/cli", help="run store: the run goes to <runs-dir>/<run id>")
-    pt.add_argument("--n-layer", type=int, required=True, help="transformer blocks")
+    pt.add_argument("--arch", default="gpt2", choices=["gpt2", "lstm"],
+                    help="gpt2 (the transformer) or lstm (n-layer LSTM layers of width d-model; notebook 08)")
+    pt.add_argument("--n-layer", type=int, required=True, help="transformer blocks (or LSTM layers)")
     pt.add_argument("--d-model", type=int, required=True, help="residual stream width")
     pt.add_argument("--n-head", type=int, default=0, help="0 = d_model/16")
     pt.add_argument("--d-ff", type=int, default=0, help="0 = 4*d_model")

@@ -32,6 +32,8 @@ NOTEBOOKS, NOTEBOOK_FINDINGS = FINDINGS_REGISTRY.NOTEBOOKS, FINDINGS_REGISTRY.NO
 # The parameters every study notebook declares in its tagged cell (notebooks/make_notebooks.py PARAMS).
 NOTEBOOK_PARAMETERS = ("profile", "runs_dir", "figures_dir", "workers", "device", "seed", "corpus", "n_boot", "scale",
                        "executor")
+# A notebook's own parameters besides those (07: the extra text to evaluate), by notebook number.
+NOTEBOOK_EXTRA_PARAMETERS = {"07": ("eval_sets",)}
 
 
 def check_notebook_parameters(namespace: dict, extra: tuple = ()) -> None:
@@ -68,7 +70,7 @@ def start_notebook(nb: str, namespace: dict, extra: tuple = ()):
     from . import analysis as an
     from . import plots as P
 
-    check_notebook_parameters(namespace, extra)
+    check_notebook_parameters(namespace, tuple(extra) or NOTEBOOK_EXTRA_PARAMETERS.get(nb, ()))
     p = {k: namespace[k] for k in NOTEBOOK_PARAMETERS if k in namespace}
     study = _study_from_parameters(p)
     n_boot = p.get("n_boot", 0)

@@ -46,7 +46,7 @@ from scalinglaws.study import start_notebook
 
 # Checks the parameters above (a mistyped papermill -p name stops here, not after an hour of training), then
 # binds the study (profile, run store, figures folder), the results record of this notebook and the plot style.
-study, res, n_boot = start_notebook("07", globals(), extra=("eval_sets",))
+study, res, n_boot = start_notebook("07", globals())
 K = paper.KAPLAN
 
 # %% [markdown]
