@@ -277,60 +277,7 @@ def depth_figure(final: pd.DataFrame, fits: dict):
 # 02 dataset size / 04 overfitting
 # ---------------------------------------------------------------------------------------------
 
-def early_stop_figure(runs: pd.DataFrame, final: pd.DataFrame):
-    fig, ax = P.new_figure(figsize=(6.5, 4.2))
-    curves = runs[runs["run_id"].isin(final["run_id"])]
-    drawn = P.learning_curves(ax, curves, x="tokens", y="val_loss", hue="data_tokens", run="run_id",
-                              color_label="D (tokens in the subset)")
-    best = curves.loc[curves.groupby("run_id")["val_loss"].idxmin()]
-    ax.scatter(best["tokens"], best["val_loss"], marker="v", color="red", s=25, zorder=5, label="best (early stop)")
-    ax.legend(fontsize="small")
-    ax.set_xlabel("tokens processed (repeating the subset)")
-    return fig, pd.concat([drawn.assign(series="curve"), best[["run_id", "data_tokens", "tokens", "val_loss"]].assign(series="best")],
-                          ignore_index=True)
-
-
-def reached_minimum(runs: pd.DataFrame) -> pd.DataFrame:
-    """final_table plus, per run, the step of its best validation loss and whether the run got past its
-    minimum: stopped early, or its best eval lies in the first half of its steps (later evals all worse).
-    A run still improving at the end of its budget has a best loss that is only an upper bound on L(D)."""
-    f = final_table(runs)
-    if f.empty:
-        return f.assign(best_step=[], reached_min=[])
-    best = runs.loc[runs.groupby("run_id")["val_loss"].idxmin(), ["run_id", "step"]].rename(columns={"step": "best_step"})
-    f = f.merge(best, on="run_id", how="left")
-    f["reached_min"] = (f["status"] == "early_stopped") | (f["best_step"] <= f["step"] / 2)
-    return f
-
-
-def large_n_agreement(overfit_min: pd.DataFrame, rel_tol: float = 0.01) -> pd.DataFrame:
-    """Per subset size D: the best losses of the two largest model sizes and whether they agree within
-    rel_tol (then the larger model is no longer what limits the loss: L(D) is read in its large-N limit)."""
-    sizes = sorted(overfit_min["N"].unique())[-2:]
-    rows = []
-    for D, g in overfit_min[overfit_min["N"].isin(sizes)].groupby("data_tokens"):
-        if g["N"].nunique() < 2:
-            continue
-        small, big = (g[g.N == n].iloc[0] for n in sizes)
-        rows.append({"D": float(D), "N_second": float(small.N), "L_second": float(small.best_val_loss),
-                     "N_largest": float(big.N), "L_largest": float(big.best_val_loss),
-                     "both_reached_min": bool(small.reached_min and big.reached_min),
-                     "agree": bool(abs(small.best_val_loss / big.best_val_loss - 1) <= rel_tol)})
-    return pd.DataFrame(rows)
-
-
-def nd_points(study, overfit_runs: pd.DataFrame, ladder_runs: pd.DataFrame) -> pd.DataFrame:
-    """(N, D, L) points for Eq. 1.5: each subset run's best validation loss at its D (reached_min says
-    whether the run got past its minimum); each ladder run of the same shape, trained once through fresh
-    data, as the point D = tokens seen."""
-    o = reached_minimum(overfit_runs)
-    o = o.assign(D=o["data_tokens"].astype(float), L=o["best_val_loss"], kind="subset (early-stopped)")
-    shapes = set(zip(o["n_layer"], o["d_model"]))
-    lf = final_table(ladder_runs)
-    lf = lf[[s in shapes for s in zip(lf["n_layer"], lf["d_model"])]]
-    # A run through fresh data: its loss at D = tokens seen is L(N, D) without repetition (nothing to stop).
-    lf = lf.assign(D=lf["tokens"].astype(float), L=lf["best_val_loss"], kind="no repetition (ladder run)", reached_min=True)
-    return pd.concat([o, lf], ignore_index=True)[["run_id", "n_layer", "d_model", "N", "D", "L", "tokens", "kind", "reached_min"]]
+# Which data-limited runs measure a data limit, and the (N, D) points of Eq. 1.5: scalinglaws.data_limits.
 
 
 def overfit_rule(nd: F.FitResult, tolerance: float = 0.02) -> dict:
