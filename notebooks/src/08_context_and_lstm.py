@@ -159,8 +159,10 @@ if tf_pos["run_id"].nunique() >= 2:
 if pair is not None:
     plat = {arch: cx.plateau_position(pos[pos.run_id == rid]) for rid, arch in ((pair[0], "transformer"), (pair[1], "LSTM"))}
     for arch, t in plat.items():
+        n_pair = int(pos[pos.run_id == (pair[0] if arch == "transformer" else pair[1])]["N"].iloc[0])
         res.add(f"position where more context stops helping ({arch}, matched N)", t, None, None, "tokens",
-                f"loss never falls > 1% further; {int(pos['t'].max())} = still improving at the end")
+                f"N = {n_pair:,}; from here each doubling of the position lowers the loss < 1%; "
+                f"{int(pos['t'].max())} = still improving at the end of the context")
 res.save()
 display(res.frame())
 
