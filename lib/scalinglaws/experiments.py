@@ -72,6 +72,7 @@ class Study:
         self._rule: LRRule | None = None
         self._read_only = False  # set on a reference study whose store must not be trained into
         self._lr_ref: str | None = None  # profile whose store gave the LRs (Profile.lr_from), once looked up
+        self._lstm: pd.DataFrame | None = None  # lstm_lrs(), once swept (notebook 08 and grid("lstm") both ask)
 
     @property
     def is_smoke(self) -> bool:
@@ -321,6 +322,8 @@ class Study:
     def lstm_lrs(self) -> pd.DataFrame:
         """Best LR per LSTM size from its own sweep at sweep_frac of lstm_tokens (LSTMs are not on the
         transformer rule); columns n_layer, d_model, N, best_lr, at_edge, and the sweep's final losses."""
+        if self._lstm is not None:
+            return self._lstm
         p = self.profile
         tokens = int(p.lstm_tokens * p.sweep_frac)
         jobs = [(self._spec(l, d, tokens, arch="lstm"), tokens) for l, d in p.lstm_ladder]
@@ -332,7 +335,8 @@ class Study:
             rows.append({"n_layer": spec.n_layer, "d_model": spec.d_model, "N": spec.n_params, "best_lr": _round_lr(lr),
                          "at_edge": bool(final is not None and (lr <= final.lr.min() or lr >= final.lr.max())),
                          "sweep": final})
-        return pd.DataFrame(rows)
+        self._lstm = pd.DataFrame(rows)
+        return self._lstm
 
     def _grid_lstm(self):
         p = self.profile
