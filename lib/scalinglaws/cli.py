@@ -121,6 +121,10 @@ def _cmd_runs(a) -> int:
 
 
 def _cmd_study(a) -> int:
+    if a.group is not None:
+        if a.group < 1:
+            raise ScalingLawsError("--group must be >= 1 (runs per stacked model; 1 = one at a time)")
+        os.environ["SCALINGLAWS_GROUP"] = str(a.group)  # reaches ensure_runs here and in every notebook kernel
     if a.train_only:
         t0 = time.perf_counter()
         n = Study(a.profile, runs_dir=a.runs_dir, workers=a.workers, device=a.device,
@@ -229,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--profile", default="cpu", choices=list(PROFILES), help="run grids (scalinglaws.experiments)")
     ps.add_argument("--notebooks", nargs="*", default=None, help="e.g. 01 05; all six when left out")
     ps.add_argument("--workers", type=int, default=0, help="0 = automatic layout")
+    ps.add_argument("--group", type=int, default=None, metavar="K",
+                    help="train up to K same-shape runs as one stacked model (scalinglaws.batched); 1 = one at a time; "
+                         "default: the measured choice for the device (1 on CPU)")
     ps.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     ps.add_argument("--out", default=None, help="folder for executed notebooks; notebooks/ for cpu, runs/<profile>/notebooks otherwise")
     ps.add_argument("--train-only", action="store_true",

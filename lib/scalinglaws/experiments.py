@@ -50,7 +50,7 @@ class Study:
 
     def __init__(self, profile: str = "cpu", *, runs_dir=None, figures_dir=None, workers: int = 0,
                  device: str = "cpu", seed: int = 0, corpus: str | None = None, scale: float | None = None,
-                 log: str = "run", executor="local"):
+                 log: str = "run", executor="local", group: int | None = None):
         from .data import project_root
 
         from .train import resolve_device
@@ -68,6 +68,7 @@ class Study:
         self.figures_dir.mkdir(parents=True, exist_ok=True)
         self.workers, self.device, self.seed, self.log = workers or None, device, seed, log
         self.executor = executor
+        self.group = group  # same-shape runs per stacked model (ensure_runs(group=)); None = its default
         self._overrides = {"corpus": corpus, "scale": scale}
         self._rule: LRRule | None = None
         self._read_only = False  # set on a reference study whose store must not be trained into
@@ -84,7 +85,8 @@ class Study:
         from .store import ensure_runs
 
         return ensure_runs(specs, self.runs_dir, workers=self.workers, device=self.device, log=self.log,
-                           train=not self._read_only, executor=self.executor, eval_sets=eval_sets)
+                           train=not self._read_only, executor=self.executor, eval_sets=eval_sets,
+                           group=self.group)
 
     @property
     def lr_store(self) -> str:

@@ -116,6 +116,17 @@ class InlineExecutor:
             f.set_exception(e)
         return f
 
+    def submit_group(self, specs, runs_dir, **kw) -> Future:
+        """Same-shape runs as one stacked model (batched.train_batched); a Future of their run folders."""
+        from .batched import train_batched
+
+        f: Future = Future()
+        try:
+            f.set_result(train_batched(specs, runs_dir, threads=self.threads, **kw))
+        except Exception as e:  # noqa: BLE001
+            f.set_exception(e)
+        return f
+
     def shutdown(self):
         pass
 
@@ -168,6 +179,11 @@ class ProcessExecutor:
 
         return self.pool.submit(train_run, spec, runs_dir, threads=self.threads, **kw)
 
+    def submit_group(self, specs, runs_dir, **kw) -> Future:
+        from .batched import train_batched
+
+        return self.pool.submit(train_batched, specs, runs_dir, threads=self.threads, **kw)
+
     def shutdown(self):
         self.pool.shutdown(wait=True, cancel_futures=True)
 
@@ -184,6 +200,7 @@ def ensure_runs(
     raise_on_error: bool = True,
     train: bool = True,
     eval_sets=None,
+    group: int | None = None,
 ) -> pd.DataFrame:
     """Train whatever of `specs` is missing from `runs_dir`, then return their metrics as a DataFrame.
 
@@ -198,6 +215,9 @@ def ensure_runs(
     every eval point; finished runs that lack one get its final-point loss from their kept weights
     (evaluate.evaluate_run; a run without kept weights is an error saying how to get them). Read the
     results with load_evals / load_positions. Not with train=False: a read-only store is not written.
+    group: at most this many same-shape runs train as one stacked model (batched.py), each still its own
+    run folder; 1 = one at a time; None = $SCALINGLAWS_GROUP, else batched.auto_group_size (measured: 1
+    on CPU). Runs that cannot be stacked, and executors without submit_group (Slurm), train one at a time.
     """
     if isinstance(executor, str) and executor not in ("local", "slurm"):
         raise ScalingLawsError(f"executor={executor!r}: use 'local', 'slurm' or an Executor instance")
@@ -221,28 +241,34 @@ def ensure_runs(
             from .slurm import SlurmExecutor
 
             executor = SlurmExecutor(threads=threads, parallelism=workers, log=log != "none")
+        local = executor is None or isinstance(executor, str)
+        jobs = _plan_jobs(missing, group, local or hasattr(executor, "submit_group"), device)
         if hasattr(executor, "describe"):
             layout = f"{executor.describe()}, {device}"
         else:
-            auto_w, auto_t = auto_layout(missing, device=device)
+            auto_w, auto_t = auto_layout(jobs, device=device)  # a stacked group is one job
             workers = workers or auto_w
             threads = threads or (auto_t if workers == auto_w else max(1, (os.cpu_count() or 1) // workers))
-            if executor is None or isinstance(executor, str):  # "local"
+            if local:
                 executor = InlineExecutor(threads) if workers == 1 else ProcessExecutor(workers, threads)
             layout = f"{workers} worker(s) x {threads} thread(s), {device}"
         train_log = {"run": "none", "eval": "eval", "bar": "bar", "none": "none"}[log]
+        if any(len(j) > 1 for j in jobs):
+            layout += f", {len(missing)} runs as {len(jobs)} jobs (same-shape runs stacked, up to {max(map(len, jobs))} per job)"
         say(f"[ensure_runs] {len(specs)} runs, {len(specs) - len(missing)} cached, training {len(missing)} ({layout})")
         t0 = time.perf_counter()
         total_cost, done_cost = sum(run_cost(s) for s in missing), 0.0  # for the ETA: work left / rate so far
         try:
             # eval_sets only when asked for, so an Executor that predates it keeps working without them
             kw = {"eval_sets": sets} if sets else {}
-            futures = {executor.submit(s, str(runs_dir), device=device, log=train_log, **kw): s for s in missing}
+            futures = [(executor.submit(j[0], str(runs_dir), device=device, log=train_log, **kw) if len(j) == 1 else
+                        executor.submit_group(j, str(runs_dir), device=device, log=train_log, **kw), j) for j in jobs]
             getattr(executor, "flush", lambda: None)()  # a batching executor (Slurm) sends one job array now
-            for i, (fut, s) in enumerate(futures.items(), 1):
+            results = ((fut, s, k) for fut, j in futures for k, s in enumerate(j))
+            for i, (fut, s, k) in enumerate(results, 1):
                 try:
                     rd = fut.result()
-                    summ = read_summary(rd)
+                    summ = read_summary(rd if isinstance(rd, Path) else Path(rd[k]))
                     val = summ["final_val_loss"]  # None when a run diverged before its first eval
                     done_cost += run_cost(s)
                     elapsed = time.perf_counter() - t0
@@ -263,6 +289,22 @@ def ensure_runs(
     if errors and raise_on_error:
         raise ScalingLawsError(f"{len(errors)} run(s) failed; first: {errors[0]}")
     return load_runs(specs, runs_dir)
+
+
+def _plan_jobs(missing: list[RunSpec], group: int | None, can_group: bool, device: str) -> list[list[RunSpec]]:
+    """The training jobs: lists of specs, one spec each unless `group` (or its default) stacks runs."""
+    if not can_group:
+        return [[s] for s in missing]
+    from .batched import auto_group_size, plan_groups  # imports torch: only when something is trained
+
+    if group is None:
+        env = os.environ.get("SCALINGLAWS_GROUP", "")
+        if env and not env.isdigit():
+            raise ScalingLawsError(f"SCALINGLAWS_GROUP={env!r}: set a whole number of runs per stacked model (1 = off)")
+        group = int(env) if env else auto_group_size(device)
+    if not isinstance(group, int) or group < 1:
+        raise ScalingLawsError(f"group={group!r}: use a whole number >= 1 (runs per stacked model; 1 = one at a time)")
+    return plan_groups(missing, group)
 
 
 def _add_eval_sets(specs: list[RunSpec], runs_dir: Path, sets: list[str], say, device: str) -> list[str]:

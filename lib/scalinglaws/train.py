@@ -397,7 +397,10 @@ def _versions() -> dict:
     }
 
 
-def _write_config(spec: RunSpec, data, run_dir: Path, device: str, malloc_tuned: bool) -> None:
+def _write_config(spec: RunSpec, data, run_dir: Path, device: str, malloc_tuned: bool,
+                  execution: dict | None = None) -> None:
+    """execution: how the run was trained when not alone (batched.py: {"mode": "batched", ...}); absent
+    for a run trained one at a time, so those config.json files are as before it existed."""
     write_json_atomic(run_dir / "config.json", {
         "run_id": spec.run_id,
         "spec": spec.to_dict(),
@@ -415,6 +418,7 @@ def _write_config(spec: RunSpec, data, run_dir: Path, device: str, malloc_tuned:
         "device": device,
         "threads": torch.get_num_threads(),
         "malloc_tuned": malloc_tuned,
+        **({"execution": execution} if execution else {}),
     })
 
 
