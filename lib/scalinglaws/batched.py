@@ -47,11 +47,14 @@ from .train import (DIVERGE_MARGIN_NATS, RunError, _diverged_train, _diverged_va
                     _Log, _metrics_row, _Progress, _resume, _save_checkpoint, _Trainer, _write_config,
                     check_data, resolve_device, tune_allocator)
 
-# Runs per stacked model when ensure_runs is not told (ensure_runs(group=...), the CLI's --group): the
-# measured gain (benchmarks/results/batched_cpu.json) decides. On this study's 2-core CPUs no size
-# gained: the step is bound by the output head's matmuls and softmax (about 60% of it at N = 3,312), work
-# that stacking does not reduce, so the CPU default trains one run at a time. On a GPU a small model's
-# step costs the same few ms at any batch, so K runs share one step's launches.
+# Runs per stacked model when not told (ensure_runs(group=), Study(group=), `scalinglaws study --group`,
+# $SCALINGLAWS_GROUP). The measured gain decides (benchmarks/results/batched_cpu.json, docs/speed.md): on
+# the 2-core CPUs stacking gained at most 1.17x, only at N <= 6,592, and lost up to 5% above, since the
+# one-run-per-core layout already reaches 17-45% of the matmul peak there and the step is bound by the
+# output head's matmuls and softmax, work stacking does not reduce. Those sizes are a small share of a
+# study's training time, and stacked runs are not bit-identical to the published one-at-a-time runs, so
+# the CPU default is 1. On a GPU a small model's step costs the same few ms at any batch (launch-bound,
+# benchmarks/results/gpu_session.md), so K runs share one step's launches: 16 until a device measures it.
 AUTO_GROUP = {"cpu": 1, "cuda": 16}
 
 
