@@ -253,3 +253,16 @@ def test_a_cancelled_job_is_reported_and_its_resubmission_resumes_to_the_same_cu
     assert _curve(tmp_path / LONG.run_id) == _curve(long_reference)
     logs = "".join(p.read_text() for p in (tmp_path / ".slurm").glob("*_log.out"))
     assert "resuming from its checkpoint at step " in logs
+
+
+def test_eval_sets_reach_the_jobs_and_are_scored_at_every_eval(slurm, small_tokens, tmp_path):
+    """ensure_runs(eval_sets=...) through Slurm: the job evaluates them during training (every eval
+    point), as a run trained here does, not only at the end from kept weights."""
+    from scalinglaws.store import read_sidecars
+
+    spec = _spec(16 * 64 * 40, seed=7)
+    with contextlib.redirect_stdout(io.StringIO()):
+        ensure_runs([spec], tmp_path / "runs", executor=SlurmExecutor(OPTS), log="none", eval_sets=["ood:fortunes"])
+    sets = read_sidecars(tmp_path / "runs" / spec.run_id)["sets"]
+    assert sets["ood:fortunes"]["evaluated"] == "during training"
+    assert sets["ood:fortunes"]["points"] == len(read_metrics(tmp_path / "runs" / spec.run_id))

@@ -188,7 +188,7 @@ class TrainJob(_Checkpointable):
     call and submitit requeues the job; the requeued call finds the run's ckpt.pt and resumes from it."""
 
     def __call__(self, spec, runs_dir: str, device: str = "cpu", threads: int | None = None,
-                 checkpoint_every_s: float = 60.0) -> str:
+                 checkpoint_every_s: float = 60.0, eval_sets=None) -> str:
         from .train import train_run  # torch (seconds): only the array task on the compute node trains
 
         env = os.environ
@@ -207,7 +207,7 @@ class TrainJob(_Checkpointable):
               f"run {spec.run_id} N={spec.n_params:,} into {runs_dir}{resume}", flush=True)
         print(f"[scalinglaws] environment: {seen or '(no SCALINGLAWS_/HF_ variables)'}", flush=True)
         return str(train_run(spec, runs_dir, device=device, threads=threads, log="eval",
-                             checkpoint_every_s=checkpoint_every_s))
+                             checkpoint_every_s=checkpoint_every_s, eval_sets=eval_sets))
 
     def checkpoint(self, *args, **kwargs):
         """Called by submitit on USR2 (preemption, or signal_delay_s before the time limit): the same call
@@ -233,6 +233,7 @@ class _Tracked:
     job: object = None  # submitit.slurm.slurm.SlurmJob
     state: str = "pending"  # pending | running | done | failed
     gone_since: float | None = None  # when the job was first seen ended or absent without a result
+    eval_sets: tuple = ()  # extra sets the run evaluates at every eval point (train_run's eval_sets)
 
     @property
     def job_id(self) -> str:
@@ -274,7 +275,8 @@ class SlurmExecutor:
         """Queue a run (jobs log every evaluation to their own files, whatever `log` says)."""
         fut: Future = Future()
         with self._lock:
-            self._queue.append((_Tracked(spec, str(runs_dir), fut), device or "cpu"))
+            self._queue.append((_Tracked(spec, str(runs_dir), fut, eval_sets=tuple(kw.get("eval_sets") or ())),
+                                device or "cpu"))
             self._last_submit = time.monotonic()
         self._ensure_thread()
         return fut
@@ -366,7 +368,8 @@ class SlurmExecutor:
         try:
             with ex.batch():
                 jobs = [ex.submit(fn, t.spec, t.runs_dir, device=device, threads=self.options.cpus_per_task,
-                                  checkpoint_every_s=self.options.checkpoint_every_s) for t in runs]
+                                  checkpoint_every_s=self.options.checkpoint_every_s,
+                                  **({"eval_sets": list(t.eval_sets)} if t.eval_sets else {})) for t in runs]
         except Exception as e:  # noqa: BLE001 - sbatch's own message, in one line
             lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()] or [e.__class__.__name__]
             errs = [ln for ln in lines if "error" in ln.lower()]
