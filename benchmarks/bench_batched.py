@@ -34,6 +34,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_speed import matmul_peak  # noqa: E402 - the same peak measurement as the speed benchmark
+from machine import cpu_model  # noqa: E402
 
 from scalinglaws.batched import _Stack  # noqa: E402
 from scalinglaws.config import RunSpec  # noqa: E402
@@ -201,7 +202,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     args.ks = [int(k) for k in args.ks.split(",")]
     result = {
-        "machine": {"platform": platform.platform(), "processor": _cpu_name(), "cpus": os.cpu_count(),
+        "machine": {"platform": platform.platform(), "processor": cpu_model(), "cpus": os.cpu_count(),
                     "torch": torch.__version__, "device": args.device,
                     "gpu": torch.cuda.get_device_name() if args.device.startswith("cuda") else None},
         "profile": args.profile, "threads": args.threads, "when": time.strftime("%Y-%m-%d"),
@@ -210,16 +211,6 @@ def main(argv=None):
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
         print(f"wrote {args.out}")
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 if __name__ == "__main__":

@@ -24,15 +24,8 @@ sys.path.insert(0, str(ROOT / "tests"))  # the generators and thresholds live wi
 
 import test_fit as T  # noqa: E402
 
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from machine import cpu_model  # noqa: E402
 
 
 def main(argv=None) -> int:
