@@ -42,50 +42,10 @@ from .loss import linear_cross_entropy
 from .model import trunk
 from .schedule import eval_steps, get_lr
 from .store import is_done
-from .train import (DIVERGE_MARGIN_NATS, RunError, _diverged_train, _diverged_val, _early_stop, _finish,
-                    _Log, _metrics_row, _Progress, _resume, _save_checkpoint, _Trainer, _write_config,
-                    check_data, resolve_device, tune_allocator)
+from .train import (DIVERGE_MARGIN_NATS, RunError, _diverged_train, _eval_point, _finish, _Log,
+                    _resume, _save_checkpoint, _Trainer, _write_config, check_data, resolve_device, tune_allocator)
 
-# Runs per stacked model when not told (ensure_runs(group=), Study(group=), `scalinglaws study --group`,
-# $SCALINGLAWS_GROUP). The measured gain decides (benchmarks/results/batched_cpu.json, docs/speed.md): on
-# the 2-core CPUs stacking gained at most 1.17x, only at N <= 6,592, and lost up to 5% above, since the
-# one-run-per-core layout already reaches 17-45% of the matmul peak there and the step is bound by the
-# output head's matmuls and softmax, work stacking does not reduce. Those sizes are a small share of a
-# study's training time, and stacked runs are not bit-identical to the published one-at-a-time runs, so
-# the CPU default is 1. On a GPU a small model's step costs the same few ms at any batch (launch-bound,
-# benchmarks/results/gpu_session.md), so K runs share one step's launches: 16 until a device measures it.
-AUTO_GROUP = {"cpu": 1, "cuda": 16}
-
-
-def batch_key(spec: RunSpec) -> tuple | None:
-    """Specs with the same key can train as one stacked model; None: this spec trains alone."""
-    if spec.arch != "gpt2" or spec.compile or spec.noise_scale or spec.kernels != "fast":
-        return None
-    return (spec.shape(), spec.batch_size, spec.n_ctx, spec.vocab_size, spec.corpus, spec.precision,
-            spec.kernels, spec.dropout)
-
-
-def auto_group_size(device: str) -> int:
-    return AUTO_GROUP["cuda" if device.startswith("cuda") else "cpu"]
-
-
-def plan_groups(specs: list[RunSpec], group: int) -> list[list[RunSpec]]:
-    """Split specs into jobs: same-key specs in groups of at most `group` (longest runs together, so a
-    group's members finish close together), every other spec alone. Order: as given, by first member."""
-    if group <= 1:
-        return [[s] for s in specs]
-    by_key: dict = {}
-    jobs: list[list[RunSpec]] = []
-    for s in specs:
-        key = batch_key(s)
-        if key is None:
-            jobs.append([s])
-            continue
-        if key not in by_key or len(by_key[key]) >= group:
-            by_key[key] = []
-            jobs.append(by_key[key])
-        by_key[key].append(s)
-    return jobs
+from .grouping import AUTO_GROUP, auto_group_size, batch_key, plan_groups  # noqa: F401  (re-exported; torch-free)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -294,16 +254,10 @@ def _at_eval(stack: _Stack, i: int, m: _Member, limit: float, stop_after_step) -
     stopping, checkpoint. Returns (status, reason) when the member is finished, or ("killed", "") when
     stop_after_step simulated a kill after its checkpoint; None while it trains on."""
     stack.export(i)  # its weights into its own model, which the scorer and the checkpoint read
-    val = m.tr.evaluate()
-    if reason := _diverged_val(val, m.p.step, limit):
-        return "diverged", reason
-    m.p.rows.append(_metrics_row(m.spec, m.tr, m.p, train_loss=m.run_sum / m.run_n, val=val))
-    m.p.extra_rows += m.extra.rows(m.tr.scorer, m.p.step, m.p.step * m.spec.tokens_per_step)
+    ended = _eval_point(m.spec, m.tr, m.p, m.extra, m.out, m.run_sum / m.run_n, limit)
     m.run_sum, m.run_n = 0.0, 0
-    m.p.record_eval(val)
-    m.out.eval(m.p.rows[-1], m.p.extra_rows[len(m.p.extra_rows) - len(m.extra.names):])
-    if _early_stop(m.spec, m.p):
-        return "early_stopped", f"no improvement in {m.spec.patience} evals after step {m.p.best_step}"
+    if ended:
+        return ended
     if m.p.step >= m.spec.steps:
         return "ok", ""
     if m.ckpt_due or stop_after_step is not None:

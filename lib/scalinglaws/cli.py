@@ -8,6 +8,7 @@
     scalinglaws study --profile quick                          # execute the notebooks with papermill
     scalinglaws study --profile gpu --device cuda --train-only # train every run first (GPU: many at once)
     scalinglaws study --profile cpu --executor slurm           # the runs as Slurm job arrays (docs/slurm.md)
+    scalinglaws estimate --profile cpu                         # how long a cold study takes on this machine
     scalinglaws report --profile cpu                           # the results table (markdown) from NN_results.json
     scalinglaws predict --compute 1e21                         # compute-optimal N, D, loss: Kaplan beside Chinchilla
     scalinglaws predict --params 1e9 --tokens 2e10             # loss of a model, and whether it overfits
@@ -136,6 +137,17 @@ def _cmd_study(a) -> int:
     return 0
 
 
+def _cmd_estimate(a) -> int:
+    from .budget import estimate
+
+    e = estimate(a.profile, workers=a.workers, runs_dir=a.runs_dir, log=None if a.quiet else print)
+    print(e.summary())
+    if a.csv:
+        e.runs.to_csv(a.csv, index=False)
+        print(f"wrote {a.csv} (one row per run)")
+    return 0
+
+
 def _cmd_report(a) -> int:
     tables = {"claims": claims_markdown, "full": results_markdown}
     if a.write:
@@ -245,6 +257,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="let each notebook train its own runs (otherwise they are trained first, with a line per finished run)")
     _add_executor_options(ps)
     ps.set_defaults(fn=_cmd_study)
+
+    pe = sub.add_parser("estimate", help="predict a cold study's training time on this machine (times each shape briefly)")
+    pe.add_argument("--profile", default="cpu", choices=list(PROFILES), help="run grids (scalinglaws.profiles)")
+    pe.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                    help="training processes (the study runs one per core); the timing runs this many at once")
+    pe.add_argument("--runs-dir", default=None, help="run store; runs/<profile> when left out (decides lr_from)")
+    pe.add_argument("--csv", default=None, metavar="FILE", help="also write the per-run estimate to FILE")
+    pe.add_argument("--quiet", action="store_true", help="no line per timed shape")
+    pe.set_defaults(fn=_cmd_estimate)
 
     pq = sub.add_parser("report", help="print the results table of a profile as markdown")
     pq.add_argument("--profile", default="cpu", choices=list(PROFILES), help="whose figures/<profile>/NN_results.json")

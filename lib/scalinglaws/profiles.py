@@ -5,9 +5,10 @@
 
 Profiles:
 - ``smoke``  every code path of every notebook in about a minute each on 2 cores; numbers mean nothing.
-- ``quick``  a classroom run: all notebooks in about 8 minutes on 2 cores (LRs read from the cpu
-             store's sweeps); trends visible, fits rough.
-- ``cpu``    the reference study for a 2-core machine (default).
+- ``quick``  a classroom run: all notebooks in about 8 minutes on 2 Intel cores, 22 on the slower AMD
+             kind (LRs read from the cpu store's sweeps); trends visible, fits rough.
+- ``cpu``    the reference study for a 2-core machine (default); hours cold, not minutes: how long on
+             yours, `scalinglaws estimate --profile cpu`.
 - ``gpu``    the same findings at N ~1e4-1.4e7 for one H100 (``scale`` multiplies every token budget).
 
 Why these settings (measured on the 2-core reference machine, see docs/speed.md and benchmarks/):

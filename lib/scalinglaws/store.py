@@ -38,6 +38,7 @@ import pandas as pd
 from . import ScalingLawsError
 from .config import RunSpec
 from .data import prepare_tokens, resolve_eval_sets
+from .grouping import auto_group_size, plan_groups
 
 # Sidecar files of a run folder (see the module docstring).
 EVALS_FILE, POSITIONS_FILE, EVALS_SUMMARY = "evals.jsonl", "positions.json", "evals.json"
@@ -216,7 +217,7 @@ def ensure_runs(
     (evaluate.evaluate_run; a run without kept weights is an error saying how to get them). Read the
     results with load_evals / load_positions. Not with train=False: a read-only store is not written.
     group: at most this many same-shape runs train as one stacked model (batched.py), each still its own
-    run folder; 1 = one at a time; None = $SCALINGLAWS_GROUP, else batched.auto_group_size (measured: 1
+    run folder; 1 = one at a time; None = $SCALINGLAWS_GROUP, else grouping.auto_group_size (measured: 1
     on CPU). Runs that cannot be stacked, and executors without submit_group (Slurm), train one at a time.
     """
     if isinstance(executor, str) and executor not in ("local", "slurm"):
@@ -295,8 +296,6 @@ def _plan_jobs(missing: list[RunSpec], group: int | None, can_group: bool, devic
     """The training jobs: lists of specs, one spec each unless `group` (or its default) stacks runs."""
     if not can_group:
         return [[s] for s in missing]
-    from .batched import auto_group_size, plan_groups  # imports torch: only when something is trained
-
     if group is None:
         env = os.environ.get("SCALINGLAWS_GROUP", "")
         if env and not env.isdigit():

@@ -303,17 +303,10 @@ def _train_locked(spec, data, extra, run_dir, device, threads, log, checkpoint_e
                 status = "diverged"
                 break
         p.train_s += time.perf_counter() - t0
-        val = tr.evaluate()
-        if reason := _diverged_val(val, p.step, limit):
-            status = "diverged"
-            break
-        p.rows.append(_metrics_row(spec, tr, p, train_loss=run_sum / run_n, val=val))
-        p.extra_rows += extra.rows(tr.scorer, p.step, p.step * spec.tokens_per_step)
+        ended = _eval_point(spec, tr, p, extra, out, run_sum / run_n, limit)
         run_sum, run_n = 0.0, 0
-        p.record_eval(val)
-        out.eval(p.rows[-1], p.extra_rows[len(p.extra_rows) - len(extra.names):])
-        if _early_stop(spec, p):
-            status, reason = "early_stopped", f"no improvement in {spec.patience} evals after step {p.best_step}"
+        if ended:
+            status, reason = ended
             break
         if p.step < spec.steps and (time.perf_counter() - last_ckpt > checkpoint_every_s or stop_after_step is not None):
             _save_checkpoint(run_dir, tr, p)
@@ -324,6 +317,23 @@ def _train_locked(spec, data, extra, run_dir, device, threads, log, checkpoint_e
         t0 = time.perf_counter()
     out.close()
     return _finish(spec, run_dir, tr, extra, p, status, reason)
+
+
+def _eval_point(spec: RunSpec, tr: _Trainer, p: _Progress, extra: EvalSets, out: _Log, train_loss: float,
+                limit: float) -> tuple[str, str] | None:
+    """One eval point of a run, for train_run's loop and batched.py's alike: the validation loss, its
+    metrics row, the extra sets, the log line and the early-stopping rule. Returns (status, reason) when
+    the run ends here, else None."""
+    val = tr.evaluate()
+    if reason := _diverged_val(val, p.step, limit):
+        return "diverged", reason
+    p.rows.append(_metrics_row(spec, tr, p, train_loss=train_loss, val=val))
+    p.extra_rows += extra.rows(tr.scorer, p.step, p.step * spec.tokens_per_step)
+    p.record_eval(val)
+    out.eval(p.rows[-1], p.extra_rows[len(p.extra_rows) - len(extra.names):])
+    if _early_stop(spec, p):
+        return "early_stopped", f"no improvement in {spec.patience} evals after step {p.best_step}"
+    return None
 
 
 def _diverged_train(loss: float, step: int, vocab_size: int, limit: float) -> str:
