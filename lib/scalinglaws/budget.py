@@ -87,8 +87,8 @@ def planned_runs(profile: str, *, runs_dir=None, seed: int = 0, corpus=None, sca
 def time_shape(spec: RunSpec, *, steps: int = 6, warmup: int = 2, device: str = "cpu") -> dict:
     """Seconds per training step, per evaluation of the validation windows, to start a run and to finish
     it (loss by position, weights), for spec's shape on this machine (one thread, as each of the study's
-    workers runs). Each evaluation is timed right after training steps, as the loop calls it: an eval
-    timed twice in a row finds its memory already mapped and looks several times cheaper."""
+    workers runs). Each evaluation is timed right after training steps, as the loop calls it; the finish
+    (loss by position, weights) costs about one more evaluation per run."""
     import tempfile
     from pathlib import Path
 
