@@ -46,7 +46,7 @@ def planned_runs(profile: str, *, runs_dir=None, seed: int = 0, corpus=None, sca
     import tempfile
 
     from .experiments import GRIDS, LRRule, Study
-    from .tuning import LR_RULE_A, LR_RULE_B, default_lr, sweep_specs
+    from .tuning import LR_RULE_A, LR_RULE_B
 
     with tempfile.TemporaryDirectory() as tmp:
         st = Study(profile, runs_dir=runs_dir, figures_dir=tmp, seed=seed, corpus=corpus, scale=scale, log="none")
@@ -54,12 +54,9 @@ def planned_runs(profile: str, *, runs_dir=None, seed: int = 0, corpus=None, sca
         st._adopt_reference_lrs()  # reads the reference store only; sets _lr_ref when it has every sweep
         rows = []
         if p.tune_lr:  # first round of each sweep (ladder sizes unless read from the reference, LSTM sizes)
-            jobs = [] if st._lr_ref else st._ladder_sweep_jobs()
-            lstm_tokens = int(p.lstm_tokens * p.sweep_frac)
-            jobs += [(st._spec(l, d, lstm_tokens, arch="lstm"), lstm_tokens) for l, d in p.lstm_ladder]
+            jobs = ([] if st._lr_ref else st._ladder_sweep_jobs()) + st._lstm_sweep_jobs()
             for spec, tokens in jobs:
-                lrs = [default_lr(spec.n_params) * f for f in p.sweep_factors]
-                rows += [("lr-sweep", s, 0) for s in sweep_specs(spec.replace(tokens=tokens), lrs, budget_frac=1.0)]
+                rows += [("lr-sweep", s, 0) for s in st._sweep_specs(spec, tokens, st._first_sweep_lrs(spec))]
         # The ladder sizes get an LR of their own (as their sweeps give them), so a ladder size and a shape
         # variant with the rule's LR stay two runs, as in the study.
         rule = LRRule(LR_RULE_A, LR_RULE_B, "starting rule (cost estimate)")
@@ -88,7 +85,7 @@ def time_shape(spec: RunSpec, *, steps: int = 6, warmup: int = 2, device: str = 
     """Seconds per training step, per evaluation of the validation windows, to start a run and to finish
     it (loss by position, weights), for spec's shape on this machine (one thread, as each of the study's
     workers runs). Each evaluation is timed right after training steps, as the loop calls it; the finish
-    (loss by position, weights) costs about one more evaluation per run."""
+    costs about one more evaluation per run."""
     import tempfile
     from pathlib import Path
 
@@ -138,10 +135,14 @@ class Estimate:
     profile: str
     workers: int
     runs: pd.DataFrame  # one row per run: grid, N, steps, evals, seconds (this machine)
-    timings: pd.DataFrame  # one row per shape timed
     wall_s: float  # predicted training wall time on `workers` workers (sweeps and grids packed separately)
     machine: str
     timed: dict  # cost key -> timing, to pass to the next estimate on this machine
+
+    @property
+    def timings(self) -> pd.DataFrame:
+        """One row per shape timed: its cost fields and seconds per step, per eval, to start and to finish."""
+        return pd.DataFrame([{**dict(zip(_COST_FIELDS, k)), **v} for k, v in self.timed.items()])
 
     def by_grid(self) -> pd.DataFrame:
         g = self.runs.groupby("grid", sort=False)
@@ -176,12 +177,11 @@ def estimate(profile: str, *, workers: int = 2, steps: int = 6, runs_dir=None, s
                 log(f"[budget] timed {spec.arch} {spec.n_layer}x{spec.d_model} batch {spec.batch_size}: "
                     f"{timed[key]['step_s'] * 1e3:.1f} ms/step, {timed[key]['eval_s']:.2f} s/eval")
     timed = {k: timed[k] for k in runs["key"].unique()}
-    t = pd.DataFrame([{**dict(zip(_COST_FIELDS, k)), **v} for k, v in timed.items()])
     runs["seconds"] = [r.steps * timed[r.key]["step_s"] + r.evals * (1 + r.extra_sets) * timed[r.key]["eval_s"]
-                       + timed[r.key]["start_s"] + timed[r.key].get("end_s", 0.0) for r in runs.itertuples()]
+                       + timed[r.key]["start_s"] + timed[r.key]["end_s"] for r in runs.itertuples()]
     sweeps = runs["grid"] == "lr-sweep"  # the sweeps finish before any grid run starts (their LRs)
     wall = _pack(list(runs.loc[sweeps, "seconds"]), workers) + _pack(list(runs.loc[~sweeps, "seconds"]), workers)
-    return Estimate(profile, workers, runs.drop(columns=["spec", "key"]), t, wall, cpu_model(), timed)
+    return Estimate(profile, workers, runs.drop(columns=["spec", "key"]), wall, cpu_model(), timed)
 
 
 def cpu_model() -> str:

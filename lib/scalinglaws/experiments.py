@@ -21,6 +21,7 @@ from . import ScalingLawsError
 from .config import RunSpec
 from .model import Shape, non_embedding_params, shape_for_params
 from .profiles import GRIDS, PROFILES, Profile, get_profile  # noqa: F401  (re-exported: callers read them here too)
+from .tuning import LR_RULE_A, LR_RULE_B, LR_RULE_SOURCE, default_lr, sweep_result, sweep_specs
 
 @dataclass
 class LRRule:
@@ -123,19 +124,25 @@ class Study:
     def _spec(self, n_layer, d_model, tokens, **kw) -> RunSpec:
         return self.profile.base(n_layer, d_model, tokens, seed=self.seed, **kw)
 
+    def _first_sweep_lrs(self, spec: RunSpec) -> list[float]:
+        """The first round of a shape's LR sweep: the profile's factors around the starting rule."""
+        return [_round_lr(default_lr(spec.n_params) * f) for f in self.profile.sweep_factors]
+
+    @staticmethod
+    def _sweep_specs(spec: RunSpec, tokens: int, lrs: list[float]) -> list[RunSpec]:
+        """One sweep round's specs: spec at `tokens` (its cosine matched to them) at each LR."""
+        return sweep_specs(spec.replace(tokens=tokens), lrs, budget_frac=1.0)
+
     def _sweeps(self, jobs: list[tuple[RunSpec, int]], max_extend: int = 2) -> list[tuple[float, pd.DataFrame]]:
         """LR sweeps for several shapes in ONE ensure_runs call per round (so they share the workers):
         first the profile's factors around the starting rule, then, while a shape's best LR sits at the
         edge of its sweep, one more LR beyond that edge (x0.5 or x2), up to `max_extend` rounds.
         Returns (best LR, final-loss table) per job."""
-        from .tuning import default_lr, sweep_result, sweep_specs
-
         if not jobs:
             return []
-        lrs = [[_round_lr(default_lr(spec.n_params) * f) for f in self.profile.sweep_factors] for spec, _ in jobs]
+        lrs = [self._first_sweep_lrs(spec) for spec, _ in jobs]
         for round_ in range(max_extend + 1):
-            groups = [sweep_specs(spec.replace(tokens=tokens), lr_list, budget_frac=1.0)
-                      for (spec, tokens), lr_list in zip(jobs, lrs)]
+            groups = [self._sweep_specs(spec, tokens, lr_list) for (spec, tokens), lr_list in zip(jobs, lrs)]
             df = self.ensure([s for g in groups for s in g])
             out, grew = [], False
             for g, lr_list in zip(groups, lrs):
@@ -154,8 +161,6 @@ class Study:
         self._adopt_reference_lrs()
         if self._rule is not None:
             return self._rule
-        from .tuning import LR_RULE_A, LR_RULE_B, LR_RULE_SOURCE
-
         p = self.profile
         if not p.tune_lr:
             self._rule = LRRule(LR_RULE_A, LR_RULE_B, LR_RULE_SOURCE)
@@ -251,8 +256,6 @@ class Study:
     def _grid_kaplan(self):
         """The ladder trained as Kaplan et al. did (see Profile.kaplan): long warmup, cosine set for a
         longer run, the untuned starting LR rule."""
-        from .tuning import LR_RULE_SOURCE, default_lr
-
         p = self.profile
         if not p.kaplan:
             return []
@@ -321,18 +324,22 @@ class Study:
         p = self.profile
         return [self._with_lr(self._spec(l, d, p.ood_tokens), "generalization") for l, d in p.ood_ladder]
 
+    def _lstm_sweep_jobs(self) -> list[tuple[RunSpec, int]]:
+        """(spec, sweep tokens) of every LSTM size's LR sweep (sweep_frac of lstm_tokens)."""
+        p = self.profile
+        tokens = int(p.lstm_tokens * p.sweep_frac)
+        return [(self._spec(l, d, tokens, arch="lstm"), tokens) for l, d in p.lstm_ladder]
+
     def lstm_lrs(self) -> pd.DataFrame:
         """Best LR per LSTM size from its own sweep at sweep_frac of lstm_tokens (LSTMs are not on the
         transformer rule); columns n_layer, d_model, N, best_lr, at_edge, and the sweep's final losses."""
         if self._lstm is not None:
             return self._lstm
         p = self.profile
-        tokens = int(p.lstm_tokens * p.sweep_frac)
-        jobs = [(self._spec(l, d, tokens, arch="lstm"), tokens) for l, d in p.lstm_ladder]
+        jobs = self._lstm_sweep_jobs()
         rows = []
         for (spec, _), (lr, final) in zip(jobs, self._sweeps(jobs) if p.tune_lr else [(None, None)] * len(jobs)):
             if lr is None:  # smoke: the library's starting rule
-                from .tuning import default_lr
                 lr = default_lr(spec.n_params)
             rows.append({"n_layer": spec.n_layer, "d_model": spec.d_model, "N": spec.n_params, "best_lr": _round_lr(lr),
                          "at_edge": bool(final is not None and (lr <= final.lr.min() or lr >= final.lr.max())),

@@ -369,7 +369,7 @@ class SlurmExecutor:
             with ex.batch():
                 jobs = [ex.submit(fn, t.spec, t.runs_dir, device=device, threads=self.options.cpus_per_task,
                                   checkpoint_every_s=self.options.checkpoint_every_s,
-                                  **({"eval_sets": list(t.eval_sets)} if t.eval_sets else {})) for t in runs]
+                                  eval_sets=list(t.eval_sets) or None) for t in runs]
         except Exception as e:  # noqa: BLE001 - sbatch's own message, in one line
             lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()] or [e.__class__.__name__]
             errs = [ln for ln in lines if "error" in ln.lower()]
