@@ -35,26 +35,28 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_speed import matmul_peak  # noqa: E402 - the same peak measurement as the speed benchmark
 from machine import cpu_model  # noqa: E402
-
-from scalinglaws.batched import _Stack  # noqa: E402
-from scalinglaws.config import RunSpec  # noqa: E402
-from scalinglaws.data import prepare_tokens  # noqa: E402
-from scalinglaws.experiments import get_profile  # noqa: E402
-from scalinglaws.schedule import get_lr  # noqa: E402
-from scalinglaws.train import _Trainer, tune_allocator  # noqa: E402
+from scalinglaws.data.tokens import prepare_tokens  # noqa: E402
+from scalinglaws.study.profiles import get_profile  # noqa: E402
+from scalinglaws.training.batched import Stack  # noqa: E402
+from scalinglaws.training.schedule import get_lr  # noqa: E402
+from scalinglaws.training.spec import RunSpec  # noqa: E402
+from scalinglaws.training.trainer import (
+    Trainer,  # noqa: E402
+    tune_allocator,
+)
 
 
 def _steps(specs: list[RunSpec], device: str):
     """A function doing one training step of all `specs` (one alone: train_run's step; several: batched)."""
     data = prepare_tokens(specs[0].corpus, specs[0].vocab_size, quiet=True)
-    trs = [_Trainer(s, data, device) for s in specs]
+    trs = [Trainer(s, data, device) for s in specs]
     if len(specs) == 1:
         return lambda i: trs[0].step(i)
-    stack = _Stack([SimpleNamespace(tr=t) for t in trs])
+    stack = Stack([SimpleNamespace(tr=t) for t in trs])
     members = [SimpleNamespace(tr=t, spec=s) for t, s in zip(trs, specs)]
 
     def step(i):
-        from scalinglaws.data import batch_starts, gather_windows
+        from scalinglaws.data.windows import batch_starts, gather_windows
 
         w = torch.stack([torch.from_numpy(gather_windows(m.tr.train_tokens, batch_starts(
             len(m.tr.train_tokens), m.spec.n_ctx, m.spec.batch_size, m.spec.seed, i), m.spec.n_ctx)) for m in members])
@@ -144,9 +146,9 @@ def numerics(args) -> dict:
     time, in scratch stores; the batched-minus-sequential difference against the seed-to-seed sd."""
     import tempfile
 
-    from scalinglaws.batched import train_batched
-    from scalinglaws.store import read_summary
-    from scalinglaws.train import train_run
+    from scalinglaws.training.batched import train_batched
+    from scalinglaws.training.loop import train_run
+    from scalinglaws.training.run_folder import read_summary
 
     prof = get_profile(args.profile)
     torch.set_num_threads(args.threads)

@@ -29,13 +29,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
-from scalinglaws.config import RunSpec, get_lr
-from scalinglaws.data import batch_starts, gather_windows, prepare_tokens
-from scalinglaws.experiments import get_profile
-from scalinglaws.model import build_model
-from scalinglaws.train import _Trainer, tune_allocator
-
+from scalinglaws.data.tokens import prepare_tokens
+from scalinglaws.data.windows import batch_starts, gather_windows
+from scalinglaws.study.profiles import get_profile
+from scalinglaws.training.model import build_model
+from scalinglaws.training.schedule import get_lr
+from scalinglaws.training.spec import RunSpec
+from scalinglaws.training.trainer import Trainer, tune_allocator
 
 DEVICE = "cpu"  # set by --device; every measurement of one script run uses the same device
 TUNED = True  # glibc malloc settings of train_run (train.tune_allocator) for every loop; --default-allocator
@@ -106,7 +106,7 @@ def time_steps(step_fn, seconds: float, warmup: int = 3) -> float:
 def ours(spec: RunSpec, data, seconds: float) -> float:
     if DEVICE.startswith("cuda"):  # as train_run sets it for a CUDA run
         torch.backends.cuda.matmul.allow_tf32 = True
-    tr = _Trainer(spec, data, DEVICE)
+    tr = Trainer(spec, data, DEVICE)
     return spec.tokens_per_step / time_steps(tr.step, seconds)
 
 
@@ -116,7 +116,7 @@ def shared_model(spec: RunSpec, data, seconds: float) -> float:
     this GPT2LMHeadModel runs, the Trainer's and the naive one included. What is left of a step (the
     output head and its loss, the optimizer, sampling, Python) is all a training loop can change, so
     tokens_per_step / this time bounds any loop's rate on this model, and its MFU."""
-    tr = _Trainer(spec, data, DEVICE)
+    tr = Trainer(spec, data, DEVICE)
     w = torch.from_numpy(gather_windows(data.train, batch_starts(len(data.train), spec.n_ctx, spec.batch_size, 0, 0),
                                         spec.n_ctx)).to(DEVICE)
     x = w[:, :-1]
@@ -320,7 +320,7 @@ def main(argv=None):
               flush=True)
         rows.append(r)
     lay = []
-    from scalinglaws.store import GPU_WORKERS
+    from scalinglaws.store.executors import GPU_WORKERS
 
     workers = a.layout_workers or (GPU_WORKERS if DEVICE.startswith("cuda") else 2)
     for n_layer, d_model in (ladder[:3] if DEVICE == "cpu" else ladder[:2]):

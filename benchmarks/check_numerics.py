@@ -21,10 +21,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
-from scalinglaws.experiments import get_profile
-from scalinglaws.store import ensure_runs
-from scalinglaws.tuning import default_lr
+from scalinglaws.store.ensure import ensure_runs
+from scalinglaws.study.profiles import get_profile
+from scalinglaws.training.lr import default_lr
 
 
 def main(argv=None):

@@ -19,10 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import bench_speed as bs  # noqa: E402
 import torch  # noqa: E402
-
-from scalinglaws.data import prepare_tokens  # noqa: E402
-from scalinglaws.experiments import get_profile  # noqa: E402
-from scalinglaws.store import GPU_WORKERS  # noqa: E402
+from scalinglaws.data.tokens import prepare_tokens  # noqa: E402
+from scalinglaws.store.executors import GPU_WORKERS  # noqa: E402
+from scalinglaws.study.profiles import get_profile  # noqa: E402
 
 
 def main(argv=None):

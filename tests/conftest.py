@@ -25,7 +25,8 @@ def _session_cache(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def small_tokens():
-    from scalinglaws.data import gutenberg_mirror, prepare_tokens
+    from scalinglaws.data.paths import gutenberg_mirror
+    from scalinglaws.data.tokens import prepare_tokens
 
     if gutenberg_mirror() is None:
         if os.environ.get("CI"):
@@ -37,7 +38,7 @@ def small_tokens():
 @pytest.fixture
 def tiny_spec():
     """A ~1e4 non-embedding-parameter model on the small corpus, a few seconds of training."""
-    from scalinglaws.config import RunSpec
+    from scalinglaws.training.spec import RunSpec
 
     return RunSpec(n_layer=2, d_model=16, n_ctx=64, corpus=SMALL_CORPUS, vocab_size=SMALL_VOCAB,
                    tokens=16 * 64 * 300, batch_size=16, lr=2e-2, eval_points=6, eval_tokens=8192)
@@ -54,7 +55,7 @@ def smoke_store(tmp_path_factory, small_tokens):
     shared by the notebook tests (which then only read and fit) and the train_all test (~1 min saved)."""
     from types import SimpleNamespace
 
-    from scalinglaws.experiments import Study
+    from scalinglaws.study.plan import Study
 
     root = tmp_path_factory.mktemp("smoke_study")
     st = Study("smoke", runs_dir=root / "runs", figures_dir=root / "figures", workers=2, log="none")

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-
-from scalinglaws import analysis, paper
+from scalinglaws import paper
+from scalinglaws.analysis import allocation, common, critical_batch
 from scalinglaws.fit import FitResult
 
 
@@ -16,13 +16,13 @@ def test_chinchilla_interpretation_says_whether_the_two_exponents_agree():
     def f(a, lo, hi):
         return SimpleNamespace(params={"a": a}, ci={"a": (lo, hi)})
 
-    agree = analysis.interpret_chinchilla(f(0.77, 0.70, 0.89), f(0.79, 0.54, 0.94), None)
+    agree = allocation.interpret_chinchilla(f(0.77, 0.70, 0.89), f(0.79, 0.54, 0.94), None)
     assert "overlap: at this scale the two methods agree" in agree
-    apart = analysis.interpret_chinchilla(f(0.73, 0.70, 0.76), f(0.50, 0.45, 0.55), None)
+    apart = allocation.interpret_chinchilla(f(0.73, 0.70, 0.76), f(0.50, 0.45, 0.55), None)
     assert "do not overlap" in apart and "larger" in apart and "opposite" not in apart
-    opposite = analysis.interpret_chinchilla(f(0.24, 0.11, 0.30), f(0.79, 0.54, 0.94), None)
+    opposite = allocation.interpret_chinchilla(f(0.24, 0.11, 0.30), f(0.79, 0.54, 0.94), None)
     assert "smaller" in opposite and "opposite" in opposite
-    no_ci = analysis.interpret_chinchilla(f(0.77, float("nan"), float("nan")), f(0.79, 0.54, 0.94), None)
+    no_ci = allocation.interpret_chinchilla(f(0.77, float("nan"), float("nan")), f(0.79, 0.54, 0.94), None)
     assert "overlap" not in no_ci
 
 
@@ -30,10 +30,10 @@ def test_frontier_loss_fit_needs_two_model_sizes(capsys):
     """One size's stretch of the frontier is its own learning curve: no L(C) frontier fit from it."""
     C = np.geomspace(1e11, 1e13, 12)
     one = pd.DataFrame({"C": C, "L": 30.0 * C**-0.05, "N": 25_000.0})
-    assert analysis.frontier_loss_fit(one, n_boot=0, seed=0) is None
+    assert allocation.frontier_loss_fit(one, n_boot=0, seed=0) is None
     assert "1 model size(s)" in capsys.readouterr().out
     two = one.assign(N=np.where(C < 1e12, 25_000.0, 85_000.0))
-    r = analysis.frontier_loss_fit(two, n_boot=0, seed=0)
+    r = allocation.frontier_loss_fit(two, n_boot=0, seed=0)
     assert r.converged and r.params["alpha"] == pytest.approx(0.05, rel=1e-6)
 
 
@@ -43,7 +43,7 @@ def test_results_note_why_a_fit_has_no_interval(tmp_path):
                   boot=np.empty((0, 2)), param_names=("E", "alpha"), residuals=np.empty(0), points=pd.DataFrame(), converged=True,
                   message="L-BFGS-B from 17 start(s): ok; no interval for E: the E term is at most 3e-27 of every fitted loss (it vanished)",
                   n_boot=0, seed=0, no_interval={"E": "the E term is at most 3e-27 of every fitted loss (it vanished)"})
-    res = analysis.Results("06", tmp_path)
+    res = common.Results("06", tmp_path)
     res.add_fit(f, "E", "E (Approach 3)", paper.CHINCHILLA["E"].value, "nats/token", "L = E + A/N^alpha + B/D^beta")
     res.add_fit(f, "alpha", "alpha (Approach 3)", paper.CHINCHILLA["alpha"].value)
     assert res.get("E (Approach 3)")["note"] == "L = E + A/N^alpha + B/D^beta [no interval for E: the E term is at most 3e-27 of every fitted loss (it vanished)]"
@@ -75,8 +75,8 @@ def test_learning_curve_fits_on_the_store_start_after_each_runs_warmup():
     import json
     from pathlib import Path
 
-    from scalinglaws.config import RunSpec
-    from scalinglaws.store import load_runs
+    from scalinglaws.store.tables import load_runs
+    from scalinglaws.training.spec import RunSpec
 
     store = Path(__file__).resolve().parents[1] / "runs" / "cpu"
     specs = [RunSpec.from_dict(json.loads(c.read_text())["spec"]) for c in sorted(store.glob("*/config.json"))]
@@ -103,16 +103,16 @@ def _fit(params, ci, converged=True, L=(4.0, 5.0)):
 
 
 def test_bcrit_interpretation_is_true_in_every_branch():
-    assert analysis.interpret_bcrit(None).startswith("No B_crit(L) fit")
-    failed = analysis.interpret_bcrit(_fit({"alpha_B": -0.17}, {"alpha_B": (-0.35, -0.11)}, converged=False))
+    assert critical_batch.interpret_bcrit(None).startswith("No B_crit(L) fit")
+    failed = critical_batch.interpret_bcrit(_fit({"alpha_B": -0.17}, {"alpha_B": (-0.35, -0.11)}, converged=False))
     assert "did not converge" in failed and "no claim" in failed and "grows" not in failed
-    zero = analysis.interpret_bcrit(_fit({"alpha_B": 0.1}, {"alpha_B": (-0.2, 0.4)}))
+    zero = critical_batch.interpret_bcrit(_fit({"alpha_B": 0.1}, {"alpha_B": (-0.2, 0.4)}))
     assert "includes 0" in zero and "no dependence" in zero
-    grows = analysis.interpret_bcrit(_fit({"alpha_B": 0.2}, {"alpha_B": (0.1, 0.3)}))
+    grows = critical_batch.interpret_bcrit(_fit({"alpha_B": 0.2}, {"alpha_B": (0.1, 0.3)}))
     assert grows.startswith("B_crit grows as the loss falls, as in the paper")
-    shrinks = analysis.interpret_bcrit(_fit({"alpha_B": -0.17}, {"alpha_B": (-0.35, -0.11)}))
+    shrinks = critical_batch.interpret_bcrit(_fit({"alpha_B": -0.17}, {"alpha_B": (-0.35, -0.11)}))
     assert shrinks.startswith("B_crit shrinks as the loss falls, the opposite") and "grows" not in shrinks
-    nan = analysis.interpret_bcrit(_fit({"alpha_B": 0.2}, {"alpha_B": (np.nan, np.nan)}))
+    nan = critical_batch.interpret_bcrit(_fit({"alpha_B": 0.2}, {"alpha_B": (np.nan, np.nan)}))
     assert "grows" in nan and "no interval" in nan
 
 
@@ -120,20 +120,20 @@ def test_methods_agree_when_the_two_intervals_overlap():
     def a(v, lo, hi):
         return SimpleNamespace(params={"a": v}, ci={"a": (lo, hi)})
 
-    assert analysis.methods_agree(a(0.77, 0.70, 0.89), a(0.79, 0.54, 0.94)) is True
-    assert analysis.methods_agree(a(0.73, 0.70, 0.76), a(0.50, 0.45, 0.55)) is False
-    assert analysis.methods_agree(a(0.73, np.nan, np.nan), a(0.50, 0.45, 0.55)) is None
-    assert analysis.methods_agree(None, a(0.50, 0.45, 0.55)) is None
+    assert allocation.methods_agree(a(0.77, 0.70, 0.89), a(0.79, 0.54, 0.94)) is True
+    assert allocation.methods_agree(a(0.73, 0.70, 0.76), a(0.50, 0.45, 0.55)) is False
+    assert allocation.methods_agree(a(0.73, np.nan, np.nan), a(0.50, 0.45, 0.55)) is None
+    assert allocation.methods_agree(None, a(0.50, 0.45, 0.55)) is None
 
 
 def test_approach3_is_not_used_for_claims_when_unreliable():
-    ok, why = analysis.approach3_reliable(_fit({"E": 1.7}, {}, L=(3.0, 4.0)))
+    ok, why = allocation.approach3_reliable(_fit({"E": 1.7}, {}, L=(3.0, 4.0)))
     assert ok and why == ""
-    ok, why = analysis.approach3_reliable(_fit({"E": 1e-26}, {}, L=(3.0, 4.0)))
+    ok, why = allocation.approach3_reliable(_fit({"E": 1e-26}, {}, L=(3.0, 4.0)))
     assert not ok and "E went to (near) zero" in why
-    assert analysis.approach3_reliable(_fit({"E": 1.7}, {}, converged=False)) == (False, "fit did not converge")
-    assert analysis.approach3_reliable(None)[0] is False
-    text = analysis.interpret_chinchilla(None, None, SimpleNamespace(
+    assert allocation.approach3_reliable(_fit({"E": 1.7}, {}, converged=False)) == (False, "fit did not converge")
+    assert allocation.approach3_reliable(None)[0] is False
+    text = allocation.interpret_chinchilla(None, None, SimpleNamespace(
         params={"alpha": 0.05, "beta": 0.8, "E": 1e-26, "a": 0.94}, converged=True,
         ci={k: (np.nan, np.nan) for k in ("alpha", "beta", "E", "a")}, points=pd.DataFrame({"L": [3.0, 4.0]})))
     assert "not reliable here" in text and "not used to allocate compute" in text

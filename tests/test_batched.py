@@ -4,10 +4,12 @@ import json
 
 import pytest
 import torch
-
-from scalinglaws.batched import _Stack, auto_group_size, batch_key, plan_groups, train_batched
-from scalinglaws.store import ensure_runs, load_runs, read_metrics, read_summary, verify_run
-from scalinglaws.train import train_run
+from scalinglaws.store.ensure import ensure_runs
+from scalinglaws.store.tables import load_runs
+from scalinglaws.training.batched import Stack, train_batched
+from scalinglaws.training.grouping import auto_group_size, batch_key, plan_groups
+from scalinglaws.training.loop import train_run
+from scalinglaws.training.run_folder import read_metrics, read_summary, verify_run
 
 # Batched and one-at-a-time runs do the same math in a different rounding order (batched kernels, a
 # per-member clipping norm). Over a short low-LR run the final losses agree far inside seed-to-seed noise
@@ -30,7 +32,7 @@ def test_each_member_gets_its_own_correct_run_folder(small_tokens, tiny_spec, tm
         assert cfg["spec"] == spec.to_dict() and cfg["execution"] == {"mode": "batched", "group_size": 3}
         rows = read_metrics(d)
         assert [r["step"] for r in rows] == sorted(set(r["step"] for r in rows)) and rows[-1]["step"] == spec.steps
-        assert all(r["lr"] == pytest.approx(__import__("scalinglaws.schedule").schedule.get_lr(r["step"] - 1, spec))
+        assert all(r["lr"] == pytest.approx(__import__("scalinglaws.training.schedule").training.schedule.get_lr(r["step"] - 1, spec))
                    for r in rows)  # its own LR schedule
         assert (d / "model.safetensors").is_file() and not (d / "ckpt.pt").exists()
     # the same runs one at a time: same curves within rounding, and no "execution" in config.json
@@ -90,15 +92,15 @@ def test_stacked_adamw_is_torch_adamw_per_member():
     copy, for its own LR, with weight decay on matrices only (as train.make_optimizer)."""
     from types import SimpleNamespace
 
-    from scalinglaws.config import RunSpec
-    from scalinglaws.model import build_model
-    from scalinglaws.train import make_optimizer
+    from scalinglaws.training.model import build_model
+    from scalinglaws.training.spec import RunSpec
+    from scalinglaws.training.trainer import make_optimizer
 
     spec = RunSpec(n_layer=1, d_model=16, n_ctx=16, vocab_size=64, weight_decay=0.1, grad_clip=0.5)
     models = [build_model(spec.shape(), seed=s) for s in (0, 1)]
     ref = build_model(spec.shape(), seed=1)
     opt_ref = make_optimizer(ref, spec)
-    stack = _Stack([SimpleNamespace(tr=SimpleNamespace(model=m, opt=make_optimizer(m, spec))) for m in models])
+    stack = Stack([SimpleNamespace(tr=SimpleNamespace(model=m, opt=make_optimizer(m, spec))) for m in models])
     names = stack.names
     trunk_ref = dict(ref.transformer.named_parameters())
     gen = torch.Generator().manual_seed(0)

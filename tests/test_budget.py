@@ -4,17 +4,16 @@ per-shape timing predicts a real run's training time on this machine."""
 import json
 
 import pytest
-
-from scalinglaws.budget import _pack, cost_key, planned_runs, time_shape
-from scalinglaws.experiments import GRIDS, Study
+from scalinglaws.study.estimate import _pack, cost_key, planned_runs, time_shape
+from scalinglaws.study.plan import Study
+from scalinglaws.study.profiles import GRIDS
 
 
 def test_planned_runs_cover_the_study(tmp_path, monkeypatch):
     """Every run the Study's grids ask for (whatever their LRs) has a planned run of the same cost (shape,
     batch, evaluation) and the same number of steps, and nothing else is planned besides the sweeps."""
     import pandas as pd
-
-    from scalinglaws.experiments import LRRule
+    from scalinglaws.study.plan import LRRule
 
     plan = planned_runs("smoke", runs_dir=tmp_path / "runs")
     monkeypatch.setattr(Study, "lstm_lrs", lambda self: pd.DataFrame(
@@ -45,7 +44,7 @@ def test_tuned_profile_plans_its_sweeps(tmp_path, monkeypatch):
 def test_lr_from_reference_skips_the_ladder_sweeps(tmp_path, monkeypatch):
     """quick reads its ladder LRs from runs/cpu when that store holds them: no ladder sweeps planned; with
     an empty reference beside it, it plans its own."""
-    from scalinglaws.data import project_root
+    from scalinglaws.data.paths import project_root
 
     ref = project_root() / "runs" / "cpu"
     if not any(ref.glob("*/DONE")):
@@ -73,7 +72,7 @@ def test_cost_key_ignores_lr_seed_and_budget(tiny_spec):
 def test_timing_predicts_a_real_run(tiny_spec, small_tokens, tmp_path):
     """steps x the timed step time is the run's measured training time within a factor of 3 (timings
     on a shared 2-core machine vary; a wrong unit or a missing backward pass would be off by far more)."""
-    from scalinglaws.train import train_run
+    from scalinglaws.training.loop import train_run
 
     spec = tiny_spec
     t = time_shape(spec, steps=6)
@@ -87,7 +86,6 @@ def test_timing_predicts_a_real_run(tiny_spec, small_tokens, tmp_path):
 def test_estimate_command(tmp_path, capsys, small_tokens):
     """`scalinglaws estimate` prints the total and one line per grid, and writes one CSV row per planned run."""
     import pandas as pd
-
     from scalinglaws.cli import main
 
     out = tmp_path / "est.csv"

@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 import pytest
-
 from scalinglaws.cli import main
 
 
@@ -47,9 +46,8 @@ def test_report_and_device_mistakes_are_errors_not_empty_results(capsys):
         main(["report", "--profile", "nope"])
     assert e.value.code == 2 and "invalid choice: 'nope' (choose from 'smoke', 'quick', 'cpu', 'gpu')" in capsys.readouterr().err
     import torch
-
     from scalinglaws import ScalingLawsError
-    from scalinglaws.experiments import Study
+    from scalinglaws.study.plan import Study
 
     if not torch.cuda.is_available():  # -p device cuda without a GPU fails before any data or training work
         with pytest.raises(ScalingLawsError, match="no CUDA GPU"):

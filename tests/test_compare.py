@@ -2,7 +2,7 @@
 
 import json
 
-from scalinglaws.compare import compare_files, numbers_close, texts_match
+from scalinglaws.analysis.compare import compare_files, numbers_close, texts_match
 from scalinglaws.findings import unmeasured
 
 

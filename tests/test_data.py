@@ -6,9 +6,10 @@ import lzma
 
 import numpy as np
 import pytest
-
-from scalinglaws import data
-from scalinglaws.data import CorpusError, prepare_tokens, split_documents
+from scalinglaws.data import corpus as corpus_mod
+from scalinglaws.data import eval_text, paths, windows
+from scalinglaws.data.corpus import CorpusError, split_documents
+from scalinglaws.data.tokens import prepare_tokens
 
 
 def test_splits_are_disjoint_deterministic_and_cover(small_tokens):
@@ -17,11 +18,11 @@ def test_splits_are_disjoint_deterministic_and_cover(small_tokens):
     assert not (sets["train"] & sets["validation"]) and not (sets["train"] & sets["test"])
     assert not (sets["validation"] & sets["test"])
     assert sum(len(v) for v in docs.values()) == 12 and all(docs[k] for k in docs)
-    ids = [f"pg{r['pg_id']}" for r in data.read_manifest()[:12]]
+    ids = [f"pg{r['pg_id']}" for r in corpus_mod.read_manifest()[:12]]
     again = split_documents(ids, small_tokens.fingerprint)
     assert [ids[i] for i in again["train"]] == docs["train"]  # same order: nested subsets are stable
     counts = small_tokens.token_counts()
-    assert all(counts[k] == len(small_tokens.split(k)) > 0 for k in data.SPLITS)
+    assert all(counts[k] == len(small_tokens.split(k)) > 0 for k in corpus_mod.SPLITS)
 
 
 def test_split_by_document_for_any_corpus():
@@ -51,12 +52,12 @@ def test_cache_is_reused(small_tokens):
 
 
 def test_sampling_is_a_pure_function_of_seed_and_step():
-    a = data.batch_starts(10_000, 64, 8, seed=1, step=5)
-    assert np.array_equal(a, data.batch_starts(10_000, 64, 8, seed=1, step=5))
-    assert not np.array_equal(a, data.batch_starts(10_000, 64, 8, seed=1, step=6))
+    a = windows.batch_starts(10_000, 64, 8, seed=1, step=5)
+    assert np.array_equal(a, windows.batch_starts(10_000, 64, 8, seed=1, step=5))
+    assert not np.array_equal(a, windows.batch_starts(10_000, 64, 8, seed=1, step=6))
     assert a.min() >= 0 and a.max() <= 10_000 - 65
     toks = np.arange(10_000, dtype=np.uint16)
-    w = data.gather_windows(toks, a, 64)
+    w = windows.gather_windows(toks, a, 64)
     assert w.shape == (8, 65) and np.all(np.diff(w, axis=1) == 1)  # contiguous windows
 
 
@@ -87,7 +88,7 @@ def _write_books(folder, n=4, kind="txt.xz"):
 def test_local_corpora_load_through_datasets(tmp_path, kind):
     texts = _write_books(tmp_path / kind, kind=kind)
     corpus = str(tmp_path / kind) + ("?column=body" if kind == "jsonl" else "")
-    ids, got, info = data.load_documents(corpus)
+    ids, got, info = corpus_mod.load_documents(corpus)
     assert sorted(got) == sorted(texts) and len(set(ids)) == 4
     td = prepare_tokens(corpus, 300, quiet=True)
     assert sum(td.token_counts().values()) > 1000
@@ -96,12 +97,12 @@ def test_local_corpora_load_through_datasets(tmp_path, kind):
 def test_local_corpus_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(CorpusError, match="no corpus files"):
-        data.load_documents(str(tmp_path / "empty"))
+        corpus_mod.load_documents(str(tmp_path / "empty"))
     with pytest.raises(CorpusError, match="not found"):
-        data.parse_corpus(str(tmp_path / "missing_folder"))
+        corpus_mod.parse_corpus(str(tmp_path / "missing_folder"))
     _write_books(tmp_path / "j", kind="jsonl")
     with pytest.raises(CorpusError, match="no column 'text'"):
-        data.load_documents(str(tmp_path / "j"))
+        corpus_mod.load_documents(str(tmp_path / "j"))
     (tmp_path / "blank").mkdir()
     for i in range(3):
         (tmp_path / "blank" / f"{i}.txt").write_text("   \n")
@@ -112,10 +113,10 @@ def test_local_corpus_errors(tmp_path):
 def test_hub_id_offline_fails_fast_with_clear_message(monkeypatch):
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     with pytest.raises(CorpusError) as e:
-        data.load_documents("hub:no-such-owner/no-such-dataset")
+        corpus_mod.load_documents("hub:no-such-owner/no-such-dataset")
     msg = str(e.value)
     assert "offline" in msg and "gutenberg" in msg and "\n" not in msg
-    assert data.parse_corpus("someone/some-dataset").kind == "hub"
+    assert corpus_mod.parse_corpus("someone/some-dataset").kind == "hub"
 
 
 FAKE_PG = """\ufeffThe Project Gutenberg EBook of A Test, by Nobody\r
@@ -143,15 +144,15 @@ licence text that must go\r
 
 
 def test_strip_gutenberg_removes_licence_and_notices():
-    out = data.strip_gutenberg(FAKE_PG)
+    out = corpus_mod.strip_gutenberg(FAKE_PG)
     assert out == "CHAPTER I.\n\nIt was a dark and stormy night.\n\nThe end.\n"
     with pytest.raises(CorpusError, match="markers"):
-        data.strip_gutenberg("no markers here")
+        corpus_mod.strip_gutenberg("no markers here")
 
 
 def test_gutenberg_download_path_without_mirror(monkeypatch, tmp_path):
     """Users without a mirror download the same ids, strip them the same way, and cache them."""
-    monkeypatch.setattr(data, "gutenberg_mirror", lambda: None)
+    monkeypatch.setattr(corpus_mod, "gutenberg_mirror", lambda: None)
     monkeypatch.setenv("SCALINGLAWS_CACHE", str(tmp_path))
     calls = []
 
@@ -159,41 +160,43 @@ def test_gutenberg_download_path_without_mirror(monkeypatch, tmp_path):
         calls.append(url)
         return io.BytesIO(FAKE_PG.encode())
 
-    monkeypatch.setattr(data.urllib.request, "urlopen", fake_urlopen)
-    ids, paths, source = data.gutenberg_files(3)
+    monkeypatch.setattr(corpus_mod.urllib.request, "urlopen", fake_urlopen)
+    ids, paths, source = corpus_mod.gutenberg_files(3)
     assert source.startswith("download") and len(calls) == 3
     assert calls[0] == "https://www.gutenberg.org/cache/epub/11/pg11.txt"
     assert lzma.open(paths[0], "rt").read().startswith("CHAPTER I.")
-    data.gutenberg_files(3)
+    corpus_mod.gutenberg_files(3)
     assert len(calls) == 3  # cached: no second download
 
     def offline(url, timeout):
         raise OSError("no network")
 
-    monkeypatch.setattr(data.urllib.request, "urlopen", offline)
+    monkeypatch.setattr(corpus_mod.urllib.request, "urlopen", offline)
     with pytest.raises(CorpusError, match="SCALINGLAWS_GUTENBERG_MIRROR"):
-        data.gutenberg_files(4)
+        corpus_mod.gutenberg_files(4)
 
 
 def test_bad_corpus_strings():
     for bad in ["gutenberg:2", "gutenberg:x", "gutenberg:9999", ""]:
         with pytest.raises(CorpusError):
-            data.parse_corpus(bad)
+            corpus_mod.parse_corpus(bad)
 
 
 def test_manifest_matches_shared_corpus():
     from pathlib import Path
 
-    shared = Path(data.__file__).resolve().parents[3] / "shared" / "corpus" / "MANIFEST.tsv"
+    shared = Path(paths.__file__).resolve().parents[4] / "shared" / "corpus" / "MANIFEST.tsv"
     if not shared.exists():
         pytest.skip("no ../shared/corpus beside the checkout")
-    assert shared.read_text() == data.MANIFEST.read_text()
+    assert shared.read_text() == corpus_mod.MANIFEST.read_text()
 
 
 def test_a_single_text_file_is_split_by_position(tmp_path):
     """The commonest corpus, one input.txt, used to be refused ("at least 3 documents"). It is cut into
     contiguous train / validation / test stretches (as nanoGPT does) and the split says so."""
-    from scalinglaws.data import HELDOUT_FRACTION, gutenberg_mirror, prepare_tokens, split_by_position
+    from scalinglaws.data.corpus import HELDOUT_FRACTION, split_by_position
+    from scalinglaws.data.paths import gutenberg_mirror
+    from scalinglaws.data.tokens import prepare_tokens
 
     ids, pieces, splits = split_by_position(["input.txt"], ["abcdefghij" * 100])
     assert [ids[i] for i in splits["validation"]] == ["input.txt[960:980]"] and "".join(pieces) == "abcdefghij" * 100
@@ -215,16 +218,16 @@ def test_a_single_text_file_is_split_by_position(tmp_path):
 def test_eval_sets_resolve_and_tokenize_like_the_cache(small_tokens):
     """"ood" is the four OOD texts; a corpus string is all of that corpus's documents, encoded with the
     run's tokenizer exactly as the token cache encodes them (same token counts per id, every split)."""
-    assert data.resolve_eval_sets(["ood:fortunes", "ood", "gutenberg:12"]) == [
+    assert eval_text.resolve_eval_sets(["ood:fortunes", "ood", "gutenberg:12"]) == [
         "ood:fortunes", "ood:gcide-dictionary", "ood:linux-kernel-docs", "ood:python-stdlib-source", "gutenberg:12"]
     for bad, msg in ((["ood:nope"], "the ood sets are"), (["./no/such/thing.txt"], "not found"), ([""], "eval set")):
         with pytest.raises(CorpusError, match=msg):
-            data.resolve_eval_sets(bad)
-    tokens, info = data.eval_set_tokens("gutenberg:12", small_tokens)
-    cache = np.concatenate([np.asarray(small_tokens.split(k)) for k in data.SPLITS])
+            eval_text.resolve_eval_sets(bad)
+    tokens, info = eval_text.eval_set_tokens("gutenberg:12", small_tokens)
+    cache = np.concatenate([np.asarray(small_tokens.split(k)) for k in corpus_mod.SPLITS])
     assert info["kind"] == "corpus" and len(tokens) == len(cache) == info["tokens"]
     assert np.array_equal(np.bincount(tokens, minlength=512), np.bincount(cache, minlength=512))
-    again, _ = data.eval_set_tokens("gutenberg:12", small_tokens)  # from the cache now
+    again, _ = eval_text.eval_set_tokens("gutenberg:12", small_tokens)  # from the cache now
     assert np.array_equal(again, tokens)
-    starts = data.eval_set_starts(1000, 64, 8192)  # a short text: as many windows as fit, none overlapping
+    starts = windows.eval_set_starts(1000, 64, 8192)  # a short text: as many windows as fit, none overlapping
     assert len(starts) == 15 and np.all(np.diff(starts) >= 65)

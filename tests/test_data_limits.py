@@ -2,8 +2,7 @@
 
 import numpy as np
 import pandas as pd
-
-from scalinglaws import data_limits as dl
+from scalinglaws.analysis import data_limits as dl
 
 
 def _run(rid, val, status="ok", N=1000, D=1e4):

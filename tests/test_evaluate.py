@@ -8,14 +8,20 @@ import types
 
 import numpy as np
 import pytest
-
-from scalinglaws import train as train_mod
-from scalinglaws.data import CorpusError
-from scalinglaws.evaluate import (MissingWeightsError, Scorer, evaluate_run, load_model, position_losses,
-                                  validation_windows)
-from scalinglaws.store import (ensure_runs, load_evals, load_positions, read_evals, read_metrics, read_positions,
-                               verify_run)
-from scalinglaws.train import train_run
+from scalinglaws.data.corpus import CorpusError
+from scalinglaws.store.ensure import ensure_runs
+from scalinglaws.store.tables import load_evals, load_positions
+from scalinglaws.training import loop as train_mod
+from scalinglaws.training.evaluate import (
+    MissingWeightsError,
+    Scorer,
+    evaluate_run,
+    load_model,
+    position_losses,
+    validation_windows,
+)
+from scalinglaws.training.loop import train_run
+from scalinglaws.training.run_folder import read_evals, read_metrics, read_positions, verify_run
 
 PY, FORTUNES = "ood:python-stdlib-source", "ood:fortunes"
 FILES = ("config.json", "metrics.jsonl", "summary.json")
@@ -31,7 +37,7 @@ def _fake_clock():
 @pytest.fixture(scope="module")
 def pair(small_tokens, tmp_path_factory):
     """The same tiny spec trained twice, with and without two extra eval sets (each on a fresh fake clock)."""
-    from scalinglaws.config import RunSpec
+    from scalinglaws.training.spec import RunSpec
 
     spec = RunSpec(n_layer=2, d_model=16, n_ctx=64, corpus="gutenberg:12", vocab_size=512, tokens=16 * 64 * 300,
                    batch_size=16, lr=2e-2, eval_points=6, eval_tokens=8192)

@@ -3,9 +3,9 @@
 import math
 
 from scalinglaws import findings as FR
-from scalinglaws.analysis import versus_paper
-from scalinglaws.experiments import GRIDS
+from scalinglaws.analysis.common import versus_paper
 from scalinglaws.findings import Claim, against_paper, verdict
+from scalinglaws.study.profiles import GRIDS
 
 
 def rec(q, v, lo=None, hi=None, paper=None, note=""):
@@ -13,7 +13,7 @@ def rec(q, v, lo=None, hi=None, paper=None, note=""):
 
 
 def test_registry_covers_every_notebook_and_grid():
-    from scalinglaws.study import repo_root
+    from scalinglaws.runner import repo_root
 
     assert [f.nb for f in FR.FINDINGS] == sorted(f.nb for f in FR.FINDINGS)
     assert {g for f in FR.FINDINGS for g in f.grids} == set(GRIDS)
@@ -58,7 +58,7 @@ def test_other_rules():
 def test_report_tables_come_from_the_results_files(tmp_path, capsys):
     import json
 
-    from scalinglaws.study import claims_markdown, results_markdown
+    from scalinglaws.report import claims_markdown, results_markdown
 
     (tmp_path / "02_results.json").write_text(json.dumps([rec("alpha_D", 0.09, 0.08, 0.1, 0.095, note="a | b")]))
     claims = claims_markdown("cpu", figures_dir=str(tmp_path)).splitlines()

@@ -16,10 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from scalinglaws import ScalingLawsError
-from scalinglaws import fit
-from scalinglaws import paper
+from scalinglaws import ScalingLawsError, fit, paper
 
 ROOT = Path(__file__).resolve().parents[1]
 K = paper.KAPLAN

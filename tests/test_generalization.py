@@ -3,8 +3,8 @@ in each branch."""
 
 import numpy as np
 import pandas as pd
-
-from scalinglaws import context as cx, generalization as gz
+from scalinglaws.analysis import context_and_lstm as cx
+from scalinglaws.analysis import generalization as gz
 
 
 def _final(slope, offset, n=6, noise=0.0, seed=0):

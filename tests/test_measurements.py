@@ -6,14 +6,12 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
-from scalinglaws import allocation as al
-from scalinglaws import analysis as an
-from scalinglaws import batch_size as bs
-from scalinglaws import convergence as cv
-from scalinglaws.config import RunSpec, SpecError
-from scalinglaws.data import SUBSET_CHUNK, subset_tokens
-
+from scalinglaws.analysis import allocation as al
+from scalinglaws.analysis import common as an
+from scalinglaws.analysis import convergence as cv
+from scalinglaws.analysis import critical_batch as bs
+from scalinglaws.data.windows import SUBSET_CHUNK, subset_tokens
+from scalinglaws.training.spec import RunSpec, SpecError
 
 # ------------------------------------------------------------------ data subsets
 
@@ -41,8 +39,8 @@ def test_new_spec_fields_keep_old_addresses_and_validate():
 
 def test_noise_scale_measures_without_changing_training(tiny_spec, small_tokens, runs_dir):
     """The measurement's extra half-batch backward leaves the training step itself bit for bit alone."""
-    from scalinglaws.store import load_runs
-    from scalinglaws.train import train_run
+    from scalinglaws.store.tables import load_runs
+    from scalinglaws.training.loop import train_run
 
     plain, measured = tiny_spec.replace(tokens=16 * 64 * 80), tiny_spec.replace(tokens=16 * 64 * 80, noise_scale=True)
     for s in (plain, measured):
@@ -195,7 +193,7 @@ def test_ablation_story_says_what_moved_and_what_was_not_resolved():
 # ------------------------------------------------------------------ the grids measure what they claim
 
 def test_grids_follow_the_measurement_design():
-    from scalinglaws.experiments import LRRule, Study
+    from scalinglaws.study.plan import LRRule, Study
 
     st = Study("cpu", log="none")
     st._rule = LRRule(0.02, -0.5, "test rule")  # no store needed: every LR from this rule
@@ -217,7 +215,8 @@ def test_grids_follow_the_measurement_design():
 def test_every_grid_of_every_profile_is_a_valid_spec(profile, monkeypatch, tmp_path):
     """A grid that asks for an impossible shape (e.g. d_model 56 with 3 heads) fails here, not after an hour
     of training the grids before it."""
-    from scalinglaws.experiments import GRIDS, LRRule, Study
+    from scalinglaws.study.plan import LRRule, Study
+    from scalinglaws.study.profiles import GRIDS
 
     monkeypatch.setattr(Study, "train_tokens", lambda self: 42_000_000)  # the gutenberg train split, no cache needed
     # LSTM LRs without their sweeps (which would train): one fixed LR per size

@@ -1,11 +1,19 @@
 """Parameter and compute accounting against hand-computed values and transformers' own count."""
 
 import pytest
-
-from scalinglaws.config import RunSpec, SpecError
-from scalinglaws.model import (Shape, ShapeError, build_model, embedding_params, forward_flops_per_token,
-                               kaplan_approx_params, non_embedding_params, shape_for_params,
-                               total_params, train_flops_per_token)
+from scalinglaws.training.model import (
+    Shape,
+    ShapeError,
+    build_model,
+    embedding_params,
+    forward_flops_per_token,
+    kaplan_approx_params,
+    non_embedding_params,
+    shape_for_params,
+    total_params,
+    train_flops_per_token,
+)
+from scalinglaws.training.spec import RunSpec, SpecError
 
 
 def test_hand_computed_one_layer():
@@ -73,8 +81,7 @@ def test_fused_head_loss_matches_plain_cross_entropy(rows, chunk):
     """The fused chunked head loss is the same cross-entropy as logits -> F.cross_entropy, value and
     gradients (to both the hidden states and the tied head), in fp32; and needs no graph under no_grad."""
     import torch
-
-    from scalinglaws.loss import linear_cross_entropy
+    from scalinglaws.training.loss import linear_cross_entropy
 
     g = torch.Generator().manual_seed(0)
     h = torch.randn(rows, 24, generator=g, requires_grad=True)

@@ -9,9 +9,9 @@ import xml.etree.ElementTree as ET
 import nbformat
 import pandas as pd
 import pytest
-
 from scalinglaws import findings
-from scalinglaws.study import NOTEBOOKS, run_study
+from scalinglaws.findings import NOTEBOOKS
+from scalinglaws.runner import run_study
 
 EXPECTED_FIGURES = {
     "01_model_size": ["01_loss_vs_N", "01_convergence", "01_depth_collapse", "01_appendix_lr_sweep"],
@@ -110,8 +110,7 @@ def test_every_notebook_declares_exactly_the_checked_parameters():
     import ast
 
     import nbformat
-
-    from scalinglaws.study import NOTEBOOK_EXTRA_PARAMETERS, NOTEBOOK_PARAMETERS, repo_root
+    from scalinglaws.runner import NOTEBOOK_EXTRA_PARAMETERS, NOTEBOOK_PARAMETERS, repo_root
 
     for nb in NOTEBOOKS:
         cells = nbformat.read(repo_root() / "notebooks" / f"{nb}.ipynb", as_version=4).cells
@@ -126,7 +125,7 @@ def test_a_mistyped_parameter_stops_the_notebook_before_any_work(tmp_path):
     """papermill -p profil smoke: papermill itself only warns; the notebook stops in its setup cell with
     one line naming the fix, trains nothing, and leaves no executed notebook where a good one would go."""
     from scalinglaws import ScalingLawsError
-    from scalinglaws.study import check_notebook_parameters
+    from scalinglaws.runner import check_notebook_parameters
 
     with pytest.raises(ScalingLawsError, match=r"unknown notebook parameter 'profil' \(did you mean 'profile'\?\)"):
         check_notebook_parameters({"profile": "cpu", "profil": "smoke", "pd": pytest, "In": [], "_i1": "x"})
@@ -165,8 +164,7 @@ def test_committed_notebooks_match_their_sources():
     import importlib.util
 
     import nbformat
-
-    from scalinglaws.study import repo_root
+    from scalinglaws.runner import repo_root
 
     spec = importlib.util.spec_from_file_location("make_notebooks", repo_root() / "notebooks" / "make_notebooks.py")
     mk = importlib.util.module_from_spec(spec)

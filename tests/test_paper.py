@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 import scalinglaws
 from scalinglaws import ScalingLawsError, fit, paper
 

@@ -13,8 +13,8 @@ matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 import pytest
-
-from scalinglaws import ScalingLawsError, fit, plots
+from scalinglaws import ScalingLawsError, fit
+from scalinglaws.analysis import plots
 
 
 def _example():
@@ -118,7 +118,7 @@ def test_save_figure_is_identical_across_processes(tmp_path):
         sys.path.insert(0, {str(__import__('pathlib').Path(__file__).parent)!r})
         import matplotlib; matplotlib.use("Agg")
         from test_plots import _example
-        from scalinglaws import plots
+        from scalinglaws.analysis import plots
         fig, _, data, _ = _example()
         plots.save_figure(fig, data, {str(tmp_path / 'there')!r}, "fig")
         """

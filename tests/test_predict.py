@@ -11,11 +11,11 @@ import math
 
 import numpy as np
 import pytest
-
 from scalinglaws import ScalingLawsError, paper
 from scalinglaws import predict as P
 from scalinglaws.cli import main
-from scalinglaws.config import RunSpec, eval_steps
+from scalinglaws.training.schedule import eval_steps
+from scalinglaws.training.spec import RunSpec
 
 K, H = paper.KAPLAN, paper.CHINCHILLA
 

@@ -26,11 +26,10 @@ import os
 from pathlib import Path
 
 import pytest
-
-from scalinglaws.analysis import RESULTS_SIG_DIGITS
-from scalinglaws.compare import RTOL, compare_files
-from scalinglaws.findings import unmeasured
-from scalinglaws.study import NOTEBOOKS, run_study
+from scalinglaws.analysis.common import RESULTS_SIG_DIGITS
+from scalinglaws.analysis.compare import RTOL, compare_files
+from scalinglaws.findings import NOTEBOOKS, unmeasured
+from scalinglaws.runner import run_study
 
 ROOT = Path(__file__).resolve().parents[1]
 STORE = ROOT / "runs" / "cpu"

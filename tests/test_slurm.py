@@ -15,12 +15,13 @@ import sys
 import time
 
 import pytest
-
 from scalinglaws import ScalingLawsError
-from scalinglaws.config import RunSpec
-from scalinglaws.slurm import SlurmError, SlurmExecutor, SlurmJobError, SlurmOptions, slurm_available
-from scalinglaws.store import ensure_runs, load_runs, read_metrics, read_summary
-from scalinglaws.train import is_done, train_run
+from scalinglaws.store.ensure import ensure_runs
+from scalinglaws.store.slurm import SlurmError, SlurmExecutor, SlurmJobError, SlurmOptions, slurm_available
+from scalinglaws.store.tables import load_runs
+from scalinglaws.training.loop import train_run
+from scalinglaws.training.run_folder import is_done, read_metrics, read_summary
+from scalinglaws.training.spec import RunSpec
 
 SMALL_CORPUS, SMALL_VOCAB = "gutenberg:12", 512  # conftest's small corpus
 
@@ -85,11 +86,11 @@ def test_options_from_a_toml_file_with_one_line_errors(tmp_path, monkeypatch):
 
 def test_importing_scalinglaws_never_needs_submitit_and_its_absence_is_one_line():
     code = ("import sys; sys.modules['submitit'] = None\n"
-            "import scalinglaws, scalinglaws.store, scalinglaws.cli, scalinglaws.experiments, scalinglaws.slurm\n"
+            "import scalinglaws, scalinglaws.store.ensure, scalinglaws.cli, scalinglaws.study.plan, scalinglaws.store.slurm\n"
             "from scalinglaws import ScalingLawsError\n"
-            "from scalinglaws.store import ensure_runs\n"
+            "from scalinglaws.store.ensure import ensure_runs\n"
             "try:\n"
-            "    scalinglaws.slurm.SlurmExecutor()\n"
+            "    scalinglaws.store.slurm.SlurmExecutor()\n"
             "except ScalingLawsError as e:\n"
             "    print('ERR', e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -258,7 +259,7 @@ def test_a_cancelled_job_is_reported_and_its_resubmission_resumes_to_the_same_cu
 def test_eval_sets_reach_the_jobs_and_are_scored_at_every_eval(slurm, small_tokens, tmp_path):
     """ensure_runs(eval_sets=...) through Slurm: the job evaluates them during training (every eval
     point), as a run trained here does, not only at the end from kept weights."""
-    from scalinglaws.store import read_sidecars
+    from scalinglaws.training.run_folder import read_sidecars
 
     spec = _spec(16 * 64 * 40, seed=7)
     with contextlib.redirect_stdout(io.StringIO()):

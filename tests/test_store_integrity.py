@@ -5,9 +5,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from scalinglaws.config import RunSpec
-from scalinglaws.store import CorruptRunError, list_runs, load_runs, verify_run
+from scalinglaws.store.tables import list_runs, load_runs
+from scalinglaws.training.run_folder import CorruptRunError, verify_run
+from scalinglaws.training.spec import RunSpec
 
 STORE = Path(__file__).resolve().parents[1] / "runs" / "cpu"
 
@@ -82,7 +82,7 @@ def test_cli_check_exits_nonzero_on_a_corrupt_run(store, capsys):
 
 def test_an_edit_inside_the_curve_is_caught_by_the_checksum(tiny_spec, small_tokens, tmp_path):
     """The last line still matches the summary, so only the checksum written before DONE can tell."""
-    from scalinglaws.train import train_run
+    from scalinglaws.training.loop import train_run
 
     run = train_run(tiny_spec.replace(tokens=16 * 64 * 40), tmp_path, log="none", threads=1)
     assert verify_run(run) == "" and json.loads((run / "summary.json").read_text())["metrics_sha256"]
@@ -96,7 +96,7 @@ def test_a_waiting_process_says_what_it_waits_for(tmp_path, capsys):
     import threading
     import time
 
-    from scalinglaws.data import file_lock
+    from scalinglaws.data.paths import file_lock
 
     lock = tmp_path / ".lock"
     held = threading.Event()
@@ -118,7 +118,8 @@ def test_a_waiting_process_says_what_it_waits_for(tmp_path, capsys):
 def test_an_unwritable_store_is_one_line_and_leaves_nothing_marked_done(tiny_spec, small_tokens, tmp_path):
     import os
 
-    from scalinglaws.train import RunError, train_run
+    from scalinglaws.training.loop import train_run
+    from scalinglaws.training.trainer import RunError
 
     if os.geteuid() == 0:
         pytest.skip("root writes anywhere (CI runs as root); the errno mapping is covered below")
@@ -135,7 +136,8 @@ def test_an_unwritable_store_is_one_line_and_leaves_nothing_marked_done(tiny_spe
 def test_a_full_disk_keeps_the_checkpoint_and_says_so(tiny_spec, small_tokens, tmp_path, monkeypatch):
     import errno
 
-    from scalinglaws import train as T
+    from scalinglaws.training import loop as T
+    from scalinglaws.training.trainer import RunError
 
     spec = tiny_spec.replace(tokens=16 * 64 * 40)
     real = T.write_json_atomic
@@ -146,7 +148,7 @@ def test_a_full_disk_keeps_the_checkpoint_and_says_so(tiny_spec, small_tokens, t
         return real(path, obj, **kw)
 
     monkeypatch.setattr(T, "write_json_atomic", full)
-    with pytest.raises(T.RunError, match="No space left on device \\(free some disk space\\).*resumes"):
+    with pytest.raises(RunError, match="No space left on device \\(free some disk space\\).*resumes"):
         T.train_run(spec, tmp_path, log="none", threads=1, checkpoint_every_s=0)
     assert not (tmp_path / spec.run_id / "DONE").exists() and (tmp_path / spec.run_id / "ckpt.pt").exists()
     monkeypatch.setattr(T, "write_json_atomic", real)

@@ -1,10 +1,10 @@
 """`Study.train_all` trains exactly what the notebooks will ask for (the GPU session relies on it)."""
 
 import pytest
-
 from scalinglaws import ScalingLawsError
-from scalinglaws.experiments import GRIDS, Study
-from scalinglaws.study import NOTEBOOKS
+from scalinglaws.findings import NOTEBOOKS
+from scalinglaws.study.plan import Study
+from scalinglaws.study.profiles import GRIDS
 
 
 def test_train_all_leaves_nothing_for_the_notebooks(smoke_store, tmp_path, monkeypatch):
@@ -28,8 +28,7 @@ def test_full_study_trains_everything_before_the_notebooks(tmp_path, monkeypatch
     """run_study calls train_all once, before any notebook executes, for the grids the chosen notebooks
     read (every grid for all of them), with the notebook parameters that change which runs exist."""
     import papermill as pm
-
-    from scalinglaws import study as study_mod
+    from scalinglaws import runner as study_mod
 
     events = []
     monkeypatch.setattr(Study, "train_all", lambda self, findings=None: events.append(
@@ -62,8 +61,8 @@ def test_lr_from_reads_the_reference_sweeps_and_falls_back_without_them(small_to
     import math
     import shutil
 
-    from scalinglaws import experiments as ex
-    from scalinglaws.store import MissingRunsError
+    from scalinglaws.store.ensure import MissingRunsError
+    from scalinglaws.study import plan as ex
 
     # budgets a third of smoke's: the test is about where LRs come from, not what they are
     base = dataclasses.replace(ex.PROFILES["smoke"], tune_lr=True, ladder=((1, 16), (2, 16)),

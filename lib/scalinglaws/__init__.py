@@ -13,11 +13,11 @@ class ScalingLawsError(Exception):
 
 
 _LAZY = {
-    "RunSpec": ("config", "RunSpec"),
-    "train_run": ("train", "train_run"),
-    "ensure_runs": ("store", "ensure_runs"),
-    "load_runs": ("store", "load_runs"),
-    "prepare_tokens": ("data", "prepare_tokens"),
+    "RunSpec": ("training.spec", "RunSpec"),
+    "train_run": ("training.loop", "train_run"),
+    "ensure_runs": ("store.ensure", "ensure_runs"),
+    "load_runs": ("store.tables", "load_runs"),
+    "prepare_tokens": ("data.tokens", "prepare_tokens"),
 }
 
 

@@ -28,14 +28,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import ScalingLawsError, __version__
-from .config import RunSpec
-from .data import prepare_tokens
-from .experiments import PROFILES, Study
-from .predict import predict, render, to_json
-from .store import ensure_runs, list_runs, read_evals, read_summary
-from .study import claims_markdown, results_markdown, run_study
-from .tuning import with_default_lr
+from scalinglaws import ScalingLawsError, __version__
+from scalinglaws.data.tokens import prepare_tokens
+from scalinglaws.predict import predict, render, to_json
+from scalinglaws.report import claims_markdown, results_markdown
+from scalinglaws.runner import run_study
+from scalinglaws.store.ensure import ensure_runs
+from scalinglaws.store.tables import list_runs
+from scalinglaws.study.plan import Study
+from scalinglaws.study.profiles import PROFILES
+from scalinglaws.training.run_folder import read_evals, read_summary
+from scalinglaws.training.spec import RunSpec
 
 
 def _num(s: str) -> int:
@@ -53,7 +56,9 @@ def _executor(a) -> str:
     """--executor and --slurm-config. The config file is checked here (one line if bad) and named in the
     environment (SCALINGLAWS_SLURM_CONFIG), where the notebooks' kernels find it too."""
     if a.slurm_config:
-        from .slurm import SlurmOptions  # imports submitit (the optional `slurm` extra) where installed
+        from scalinglaws.store.slurm import (
+            SlurmOptions,  # imports submitit (the optional `slurm` extra) where installed
+        )
 
         SlurmOptions.from_file(a.slurm_config)
         os.environ["SCALINGLAWS_SLURM_CONFIG"] = os.path.abspath(a.slurm_config)
@@ -74,15 +79,13 @@ def _cmd_train(a) -> int:
     spec = RunSpec(n_layer=a.n_layer, d_model=a.d_model, n_head=a.n_head, d_ff=a.d_ff, n_ctx=a.n_ctx,
                    corpus=a.corpus, vocab_size=a.vocab, tokens=a.tokens, batch_size=a.batch_size,
                    data_tokens=a.data_tokens, seed=a.seed, precision=a.precision, kernels=a.kernels,
-                   compile=a.compile, patience=a.patience, lr=a.lr or 1.0, lr_source="cli",
+                   compile=a.compile, patience=a.patience, lr=a.lr or None, lr_source="cli" if a.lr else "manual",
                    dropout=a.dropout, schedule=a.schedule, warmup_steps=a.warmup_steps,
                    data_sampling=a.data_sampling, arch=a.arch)
     spec.validate()  # before anything is derived from the shape (a zero width would divide by zero)
-    from .train import train_run  # torch (seconds): after validation, so a bad option fails at once
+    from scalinglaws.training.loop import train_run  # torch (seconds): after validation, so a bad option fails at once
     if a.threads is not None and a.threads < 1:
         raise ScalingLawsError(f"--threads {a.threads}: use a whole number >= 1 (or leave it out for all cores)")
-    if not a.lr:
-        spec = with_default_lr(spec)
     print(f"run {spec.run_id}: N={spec.n_params:,} (non-embedding) steps={spec.steps} lr={spec.lr:g} ({spec.lr_source})",
           flush=True)
     if _executor(a) == "slurm":  # one Slurm job; threads = its CPUs (else the config's cpus_per_task)
@@ -138,7 +141,7 @@ def _cmd_study(a) -> int:
 
 
 def _cmd_estimate(a) -> int:
-    from .budget import estimate
+    from scalinglaws.study.estimate import estimate
 
     e = estimate(a.profile, workers=a.workers, runs_dir=a.runs_dir, log=None if a.quiet else print)
     print(e.summary())

@@ -30,11 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import ScalingLawsError
-from .config import RunSpec
-from .data import checkout_relative, project_root
-from .paper import CHINCHILLA, KAPLAN, PF_DAY_FLOP, Constant
-from .store import CorruptRunError, _read_verified, is_done, read_metrics
+from scalinglaws import ScalingLawsError
+from scalinglaws.data.paths import checkout_relative, project_root
+from scalinglaws.paper import CHINCHILLA, KAPLAN, PF_DAY_FLOP, Constant
+from scalinglaws.training.run_folder import CorruptRunError, is_done, read_metrics, read_verified
+from scalinglaws.training.spec import RunSpec
 
 __all__ = [
     "GPU_PEAK_BF16_FLOPS",
@@ -113,7 +113,7 @@ class NDLaw:
         p = self.params
         if self.form == "kaplan":
             # scalinglaws.fit imports scipy (~0.7 s), which `predict --compute` never needs otherwise.
-            from .fit import kaplan_nd_loss
+            from scalinglaws.fit import kaplan_nd_loss
 
             return float(kaplan_nd_loss(N, D, p["alpha_N"], p["alpha_D"], p["N_c"], p["D_c"]))
         return p["E"] + p["A"] / N ** p["alpha"] + (0.0 if math.isinf(D) else p["B"] / D ** p["beta"])
@@ -387,7 +387,7 @@ def _read_run(run_dir: Path):
     finished = is_done(run_dir)
     # A finished run is checked like any result (its files must agree); a run in progress is read as it is.
     try:
-        rows = _read_verified(run_dir)[1] if finished else read_metrics(run_dir)
+        rows = read_verified(run_dir)[1] if finished else read_metrics(run_dir)
     except CorruptRunError as e:
         raise CorruptRunError(f"--run {run_dir} is corrupt: {e}") from None
     return spec, rows, finished
@@ -422,7 +422,7 @@ def _quantiles_with_inf(x: np.ndarray, level: float) -> tuple[float, float]:
 def forecast_run(run_dir: str | Path, target_loss: float | None = None, n_boot: int = 200) -> dict:
     """Fit L(S) = E + (S_c/S)^alpha to a run's evaluations after warmup; predict the loss at the planned last
     step (spec.steps) and, given a target loss, the steps and tokens to reach it, with bootstrap intervals."""
-    from . import fit as F  # scipy (~0.7 s): only the --run question fits anything
+    from scalinglaws import fit as F  # scipy (~0.7 s): only the --run question fits anything
 
     run_dir = Path(run_dir).expanduser()
     spec, rows, finished = _read_run(run_dir)

@@ -25,10 +25,10 @@
 # re-running this notebook trains nothing new); the *Exercises* at the end can be set as homework.
 
 # %% tags=["parameters"]
-profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.experiments)
+profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.study.profiles)
 runs_dir: str = ""  # run store folder; empty means <repo>/runs/<profile>
 figures_dir: str = ""  # folder for figures and NN_results.json; empty means <repo>/figures/<profile>
-workers: int = 0  # training worker processes; 0 means automatic layout (scalinglaws.store.auto_layout)
+workers: int = 0  # training worker processes; 0 means automatic layout (scalinglaws.store.executors.auto_layout)
 device: str = "cpu"  # cpu | cuda | auto
 seed: int = 0  # model initialisation and data order of every run
 corpus: str = ""  # empty means the corpus of the profile (gutenberg); or a local path, or hub:<dataset id>
@@ -41,8 +41,9 @@ executor: str = "local"  # local | slurm (runs as Slurm job arrays; options: $SC
 import numpy as np
 import pandas as pd
 from IPython.display import display
-from scalinglaws import allocation as al, analysis as an, batch_size as bs, convergence as cv, fit as F, paper, plots as P
-from scalinglaws.study import start_notebook
+from scalinglaws import fit as F, paper
+from scalinglaws.analysis import common as an, convergence as cv, model_size as ms, plots as P
+from scalinglaws.runner import start_notebook
 
 # Checks the parameters above (a mistyped papermill -p name stops here, not after an hour of training), then
 # binds the study (profile, run store, figures folder), the results record of this notebook and the plot style.
@@ -246,9 +247,9 @@ for r in lrc.itertuples():
 depth_runs = study.ensure(study.grid("depth"))
 dfin = an.final_table(pd.concat([depth_runs, runs[runs.tokens == runs.tokens.max()]]) if study.profile.depth_tokens == study.profile.ladder_tokens else depth_runs)
 dfin = dfin.drop_duplicates("run_id").reset_index(drop=True)
-dfits, dspread = an.depth_collapse(dfin, n_boot, seed)
+dfits, dspread = ms.depth_collapse(dfin, n_boot, seed)
 display(dspread)
-fig, data = an.depth_figure(dfin, dfits)
+fig, data = ms.depth_figure(dfin, dfits)
 an.save(study, fig, data, "01_depth_collapse")
 fig
 
@@ -321,6 +322,6 @@ print(f"Depth collapse: residual spread around one power law is {tot.rms_residua
 # the shapes of notebooks 03 and 06 that were not swept get their LR from this line.
 
 # %%
-fig, data = an.lr_sweep_figure(study, rule)
+fig, data = ms.lr_sweep_figure(study, rule)
 an.save(study, fig, data, "01_appendix_lr_sweep")
 fig

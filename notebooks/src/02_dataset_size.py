@@ -13,13 +13,13 @@
 # (`RunSpec.data_sampling = "chunks"`), so a small D is a small sample of the whole corpus, not part of one book.
 # A run measures the data limit if it got **past its minimum** (the model started memorising its subset) or is
 # **saturated** (doubling its epochs lowered the loss by less than 1%); a run still improving at its cap gives only
-# an upper bound and is not fitted (`scalinglaws.data_limits`).
+# an upper bound and is not fitted (`scalinglaws.analysis.data_limits`).
 
 # %% tags=["parameters"]
-profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.experiments)
+profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.study.profiles)
 runs_dir: str = ""  # run store folder; empty means <repo>/runs/<profile>
 figures_dir: str = ""  # folder for figures and NN_results.json; empty means <repo>/figures/<profile>
-workers: int = 0  # training worker processes; 0 means automatic layout (scalinglaws.store.auto_layout)
+workers: int = 0  # training worker processes; 0 means automatic layout (scalinglaws.store.executors.auto_layout)
 device: str = "cpu"  # cpu | cuda | auto
 seed: int = 0  # model initialisation and data order of every run
 corpus: str = ""  # empty means the corpus of the profile (gutenberg); or a local path, or hub:<dataset id>
@@ -30,11 +30,10 @@ executor: str = "local"  # local | slurm (runs as Slurm job arrays; options: $SC
 
 # %%
 import numpy as np
-import pandas as pd
 from IPython.display import display
-from scalinglaws import analysis as an, data_limits as dl, fit as F, paper, plots as P
-from scalinglaws import findings as fd
-from scalinglaws.study import start_notebook
+from scalinglaws import findings as fd, fit as F, paper
+from scalinglaws.analysis import common as an, data_limits as dl, plots as P
+from scalinglaws.runner import start_notebook
 
 # Checks the parameters above (a mistyped papermill -p name stops here, not after an hour of training), then
 # binds the study (profile, run store, figures folder), the results record of this notebook and the plot style.

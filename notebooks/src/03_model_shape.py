@@ -24,10 +24,10 @@
 # trains nothing new); the *Exercises* at the end can be set as homework.
 
 # %% tags=["parameters"]
-profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.experiments)
+profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.study.profiles)
 runs_dir: str = ""  # run store folder; empty means <repo>/runs/<profile>
 figures_dir: str = ""  # folder for figures and NN_results.json; empty means <repo>/figures/<profile>
-workers: int = 0  # training worker processes; 0 means automatic layout (scalinglaws.store.auto_layout)
+workers: int = 0  # training worker processes; 0 means automatic layout (scalinglaws.store.executors.auto_layout)
 device: str = "cpu"  # cpu | cuda | auto
 seed: int = 0  # model initialisation and data order of every run
 corpus: str = ""  # empty means the corpus of the profile (gutenberg); or a local path, or hub:<dataset id>
@@ -40,8 +40,9 @@ executor: str = "local"  # local | slurm (runs as Slurm job arrays; options: $SC
 import numpy as np
 import pandas as pd
 from IPython.display import display
-from scalinglaws import allocation as al, analysis as an, batch_size as bs, convergence as cv, fit as F, paper, plots as P
-from scalinglaws.study import start_notebook
+from scalinglaws import fit as F, paper
+from scalinglaws.analysis import common as an, convergence as cv, plots as P, shape as sh
+from scalinglaws.runner import start_notebook
 
 # Checks the parameters above (a mistyped papermill -p name stops here, not after an hour of training), then
 # binds the study (profile, run store, figures folder), the results record of this notebook and the plot style.
@@ -59,7 +60,7 @@ fit_N = F.fit_power_law(ladder["N"], ladder["final_val_loss"], n_boot=n_boot, se
 specs = study.grid("shape")
 runs = study.ensure(specs)
 final = an.final_for(specs, runs)
-table = an.shape_table(final, max(fit_N.params["alpha"], 0.0))  # a negative slope would not be a correction
+table = sh.shape_table(final, max(fit_N.params["alpha"], 0.0))  # a negative slope would not be a correction
 display(table[["kind", "size", "n_layer", "d_model", "n_head_eff", "ff_ratio", "aspect_ratio", "N", "final_val_loss", "L_corrected", "increase_pct"]])
 
 # %% [markdown]
@@ -122,11 +123,11 @@ if np.isfinite(noise_pct):
 # store with training switched off: `SCALINGLAWS_NO_TRAIN=1 .venv/bin/jupyter lab notebooks/03_model_shape.ipynb`,
 # run all cells, then add a cell:
 # ```python
-# raw = an.shape_table(final, 0.0)                    # no correction for the small differences in N
+# raw = sh.shape_table(final, 0.0)                    # no correction for the small differences in N
 # print(raw.assign(corrected=table.increase_pct)[["kind", "size", "n_layer", "d_model", "N", "increase_pct", "corrected"]])
 # for size, g in table[table.kind == "aspect"].groupby("size"):
 #     for pct in (2.0, 3.0, 5.0):
-#         lo, hi, ratio = an.within_range(g, "aspect_ratio", pct)
+#         lo, hi, ratio = sh.within_range(g, "aspect_ratio", pct)
 #         print(f"N≈{float(size):,.0f}: within {pct:.0f}% of the best: aspect {lo:.3g} to {hi:.3g} ({ratio:.0f}x)")
 # ```
 # What to expect: where the shapes of a group have nearly the same N the correction hardly changes the penalties;
@@ -136,7 +137,7 @@ if np.isfinite(noise_pct):
 
 # %%
 for size, g in table[table.kind == "aspect"].groupby("size"):
-    lo, hi, ratio = an.within_range(g, "aspect_ratio", 3.0)
+    lo, hi, ratio = sh.within_range(g, "aspect_ratio", 3.0)
     res.add(f"aspect-ratio range within 3% of best (N≈{float(size):.2g})", ratio, None, 40.0, "ratio", f"aspect {lo:.3g} to {hi:.3g}; tried {g.aspect_ratio.min():.3g}-{g.aspect_ratio.max():.3g}")
     res.add(f"worst aspect-ratio penalty (N≈{float(size):.2g})", g.increase_pct.max(), None, None, "%", "")
 for kind, var in [("ff", "ff_ratio"), ("heads", "head_dim")]:
@@ -158,7 +159,7 @@ display(res.frame())
 
 # %%
 for size, g in table[table.kind == "aspect"].groupby("size"):
-    lo, hi, ratio = an.within_range(g, "aspect_ratio", 3.0)
+    lo, hi, ratio = sh.within_range(g, "aspect_ratio", 3.0)
     print(f"N≈{float(size):,.0f}: shapes with aspect ratio {lo:.3g} to {hi:.3g} ({ratio:.0f}x range) are within 3% of the best; the worst shape tried costs {g.increase_pct.max():.1f}%. "
           + ("Like Kaplan (a 40x range within a few %), shape barely matters here." if ratio >= 10 else "Shape matters more here than in Kaplan's models (their 40x range within a few %)."))
 for kind in ["ff", "heads"]:

@@ -15,10 +15,10 @@
 # (doubling the epochs gained < 1%) — a run still improving at its cap is not an early-stopped loss.
 
 # %% tags=["parameters"]
-profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.experiments)
+profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.study.profiles)
 runs_dir: str = ""  # run store folder; empty means <repo>/runs/<profile>
 figures_dir: str = ""  # folder for figures and NN_results.json; empty means <repo>/figures/<profile>
-workers: int = 0  # training worker processes; 0 means automatic layout (scalinglaws.store.auto_layout)
+workers: int = 0  # training worker processes; 0 means automatic layout (scalinglaws.store.executors.auto_layout)
 device: str = "cpu"  # cpu | cuda | auto
 seed: int = 0  # model initialisation and data order of every run
 corpus: str = ""  # empty means the corpus of the profile (gutenberg); or a local path, or hub:<dataset id>
@@ -28,12 +28,13 @@ executor: str = "local"  # local | slurm (runs as Slurm job arrays; options: $SC
 
 
 # %%
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from IPython.display import display
-import matplotlib as mpl
-from scalinglaws import analysis as an, data_limits as dl, fit as F, paper, plots as P
-from scalinglaws.study import start_notebook
+from scalinglaws import fit as F, paper
+from scalinglaws.analysis import common as an, data_limits as dl, overfitting as ov, plots as P
+from scalinglaws.runner import start_notebook
 
 # Checks the parameters above (a mistyped papermill -p name stops here, not after an hour of training), then
 # binds the study (profile, run store, figures folder), the results record of this notebook and the plot style.
@@ -96,7 +97,7 @@ fig
 # ## 3. This study's overfitting rule
 
 # %%
-rule_d = an.overfit_rule(nd, tolerance=0.02) if nd is not None else None
+rule_d = ov.overfit_rule(nd, tolerance=0.02) if nd is not None else None
 if rule_d is not None:
     print(f"dL < 2% needs D >= {rule_d['k']:.3g} * N^{rule_d['exponent']:.2f}  (paper: 5e3 * N^0.74)")
     res.add_fit(nd, "alpha_N", "alpha_N (Eq. 1.5)", paper.KAPLAN["nd_alpha_N"].value, "", "joint fit on minima")

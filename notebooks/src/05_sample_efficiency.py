@@ -24,10 +24,10 @@
 # trains nothing new); the *Exercises* at the end can be set as homework.
 
 # %% tags=["parameters"]
-profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.experiments)
+profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.study.profiles)
 runs_dir: str = ""  # run store folder; empty means <repo>/runs/<profile>
 figures_dir: str = ""  # folder for figures and NN_results.json; empty means <repo>/figures/<profile>
-workers: int = 0  # training worker processes; 0 means automatic layout (scalinglaws.store.auto_layout)
+workers: int = 0  # training worker processes; 0 means automatic layout (scalinglaws.store.executors.auto_layout)
 device: str = "cpu"  # cpu | cuda | auto
 seed: int = 0  # model initialisation and data order of every run
 corpus: str = ""  # empty means the corpus of the profile (gutenberg); or a local path, or hub:<dataset id>
@@ -37,11 +37,11 @@ executor: str = "local"  # local | slurm (runs as Slurm job arrays; options: $SC
 
 
 # %%
-import numpy as np
 import pandas as pd
 from IPython.display import display
-from scalinglaws import allocation as al, analysis as an, batch_size as bs, convergence as cv, fit as F, paper, plots as P
-from scalinglaws.study import start_notebook
+from scalinglaws import fit as F, paper
+from scalinglaws.analysis import common as an, plots as P, sample_efficiency as se
+from scalinglaws.runner import start_notebook
 
 # Checks the parameters above (a mistyped papermill -p name stops here, not after an hour of training), then
 # binds the study (profile, run store, figures folder), the results record of this notebook and the plot style.
@@ -86,8 +86,8 @@ fig
 # e.g. if the small sizes' curves cross one another near a target.
 
 # %%
-targets = an.target_losses(final, k=3)
-reach = an.steps_to_targets(runs, targets)
+targets = se.target_losses(final, k=3)
+reach = se.steps_to_targets(runs, targets)
 display(reach.pivot_table(index="N", columns="target", values="tokens"))
 fig, ax = P.new_figure(figsize=(6.5, 4.2))
 rows, plotted = [], []
@@ -156,7 +156,7 @@ else:
 # than its interval is overconfident.
 
 # %%
-pred, early_fit = an.holdout_prediction(runs, n_boot, seed, frac=0.5)
+pred, early_fit = se.holdout_prediction(runs, n_boot, seed, frac=0.5)
 display(pred)
 fig, ax = P.new_figure(figsize=(5.5, 4))
 ax.errorbar(pred["actual"], pred["predicted"], yerr=[pred["predicted"] - pred["pred_low"], pred["pred_high"] - pred["predicted"]], fmt="o")
@@ -171,7 +171,7 @@ fig
 # run all cells, then add a cell:
 # ```python
 # for frac in (0.25, 0.5, 0.75):
-#     p_, _ = an.holdout_prediction(runs, n_boot, seed, frac=frac)
+#     p_, _ = se.holdout_prediction(runs, n_boot, seed, frac=frac)
 #     print(f"fitted on the first {frac:.0%} of each curve: median error {p_.error_pct.median():+.1f}%, "
 #           f"median |error| {p_.error_pct.abs().median():.1f}%, worst {p_.error_pct.abs().max():.1f}%")
 # ```

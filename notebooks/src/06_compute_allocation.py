@@ -24,10 +24,10 @@
 # re-running this notebook trains nothing new); the *Exercises* at the end can be set as homework.
 
 # %% tags=["parameters"]
-profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.experiments)
+profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.study.profiles)
 runs_dir: str = ""  # run store folder; empty means <repo>/runs/<profile>
 figures_dir: str = ""  # folder for figures and NN_results.json; empty means <repo>/figures/<profile>
-workers: int = 0  # training worker processes; 0 means automatic layout (scalinglaws.store.auto_layout)
+workers: int = 0  # training worker processes; 0 means automatic layout (scalinglaws.store.executors.auto_layout)
 device: str = "cpu"  # cpu | cuda | auto
 seed: int = 0  # model initialisation and data order of every run
 corpus: str = ""  # empty means the corpus of the profile (gutenberg); or a local path, or hub:<dataset id>
@@ -40,8 +40,9 @@ executor: str = "local"  # local | slurm (runs as Slurm job arrays; options: $SC
 import numpy as np
 import pandas as pd
 from IPython.display import display
-from scalinglaws import allocation as al, analysis as an, batch_size as bs, convergence as cv, fit as F, paper, plots as P
-from scalinglaws.study import start_notebook
+from scalinglaws import fit as F, paper
+from scalinglaws.analysis import allocation as al, common as an, critical_batch as bs, plots as P
+from scalinglaws.runner import start_notebook
 
 # Checks the parameters above (a mistyped papermill -p name stops here, not after an hour of training), then
 # binds the study (profile, run store, figures folder), the results record of this notebook and the plot style.
@@ -65,7 +66,7 @@ K = paper.KAPLAN
 # %%
 rule = study.lr_rule()
 ladder = study.ensure(study.grid("model_size"))
-h1 = an.unigram_loss(study)
+h1 = al.unigram_loss(study)
 fr = {conv: al.frontier(ladder, conv, h1, n_boot, seed) for conv in al.CONVENTIONS}
 fig, axes = P.new_figure(1, 2, figsize=(11, 4.2))
 plotted = {}
@@ -223,7 +224,7 @@ if an.usable(fit_B):
     ns_min = an.try_fit(F.fit_kaplan_ns, lad["N"], lad["S_min"], lad["val_loss"], groups=lad["run_id"], n_boot=n_boot, seed=seed)
     envm = F.compute_frontier(lad, c_col="C_min", l_col="val_loss", n_col="N", run_col="run_id").rename(columns={"val_loss": "L"})
     km = F.frontier_fit_rows(envm, max_loss=h1)
-    fit_Cmin = an.frontier_loss_fit(envm[km].rename(columns={"C_min": "C"}), n_boot=n_boot, seed=seed)
+    fit_Cmin = al.frontier_loss_fit(envm[km].rename(columns={"C_min": "C"}), n_boot=n_boot, seed=seed)
     if an.usable(ns_min):
         res.add_fit(ns_min, "alpha_S", "alpha_S (on S_min)", K["alpha_S"].value, "", "Eq. 1.6 with S_min = S/(1 + B_crit(L)/B)")
     if an.usable(fit_Cmin):
@@ -295,7 +296,7 @@ if a2fit is not None:
     res.add_fit(a2fit, "a", "a (Approach 2, IsoFLOP, C=6ND)", paper.CHINCHILLA["a_approach2"].value, "", "N_opt ∝ C^a, schedules matched")
 if a2full is not None:
     res.add_fit(a2full, "a", "a (Approach 2, IsoFLOP, C_full)", paper.CHINCHILLA["a_approach2"].value, "", "all parameters, budgets in full FLOPs")
-a3_ok, a3_why = an.approach3_reliable(a3fit)  # whether its numbers may be used for claims
+a3_ok, a3_why = al.approach3_reliable(a3fit)  # whether its numbers may be used for claims
 a3_units = {"E": "nats/token", "A": "nats/token x parameters^alpha", "B": "nats/token x tokens^beta"}
 for name in ["alpha", "beta", "E", "A", "B", "a"]:  # A and B too: `scalinglaws predict --laws cpu` reads them
     res.add_fit(a3fit, name, f"{name} (Approach 3)", paper.CHINCHILLA[name if name != "a" else "a_approach3"].value, a3_units.get(name, ""),
@@ -400,13 +401,13 @@ display(res.frame())
 # ## Interpretation (computed from the numbers above)
 
 # %%
-print(an.interpret_chinchilla(fit_Nopt if an.usable(fit_Nopt) else None, a2fit if an.usable(a2fit) else None, a3fit if a3fit.converged else None))
+print(al.interpret_chinchilla(fit_Nopt if an.usable(fit_Nopt) else None, a2fit if an.usable(a2fit) else None, a3fit if a3fit.converged else None))
 if an.usable(fit_C):
     print(f"On the frontier, L falls as C^-{an.pm(fit_C, 'alpha', 2)} (paper alpha_C^min = 0.050), fitted from C = {fc.C.min():.2g} to {fc.C.max():.2g} FLOPs "
           f"({np.log10(fc.C.max() / fc.C.min()):.1f} decades; the stretches held by the smallest and largest sizes and the losses above the unigram entropy, {h1:.2f} nats, are not fitted).")
 else:
     print("No L(C) frontier fit: fewer than two interior model sizes hold the frontier below the unigram entropy (see section 1).")
-print(an.interpret_bcrit(fit_B, K["alpha_B"].value))
+print(bs.interpret_bcrit(fit_B, K["alpha_B"].value))
 print(bs.interpret_loss_or_size(los))
 print("How the allocation exponent moves from Kaplan's setting to Chinchilla's:")
 print(al.interpret_ablation(steps))

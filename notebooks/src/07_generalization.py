@@ -24,10 +24,10 @@
 # yourself; the *Exercises* at the end can be set as homework.
 
 # %% tags=["parameters"]
-profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.profiles)
+profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.study.profiles)
 runs_dir: str = ""  # run store folder; empty means <repo>/runs/<profile>
 figures_dir: str = ""  # folder for figures and NN_results.json; empty means <repo>/figures/<profile>
-workers: int = 0  # training worker processes; 0 means automatic layout (scalinglaws.store.auto_layout)
+workers: int = 0  # training worker processes; 0 means automatic layout (scalinglaws.store.executors.auto_layout)
 device: str = "cpu"  # cpu | cuda | auto
 seed: int = 0  # model initialisation and data order of every run
 corpus: str = ""  # empty means the corpus of the profile (gutenberg); or a local path, or hub:<dataset id>
@@ -41,8 +41,10 @@ eval_sets: str = ""  # extra text to evaluate, comma-separated: empty means the 
 import numpy as np
 import pandas as pd
 from IPython.display import display
-from scalinglaws import analysis as an, fit as F, generalization as gz, paper, plots as P, store
-from scalinglaws.study import start_notebook
+from scalinglaws import fit as F, paper
+from scalinglaws.analysis import common as an, generalization as gz, plots as P
+from scalinglaws.store import tables
+from scalinglaws.runner import start_notebook
 
 # Checks the parameters above (a mistyped papermill -p name stops here, not after an hour of training), then
 # binds the study (profile, run store, figures folder), the results record of this notebook and the plot style.
@@ -56,7 +58,7 @@ K = paper.KAPLAN
 sets = [s.strip() for s in eval_sets.split(",") if s.strip()] or list(study.profile.ood_sets)
 specs = study.grid("generalization")
 runs = study.ensure(specs, eval_sets=sets)
-ev = store.load_evals(specs, study.runs_dir)
+ev = tables.load_evals(specs, study.runs_dir)
 final = an.final_table(runs)
 names = sorted(ev["set"].unique()) if len(ev) else []
 display(final[["N", "n_layer", "d_model", "tokens", "final_val_loss", "lr"]])

@@ -25,10 +25,10 @@
 # yourself; the *Exercises* at the end can be set as homework.
 
 # %% tags=["parameters"]
-profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.profiles)
+profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.study.profiles)
 runs_dir: str = ""  # run store folder; empty means <repo>/runs/<profile>
 figures_dir: str = ""  # folder for figures and NN_results.json; empty means <repo>/figures/<profile>
-workers: int = 0  # training worker processes; 0 means automatic layout (scalinglaws.store.auto_layout)
+workers: int = 0  # training worker processes; 0 means automatic layout (scalinglaws.store.executors.auto_layout)
 device: str = "cpu"  # cpu | cuda | auto
 seed: int = 0  # model initialisation and data order of every run
 corpus: str = ""  # empty means the corpus of the profile (gutenberg); or a local path, or hub:<dataset id>
@@ -41,8 +41,10 @@ executor: str = "local"  # local | slurm (runs as Slurm job arrays; options: $SC
 import numpy as np
 import pandas as pd
 from IPython.display import display
-from scalinglaws import analysis as an, context as cx, fit as F, paper, plots as P, store
-from scalinglaws.study import start_notebook
+from scalinglaws import fit as F, paper
+from scalinglaws.analysis import common as an, context_and_lstm as cx, plots as P
+from scalinglaws.store import tables
+from scalinglaws.runner import start_notebook
 
 # Checks the parameters above (a mistyped papermill -p name stops here, not after an hour of training), then
 # binds the study (profile, run store, figures folder), the results record of this notebook and the plot style.
@@ -65,7 +67,7 @@ display(lstm_lrs[["n_layer", "d_model", "N", "best_lr", "at_edge"]])
 edge = int(lstm_lrs["at_edge"].sum()) if len(lstm_lrs) else 0
 print(f"LSTM LR sweeps: {edge} of {len(lstm_lrs)} sizes have their best LR at the edge of the sweep" +
       (" (their LR may not be tuned: an LSTM loss there is an upper bound)." if edge else "."))
-pos = cx.position_table(store.load_positions(tf_specs, study.runs_dir) + store.load_positions(lstm_specs, study.runs_dir))
+pos = cx.position_table(tables.load_positions(tf_specs, study.runs_dir) + tables.load_positions(lstm_specs, study.runs_dir))
 pos["arch"] = pos["arch"].map({"gpt2": "transformer", "lstm": "LSTM"})
 
 # %% [markdown]
@@ -103,6 +105,7 @@ pos_fits = {}
 fig, (ax, ax2) = P.new_figure(1, 2, figsize=(12, 4.3))
 tf_pos = pos[pos.arch == "transformer"]
 import matplotlib as mpl
+
 norm = mpl.colors.LogNorm(max(tf_pos["N"].min(), 1), max(tf_pos["N"].max(), 2)) if len(tf_pos) else None
 for rid, g in tf_pos.groupby("run_id"):
     c = mpl.colormaps["viridis"](norm(g["N"].iloc[0]))
@@ -199,7 +202,7 @@ if pair is not None:
 # ```bash
 # .venv/bin/scalinglaws train --n-layer 2 --d-model 32 --tokens 1000000 --n-ctx 256 --runs-dir runs/quick
 # ```
-# then `store.read_positions(path)` on its folder. What to expect: if the power law in t continues, positions 128–256
+# then `scalinglaws.training.run_folder.read_positions(path)` on its folder. What to expect: if the power law in t continues, positions 128–256
 # keep lowering the loss, by less per token than the first 128.
 #
 # **Try it — position by training phase**: `evaluate.position_losses(run_dir)` scores a finished run from its kept

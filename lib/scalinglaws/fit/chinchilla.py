@@ -17,8 +17,8 @@ from scalinglaws import ScalingLawsError
 
 from .blas import _blas_serial
 from .core import (
-    FitResult,
     HUBER_SCALE,
+    FitResult,
     Solution,
     _array,
     _group_index,

@@ -11,7 +11,7 @@ import pandas as pd
 from scalinglaws import ScalingLawsError
 
 from .blas import _blas_serial
-from .core import FitResult, HUBER_SCALE, _array, _fit_loglinear
+from .core import HUBER_SCALE, FitResult, _array, _fit_loglinear
 
 __all__ = ["compute_frontier", "frontier_fit_rows", "fit_frontier_n_opt"]
 

@@ -12,8 +12,8 @@ from scalinglaws import ScalingLawsError
 
 from .blas import _blas_serial
 from .core import (
-    FitResult,
     HUBER_SCALE,
+    FitResult,
     _array,
     _fit_loglinear,
     _group_index,

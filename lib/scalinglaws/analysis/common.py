@@ -1,0 +1,164 @@
+"""The analysis behind each notebook: tables from the run store, fits, figures, results records.
+
+Notebooks call these one step at a time; nothing here trains (training goes through Study.ensure).
+Every number written to ``NN_results.json`` is computed here from runs and fits; interpretations are
+assembled from those numbers (`interpret_*`), never typed in ahead of them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from scalinglaws import ScalingLawsError
+from scalinglaws import fit as F
+from scalinglaws.analysis import plots as P
+from scalinglaws.findings import against_paper
+
+# Significant digits kept in NN_results.json (the figures' CSVs keep full precision).
+RESULTS_SIG_DIGITS = 6
+
+
+def _clean(v):
+    if v is None:
+        return None
+    if isinstance(v, (np.floating, float)):
+        return None if not math.isfinite(float(v)) else float(f"{float(v):.{RESULTS_SIG_DIGITS}g}")
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    return v
+
+
+@dataclass
+class Results:
+    """Records {quantity, value, ci_low, ci_high, paper_value, units, note}, written as NN_results.json."""
+
+    notebook: str  # "01"
+    out_dir: Path
+    records: list = field(default_factory=list)
+
+    def add(self, quantity, value, ci=None, paper_value=None, units="", note=""):
+        lo, hi = ci if ci is not None else (None, None)
+        self.records.append({"quantity": quantity, "value": _clean(value), "ci_low": _clean(lo),
+                             "ci_high": _clean(hi), "paper_value": _clean(paper_value), "units": units,
+                             "note": note})
+
+    def add_fit(self, fit: F.FitResult, name: str, quantity: str, paper_value=None, units="", note=""):
+        if not fit.converged:
+            note += f" [fit did not converge: {fit.message}]"
+        elif fit.no_interval_reason(name):  # a converged fit without an interval for this parameter says why
+            note += f" [{fit.no_interval_reason(name)}]"
+        self.add(quantity, fit.params[name], fit.ci.get(name), paper_value, units, note.strip())
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.records, columns=["quantity", "value", "ci_low", "ci_high", "paper_value", "units", "note"])
+
+    def get(self, quantity: str) -> dict:
+        return next(r for r in self.records if r["quantity"] == quantity)
+
+    def save(self) -> Path:
+        path = Path(self.out_dir) / f"{self.notebook}_results.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.records, indent=1, ensure_ascii=False) + "\n")
+        return path
+
+
+def try_fit(fn, *args, **kw):
+    """Run a fit; return None (and say why) when the data cannot support it (e.g. too few sizes on
+    the frontier, no interior IsoFLOP minimum), so a notebook reports that instead of crashing."""
+    try:
+        return fn(*args, **kw)
+    except ScalingLawsError as e:
+        print(f"not fitted ({getattr(fn, '__name__', fn)}): {e}")
+        return None
+
+
+def usable(fit) -> bool:
+    return fit is not None and fit.converged
+
+
+def pm(fit: F.FitResult, name: str, digits: int = 3) -> str:
+    """'0.071 [0.065, 0.078]' for interpretations."""
+    v, (lo, hi) = fit.params[name], fit.ci[name]
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return f"{v:.{digits}g} (no interval)"
+    return f"{v:.{digits}g} [95% CI {lo:.{digits}g}, {hi:.{digits}g}]"
+
+
+def versus_paper(value: float, ci: tuple[float, float], paper_value: float, converged: bool = True) -> str:
+    """Where the paper's value sits against our estimate (findings.against_paper, the claims table's rule),
+    true in every branch: a failed fit makes no comparison; without an interval only the two numbers are
+    set side by side."""
+    if not converged or not np.isfinite(value):
+        return "The fit did not converge, so there is nothing to compare with the paper's value."
+    _, side = against_paper(value, ci, paper_value)
+    if side == "no interval":
+        return f"There is no interval to judge it by ({value:.3g} against {paper_value:.3g})."
+    return f"The paper's value lies {side} our interval."
+
+
+def fit_versus_paper(fit, name: str, paper_value: float) -> str:
+    """versus_paper for one parameter of a fit (None or a failed fit: no comparison)."""
+    if fit is None:
+        return versus_paper(math.nan, (math.nan, math.nan), paper_value, converged=False)
+    return versus_paper(fit.params[name], fit.ci.get(name, (math.nan, math.nan)), paper_value, fit.converged)
+
+
+def save(study, fig, data, name: str) -> dict:
+    return P.save_figure(fig, data, study.figures_dir, name)
+
+
+def readable_warnings() -> None:
+    """Warnings in a notebook as one line ("FitWarning: ..."), without the library file and line that
+    Python prints by default: the cell that raised it is the place a reader needs."""
+    warnings.formatwarning = lambda message, category, *args, **kwargs: f"{category.__name__}: {message}\n"
+
+
+def smoke_banner(study) -> str:
+    if study.is_smoke:
+        return ("SMOKE PROFILE: this run only exercises the code paths. Its models are tiny and barely "
+                "trained; none of the numbers or fits below mean anything.")
+    return f"Profile '{study.profile.name}': {study.profile.note}."
+
+
+def final_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per run: shape, N, tokens, final and best validation loss, status. No runs (a grid this
+    profile leaves empty): an empty table with these columns."""
+    cols = ["run_id", "label", "n_layer", "d_model", "n_head_eff", "d_ff_eff", "aspect_ratio", "N", "N_total",
+            "batch_size", "lr", "lr_source", "seed", "tokens", "data_tokens", "step", "epochs", "C", "C_full",
+            "final_val_loss", "best_val_loss", "status"]
+    if runs.empty:
+        return pd.DataFrame(columns=cols)
+    f = runs[runs["is_final"]].copy()
+    f = f[f["status"] != "diverged"]
+    return f[[c for c in cols if c in f.columns]].sort_values("N").reset_index(drop=True)
+
+
+def final_for(specs, runs: pd.DataFrame) -> pd.DataFrame:
+    """final_table with one row per *spec* (a run shared by two grid entries, e.g. the default shape
+    in the aspect-ratio and the head-count series, appears under each of their labels)."""
+    f = final_table(runs).drop(columns=["label"], errors="ignore")
+    labels = pd.DataFrame({"run_id": [s.run_id for s in specs], "label": [s.label for s in specs]})
+    return labels.merge(f, on="run_id", how="inner")
+
+
+def tokens_to_reach(curve: pd.DataFrame, target: float, x: str = "tokens") -> float:
+    """First x at which the validation loss reaches `target`, interpolated in log-log between evals
+    (NaN if never reached)."""
+    c = curve.sort_values("step")
+    v = c["val_loss"].to_numpy(float)
+    xs = c[x].to_numpy(float)
+    hit = np.flatnonzero(v <= target)
+    if len(hit) == 0:
+        return math.nan
+    i = hit[0]
+    if i == 0:
+        return float(xs[0])
+    l0, l1, x0, x1 = np.log(v[i - 1]), np.log(v[i]), np.log(xs[i - 1]), np.log(xs[i])
+    return float(np.exp(x0 + (np.log(target) - l0) * (x1 - x0) / (l1 - l0)))

@@ -1,0 +1,141 @@
+"""How converged each model size is, measured from runs at several matched budgets (notebook 01).
+
+Kaplan's L(N) is the loss of a model trained to convergence (Sec. 3.1). Eq. 1.6's step term has no N, so
+its "gain if the steps were doubled" is the same for every model trained the same number of steps and
+cannot tell sizes apart. Here convergence is measured directly: each size is trained at 2-3 budgets, every
+budget with its own full cosine schedule (a matched schedule, not a checkpoint of a longer run), and the
+loss gained per doubling of tokens between the two largest budgets is compared with the loss itself.
+
+Budgets of a ladder size: its LR sweep (Profile.sweep_frac of the ladder budget; the best swept LR,
+so that point is tuned at its own budget), the ladder run, and the long run where trained (Profile.long_ladder).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from scalinglaws import fit as F
+from scalinglaws.analysis.common import pm
+
+# A size counts as converged when one more doubling of its tokens gains less than this fraction of its
+# loss (1%, the threshold the audit of the first round used; Kaplan stop "until convergence" without one).
+CONVERGED_GAIN = 0.01
+
+
+def budget_table(sweeps: pd.DataFrame, ladder_final: pd.DataFrame, long_final: pd.DataFrame) -> pd.DataFrame:
+    """One row per (size, budget): n_layer, d_model, N, tokens, L (final validation loss), source.
+
+    sweeps: LRRule.sweeps (every sweep run's final loss, with n_layer, d_model, N, run_id); the best LR
+    of each size's sweep gives that size's point at the sweep budget. ladder_final / long_final:
+    analysis.final_table of the ladder and long runs (seed 0)."""
+    rows = []
+    if not sweeps.empty:
+        ok = sweeps.dropna(subset=["final_val_loss"])
+        for (l, d), g in ok.groupby(["n_layer", "d_model"]):
+            best = g.loc[g["final_val_loss"].idxmin()]
+            rows.append({"n_layer": l, "d_model": d, "N": best["N"], "tokens": best["tokens"],
+                         "L": best["final_val_loss"], "lr": best["lr"], "source": "LR sweep (best LR)"})
+    for f, src in ((ladder_final, "ladder run"), (long_final, "long run")):
+        for r in f.itertuples():
+            rows.append({"n_layer": r.n_layer, "d_model": r.d_model, "N": r.N, "tokens": r.tokens,
+                         "L": r.final_val_loss, "lr": r.lr, "source": src})
+    t = pd.DataFrame(rows, columns=["n_layer", "d_model", "N", "tokens", "L", "lr", "source"])
+    # One point per (size, budget): where a sweep ran at the ladder's own budget (quick reads cpu's sweeps at
+    # its ladder budget), the ladder run is the point.
+    t = t.drop_duplicates(["n_layer", "d_model", "tokens"], keep="last")
+    return t.sort_values(["N", "tokens"]).reset_index(drop=True)
+
+
+def convergence_by_budget(budgets: pd.DataFrame, tolerance: float = CONVERGED_GAIN) -> pd.DataFrame:
+    """Per size: the loss at its largest budget, the gain per doubling of tokens between its two largest
+    budgets (nats, and as a fraction of that loss), and whether it meets the criterion. A size with one
+    budget has no measured gain (NaN) and does not count as converged."""
+    rows = []
+    for (l, d), g in budgets.groupby(["n_layer", "d_model"]):
+        g = g.sort_values("tokens")
+        last = g.iloc[-1]
+        row = {"n_layer": int(l), "d_model": int(d), "N": float(last["N"]), "budgets": len(g),
+               "tokens_max": float(last["tokens"]), "L_at_max": float(last["L"]),
+               "gain_per_doubling": math.nan, "gain_pct": math.nan, "gain_per_doubling_first": math.nan}
+        if len(g) >= 2:
+            prev = g.iloc[-2]
+            doublings = math.log2(last["tokens"] / prev["tokens"])
+            row["gain_per_doubling"] = float(prev["L"] - last["L"]) / doublings
+            row["gain_pct"] = 100 * row["gain_per_doubling"] / float(last["L"])
+            first, second = g.iloc[0], g.iloc[1]
+            row["gain_per_doubling_first"] = float(first["L"] - second["L"]) / math.log2(second["tokens"] / first["tokens"])
+        row["converged"] = bool(np.isfinite(row["gain_pct"]) and row["gain_pct"] < 100 * tolerance)
+        rows.append(row)
+    return pd.DataFrame(rows).sort_values("N").reset_index(drop=True)
+
+
+def converged_fits(conv: pd.DataFrame, n_boot: int, seed: int) -> dict:
+    """L(N) = (N_c/N)^alpha_N on the converged sizes' losses, without and with 1-layer models (Kaplan
+    leave them out: they fall off the trend). A variant with too few sizes maps to None and says why."""
+    out = {}
+    for key, keep in (("without 1-layer", conv["converged"] & (conv["n_layer"] > 1)), ("with 1-layer", conv["converged"])):
+        pts = conv[keep]
+        if pts["N"].nunique() < 3:
+            print(f"not fitted (converged L(N), {key}): {pts['N'].nunique()} converged size(s); a power law needs 3")
+            out[key] = None
+            continue
+        out[key] = F.fit_power_law(pts["N"], pts["L_at_max"], n_boot=n_boot, seed=seed)
+    return out
+
+
+def lr_check_table(checks: pd.DataFrame, ladder_final: pd.DataFrame) -> pd.DataFrame:
+    """Per checked size: the final loss at the tuned LR and at ×/÷√2 (same budget), and how far the best
+    of the three is below the tuned one (nats; 0 when the tuned LR is best)."""
+    rows = []
+    for (l, d), g in checks.groupby(["n_layer", "d_model"]):
+        tuned = ladder_final[(ladder_final.n_layer == l) & (ladder_final.d_model == d)]
+        if tuned.empty:
+            continue
+        t = tuned.iloc[0]
+        lo = g.loc[g["lr"].idxmin()]
+        hi = g.loc[g["lr"].idxmax()]
+        best = min(float(t.final_val_loss), float(lo.final_val_loss), float(hi.final_val_loss))
+        rows.append({"n_layer": int(l), "d_model": int(d), "N": float(t.N), "lr_tuned": float(t.lr),
+                     "L_lr/sqrt2": float(lo.final_val_loss), "L_tuned": float(t.final_val_loss),
+                     "L_lr*sqrt2": float(hi.final_val_loss),
+                     "tuned_minus_best": float(t.final_val_loss) - best})
+    return pd.DataFrame(rows)
+
+
+def seed_spread(final: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Seed-to-seed spread of the final loss per configuration (`by` columns identify it, the seed is what
+    varies): n seeds, mean, sd (ddof 1; NaN with one seed)."""
+    g = final.groupby(by)["final_val_loss"]
+    out = pd.DataFrame({"seeds": g.size(), "mean": g.mean(), "sd": g.std(ddof=1)}).reset_index()
+    return out[out["seeds"] >= 2].reset_index(drop=True)
+
+
+def pooled_sd(spread: pd.DataFrame) -> float:
+    """Pooled seed sd over configurations: sqrt(sum (n_i − 1) sd_i² / sum (n_i − 1)); NaN without replicates."""
+    ok = spread.dropna(subset=["sd"])
+    dof = (ok["seeds"] - 1).sum()
+    return float(np.sqrt(((ok["seeds"] - 1) * ok["sd"] ** 2).sum() / dof)) if dof > 0 else math.nan
+
+
+def interpret_convergence(conv: pd.DataFrame, fits: dict, tolerance: float = CONVERGED_GAIN) -> str:
+    """What the budget comparison says, true in every branch (how many sizes converged; whether a converged
+    L(N) could be fitted; what the unconverged sizes' gains are)."""
+    n_conv = int(conv["converged"].sum())
+    measured = conv[conv["budgets"] >= 2]
+    parts = [f"{n_conv} of {len(conv)} sizes gain less than {100 * tolerance:g}% of their loss per doubling of tokens "
+             f"between their two largest matched budgets"]
+    if len(measured):
+        parts[0] += (f" (gains per doubling from {measured.gain_pct.min():.2g}% to {measured.gain_pct.max():.2g}%; "
+                     f"largest size measured {measured.N.max():,.0f} parameters).")
+    else:
+        parts[0] += "; no size was trained at two budgets."
+    fit = fits.get("without 1-layer")
+    if fit is not None and fit.converged:
+        parts.append(f"On the converged sizes without 1-layer models, alpha_N = {pm(fit, 'alpha')}.")
+    else:
+        parts.append("Too few sizes converged for a converged L(N) without 1-layer models; the final-loss slope below "
+                     "is a slope at a fixed budget, not Kaplan's converged L(N).")
+    return " ".join(parts)

@@ -1,0 +1,213 @@
+"""The critical batch size, two ways (notebook 06, Kaplan Sec. 5.1; McCandlish et al. 2018).
+
+1. From a batch-size sweep: for each target loss, the steps S and tokens E each batch size needs to reach
+   it lie on (S/S_min − 1)(E/E_min − 1) = 1, and B_crit = E_min/S_min. Measured as the papers did: every
+   batch size with the same warmup (steps), then a constant LR (the wsd schedule's cooldown is not used),
+   targets below the unigram plateau and reached by every batch size in that constant-LR phase.
+2. From the gradient noise scale B_simple = tr(Σ)/|G|² recorded during training (RunSpec.noise_scale):
+   McCandlish et al. show B_crit ≈ B_simple; Kaplan claim B_crit depends on the loss, not on N.
+
+Batch sizes are in tokens per step (sequences × n_ctx), Kaplan's unit.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from scalinglaws import fit as F
+from scalinglaws.analysis.common import pm, tokens_to_reach
+
+
+def sweep_runs(curves: pd.DataFrame) -> pd.DataFrame:
+    """The batch grid's runs at their scheduled LR (not the ×/÷2 LR checks)."""
+    return curves[~curves["label"].str.contains("lr-check")]
+
+
+def stable_phase(curves: pd.DataFrame) -> pd.DataFrame:
+    """Evals after warmup and before the cooldown: where the LR is at its peak."""
+    return curves[(curves["step"] > curves["warmup_steps"]) & (curves["lr_now"] >= curves["lr"] * (1 - 1e-9))]
+
+
+def batch_targets(stable: pd.DataFrame, below: float, n: int) -> list[float]:
+    """n log-spaced target losses that every run crosses inside its stable phase: below `below` (the
+    unigram entropy: above it steps measure learning token frequencies) and below each run's first
+    stable-phase loss, above each run's lowest stable-phase loss. [] when there is no such range."""
+    first = stable.sort_values("step").groupby("run_id")["val_loss"].first()
+    lowest = stable.groupby("run_id")["val_loss"].min()
+    hi, lo = min(below, float(first.min())), float(lowest.max())
+    if not (hi > lo * 1.002):
+        return []
+    return [float(x) for x in np.geomspace(hi / 1.001, lo * 1.001, n)]
+
+
+def critical_batch(curves: pd.DataFrame, below: float, n_targets: int, n_boot: int, seed: int):
+    """(table, fits): per target loss, the fitted S_min, E_min, B_crit (tokens per step) with intervals from
+    resampling runs (every seed of every batch size is a run), and the (S, E) points; targets as in
+    batch_targets. Steps count from the first step (the warmup is the same for every batch size)."""
+    runs = sweep_runs(curves)
+    stable = stable_phase(runs)
+    targets = batch_targets(stable, below, n_targets)
+    rows, fits = [], []
+    for t in targets:
+        pts = []
+        for rid, g in stable.groupby("run_id"):
+            # Reached in the stable phase by construction; interpolate on the whole curve up to there.
+            whole = runs[(runs.run_id == rid) & (runs.step <= g.step.max())]
+            S = tokens_to_reach(whole, t, "step")
+            if np.isfinite(S):
+                B = float(g["batch_size"].iloc[0] * g["n_ctx"].iloc[0])
+                pts.append({"target": t, "run_id": rid, "seed": int(g["seed"].iloc[0]), "batch_tokens": B,
+                            "steps": S, "examples": S * B})
+        pts = pd.DataFrame(pts)
+        if len(pts) < 3 or pts["batch_tokens"].nunique() < 3:
+            continue
+        fb = F.fit_critical_batch(pts["steps"], pts["examples"], groups=pts["run_id"], n_boot=n_boot, seed=seed)
+        fits.append(fb)
+        rows.append({"target": t, "S_min": fb.params["S_min"], "E_min": fb.params["E_min"],
+                     "B_crit": fb.params["B_crit"], "B_crit_low": fb.ci["B_crit"][0],
+                     "B_crit_high": fb.ci["B_crit"][1], "converged": fb.converged, "message": fb.message,
+                     "note": fb.no_interval_reason("B_crit"), "points": pts})
+    cols = ["target", "S_min", "E_min", "B_crit", "B_crit_low", "B_crit_high", "converged", "message", "note", "points"]
+    return pd.DataFrame(rows, columns=cols), fits
+
+
+def lr_check(curves: pd.DataFrame) -> pd.DataFrame:
+    """Per checked batch size: final loss at the √B-scaled LR and at ×0.5 / ×2 (same budget), and how far
+    the best of the three is below the scaled one (nats)."""
+    rows = []
+    checks = curves[curves["is_final"] & curves["label"].str.contains("lr-check")]
+    main = curves[curves["is_final"] & ~curves["label"].str.contains("lr-check") & (curves["seed"] == curves["seed"].min())]
+    for b, g in checks.groupby("batch_size"):
+        m = main[main.batch_size == b]
+        if m.empty:
+            continue
+        losses = {float(r.lr): float(r.final_val_loss) for r in g.itertuples()}
+        scaled = float(m.iloc[0].final_val_loss)
+        rows.append({"batch_size": int(b), "lr_scaled": float(m.iloc[0].lr), "L_lr_x0.5": losses[min(losses)],
+                     "L_scaled": scaled, "L_lr_x2": losses[max(losses)],
+                     "scaled_minus_best": scaled - min(scaled, *losses.values())})
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------ gradient noise scale
+
+def noise_windows(curves: pd.DataFrame, min_measurements: int = 8) -> pd.DataFrame:
+    """B_simple per run along training: consecutive evals are pooled until they hold >= min_measurements
+    gradient-noise measurements; in each window |G|² and tr(Σ) come from the summed norms at the two batch
+    sizes b < B (sequences; McCandlish et al. 2018, App. A):
+        |G|² ≈ (B|G_B|² − b|G_b|²)/(B − b),   tr(Σ) ≈ (|G_b|² − |G_B|²)/(1/b − 1/B),
+    and B_simple = tr(Σ)/|G|² in tokens (× n_ctx). Only evals after warmup; a window whose |G|² estimate
+    is not positive gives no B_simple (noise dominated)."""
+    need = {"noise_g2_b", "noise_g2_B", "noise_n"}
+    if not need <= set(curves.columns):
+        return pd.DataFrame(columns=["run_id", "N", "batch_size", "L", "B_simple", "measurements"])
+    c = curves[curves["noise_n"].fillna(0) > 0]
+    c = c[c["step"] > c["warmup_steps"]]
+    rows = []
+    for rid, g in c.sort_values("step").groupby("run_id"):
+        acc = {"b": 0.0, "B": 0.0, "n": 0, "L": 0.0}
+        for r in g.itertuples():
+            n = int(r.noise_n)
+            acc["b"] += r.noise_g2_b * n
+            acc["B"] += r.noise_g2_B * n
+            acc["n"] += n
+            acc["L"] += r.val_loss * n
+            if acc["n"] >= min_measurements:
+                b, B = float(r.noise_b), float(r.noise_B)
+                g2b, g2B = acc["b"] / acc["n"], acc["B"] / acc["n"]
+                G2 = (B * g2B - b * g2b) / (B - b)
+                tr = (g2b - g2B) / (1 / b - 1 / B)
+                rows.append({"run_id": rid, "N": float(r.N), "batch_size": int(r.batch_size), "label": r.label,
+                             "step": int(r.step), "L": acc["L"] / acc["n"], "measurements": acc["n"],
+                             "B_simple": tr / G2 * float(r.n_ctx) if G2 > 0 and tr > 0 else math.nan})
+                acc = {"b": 0.0, "B": 0.0, "n": 0, "L": 0.0}
+    return pd.DataFrame(rows, columns=["run_id", "N", "batch_size", "label", "step", "L", "measurements", "B_simple"])
+
+
+def simple_vs_crit(windows: pd.DataFrame, table: pd.DataFrame, rel: float = 0.02) -> pd.DataFrame:
+    """Per target loss of the batch sweep: B_crit (fitted) beside the median B_simple of the windows whose
+    loss lies within ±rel of the target (McCandlish et al.: B_crit ≈ B_simple up to a factor of order one)."""
+    rows = []
+    w = windows.dropna(subset=["B_simple"])
+    for r in table.itertuples():
+        near = w[(w["L"] / r.target - 1).abs() <= rel]
+        b_s = float(near["B_simple"].median()) if len(near) else math.nan
+        rows.append({"target": r.target, "B_crit": r.B_crit, "B_simple": b_s, "windows": len(near),
+                     "ratio_simple_to_crit": b_s / r.B_crit if len(near) else math.nan})
+    return pd.DataFrame(rows, columns=["target", "B_crit", "B_simple", "windows", "ratio_simple_to_crit"])
+
+
+def loss_or_size(windows: pd.DataFrame, n_boot: int, seed: int) -> dict:
+    """Kaplan's claim that the critical batch depends on the loss, not on N: least squares of
+    log B_simple = c − (1/alpha_B) log L + gamma log N over the windows of runs of several sizes, with
+    percentile intervals from resampling whole runs. gamma ≈ 0 (interval includes 0) supports the claim.
+    Returns {"alpha_B", "gamma", their CIs, "sizes", "windows"}; NaN entries with fewer than 3 sizes."""
+    w = windows.dropna(subset=["B_simple"])
+    w = w[w["B_simple"] > 0]
+    out = {"sizes": int(w["N"].nunique()), "windows": len(w), "alpha_B": math.nan, "gamma": math.nan,
+           "alpha_B_ci": (math.nan, math.nan), "gamma_ci": (math.nan, math.nan)}
+    if out["sizes"] < 3 or len(w) < 6:
+        return out
+
+    def solve(d):
+        X = np.column_stack([np.ones(len(d)), np.log(d["L"]), np.log(d["N"])])
+        coef, *_ = np.linalg.lstsq(X, np.log(d["B_simple"]), rcond=None)
+        return (-1 / coef[1] if coef[1] != 0 else math.nan), coef[2]
+
+    out["alpha_B"], out["gamma"] = solve(w)
+    runs = w["run_id"].unique()
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(max(n_boot, 0)):
+        pick = rng.choice(runs, size=len(runs), replace=True)
+        d = pd.concat([w[w.run_id == r] for r in pick])
+        if d["N"].nunique() >= 3:
+            draws.append(solve(d))
+    if len(draws) >= 10:
+        a = np.array(draws, dtype=float)
+        q = lambda x: (float(np.nanpercentile(x, 2.5)), float(np.nanpercentile(x, 97.5)))  # noqa: E731
+        out["alpha_B_ci"], out["gamma_ci"] = q(a[:, 0]), q(a[:, 1])
+    return out
+
+
+def interpret_loss_or_size(r: dict) -> str:
+    """True in every branch: too few sizes, no interval, gamma's interval containing 0 or not."""
+    if not np.isfinite(r["gamma"]):
+        return (f"B_simple was measured at {r['sizes']} model size(s): too few to separate a dependence on N from one "
+                "on the loss.")
+    lo, hi = r["gamma_ci"]
+    head = f"Across {r['sizes']} model sizes, log B_simple ≈ c − (1/alpha_B) log L + gamma log N gives gamma = {r['gamma']:.2f}"
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return head + " (no interval), so whether B_simple depends on N beyond the loss is not resolved."
+    head += f" [95% CI {lo:.2f}, {hi:.2f}]"
+    alo, ahi = r["alpha_B_ci"]
+    # alpha_B = -1/slope in log L: an interval of both signs means the slope's interval includes 0
+    weak = ("" if (np.isfinite(alo) and np.isfinite(ahi) and (alo > 0 or ahi < 0)) else
+            " B_simple's own trend with the loss is not resolved either (its alpha_B interval spans both signs), "
+            "so the windows are too noisy for this test to have much power here.")
+    if lo <= 0 <= hi:
+        return head + ": no dependence on N beyond the loss is resolved, as Kaplan claim for B_crit." + weak
+    return head + (f": at equal loss, B_simple {'grows' if r['gamma'] > 0 else 'falls'} with N here, which Kaplan's "
+                   "claim (B_crit depends on the loss alone) does not predict.") + weak
+
+
+def interpret_bcrit(fit_B: F.FitResult | None, paper_alpha_B: float = 0.21) -> str:
+    """What the B_crit(L) = B*/L^(1/alpha_B) fit says, true in every branch: no fit, a failed fit, a trend
+    whose interval includes zero (no trend resolved), B_crit growing as the loss falls (alpha_B > 0, the
+    paper's finding) or shrinking (alpha_B < 0, the opposite)."""
+    if fit_B is None:
+        return "No B_crit(L) fit: fewer than three target losses gave a critical batch size."
+    if not fit_B.converged:
+        return (f"The B_crit(L) fit did not converge (alpha_B ended at {fit_B.params['alpha_B']:.2g}), so this study "
+                f"makes no claim about how the critical batch depends on the loss (paper: alpha_B = {paper_alpha_B}).")
+    a = fit_B.params["alpha_B"]
+    lo, hi = fit_B.ci["alpha_B"]
+    if np.isfinite(lo) and np.isfinite(hi) and lo <= 0 <= hi:
+        return (f"alpha_B = {pm(fit_B, 'alpha_B', 2)}: the interval includes 0, so no dependence of B_crit on the loss "
+                f"is resolved here (paper: alpha_B = {paper_alpha_B}, B_crit grows as the loss falls).")
+    direction = ("grows as the loss falls, as in the paper" if a > 0 else
+                 "shrinks as the loss falls, the opposite of the paper's finding")
+    return f"B_crit {direction}: alpha_B = {pm(fit_B, 'alpha_B', 2)} (paper {paper_alpha_B})."

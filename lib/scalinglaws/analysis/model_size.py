@@ -1,0 +1,69 @@
+"""The analysis behind each notebook: tables from the run store, fits, figures, results records.
+
+Notebooks call these one step at a time; nothing here trains (training goes through Study.ensure).
+Every number written to ``NN_results.json`` is computed here from runs and fits; interpretations are
+assembled from those numbers (`interpret_*`), never typed in ahead of them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from scalinglaws import fit as F
+from scalinglaws.analysis import plots as P
+
+
+def lr_sweep_figure(study, rule):
+    fig, (a1, a2) = P.new_figure(1, 2, figsize=(10, 4))
+    if rule.sweeps.empty:
+        a1.text(0.5, 0.5, "no sweep at this profile\n(library default rule)", ha="center", transform=a1.transAxes)
+        a2.axis("off")
+        return fig, pd.DataFrame({"note": ["no sweep at this profile"]})
+    sw = rule.sweeps.dropna(subset=["final_val_loss"])
+    drawn = P.learning_curves(a1, sw.rename(columns={"final_val_loss": "loss"}), x="lr", y="loss", hue="N")
+    a1.set_xlabel("peak learning rate")
+    a1.set_ylabel("final validation loss (sweep budget)")
+    where = getattr(study, "lr_store", "")
+    a1.set_title(f"LR sweeps of {where} (one line per model size)" if where else "LR sweeps (one line per model size)")
+    best = rule.best
+    d2 = P.powerlaw_plot(a2, best["N"], best["best_lr"], None, label_x="N (non-embedding)", label_y="best peak LR",
+                         data_label="sweep optimum")
+    ns = np.geomspace(best["N"].min(), best["N"].max(), 50)
+    a2.plot(ns, [rule(n) for n in ns], "k--", lw=1, label=f"lr = {rule.A:.3g}·(N/1e4)^{rule.B:.2f}")
+    a2.legend(fontsize="small")
+    data = {"sweeps": drawn, "best": d2, "rule": pd.DataFrame({"x": ns, "y": [rule(n) for n in ns]})}
+    return fig, data
+
+
+def depth_collapse(final: pd.DataFrame, n_boot: int, seed: int):
+    """Kaplan Fig. 6: fit one power law per view (total parameters vs non-embedding N) to all depths;
+    the residual spread says which view collapses the depths onto one trend."""
+    out, fits = [], {}
+    for view in ("N_total", "N"):
+        fit = F.fit_power_law(final[view], final["final_val_loss"], n_boot=n_boot, seed=seed)
+        fits[view] = fit
+        r = pd.Series(fit.residuals, index=final.index)
+        one = final["n_layer"] == 1
+        out.append({"view": view, "rms_residual": float(np.sqrt(np.mean(r**2))),
+                    "rms_residual_without_1_layer": float(np.sqrt(np.mean(r[~one] ** 2))) if (~one).sum() > 2 else math.nan,
+                    "mean_residual_1_layer": float(r[one].mean()) if one.any() else math.nan})
+    return fits, pd.DataFrame(out)
+
+
+def depth_figure(final: pd.DataFrame, fits: dict):
+    fig, axes = P.new_figure(1, 2, figsize=(10, 4))
+    data = {}
+    for ax, view, title in zip(axes, ("N_total", "N"), ("with embeddings", "non-embedding")):
+        for depth, g in final.groupby("n_layer"):
+            ax.plot(g[view], g["final_val_loss"], "o-", ms=4, label=f"{depth} layer{'s' if depth > 1 else ''}")
+        xs = np.geomspace(final[view].min(), final[view].max(), 60)
+        ax.plot(xs, fits[view].predict(xs), "k--", lw=1, label="one power law, all depths")
+        ax.set_xlabel(f"parameters ({title})")
+        ax.set_ylabel("final validation loss (nats/token)")
+        P.log_axes(ax)
+        ax.legend(fontsize="x-small")
+        data[view] = final[["n_layer", "d_model", view, "final_val_loss"]].rename(columns={view: "params"})
+    return fig, data

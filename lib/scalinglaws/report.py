@@ -1,0 +1,83 @@
+"""Run the study: execute the notebooks with papermill, in order, at one profile.
+
+    scalinglaws study --profile cpu          # or: make study PROFILE=cpu
+    scalinglaws study --profile quick --notebooks 01 05
+
+The reference `cpu` profile writes executed notebooks over the committed ones in notebooks/ (so
+readers see the reference outputs); other profiles write executed copies under runs/<profile>/.
+Figures and NN_results.json go to figures/<profile>/. Runs already in the store are not retrained,
+so a second run of the study takes seconds per notebook.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from scalinglaws import ScalingLawsError
+from scalinglaws import findings as FINDINGS_REGISTRY
+from scalinglaws.runner import repo_root
+from scalinglaws.study.profiles import get_profile
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, (int,)) or (isinstance(v, float) and v.is_integer() and abs(v) < 1e6):
+        return f"{int(v):,}"
+    return f"{v:.3g}"
+
+
+def _results_dir(profile: str, figures_dir: str | None) -> Path:
+    if figures_dir is None:
+        get_profile(profile)  # an unknown profile is an error, not an empty table
+    fig = Path(figures_dir) if figures_dir else repo_root() / "figures" / profile
+    if not any(fig.glob("[0-9][0-9]_results.json")):
+        raise ScalingLawsError(f"no results in {fig}: run the study first (scalinglaws study --profile {profile})")
+    return fig
+
+
+def _links(profile: str, fig: Path, f) -> str:
+    link = f"[{f.name}](notebooks/{f.name}.ipynb)"
+    return link + (f" · [fig](figures/{profile}/{f.figure}.png)" if (fig / f"{f.figure}.png").exists() else "")
+
+
+def results_markdown(profile: str = "cpu", figures_dir: str | None = None) -> str:
+    """The full results table (every quantity of every notebook), built from figures/<profile>/NN_results.json
+    (never typed by hand)."""
+    fig = _results_dir(profile, figures_dir)
+    lines = ["| finding | quantity | this study (95% CI) | units | paper | note | notebook · figure |",
+             "|---|---|---|---|---|---|---|"]
+    for f in FINDINGS_REGISTRY.FINDINGS:
+        path = fig / f"{f.nb}_results.json"
+        if not path.exists():
+            continue
+        for r in json.loads(path.read_text()):
+            ci = f" [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]" if r["ci_low"] is not None else ""
+            lines.append(f"| {f.title} | {_cell(r['quantity'])} | {_fmt(r['value'])}{ci} | {_cell(r['units']) or '–'} | "
+                         f"{_fmt(r['paper_value'])} | {_cell(r['note'])} | {_links(profile, fig, f)} |")
+    return "\n".join(lines)
+
+
+def claims_markdown(profile: str = "cpu", figures_dir: str | None = None) -> str:
+    """Results at a glance: one row per claim of the paper, our measurement with its interval, the paper's
+    value and a verdict computed by scalinglaws.findings.verdict."""
+    fig = _results_dir(profile, figures_dir)
+    lines = ["| claim (Kaplan et al. 2020 unless noted) | this study (95% CI) | paper | verdict | why | notebook |",
+             "|---|---|---|---|---|---|"]
+    for f in FINDINGS_REGISTRY.FINDINGS:
+        path = fig / f"{f.nb}_results.json"
+        records = json.loads(path.read_text()) if path.exists() else []
+        for c in f.claims:
+            word, why, r = FINDINGS_REGISTRY.verdict(c, records)
+            ours = "–"
+            if r is not None and r["value"] is not None:
+                ci = f" [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]" if r["ci_low"] is not None else ""
+                ours = f"{_fmt(r['value'])}{ci} ({_cell(r['quantity'])})"
+            pv = r["paper_value"] if r is not None and r["paper_value"] is not None else c.paper
+            lines.append(f"| {_cell(c.text)} | {ours} | {_fmt(pv)} | **{word}** | {_cell(why)} | {_links(profile, fig, f)} |")
+    return "\n".join(lines)
+
+
+def _cell(t) -> str:
+    return str(t).replace("|", "\\|")  # a "|" inside a cell would end it

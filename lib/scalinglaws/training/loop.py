@@ -1,0 +1,254 @@
+"""train_run(spec) -> run_dir: one idempotent, resumable training run (GPT-2, or an LSTM baseline).
+
+    from scalinglaws import RunSpec, train_run
+    run_dir = train_run(RunSpec(n_layer=2, d_model=32, tokens=2_000_000), "runs/demo")
+
+Where things are: the LR schedule and the eval steps in schedule.py; the model in model.py; the loss
+(training, validation, extra sets, by position) in evaluate.Scorer; one optimizer step in
+``Trainer.step``; the loop in ``_train_locked``, with a helper for each thing it does at an eval point.
+
+The run folder (``<runs_dir>/<spec.run_id>/``):
+- ``config.json``   the spec, derived quantities (N, FLOPs/token), versions, corpus fingerprint and split
+- ``metrics.jsonl`` one row per eval: step, tokens, C (6N·tokens), C_full, lr, train/val loss, wall seconds
+- ``summary.json``  final and best validation loss, step of best, tokens/s, status
+- ``evals.jsonl``, ``positions.json``, ``evals.json``  sidecars (store.py): losses on extra eval sets at
+  every eval point, the final loss at each position in the context, and their checksums
+- ``model.safetensors``  the final weights, with the spec (git-ignored: not part of the published store)
+- ``DONE``          written last and atomically; a folder without it is never read as a result
+- ``ckpt.pt``       resume point while the run is unfinished (git-ignored, removed at the end)
+
+Extra eval sets never change a run: same address, same metrics.jsonl and summary.json as without them.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import math
+import os
+import platform
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from scalinglaws import __version__
+from scalinglaws.data.paths import file_lock
+from scalinglaws.data.tokens import prepare_tokens
+from scalinglaws.training.evaluate import VAL, EvalSets, evaluate_run, save_weights
+from scalinglaws.training.run_folder import file_sha256, is_done, write_json_atomic, write_sidecars
+from scalinglaws.training.schedule import eval_steps
+from scalinglaws.training.spec import RunSpec
+from scalinglaws.training.trainer import (
+    DIVERGE_MARGIN_NATS,
+    Log,
+    Progress,
+    RunError,
+    Trainer,
+    check_data,
+    diverged_interval,
+    diverged_train,
+    eval_point,
+    resolve_device,
+    tune_allocator,
+)
+
+
+def train_run(
+    spec: RunSpec,
+    runs_dir: str | os.PathLike = "runs/default",
+    *,
+    device: str | None = "cpu",
+    threads: int | None = None,
+    log: str = "auto",
+    checkpoint_every_s: float = 30.0,
+    stop_after_step: int | None = None,
+    eval_sets=None,
+) -> Path:
+    """Train `spec` into ``runs_dir/<spec.run_id>`` unless it is already DONE; return the run folder.
+
+    log: "auto" (a tqdm bar on a terminal, one line per eval otherwise), "eval", "bar" or "none".
+    stop_after_step: for tests of resume; stops (as a kill would) after checkpointing at that step.
+    eval_sets: extra text to evaluate at every eval point, e.g. ["ood"], ["ood:fortunes", "gutenberg:3"]
+      (names: evaluate.py). An argument, not a RunSpec field: what a run is also measured on does not
+      change what it trains, so it must not change its address, config.json, metrics or summary; the
+      losses go to the evals.jsonl sidecar, and the final loss by position on every set to positions.json.
+      A run already DONE gets the sets it lacks at its final point only, from its kept weights
+      (evaluate.evaluate_run); for every point of such a run, train the spec again in a scratch store.
+    """
+    spec = spec.validate()
+    device = resolve_device(device)
+    run_dir = Path(runs_dir) / spec.run_id
+    if is_done(run_dir):
+        if eval_sets:
+            evaluate_run(run_dir, eval_sets, device=device)
+        return run_dir
+    # Data problems (and unknown eval sets) surface before the run folder exists, so a failed start
+    # leaves nothing behind.
+    data = prepare_tokens(spec.corpus, spec.vocab_size, quiet=log == "none")
+    check_data(spec, data)
+    extra = EvalSets(eval_sets, data, spec)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with file_lock(run_dir / ".lock", waiting=f"run {spec.run_id} (N={spec.n_params:,})"):
+            if is_done(run_dir):  # trained by another process while we waited for the lock
+                return run_dir
+            return _train_locked(spec, data, extra, run_dir, device, threads, log, checkpoint_every_s, stop_after_step)
+    except OSError as e:
+        # Permission, not a directory, disk full: one line naming the folder. Nothing is marked DONE, and
+        # the last checkpoint (written every checkpoint_every_s) stays, so the run resumes from it.
+        hint = {28: "free some disk space", 13: "choose a folder you can write to (--runs-dir)",
+                20: "a path component is a file, not a folder"}.get(e.errno, "check the folder")
+        ckpt = run_dir / "ckpt.pt"
+        state = ("the run is not marked done and resumes from its last checkpoint" if ckpt.is_file() else
+                 "the run is not marked done and starts over next time")
+        raise RunError(f"cannot write run {spec.run_id} in {run_dir.parent}: {e.strerror or e} ({hint}); {state}") from None
+
+
+def _train_locked(spec, data, extra, run_dir, device, threads, log, checkpoint_every_s, stop_after_step) -> Path:
+    if threads:
+        torch.set_num_threads(threads)
+    malloc_tuned = tune_allocator()  # see _MALLOC_SETTINGS; where memory comes from, not what is computed
+    if device.startswith("cuda"):
+        torch.backends.cuda.matmul.allow_tf32 = True  # TF32 matmuls for any fp32 work on GPU
+        torch.backends.cudnn.allow_tf32 = True
+    write_config(spec, data, run_dir, device, malloc_tuned)
+
+    tr = Trainer(spec, data, device)
+    p = resume(run_dir, tr)
+    out = Log(log, spec, p.step)
+    evals = set(eval_steps(spec))
+    limit = math.log(spec.vocab_size) + DIVERGE_MARGIN_NATS  # see DIVERGE_MARGIN_NATS
+    status, reason = "ok", ""
+    run_sum, run_n = 0.0, 0  # train loss summed since the last eval
+    last_ckpt = time.perf_counter()
+    t0 = time.perf_counter()
+    while p.step < spec.steps:
+        loss = tr.step(p.step)  # a float on CPU; a device tensor on CUDA (no per-step sync)
+        p.step += 1
+        out.tick()
+        if not tr.on_cuda and (reason := diverged_train(loss, p.step, spec.vocab_size, limit)):
+            status = "diverged"
+            break
+        run_sum, run_n = run_sum + loss, run_n + 1
+        if p.step not in evals:
+            continue
+
+        # --- an eval point: its time is not training time ---
+        if tr.on_cuda:
+            run_sum = float(run_sum)  # the one sync per eval interval
+            if reason := diverged_interval(run_sum, run_n, p.step, limit):
+                status = "diverged"
+                break
+        p.train_s += time.perf_counter() - t0
+        ended = eval_point(spec, tr, p, extra, out, run_sum / run_n, limit)
+        run_sum, run_n = 0.0, 0
+        if ended:
+            status, reason = ended
+            break
+        if p.step < spec.steps and (time.perf_counter() - last_ckpt > checkpoint_every_s or stop_after_step is not None):
+            save_checkpoint(run_dir, tr, p)
+            last_ckpt = time.perf_counter()
+        if stop_after_step is not None and p.step >= stop_after_step:
+            out.close()
+            return run_dir  # simulated kill: checkpoint written, no DONE
+        t0 = time.perf_counter()
+    out.close()
+    return finish_run(spec, run_dir, tr, extra, p, status, reason)
+
+
+def _versions() -> dict:
+    return {
+        "scalinglaws": __version__,
+        "torch": torch.__version__,
+        "transformers": importlib.metadata.version("transformers"),  # without importing it (seconds)
+        "python": platform.python_version(),
+    }
+
+
+def finish_run(spec: RunSpec, run_dir: Path, tr: Trainer, extra: EvalSets, p: Progress, status: str, reason: str) -> Path:
+    """Write metrics, sidecars and weights, then the summary, then DONE (atomic: the run is a result)."""
+    if status == "ok" and p.step == spec.steps and (not p.rows or p.rows[-1]["step"] != p.step):  # pragma: no cover
+        raise RunError("internal: the last step was not evaluated")
+    write_json_atomic(run_dir / "metrics.jsonl", p.rows, lines=True)
+    positions = None
+    if status != "diverged" and p.rows:  # the final weights are those of the last eval
+        positions = {"step": p.step, "tokens": p.step * spec.tokens_per_step, "n_ctx": spec.n_ctx,
+                     "windows": {VAL: len(tr.eval_x), **{n: extra.info[n]["windows"] for n in extra.names}},
+                     "losses": {VAL: tr.scorer.position_loss(tr.eval_x).tolist(), **extra.positions(tr.scorer)}}
+    rows = [r for r in p.extra_rows if r["set"] in extra.names]  # a resumed run may have been asked for others
+    points = {n: sum(r["set"] == n for r in rows) for n in extra.names}  # fewer than evals if added at a resume
+    sets = {n: {**extra.info[n], "evaluated": "during training", "points": points[n]} for n in extra.names}
+    write_sidecars(run_dir, run_id=spec.run_id, rows=rows, positions=positions, sets=sets,
+                   weights_sha256=save_weights(tr.model, spec, run_dir))
+    write_json_atomic(run_dir / "summary.json", _summary(spec, run_dir, p, status, reason))
+    (run_dir / "DONE.tmp").write_text(f"{status}\n")
+    os.replace(run_dir / "DONE.tmp", run_dir / "DONE")  # atomic: the run is now a result
+    (run_dir / "ckpt.pt").unlink(missing_ok=True)
+    return run_dir
+
+
+def _summary(spec: RunSpec, run_dir: Path, p: Progress, status: str, reason: str) -> dict:
+    tokens_done = p.step * spec.tokens_per_step
+    return {
+        "run_id": spec.run_id,
+        "status": status,
+        "reason": reason,
+        "N": spec.n_params,
+        "steps": p.step,
+        "tokens": tokens_done,
+        "final_val_loss": p.rows[-1]["val_loss"] if p.rows else None,
+        "best_val_loss": p.best if math.isfinite(p.best) else None,
+        "best_step": p.best_step,
+        "best_tokens": p.best_step * spec.tokens_per_step,
+        "train_seconds": round(p.train_s, 3),
+        "tokens_per_s": tokens_done / p.train_s if p.train_s > 0 else None,
+        # what metrics.jsonl held when the run finished: store._read_verified compares, so a later edit,
+        # truncation or bad copy of the curve is caught even where the last line still matches
+        "metrics_sha256": file_sha256(run_dir / "metrics.jsonl"),
+    }
+
+
+def write_config(spec: RunSpec, data, run_dir: Path, device: str, malloc_tuned: bool,
+                  execution: dict | None = None) -> None:
+    """execution: how the run was trained when not alone (batched.py: {"mode": "batched", ...}); absent
+    for a run trained one at a time, so those config.json files are as before it existed."""
+    write_json_atomic(run_dir / "config.json", {
+        "run_id": spec.run_id,
+        "spec": spec.to_dict(),
+        "derived": spec.describe(),
+        "corpus": {
+            "name": spec.corpus,
+            "fingerprint": data.fingerprint,
+            "split_tokens": data.meta["tokens"],
+            "documents": data.meta["documents"],
+            # "by document" (the usual case) or "by position" for a corpus of one or two texts
+            "split": data.meta.get("source", {}).get("split", "by document"),
+            "train_tokens_used": spec.data_tokens or data.meta["tokens"]["train"],
+        },
+        "versions": _versions(),
+        "device": device,
+        "threads": torch.get_num_threads(),
+        "malloc_tuned": malloc_tuned,
+        **({"execution": execution} if execution else {}),
+    })
+
+
+def save_checkpoint(run_dir: Path, tr: Trainer, p: Progress) -> None:
+    """ckpt.pt (weights, optimizer, RNG and Progress) and the metrics so far, each replaced atomically."""
+    torch.save({"state": tr.state(), **asdict(p)}, run_dir / "ckpt.pt.tmp")
+    os.replace(run_dir / "ckpt.pt.tmp", run_dir / "ckpt.pt")
+    write_json_atomic(run_dir / "metrics.jsonl", p.rows, lines=True)
+
+
+def resume(run_dir: Path, tr: Trainer) -> Progress:
+    """The progress saved in run_dir/ckpt.pt, with the trainer restored to it; a fresh start without one."""
+    path = run_dir / "ckpt.pt"
+    if not path.exists():
+        return Progress()
+    ck = torch.load(path, weights_only=False)
+    tr.load(ck["state"])
+    return Progress(**{k: ck[k] for k in ("rows", "step", "best", "best_step", "since_best", "train_s")},
+                     extra_rows=ck.get("extra_rows", []))  # checkpoints from before eval sets have none
+
+

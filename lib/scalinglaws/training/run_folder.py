@@ -1,0 +1,194 @@
+"""The run store: content-addressed run folders, `ensure_runs`, and tidy DataFrames.
+
+    from scalinglaws.store.ensure import ensure_runs
+    df = ensure_runs(specs, "runs/cpu", workers=2)   # trains only what is missing
+
+``runs/<store>/<spec.run_id>/`` is one run (see train.py). Only folders with ``DONE`` are results.
+``ensure_runs`` de-duplicates specs, trains the missing ones through an Executor (local worker
+processes; the interface is small so a cluster engine can be added without touching notebooks), and
+returns one row per eval point with the spec's fields and derived quantities as columns.
+
+Beside a run's results, its *sidecars* (written before DONE, never part of its address):
+``evals.jsonl`` (losses on extra eval sets), ``positions.json`` (final loss by position in the context)
+and ``evals.json`` (what the sets are, and the SHA-256 of both files). Read them with ``read_evals``,
+``read_positions``, ``load_evals`` and ``load_positions``; ``evaluate.evaluate_run`` adds sets later.
+
+This module imports no torch (reading a store must stay cheap); training and evaluation are imported
+where they are called.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from scalinglaws import ScalingLawsError
+from scalinglaws.training.spec import RunSpec
+
+
+def write_json_atomic(path: Path, obj, *, lines: bool = False) -> None:
+    """Write JSON (or JSON lines) to a temporary file and rename it over `path`: never half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as fh:
+        if lines:
+            for row in obj:
+                fh.write(json.dumps(row) + "\n")
+        else:
+            json.dump(obj, fh, indent=1, sort_keys=True)
+            fh.write("\n")
+    os.replace(tmp, path)
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def is_done(run_dir: Path) -> bool:
+    return (Path(run_dir) / "DONE").exists()
+
+
+class CorruptRunError(ScalingLawsError):
+    """A finished run folder whose files do not agree with each other (see verify_run)."""
+
+
+def read_summary(run_dir: Path) -> dict:
+    return json.loads((Path(run_dir) / "summary.json").read_text())
+
+
+def read_metrics(run_dir: Path) -> list[dict]:
+    path = Path(run_dir) / "metrics.jsonl"
+    rows = []
+    for i, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise CorruptRunError(f"{path} line {i} is not JSON ({e.msg})") from None
+    return rows
+
+
+def verify_run(run_dir: Path) -> str:
+    """Why a DONE run folder cannot be trusted (see read_verified and read_sidecars), or "" when its
+    files agree."""
+    try:
+        read_verified(run_dir)
+        read_sidecars(run_dir)
+    except CorruptRunError as e:
+        return str(e)
+    return ""
+
+
+def write_sidecars(run_dir: Path, *, run_id: str, rows: list[dict], sets: dict, positions: dict | None,
+                   weights_sha256: str | None) -> None:
+    """Write evals.jsonl (rows {step, tokens, set, loss}), positions.json (when given) and last evals.json:
+    what each set is (sets[name]: kind, source, its hash, tokens, windows, when evaluated), the SHA-256 of
+    the other two files, and of the kept weights (model.safetensors, not in the published store)."""
+    run_dir = Path(run_dir)
+    write_json_atomic(run_dir / EVALS_FILE, rows, lines=True)
+    files = {EVALS_FILE: file_sha256(run_dir / EVALS_FILE)}
+    if positions is not None:
+        write_json_atomic(run_dir / POSITIONS_FILE, positions)
+        files[POSITIONS_FILE] = file_sha256(run_dir / POSITIONS_FILE)
+    write_json_atomic(run_dir / EVALS_SUMMARY, {"run_id": run_id, "sets": sets, "files": files,
+                                                "weights_sha256": weights_sha256})
+
+
+def read_sidecars(run_dir: Path) -> dict | None:
+    """evals.json of a run, after checking that evals.jsonl and positions.json are the files it names
+    (CorruptRunError if not); None for a run trained before sidecars existed."""
+    run_dir = Path(run_dir)
+    path = run_dir / EVALS_SUMMARY
+    if not path.exists():
+        return None
+    try:
+        summ = json.loads(path.read_text())
+        if summ.get("run_id") != run_dir.name:
+            raise CorruptRunError(f"{EVALS_SUMMARY} names run {summ.get('run_id')!r}, not this folder's {run_dir.name!r}")
+        for name, sha in summ["files"].items():
+            if file_sha256(run_dir / name) != sha:
+                raise CorruptRunError(f"{name} differs from the file the run wrote (its checksum in {EVALS_SUMMARY} "
+                                      "does not match); evaluate.evaluate_run rewrites it from kept weights")
+    except (OSError, json.JSONDecodeError, KeyError, AttributeError) as e:
+        raise CorruptRunError(f"sidecars unreadable: {e.__class__.__name__}: {e}") from None
+    return summ
+
+
+def recorded_eval_sets(run_dir: Path) -> list[str]:
+    summ = read_sidecars(run_dir)
+    return list(summ["sets"]) if summ else []
+
+
+def read_evals(run_dir: Path) -> list[dict]:
+    """The extra eval sets' rows {step, tokens, set, loss} of a run (checked; [] when it has none)."""
+    if read_sidecars(run_dir) is None:
+        return []
+    return [json.loads(line) for line in (Path(run_dir) / EVALS_FILE).read_text().splitlines() if line.strip()]
+
+
+def read_positions(run_dir: Path) -> dict | None:
+    """positions.json of a run (checked): {step, tokens, n_ctx, windows: {set: n}, losses: {set: [loss at
+    positions 1..n_ctx]}} with set "val" for the validation split; None when it has none (trained before
+    sidecars, or diverged)."""
+    summ = read_sidecars(run_dir)
+    if summ is None or POSITIONS_FILE not in summ["files"]:
+        return None
+    return json.loads((Path(run_dir) / POSITIONS_FILE).read_text())
+
+
+def read_spec(run_dir: Path) -> RunSpec:
+    """The RunSpec a run folder was trained from (its config.json)."""
+    return RunSpec.from_dict(json.loads((Path(run_dir) / "config.json").read_text())["spec"])
+
+
+# Sidecar files of a run folder (see the module docstring).
+EVALS_FILE, POSITIONS_FILE, EVALS_SUMMARY = "evals.jsonl", "positions.json", "evals.json"
+
+
+def read_verified(run_dir: Path) -> tuple[dict, list[dict]]:
+    """(summary, metrics rows) of a DONE run folder whose files agree: config.json and summary.json
+    parse and name this folder's run, every metrics line parses, and the metrics end where the summary
+    says the run ended (same last step and final loss). Raises CorruptRunError saying what disagrees.
+    A run cut short by a crash has no DONE and is not a result at all; this catches what happens to a
+    folder after DONE (truncation, a bad copy)."""
+    run_dir = Path(run_dir)
+    try:
+        summ = read_summary(run_dir)
+        cfg_id = json.loads((run_dir / "config.json").read_text()).get("run_id")
+        for name, rid in (("config.json", cfg_id), ("summary.json", summ.get("run_id"))):
+            if rid != run_dir.name:
+                raise CorruptRunError(f"{name} names run {rid!r}, not this folder's {run_dir.name!r}")
+        rows = read_metrics(run_dir)
+    except (OSError, json.JSONDecodeError, AttributeError) as e:
+        raise CorruptRunError(f"unreadable: {e.__class__.__name__}: {e}") from None
+    last = rows[-1] if rows else None
+    if summ.get("final_val_loss") is None:
+        if last is not None:
+            raise CorruptRunError("summary has no final loss but metrics.jsonl has evaluations")
+        return summ, rows
+    if last is None:
+        raise CorruptRunError(f"metrics.jsonl is empty but the summary says the run reached step {summ.get('steps')}")
+    if summ.get("status") != "diverged" and last.get("step") != summ.get("steps"):
+        raise CorruptRunError(f"metrics.jsonl ends at step {last.get('step')} but the summary says the run ended "
+                              f"at step {summ.get('steps')}")
+    if last.get("val_loss") != summ["final_val_loss"]:
+        raise CorruptRunError(f"the last evaluation's loss ({last.get('val_loss')}) is not the summary's final "
+                              f"loss ({summ['final_val_loss']})")
+    # Last, as it says least about what is wrong: runs trained since the checksum was added carry it (older
+    # runs are checked by the rules above only); it catches an edit inside the curve that leaves its end intact.
+    if summ.get("metrics_sha256") and file_sha256(run_dir / "metrics.jsonl") != summ["metrics_sha256"]:
+        raise CorruptRunError("metrics.jsonl differs from the file the run wrote (its checksum in summary.json "
+                              "does not match)")
+    return summ, rows
+
+
+def read_checked(run_dir: Path) -> tuple[dict, list[dict]]:
+    """read_verified, with the run, its store and the fix in the error: what a notebook stops with."""
+    try:
+        return read_verified(run_dir)
+    except CorruptRunError as e:
+        raise CorruptRunError(f"run {run_dir.name} in {run_dir.parent} is corrupt: {e}. "
+                              f"Delete the folder and run again to re-train it (rm -r {run_dir})") from None
+
+
