@@ -7,7 +7,7 @@ model FLOP utilisation against the measured matmul peak, and the worker layout f
 
 Run it alone: the numbers are only meaningful on an otherwise idle machine.
 All three loops train the same GPT2LMHeadModel (the spec's kernels choose its GELU); ours computes the
-loss with the fused head (scalinglaws.loss), the Trainer and the naive loop with the model's own
+loss with the fused head (scalinglaws.training.loss), the Trainer and the naive loop with the model's own
 `labels=` loss. `ours_reference` is our loop on the plain transformers path (GPT-2's tanh GELU and
 logits -> cross_entropy), as the study trained before the fast kernels.
 MFU uses the full per-token training FLOPs, 3·(2N + 2·n_layer·n_ctx·d_model + 2·d_model·n_vocab), over

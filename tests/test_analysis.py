@@ -85,16 +85,16 @@ def test_learning_curve_fits_on_the_store_start_after_each_runs_warmup():
         pytest.skip("no published cpu store")
     runs = load_runs(specs, store)
     want = {s.run_id: s.warmup for s in specs}
-    assert runs["warmup_steps"].tolist() == [want[r] for r in runs["run_id"]] and runs["warmup_steps"].min() > 1
-    early = runs["step"] <= runs["warmup_steps"]
+    assert runs["warmup"].tolist() == [want[r] for r in runs["run_id"]] and runs["warmup"].min() > 1
+    early = runs["step"] <= runs["warmup"]
     assert early.any(), "the published curves have evals inside warmup: the check below needs them"
     from scalinglaws import fit as F
 
     # the Eq. 1.6 fit as notebook 05 calls it, on the runs table's per-run warmup
-    ns = F.fit_kaplan_ns(runs["N"], runs["step"], runs["val_loss"], warmup_steps=runs["warmup_steps"],
+    ns = F.fit_kaplan_ns(runs["N"], runs["step"], runs["val_loss"], warmup_steps=runs["warmup"],
                          groups=runs["run_id"], n_boot=0, seed=0)
     assert len(ns.points) == (~early).sum()
-    assert ns.points["S"].min() > runs["warmup_steps"].min()
+    assert ns.points["S"].min() > runs["warmup"].min()
     assert f"{early.sum()} point(s) at S <= warmup_steps=" in ns.message
 
 

@@ -1,4 +1,4 @@
-"""Batched training (scalinglaws.batched): K same-shape runs as one stacked model, each its own run."""
+"""Batched training (scalinglaws.training.batched): K same-shape runs as one stacked model, each its own run."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""The cost estimate of a study (scalinglaws.budget): it lists the runs a cold study trains, and its
+"""The cost estimate of a study (scalinglaws.study.estimate): it lists the runs a cold study trains, and its
 per-shape timing predicts a real run's training time on this machine."""
 
 import json

@@ -59,7 +59,7 @@ def test_noise_windows_recover_a_known_noise_scale():
     rows = []
     for step in range(101, 1101, 50):
         G2 = 1.0 / step  # |G| shrinks as training goes on; the ratio does not
-        rows.append({"run_id": "r", "N": 1e4, "batch_size": 16, "label": "", "step": step, "warmup_steps": 100,
+        rows.append({"run_id": "r", "N": 1e4, "batch_size": 16, "label": "", "step": step, "warmup": 100,
                      "val_loss": 5.0 - step / 1e3, "n_ctx": n_ctx, "noise_b": 8, "noise_B": 16, "noise_n": 4,
                      "noise_g2_b": G2 * (1 + S / 8), "noise_g2_B": G2 * (1 + S / 16)})
     w = bs.noise_windows(pd.DataFrame(rows), min_measurements=8)
@@ -111,7 +111,7 @@ def test_critical_batch_recovers_the_hyperbola_from_curves():
                 S_need = 1e5 / mid**6 * (1 + 2e3 * (5 / mid) ** 4 / B)
                 lo, hi = (mid, hi) if S_need > step else (lo, mid)
             rows.append({"run_id": f"b{b}", "batch_size": b, "n_ctx": n_ctx, "seed": 0, "label": f"batch={b}",
-                         "step": int(step), "warmup_steps": 0, "lr": 1.0, "lr_now": 1.0, "val_loss": (lo + hi) / 2})
+                         "step": int(step), "warmup": 0, "peak_lr": 1.0, "lr": 1.0, "val_loss": (lo + hi) / 2})
     curves = pd.DataFrame(rows)
     table, fits = bs.critical_batch(curves, below=5.0, n_targets=3, n_boot=20, seed=0)
     assert len(table) == 3 and all(f.converged for f in fits)
@@ -124,7 +124,7 @@ def test_critical_batch_recovers_the_hyperbola_from_curves():
 
 
 def test_lr_check_reads_the_scaled_lr_against_its_neighbours():
-    rows = [{"batch_size": 4, "lr": lr, "final_val_loss": L, "is_final": True, "seed": 0, "label": lab}
+    rows = [{"batch_size": 4, "peak_lr": lr, "final_val_loss": L, "is_final": True, "seed": 0, "label": lab}
             for lr, L, lab in [(0.01, 4.0, "batch=4"), (0.005, 4.1, "batch=4 lr-check x0.5"), (0.02, 3.95, "batch=4 lr-check x2")]]
     t = bs.lr_check(pd.DataFrame(rows))
     assert t.iloc[0]["scaled_minus_best"] == pytest.approx(0.05) and t.iloc[0]["L_lr_x2"] == 3.95
@@ -134,11 +134,11 @@ def test_lr_check_reads_the_scaled_lr_against_its_neighbours():
 
 def _budgets():
     sweeps = pd.DataFrame({"n_layer": [2, 2, 3, 3], "d_model": [16, 16, 48, 48], "N": [6592, 6592, 84912, 84912],
-                           "tokens": [2e6] * 4, "lr": [0.01, 0.02, 0.004, 0.008], "final_val_loss": [4.62, 4.60, 4.2, 4.1],
+                           "tokens": [2e6] * 4, "peak_lr": [0.01, 0.02, 0.004, 0.008], "final_val_loss": [4.62, 4.60, 4.2, 4.1],
                            "run_id": list("abcd")})
     ladder = pd.DataFrame({"n_layer": [2, 3], "d_model": [16, 48], "N": [6592, 84912], "tokens": [8e6, 8e6],
-                           "final_val_loss": [4.55, 3.8], "lr": [0.014, 0.006]})
-    long = pd.DataFrame({"n_layer": [2], "d_model": [16], "N": [6592], "tokens": [32e6], "final_val_loss": [4.53], "lr": [0.014]})
+                           "final_val_loss": [4.55, 3.8], "peak_lr": [0.014, 0.006]})
+    long = pd.DataFrame({"n_layer": [2], "d_model": [16], "N": [6592], "tokens": [32e6], "final_val_loss": [4.53], "peak_lr": [0.014]})
     return cv.budget_table(sweeps, ladder, long)
 
 

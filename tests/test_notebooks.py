@@ -26,7 +26,7 @@ EXPECTED_FIGURES = {
 }
 # Figures whose table has the same columns whatever the data (the functions that build them fix them).
 EXPECTED_COLUMNS = {
-    "01_convergence": ["n_layer", "d_model", "N", "tokens", "L", "lr", "source"],  # convergence.budget_table
+    "01_convergence": ["n_layer", "d_model", "N", "tokens", "L", "peak_lr", "source"],  # convergence.budget_table
     "05_predict_from_first_half": ["run_id", "N", "final_step", "actual", "predicted", "pred_low", "pred_high",
                                    "error_pct"],  # analysis.holdout_prediction
     "06_contrast": ["analysis", "how", "a", "a_low", "a_high"],  # allocation.exponent_row, one row per step

@@ -2,7 +2,7 @@
 
 Re-executes every notebook at the `cpu` profile against the committed run store (runs/cpu) into a
 temporary folder, checks that nothing is trained, and compares every committed figure CSV and results
-table in figures/cpu/ with the re-computed one, parsed, number by number (scalinglaws.compare):
+table in figures/cpu/ with the re-computed one, parsed, number by number (scalinglaws.analysis.compare):
 
 - numbers within a relative tolerance of 1e-6 (compare.RTOL): a re-fit of the same data on another CPU
   (Intel with AMX vs AMD EPYC) or thread count agrees only as far as its optimiser's stopping rule pins

@@ -1,4 +1,4 @@
-"""Training through Slurm job arrays (scalinglaws.slurm), against a real Slurm cluster.
+"""Training through Slurm job arrays (scalinglaws.store.slurm), against a real Slurm cluster.
 
 The cluster tests need `sinfo` to answer and submitit to be installed; without them they are skipped with
 the reason (a laptop), or fail when SCALINGLAWS_REQUIRE_SLURM is set (CI, after .ci/run started one). A

@@ -62,7 +62,7 @@ def test_lr_from_reads_the_reference_sweeps_and_falls_back_without_them(small_to
     import shutil
 
     from scalinglaws.store.ensure import MissingRunsError
-    from scalinglaws.study import plan as ex
+    from scalinglaws.study import profiles as ex
 
     # budgets a third of smoke's: the test is about where LRs come from, not what they are
     base = dataclasses.replace(ex.PROFILES["smoke"], tune_lr=True, ladder=((1, 16), (2, 16)),

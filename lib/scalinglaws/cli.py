@@ -245,11 +245,11 @@ def build_parser() -> argparse.ArgumentParser:
     pr.set_defaults(fn=_cmd_runs)
 
     ps = sub.add_parser("study", help="execute the study's notebooks with papermill")
-    ps.add_argument("--profile", default="cpu", choices=list(PROFILES), help="run grids (scalinglaws.experiments)")
-    ps.add_argument("--notebooks", nargs="*", default=None, help="e.g. 01 05; all six when left out")
+    ps.add_argument("--profile", default="cpu", choices=list(PROFILES), help="run grids (scalinglaws.study.plan)")
+    ps.add_argument("--notebooks", nargs="*", default=None, help="e.g. 01 05; all of them (eight) when left out")
     ps.add_argument("--workers", type=int, default=0, help="0 = automatic layout")
     ps.add_argument("--group", type=int, default=None, metavar="K",
-                    help="train up to K same-shape runs as one stacked model (scalinglaws.batched); 1 = one at a time; "
+                    help="train up to K same-shape runs as one stacked model (scalinglaws.training.batched); 1 = one at a time; "
                          "default: the measured choice for the device (1 on CPU)")
     ps.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     ps.add_argument("--out", default=None, help="folder for executed notebooks; notebooks/ for cpu, runs/<profile>/notebooks otherwise")
@@ -262,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     ps.set_defaults(fn=_cmd_study)
 
     pe = sub.add_parser("estimate", help="predict a cold study's training time on this machine (times each shape briefly)")
-    pe.add_argument("--profile", default="cpu", choices=list(PROFILES), help="run grids (scalinglaws.profiles)")
+    pe.add_argument("--profile", default="cpu", choices=list(PROFILES), help="run grids (scalinglaws.study.profiles)")
     pe.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                     help="training processes (the study runs one per core); the timing runs this many at once")
     pe.add_argument("--runs-dir", default=None, help="run store; runs/<profile> when left out (decides lr_from)")

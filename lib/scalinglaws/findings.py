@@ -30,7 +30,7 @@ class Finding:
     nb: str  # "01"
     name: str  # notebook file stem
     title: str
-    grids: tuple  # experiments.FINDINGS this notebook reads
+    grids: tuple  # the run grids (study.profiles.GRIDS) this notebook reads
     figure: str  # main figure (figures/<profile>/<figure>.png)
     claims: tuple = field(default_factory=tuple)
 
@@ -96,7 +96,7 @@ PARTLY_REL = 0.5
 # Notes by which a results record says its value is no measurement: analysis.Results.add_fit writes "fit did
 # not converge", fit.vanished_terms' reason ends "(it vanished)", notebook 06 marks an Approach 3 fit whose E
 # went to zero "not reliable here". The claims table does not judge such a value, and the reproduction check
-# (scalinglaws.compare) compares only its mark and words: an optimiser's resting point on a flat direction
+# (scalinglaws.analysis.compare) compares only its mark and words: an optimiser's resting point on a flat direction
 # moves with the CPU.
 UNMEASURED_MARKS = ("fit did not converge", "not reliable here", "(it vanished)")
 

@@ -31,7 +31,7 @@ from scalinglaws.study.profiles import get_profile
 NOTEBOOKS, NOTEBOOK_FINDINGS = FINDINGS_REGISTRY.NOTEBOOKS, FINDINGS_REGISTRY.NOTEBOOK_FINDINGS
 
 
-# The parameters every study notebook declares in its tagged cell (notebooks/make_notebooks.py PARAMS).
+# The parameters every study notebook declares in its tagged cell (checked by check_notebook_parameters; tests/test_notebooks.py reads each tagged cell).
 NOTEBOOK_PARAMETERS = ("profile", "runs_dir", "figures_dir", "workers", "device", "seed", "corpus", "n_boot", "scale",
                        "executor")
 
@@ -146,7 +146,7 @@ def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device:
 
     pretrain: first train every run the notebooks need in as few batches as possible
     (Study.train_all), so the workers never wait at one notebook's barrier while the next notebook's
-    runs could train; the notebooks then find their runs cached. Default: on when all six run."""
+    runs could train; the notebooks then find their runs cached. Default: on when all the notebooks run."""
     import papermill as pm  # the optional `notebooks` extra, seconds to import; only this function needs it
 
     get_profile(profile)  # fail fast on an unknown profile
@@ -201,7 +201,7 @@ def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device:
     total = time.perf_counter() - t_all
     print(f"[study {profile}] all {len(nbs)} notebooks in {total / 60:.1f} min", flush=True)
     # Wall times are a record of a whole-study execution, not a result: they go beside the runs, not the
-    # figures, and only when all six notebooks ran (re-running one section must not overwrite them).
+    # figures, and only when every notebook ran (re-running one section must not overwrite them).
     rec = Path(runs_dir) if runs_dir else root / "runs" / profile
     rec.mkdir(parents=True, exist_ok=True)
     if len(nbs) == len(NOTEBOOKS):

@@ -68,7 +68,7 @@ display(rule.best)
 # %%
 runs = study.ensure(study.grid("model_size"))
 final = an.final_table(runs)
-display(final[["n_layer", "d_model", "N", "N_total", "lr", "tokens", "step", "final_val_loss"]])
+display(final[["n_layer", "d_model", "N", "N_total", "peak_lr", "tokens", "step", "final_val_loss"]])
 seed_final = an.final_table(study.ensure(study.grid("seeds")))
 ladder_seeds = seed_final[seed_final.label.str.fullmatch(r"seed \d+")]
 # every seed of every size (the fit resamples runs); a profile without seed replicates uses the ladder alone
@@ -307,7 +307,7 @@ print(f"Depth collapse: residual spread around one power law is {tot.rms_residua
 #    Compare α_N with the quick run at full budget. If the sizes have too few steps to separate, their final losses
 #    bunch together and α_N falls towards 0; if they still separate, which sizes lost the most?
 #
-# Longer (hours, `cpu` profile): raise `long_tokens` in the `cpu` entry of `PROFILES` (`lib/scalinglaws/profiles.py`)
+# Longer (hours, `cpu` profile): raise `long_tokens` in the `cpu` entry of `PROFILES` (`lib/scalinglaws/study/profiles.py`)
 # so that more sizes pass the 1% criterion of section 3, and fit the converged L(N).
 
 # %% [markdown]

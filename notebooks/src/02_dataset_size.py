@@ -143,7 +143,7 @@ if len(agree):
 # profiles.PROFILES["quick"] = dataclasses.replace(profiles.PROFILES["quick"], data_sampling="prefix")
 # ```
 # then re-run this notebook with `-p profile quick` in the same kernel (or papermill after the edit in
-# `lib/scalinglaws/profiles.py`). What to expect: if diversity matters as well as quantity, the prefix subsets
+# `lib/scalinglaws/study/profiles.py`). What to expect: if diversity matters as well as quantity, the prefix subsets
 # reach their minimum sooner and at a higher loss than random chunks of the same size.
 #
 # **Try it — another seed**: `-p seed 1` retrains every run with another initialisation and data order; compare

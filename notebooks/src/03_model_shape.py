@@ -173,7 +173,7 @@ if np.isfinite(noise_pct):
 
 # %% [markdown]
 # **Try it — one more aspect ratio** (`quick`, trains one run; the rest of the grid is reused from the store). Add a
-# value to `shape_aspects` in the `quick` entry of `PROFILES` (`lib/scalinglaws/profiles.py`), e.g. 6, and re-run
+# value to `shape_aspects` in the `quick` entry of `PROFILES` (`lib/scalinglaws/study/profiles.py`), e.g. 6, and re-run
 # `.venv/bin/scalinglaws study --profile quick --notebooks 03`. Before it runs, read off the figure where the new
 # ratio falls. What to expect: if it lies between two shapes inside the flat part of the bowl, its penalty should be
 # within about twice the seed noise of its neighbours'; if it lies beyond the deepest or shallowest shape tried, it

@@ -134,7 +134,7 @@ else:
 # %% [markdown]
 # ## What to try
 # **Try it — patience** (`quick`, minutes). Early stopping waits `data_patience` evals without improvement (and twice
-# the best step). Halve it in `lib/scalinglaws/profiles.py` (`quick`: `data_patience=2`) and re-run with
+# the best step). Halve it in `lib/scalinglaws/study/profiles.py` (`quick`: `data_patience=2`) and re-run with
 # `-p profile quick`: the runs change address, so they retrain. What to expect: runs stop sooner; if the minima were
 # real, the best losses barely move and the fitted exponent stays inside its interval.
 #

@@ -118,9 +118,9 @@ fig
 
 # %%
 # each run's own effective warmup (steps); the law describes training after it
-after = runs[runs.step > runs.warmup_steps]
-print(f"{len(after)} of {len(runs)} evals are after warmup ({runs.warmup_steps.min():,} to {runs.warmup_steps.max():,} warmup steps per run)")
-ns_fit = F.fit_kaplan_ns(runs["N"], runs["step"], runs["val_loss"], warmup_steps=runs["warmup_steps"], groups=runs["run_id"], n_boot=n_boot, seed=seed)
+after = runs[runs.step > runs.warmup]
+print(f"{len(after)} of {len(runs)} evals are after warmup ({runs.warmup.min():,} to {runs.warmup.max():,} warmup steps per run)")
+ns_fit = F.fit_kaplan_ns(runs["N"], runs["step"], runs["val_loss"], warmup_steps=runs["warmup"], groups=runs["run_id"], n_boot=n_boot, seed=seed)
 display(ns_fit.summary_frame())
 fig, ax = P.new_figure(figsize=(6.5, 4.2))
 d = P.learning_curves(ax, after, x="step", y="val_loss", hue="N", run="run_id", color_label="N (non-embedding)")

@@ -216,7 +216,7 @@ fig
 B_tok = study.profile.batch_size * study.profile.n_ctx
 ns_min = fit_Cmin = None
 if an.usable(fit_B):
-    lad = ladder[ladder.step > ladder.warmup_steps].copy()
+    lad = ladder[ladder.step > ladder.warmup].copy()
     bcrit_l = fit_B.predict(lad["val_loss"].to_numpy(float))
     lad["S_min"] = F.s_min_adjust(lad["step"], B_tok, bcrit_l); lad["C_min"] = F.c_min_adjust(lad["C"], B_tok, bcrit_l)
     inside = lad.val_loss.between(bc.target.min(), bc.target.max()).mean()
@@ -445,5 +445,5 @@ print(al.interpret_ablation(steps))
 #    our data need not match theirs.
 #
 # Longer (hours, `cpu` profile): add budgets to `iso_full_budgets` for a longer IsoFLOP lever arm, or set
-# `kaplan_warmup_frac` to 0.05 (both in the `cpu` entry of `PROFILES`, `lib/scalinglaws/profiles.py`) to see how much
+# `kaplan_warmup_frac` to 0.05 (both in the `cpu` entry of `PROFILES`, `lib/scalinglaws/study/profiles.py`) to see how much
 # of step 1 → 2 of the contrast is the warmup.

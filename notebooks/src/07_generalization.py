@@ -61,7 +61,7 @@ runs = study.ensure(specs, eval_sets=sets)
 ev = tables.load_evals(specs, study.runs_dir)
 final = an.final_table(runs)
 names = sorted(ev["set"].unique()) if len(ev) else []
-display(final[["N", "n_layer", "d_model", "tokens", "final_val_loss", "lr"]])
+display(final[["N", "n_layer", "d_model", "tokens", "final_val_loss", "peak_lr"]])
 print(f"{len(final)} runs at {study.profile.ood_tokens:,} tokens; extra sets evaluated: {', '.join(names) or 'none'}")
 fin = ev[ev["is_final"]]
 display(fin.pivot_table(index="N", columns="set", values="loss").assign(books=final.set_index("N")["final_val_loss"]))

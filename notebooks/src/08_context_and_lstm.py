@@ -62,7 +62,7 @@ lstm_specs = study.grid("lstm")
 lstm_runs = study.ensure(lstm_specs)
 final = pd.concat([an.final_table(tf_runs).assign(arch="transformer"), an.final_table(lstm_runs).assign(arch="LSTM")],
                   ignore_index=True)
-display(final[["arch", "N", "n_layer", "d_model", "tokens", "lr", "final_val_loss"]])
+display(final[["arch", "N", "n_layer", "d_model", "tokens", "peak_lr", "final_val_loss"]])
 display(lstm_lrs[["n_layer", "d_model", "N", "best_lr", "at_edge"]])
 edge = int(lstm_lrs["at_edge"].sum()) if len(lstm_lrs) else 0
 print(f"LSTM LR sweeps: {edge} of {len(lstm_lrs)} sizes have their best LR at the edge of the sweep" +

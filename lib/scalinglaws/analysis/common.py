@@ -131,7 +131,7 @@ def final_table(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per run: shape, N, tokens, final and best validation loss, status. No runs (a grid this
     profile leaves empty): an empty table with these columns."""
     cols = ["run_id", "label", "n_layer", "d_model", "n_head_eff", "d_ff_eff", "aspect_ratio", "N", "N_total",
-            "batch_size", "lr", "lr_source", "seed", "tokens", "data_tokens", "step", "epochs", "C", "C_full",
+            "batch_size", "peak_lr", "lr_source", "seed", "tokens", "data_tokens", "step", "epochs", "C", "C_full",
             "final_val_loss", "best_val_loss", "status"]
     if runs.empty:
         return pd.DataFrame(columns=cols)

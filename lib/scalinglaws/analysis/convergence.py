@@ -37,12 +37,12 @@ def budget_table(sweeps: pd.DataFrame, ladder_final: pd.DataFrame, long_final: p
         for (l, d), g in ok.groupby(["n_layer", "d_model"]):
             best = g.loc[g["final_val_loss"].idxmin()]
             rows.append({"n_layer": l, "d_model": d, "N": best["N"], "tokens": best["tokens"],
-                         "L": best["final_val_loss"], "lr": best["lr"], "source": "LR sweep (best LR)"})
+                         "L": best["final_val_loss"], "peak_lr": best["peak_lr"], "source": "LR sweep (best LR)"})
     for f, src in ((ladder_final, "ladder run"), (long_final, "long run")):
         for r in f.itertuples():
             rows.append({"n_layer": r.n_layer, "d_model": r.d_model, "N": r.N, "tokens": r.tokens,
-                         "L": r.final_val_loss, "lr": r.lr, "source": src})
-    t = pd.DataFrame(rows, columns=["n_layer", "d_model", "N", "tokens", "L", "lr", "source"])
+                         "L": r.final_val_loss, "peak_lr": r.peak_lr, "source": src})
+    t = pd.DataFrame(rows, columns=["n_layer", "d_model", "N", "tokens", "L", "peak_lr", "source"])
     # One point per (size, budget): where a sweep ran at the ladder's own budget (quick reads cpu's sweeps at
     # its ladder budget), the ladder run is the point.
     t = t.drop_duplicates(["n_layer", "d_model", "tokens"], keep="last")
@@ -95,10 +95,10 @@ def lr_check_table(checks: pd.DataFrame, ladder_final: pd.DataFrame) -> pd.DataF
         if tuned.empty:
             continue
         t = tuned.iloc[0]
-        lo = g.loc[g["lr"].idxmin()]
-        hi = g.loc[g["lr"].idxmax()]
+        lo = g.loc[g["peak_lr"].idxmin()]
+        hi = g.loc[g["peak_lr"].idxmax()]
         best = min(float(t.final_val_loss), float(lo.final_val_loss), float(hi.final_val_loss))
-        rows.append({"n_layer": int(l), "d_model": int(d), "N": float(t.N), "lr_tuned": float(t.lr),
+        rows.append({"n_layer": int(l), "d_model": int(d), "N": float(t.N), "lr_tuned": float(t.peak_lr),
                      "L_lr/sqrt2": float(lo.final_val_loss), "L_tuned": float(t.final_val_loss),
                      "L_lr*sqrt2": float(hi.final_val_loss),
                      "tuned_minus_best": float(t.final_val_loss) - best})

@@ -28,7 +28,7 @@ def sweep_runs(curves: pd.DataFrame) -> pd.DataFrame:
 
 def stable_phase(curves: pd.DataFrame) -> pd.DataFrame:
     """Evals after warmup and before the cooldown: where the LR is at its peak."""
-    return curves[(curves["step"] > curves["warmup_steps"]) & (curves["lr_now"] >= curves["lr"] * (1 - 1e-9))]
+    return curves[(curves["step"] > curves["warmup"]) & (curves["lr"] >= curves["peak_lr"] * (1 - 1e-9))]
 
 
 def batch_targets(stable: pd.DataFrame, below: float, n: int) -> list[float]:
@@ -84,9 +84,9 @@ def lr_check(curves: pd.DataFrame) -> pd.DataFrame:
         m = main[main.batch_size == b]
         if m.empty:
             continue
-        losses = {float(r.lr): float(r.final_val_loss) for r in g.itertuples()}
+        losses = {float(r.peak_lr): float(r.final_val_loss) for r in g.itertuples()}
         scaled = float(m.iloc[0].final_val_loss)
-        rows.append({"batch_size": int(b), "lr_scaled": float(m.iloc[0].lr), "L_lr_x0.5": losses[min(losses)],
+        rows.append({"batch_size": int(b), "lr_scaled": float(m.iloc[0].peak_lr), "L_lr_x0.5": losses[min(losses)],
                      "L_scaled": scaled, "L_lr_x2": losses[max(losses)],
                      "scaled_minus_best": scaled - min(scaled, *losses.values())})
     return pd.DataFrame(rows)
@@ -105,7 +105,7 @@ def noise_windows(curves: pd.DataFrame, min_measurements: int = 8) -> pd.DataFra
     if not need <= set(curves.columns):
         return pd.DataFrame(columns=["run_id", "N", "batch_size", "L", "B_simple", "measurements"])
     c = curves[curves["noise_n"].fillna(0) > 0]
-    c = c[c["step"] > c["warmup_steps"]]
+    c = c[c["step"] > c["warmup"]]
     rows = []
     for rid, g in c.sort_values("step").groupby("run_id"):
         acc = {"b": 0.0, "B": 0.0, "n": 0, "L": 0.0}

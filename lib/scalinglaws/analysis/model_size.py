@@ -23,7 +23,7 @@ def lr_sweep_figure(study, rule):
         a2.axis("off")
         return fig, pd.DataFrame({"note": ["no sweep at this profile"]})
     sw = rule.sweeps.dropna(subset=["final_val_loss"])
-    drawn = P.learning_curves(a1, sw.rename(columns={"final_val_loss": "loss"}), x="lr", y="loss", hue="N")
+    drawn = P.learning_curves(a1, sw.rename(columns={"final_val_loss": "loss"}), x="peak_lr", y="loss", hue="N")
     a1.set_xlabel("peak learning rate")
     a1.set_ylabel("final validation loss (sweep budget)")
     where = getattr(study, "lr_store", "")

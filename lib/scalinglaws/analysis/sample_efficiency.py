@@ -38,7 +38,7 @@ def holdout_prediction(curves: pd.DataFrame, n_boot: int, seed: int, frac: float
     """'When to stop': fit Eq. 1.6 on the first `frac` of every curve (steps), predict each run's
     final loss, and compare with what it reached."""
     early = curves[curves["step"] <= frac * curves.groupby("run_id")["step"].transform("max")]
-    fit = F.fit_kaplan_ns(early["N"], early["step"], early["val_loss"], warmup_steps=early["warmup_steps"],
+    fit = F.fit_kaplan_ns(early["N"], early["step"], early["val_loss"], warmup_steps=early["warmup"],
                           groups=early["run_id"], n_boot=n_boot, seed=seed)
     last = curves.loc[curves.groupby("run_id")["step"].idxmax()]
     pred = fit.predict_interval(last["N"].to_numpy(float), last["step"].to_numpy(float))

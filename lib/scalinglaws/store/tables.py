@@ -89,16 +89,18 @@ def _run_frame(spec: RunSpec, run_dir: Path) -> pd.DataFrame:
     base = {**spec.to_dict(), "run_id": spec.run_id, "N": d["N"], "N_total": d["N_total"],
             "N_embedding": d["N_embedding"], "n_head_eff": d["n_head"], "d_ff_eff": d["d_ff"],
             "aspect_ratio": d["aspect_ratio"], "status": summ["status"],
-            # The effective warmup in optimizer steps (the spec's warmup_steps=0 means "automatic";
-            # RunSpec.warmup resolves it). Fits of learning curves drop S <= this, per run.
-            "warmup_steps": spec.warmup,
+            # The warmup in optimizer steps as trained (RunSpec.warmup resolves the spec's warmup_steps=0,
+            # "automatic"). Fits of learning curves drop S <= this, per run.
+            "warmup": spec.warmup,
             "final_val_loss": summ["final_val_loss"], "best_val_loss": summ["best_val_loss"],
             "tokens_per_s": summ["tokens_per_s"]}
     df = pd.DataFrame(rows) if rows else pd.DataFrame(columns=["step", "tokens", "val_loss"])
-    # Per-eval columns keep their names (tokens = tokens processed so far); the spec's budget becomes
-    # budget_tokens and its peak LR is `lr` (the scheduled LR at each eval is lr_now).
-    df = df.rename(columns={"lr": "lr_now"})
+    # One meaning per column, from metrics.jsonl to the notebooks: the per-eval columns keep their names
+    # (tokens = tokens processed so far, lr = the scheduled LR of the step just taken); the spec's budget
+    # is budget_tokens, its peak LR peak_lr, and its warmup_steps (0 = automatic) gives way to `warmup`.
     base["budget_tokens"] = base.pop("tokens")
+    base["peak_lr"] = base.pop("lr")
+    base.pop("warmup_steps")
     for k, v in base.items():
         df[k] = v
     df["is_final"] = df["step"] == (df["step"].max() if len(df) else 0)
@@ -126,12 +128,12 @@ def list_runs(runs_dir: str | os.PathLike) -> pd.DataFrame:
     out = []
     for rd in sorted(p for p in Path(runs_dir).iterdir() if p.is_dir() and ((p / "config.json").exists() or is_done(p))):
         row = {"run_id": rd.name, "n_layer": None, "d_model": None, "N": None, "tokens": None, "data_tokens": None,
-               "batch_size": None, "lr": None, "label": "", "status": "unfinished", "final_val_loss": None, "problem": ""}
+               "batch_size": None, "peak_lr": None, "label": "", "status": "unfinished", "final_val_loss": None, "problem": ""}
         try:
             c = json.loads((rd / "config.json").read_text())
             sp, dv = c["spec"], c["derived"]
             row.update(n_layer=sp["n_layer"], d_model=sp["d_model"], N=dv["N"], tokens=sp["tokens"],
-                       data_tokens=sp["data_tokens"], batch_size=sp["batch_size"], lr=sp["lr"], label=sp.get("label", ""))
+                       data_tokens=sp["data_tokens"], batch_size=sp["batch_size"], peak_lr=sp["lr"], label=sp.get("label", ""))
         except (OSError, json.JSONDecodeError, KeyError) as e:
             row.update(status="corrupt", problem=f"config.json unreadable: {e.__class__.__name__}")
         if is_done(rd) and row["status"] != "corrupt":

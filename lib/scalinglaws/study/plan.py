@@ -1,4 +1,4 @@
-"""The study as behaviour: a profile (scalinglaws.profiles) bound to a run store, a figures folder and an
+"""The study as behaviour: a profile (scalinglaws.study.profiles) bound to a run store, a figures folder and an
 executor, turned into RunSpecs with tuned LRs and trained.
 
     from scalinglaws.study.plan import Study
@@ -191,7 +191,7 @@ class Study:
         # Each ladder size runs at its own sweep optimum (parabola in log LR through the best point and
         # its neighbours), not at a pooled optimum line (rejected: docs/decisions.md, 2026-11-27).
         best_df["best_lr"] = best_df["argmin_lr"]
-        best_df["at_edge"] = [b <= g.lr.min() or b >= g.lr.max() for b, (_, g) in
+        best_df["at_edge"] = [b <= g.peak_lr.min() or b >= g.peak_lr.max() for b, (_, g) in
                               zip(best_df["best_lr"], sweeps.groupby("N", sort=True))]
         # Shapes that were not swept use the power law through the sizes' optima (least squares, log-log).
         b, log_a = np.polyfit(np.log(best_df["N"] / 1e4), np.log(best_df["best_lr"]), 1)
@@ -358,7 +358,7 @@ class Study:
             if lr is None:  # smoke: the library's starting rule
                 lr = default_lr(spec.n_params)
             rows.append({"n_layer": spec.n_layer, "d_model": spec.d_model, "N": spec.n_params, "best_lr": round_lr(lr),
-                         "at_edge": bool(final is not None and (lr <= final.lr.min() or lr >= final.lr.max())),
+                         "at_edge": bool(final is not None and (lr <= final.peak_lr.min() or lr >= final.peak_lr.max())),
                          "sweep": final})
         self._lstm = pd.DataFrame(rows)
         return self._lstm

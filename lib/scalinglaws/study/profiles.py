@@ -20,7 +20,7 @@ Why these settings (measured on the 2-core reference machine, see docs/speed.md 
 - peak LR tuned per model size with a short sweep (fraction ``sweep_frac`` of the ladder budget) on
   the ladder sizes; other shapes use the power law lr(N) fitted to those sweeps (the Study's `lr_rule`).
 
-How a profile becomes RunSpecs (grids, LR sweeps, training): `scalinglaws.experiments.Study`.
+How a profile becomes RunSpecs (grids, LR sweeps, training): `scalinglaws.study.plan.Study`.
 """
 
 from __future__ import annotations

@@ -42,10 +42,10 @@ def pick_best_lr(final: pd.DataFrame) -> float:
     """Best peak LR from a sweep's final losses: the minimum of a parabola in log LR through the best
     point and its neighbours (falls back to the best point at the edge of the sweep), so the choice is
     not quantised to the grid."""
-    f = final.dropna(subset=["final_val_loss"]).sort_values("lr")
+    f = final.dropna(subset=["final_val_loss"]).sort_values("peak_lr")
     if f.empty:
         raise ValueError("every run of the LR sweep diverged; widen the sweep towards lower LRs")
-    lr, loss = f["lr"].to_numpy(), f["final_val_loss"].to_numpy()
+    lr, loss = f["peak_lr"].to_numpy(), f["final_val_loss"].to_numpy()
     i = int(np.argmin(loss))
     if 0 < i < len(lr) - 1:
         x = np.log(lr[i - 1 : i + 2])
@@ -59,6 +59,6 @@ def sweep_result(runs: pd.DataFrame, specs: list[RunSpec]) -> tuple[float, pd.Da
     """(best peak LR, final-loss table) of one sweep's runs within a store DataFrame; diverged runs
     count as NaN loss."""
     ids = {s.run_id for s in specs}
-    final = runs[runs["is_final"] & runs["run_id"].isin(ids)][["run_id", "N", "lr", "final_val_loss", "status"]].copy()
+    final = runs[runs["is_final"] & runs["run_id"].isin(ids)][["run_id", "N", "peak_lr", "final_val_loss", "status"]].copy()
     final.loc[final["status"] == "diverged", "final_val_loss"] = math.nan
     return pick_best_lr(final), final

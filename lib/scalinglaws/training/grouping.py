@@ -1,4 +1,4 @@
-"""Which runs may train together as one stacked model (scalinglaws.batched), and how many at a time.
+"""Which runs may train together as one stacked model (scalinglaws.training.batched), and how many at a time.
 
 Torch-free on purpose: `store.ensure_runs` plans its jobs with these in the parent process, which
 should not pay for importing torch when it only schedules workers.

@@ -90,7 +90,7 @@ class RunSpec:
     dropout: float = 0.0  # Kaplan used 10% on data-limited runs; 0 elsewhere (tiny models underfit)
     seed: int = 0  # model init and data order
     precision: str = "fp32"  # "fp32" or "bf16" (autocast); part of the hash since it changes numerics
-    # "fast": exact (erf) GELU, as nanoGPT, and the fused chunked output-head loss (scalinglaws.loss);
+    # "fast": exact (erf) GELU, as nanoGPT, and the fused chunked output-head loss (scalinglaws.training.loss);
     # "reference": GPT-2's tanh GELU and logits -> cross_entropy, the plain transformers path. Same
     # model family and loss; final losses agree within seed noise, and "fast" is the faster one
     # (measurements: docs/decisions.md, 2026-12-03).
@@ -120,10 +120,10 @@ class RunSpec:
         # validate() names the broken field.
         if self.lr is None:
             try:
-                n = self.n_params
-            except Exception:  # noqa: BLE001 - any broken shape: validate() reports it
+                lr = round_lr(default_lr(self.n_params))
+            except Exception:  # noqa: BLE001 - any broken shape (no parameters, bad types): validate() reports it
                 return
-            object.__setattr__(self, "lr", round_lr(default_lr(n)))
+            object.__setattr__(self, "lr", lr)
             if self.lr_source == "manual":
                 object.__setattr__(self, "lr_source", LR_RULE_SOURCE)
 
