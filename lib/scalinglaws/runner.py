@@ -71,7 +71,7 @@ def start_notebook(nb: str, namespace: dict, extra: tuple = ()):
     parameters describe, this notebook's Results record and the plotting style; print where runs and figures
     go. Returns (study, results, n_boot) with n_boot resolved (0: the profile's default; -1: no bootstrap)."""
     # matplotlib and seaborn (seconds): `scalinglaws report` and `study` import this module and need neither.
-    from scalinglaws import analysis as an
+    from scalinglaws.analysis import common as an
     from scalinglaws.analysis import plots as P
 
     check_notebook_parameters(namespace, tuple(extra) or NOTEBOOK_EXTRA_PARAMETERS.get(nb, ()))

@@ -48,7 +48,7 @@ K = paper.KAPLAN
 rule = study.lr_rule()
 runs = study.ensure(study.grid("dataset_size"))
 final = dl.classify(runs)
-display(final[["N", "data_tokens", "tokens", "epochs", "step", "best_step", "best_val_loss", "final_val_loss", "gain_last_doubling", "limit", "lr"]])
+display(final[["N", "data_tokens", "tokens", "epochs", "step", "best_step", "best_val_loss", "final_val_loss", "gain_last_doubling", "limit", "peak_lr"]])
 
 # %% [markdown]
 # ## 2. Learning curves, and where each one was best

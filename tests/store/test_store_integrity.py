@@ -9,7 +9,7 @@ from scalinglaws.store.tables import list_runs, load_runs
 from scalinglaws.training.run_folder import CorruptRunError, verify_run
 from scalinglaws.training.spec import RunSpec
 
-STORE = Path(__file__).resolve().parents[1] / "runs" / "cpu"
+STORE = Path(__file__).resolve().parents[2] / "runs" / "cpu"
 
 
 @pytest.fixture

@@ -140,7 +140,7 @@ def test_every_published_run_keeps_its_address():
     import json
     from pathlib import Path
 
-    store = Path(__file__).resolve().parents[1] / "runs" / "cpu"
+    store = Path(__file__).resolve().parents[2] / "runs" / "cpu"
     runs = [p.parent for p in sorted(store.glob("*/DONE"))]
     if not runs:
         pytest.skip("no published cpu store in this checkout")

@@ -1,0 +1,86 @@
+"""Compute allocation (notebook 06): the Chinchilla contrast, the frontier, Approach 3 and the ablation story."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from scalinglaws.analysis import allocation
+from scalinglaws.analysis import allocation as al
+
+
+def test_chinchilla_interpretation_says_whether_the_two_exponents_agree():
+    def f(a, lo, hi):
+        return SimpleNamespace(params={"a": a}, ci={"a": (lo, hi)})
+
+    agree = allocation.interpret_chinchilla(f(0.77, 0.70, 0.89), f(0.79, 0.54, 0.94), None)
+    assert "overlap: at this scale the two methods agree" in agree
+    apart = allocation.interpret_chinchilla(f(0.73, 0.70, 0.76), f(0.50, 0.45, 0.55), None)
+    assert "do not overlap" in apart and "larger" in apart and "opposite" not in apart
+    opposite = allocation.interpret_chinchilla(f(0.24, 0.11, 0.30), f(0.79, 0.54, 0.94), None)
+    assert "smaller" in opposite and "opposite" in opposite
+    no_ci = allocation.interpret_chinchilla(f(0.77, float("nan"), float("nan")), f(0.79, 0.54, 0.94), None)
+    assert "overlap" not in no_ci
+
+
+def test_frontier_loss_fit_needs_two_model_sizes(capsys):
+    """One size's stretch of the frontier is its own learning curve: no L(C) frontier fit from it."""
+    C = np.geomspace(1e11, 1e13, 12)
+    one = pd.DataFrame({"C": C, "L": 30.0 * C**-0.05, "N": 25_000.0})
+    assert allocation.frontier_loss_fit(one, n_boot=0, seed=0) is None
+    assert "1 model size(s)" in capsys.readouterr().out
+    two = one.assign(N=np.where(C < 1e12, 25_000.0, 85_000.0))
+    r = allocation.frontier_loss_fit(two, n_boot=0, seed=0)
+    assert r.converged and r.params["alpha"] == pytest.approx(0.05, rel=1e-6)
+
+
+
+
+
+
+
+
+def _fit(params, ci, converged=True, L=(4.0, 5.0)):
+    return SimpleNamespace(params=params, ci=ci, converged=converged, points=pd.DataFrame({"L": list(L)}))
+
+
+
+
+def test_methods_agree_when_the_two_intervals_overlap():
+    def a(v, lo, hi):
+        return SimpleNamespace(params={"a": v}, ci={"a": (lo, hi)})
+
+    assert allocation.methods_agree(a(0.77, 0.70, 0.89), a(0.79, 0.54, 0.94)) is True
+    assert allocation.methods_agree(a(0.73, 0.70, 0.76), a(0.50, 0.45, 0.55)) is False
+    assert allocation.methods_agree(a(0.73, np.nan, np.nan), a(0.50, 0.45, 0.55)) is None
+    assert allocation.methods_agree(None, a(0.50, 0.45, 0.55)) is None
+
+
+def test_approach3_is_not_used_for_claims_when_unreliable():
+    ok, why = allocation.approach3_reliable(_fit({"E": 1.7}, {}, L=(3.0, 4.0)))
+    assert ok and why == ""
+    ok, why = allocation.approach3_reliable(_fit({"E": 1e-26}, {}, L=(3.0, 4.0)))
+    assert not ok and "E went to (near) zero" in why
+    assert allocation.approach3_reliable(_fit({"E": 1.7}, {}, converged=False)) == (False, "fit did not converge")
+    assert allocation.approach3_reliable(None)[0] is False
+    text = allocation.interpret_chinchilla(None, None, SimpleNamespace(
+        params={"alpha": 0.05, "beta": 0.8, "E": 1e-26, "a": 0.94}, converged=True,
+        ci={k: (np.nan, np.nan) for k in ("alpha", "beta", "E", "a")}, points=pd.DataFrame({"L": [3.0, 4.0]})))
+    assert "not reliable here" in text and "not used to allocate compute" in text
+
+
+def test_ablation_story_says_what_moved_and_what_was_not_resolved():
+    t = pd.DataFrame([{"analysis": "1", "how": "", "a": 0.8, "a_low": 0.7, "a_high": 0.9},
+                      {"analysis": "2", "how": "", "a": 0.75, "a_low": 0.6, "a_high": 0.85},
+                      {"analysis": "3", "how": "", "a": 0.45, "a_low": 0.40, "a_high": 0.50},
+                      {"analysis": "4", "how": "", "a": math.nan, "a_low": math.nan, "a_high": math.nan},
+                      {"analysis": "5", "how": "", "a": 0.5, "a_low": math.nan, "a_high": math.nan}])
+    lines = al.interpret_ablation(t).splitlines()
+    assert "nearer Kaplan" in lines[0] and "not resolved" in lines[1]
+    assert "down by 0.30" in lines[2] and "beyond the intervals" in lines[2] and "nearer Chinchilla" in lines[2]
+    assert lines[3].endswith("not fitted here.") and "judge" not in lines[4] and "step before" not in lines[4]
+
+

@@ -1,0 +1,44 @@
+"""The study's grids follow the measurement design, and every grid of every profile is a valid spec."""
+
+
+import pandas as pd
+import pytest
+
+
+def test_grids_follow_the_measurement_design():
+    from scalinglaws.study.plan import LRRule, Study
+
+    st = Study("cpu", log="none")
+    st._rule = LRRule(0.02, -0.5, "test rule")  # no store needed: every LR from this rule
+    batch = [s for s in st.grid("batch") if "lr-check" not in s.label and "seed" not in s.label]
+    assert len({s.batch_size for s in batch}) >= 5 and max(s.batch_size for s in batch) / min(s.batch_size for s in batch) >= 16
+    assert {s.warmup for s in batch} == {st.profile.batch_warmup} and {s.schedule for s in batch} == {"wsd"}
+    assert min(s.steps for s in batch) >= st.profile.batch_min_steps and all(s.noise_scale for s in batch)
+    lrs = {s.batch_size: s.lr for s in batch}
+    assert lrs[64] / lrs[16] == pytest.approx(2.0, rel=0.01)  # √(64/16)
+    kap = st.grid("kaplan")
+    assert all(s.warmup == int(0.25 * s.steps) and s.schedule_tokens == 4 * s.tokens for s in kap)
+    aspect = [s.run_id for s in st.grid("shape") if "aspect=" in s.label]
+    assert len(aspect) == len(set(aspect))  # aspects that round to one shape are trained and shown once
+    for s in st.grid("dataset_size") + st.grid("overfitting"):
+        assert s.dropout == 0.1 and s.data_sampling == "chunks" and s.patience > 0
+
+
+@pytest.mark.parametrize("profile", ["smoke", "quick", "cpu", "gpu"])
+def test_every_grid_of_every_profile_is_a_valid_spec(profile, monkeypatch, tmp_path):
+    """A grid that asks for an impossible shape (e.g. d_model 56 with 3 heads) fails here, not after an hour
+    of training the grids before it."""
+    from scalinglaws.study.plan import LRRule, Study
+    from scalinglaws.study.profiles import GRIDS
+
+    monkeypatch.setattr(Study, "train_tokens", lambda self: 42_000_000)  # the gutenberg train split, no cache needed
+    # LSTM LRs without their sweeps (which would train): one fixed LR per size
+    monkeypatch.setattr(Study, "lstm_lrs", lambda self: pd.DataFrame(
+        [{"n_layer": l, "d_model": d, "N": 0, "best_lr": 3e-3, "at_edge": False} for l, d in self.profile.lstm_ladder]))
+    st = Study(profile, runs_dir=tmp_path / "runs", figures_dir=tmp_path / "figs", log="none")
+    st._rule = LRRule(0.02, -0.5, "test rule")
+    for g in GRIDS:
+        for s in st.grid(g):
+            s.validate()
+
+
