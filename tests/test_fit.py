@@ -265,10 +265,11 @@ def test_critical_batch_hyperbola_and_adjustments():
     assert fit.s_min_adjust(100.0, 5.0, 5.0) == 50.0 and fit.c_min_adjust(100.0, 5.0, 5.0) == 50.0
 
 
-def test_critical_batch_per_target_then_bcrit_vs_loss():
-    """The whole Sec. 5.1 pipeline: a batch sweep at several target losses -> B_crit per target ->
-    B_crit(L) = B*/L^(1/alpha_B). Steps/examples are generated from Kaplan's B_crit(L)."""
-    rng = np.random.default_rng(RECOVERY_SEED)
+def sec51_pipeline(seed, n_boot_targets=100, n_boot=200):
+    """The whole Sec. 5.1 pipeline on synthetic data: a batch sweep at 6 target losses -> B_crit per target
+    -> B_crit(L) = B*/L^(1/alpha_B). Steps/examples are generated from Kaplan's B_crit(L), 2 % noise on the
+    steps. Returns (per-target table, the B_crit(L) fit)."""
+    rng = np.random.default_rng(seed)
     B = 2.0 ** np.arange(14, 22)
     rows = []
     for target in np.linspace(3.0, 6.0, 6):
@@ -277,14 +278,30 @@ def test_critical_batch_per_target_then_bcrit_vs_loss():
         S = noisy(rng, s_min * (1 + bc / B), 0.02)
         rows += [{"target": target, "steps": s, "examples": b * s} for s, b in zip(S, B)]
     df = pd.DataFrame(rows)
-    fits = {t: fit.fit_critical_batch(g["steps"], g["examples"], n_boot=100) for t, g in df.groupby("target")}
+    fits = {t: fit.fit_critical_batch(g["steps"], g["examples"], n_boot=n_boot_targets) for t, g in df.groupby("target")}
     ok = pd.DataFrame([{"target": t, "B_crit": f.params["B_crit"], "B_crit_low": f.ci["B_crit"][0],
                         "B_crit_high": f.ci["B_crit"][1]} for t, f in fits.items() if f.converged])
+    return ok, fit.fit_bcrit_vs_loss(ok["target"], ok["B_crit"], n_boot=n_boot)
+
+
+def test_critical_batch_per_target_then_bcrit_vs_loss():
+    """The Sec. 5.1 pipeline (sec51_pipeline): every target's B_crit fits with an interval around it, and the
+    B_crit(L) fit covers the truth in most synthetic studies. Over studies, not one draw: with both stages
+    least squares (log steps and log B_crit are no losses) one draw of 20 misses by chance, RECOVERY_SEED's
+    B* among them (upper end 1.992e8 against 2e8); measured coverage over seeds 0-59: B* 0.90, alpha_B 0.93
+    (both stages Huber at the loss scale: 0.95, 0.95); over the 10 seeds here 0.8 and 0.8."""
+    ok, _ = sec51_pipeline(RECOVERY_SEED)
     assert len(ok) == 6 and (ok["B_crit_low"] < ok["B_crit"]).all() and (ok["B_crit"] < ok["B_crit_high"]).all()
     with pytest.raises(ScalingLawsError, match="batch sizes"):  # one lonely point is not a sweep
         fit.fit_critical_batch([1.0], [1e5], n_boot=0)
-    res = fit.fit_bcrit_vs_loss(ok["target"], ok["B_crit"], n_boot=200)
-    assert_recovers(res, BL_TRUTH)
+    hits = {"B_star": [], "alpha_B": []}
+    for s in range(SUITE_SEEDS):
+        _, res = sec51_pipeline(1000 + s, n_boot_targets=0, n_boot=100)
+        assert res.converged and res.ci_method == "percentile bootstrap over groups", res.message
+        for name in hits:
+            hits[name].append(res.covers(name, BL_TRUTH[name]))
+    for name, h in hits.items():
+        assert np.mean(h) >= SUITE_MIN_COVERAGE, (name, h)
 
 
 def test_results_pickle():
@@ -341,10 +358,15 @@ def test_frontier_carries_the_best_loss_past_the_end_of_a_run():
 
 
 def test_chinchilla_approach2_recovery():
+    """Sweeps (nearly) centred on each budget's optimum: a check of the machinery, not of the vertex bias,
+    which such sweeps hide (off-centre sweeps: tests/test_fit_approach2_window.py)."""
     res, truth = gen_approach2(np.random.default_rng(RECOVERY_SEED))
     assert_recovers(res, truth)
+    assert res.ci_method == "percentile bootstrap over groups" and res.n_points == 6
+    assert res.span == pytest.approx(3.0)  # budgets 1e18 .. 1e21
     mins = res.tables["minima"]
-    assert len(mins) == 6 and (mins["n_runs"] == 9).all()
+    assert len(mins) == 6 and (mins["n_runs"] == 9).all() and (mins["n_parabola"] == fit.A2_WINDOW).all()
+    assert res.tables["runs"]["in_parabola"].sum() == 6 * fit.A2_WINDOW
     assert (mins["N_opt_low"] <= mins["N_opt"]).all() and (mins["N_opt"] <= mins["N_opt_high"]).all()
     np.testing.assert_allclose(res.params["a"] + res.params["b"], 1.0)
     n, d = res.optimal_allocation(1e20)
@@ -647,21 +669,30 @@ def test_degenerate_fit_is_a_failure_not_a_law():
     assert ok.converged and 0.06 < ok.params["alpha"] < 0.1
 
 
-def test_three_batch_sizes_give_no_interval_rather_than_a_point():
-    """With 3 batch sizes the critical-batch law (2 parameters, needs 3 distinct B) can only be refitted
-    on resamples that are the data itself: every refit is the same number. The result must carry no
-    interval (NaN) and say why, never a zero-width "CI" [x, x]; with 6 batch sizes it has a real one."""
+def test_few_batch_sizes_get_a_residual_bootstrap_never_a_point(monkeypatch):
+    """With 3 batch sizes the critical-batch law (2 free parameters, needs 3 distinct B) cannot be
+    bootstrapped over its points: every resample that can be refitted is the data itself, a zero-width
+    "CI" [x, x]. It gets a residual bootstrap instead (x fixed; 1 residual degree of freedom, so wide), with
+    positive width. Where refits land on too few distinct resamples the result carries no interval (NaN)
+    and says why, never [x, x]; with 6 batch sizes it has a real percentile interval."""
     B = np.array([4.0, 16.0, 64.0])
     S = 1000.0 * (1 + 300.0 / B) * np.array([1.03, 0.98, 1.01])
     r = fit.fit_critical_batch(S, S * B, n_boot=50, seed=0)
-    assert r.converged and np.isfinite(r.params["B_crit"])
-    assert all(np.isnan(v) for v in r.ci["B_crit"]) and "no interval" in r.message
-    assert set(r.no_interval) == {"*"} and r.no_interval["*"].startswith("only 1 distinct resample(s) of the 3 points")
-    assert r.no_interval_reason("B_crit") == f"no interval: {r.no_interval['*']}"
+    assert r.converged and np.isfinite(r.params["B_crit"]) and r.ci_method == "residual bootstrap"
+    lo, hi = r.ci["B_crit"]
+    assert lo < r.params["B_crit"] < hi and r.no_interval == {}
     B6 = np.array([4.0, 8.0, 16.0, 32.0, 64.0, 128.0])
     S6 = 1000.0 * (1 + 300.0 / B6) * np.array([1.03, 0.98, 1.01, 0.99, 1.02, 0.97])
-    lo, hi = fit.fit_critical_batch(S6, S6 * B6, n_boot=50, seed=0).ci["B_crit"]
-    assert lo < 300 < hi and hi > lo
+    r6 = fit.fit_critical_batch(S6, S6 * B6, n_boot=50, seed=0)
+    lo, hi = r6.ci["B_crit"]
+    assert r6.ci_method == "percentile bootstrap over groups" and lo < 300 < hi and hi > lo
+    # the guard itself: demand more distinct resamples than 50 refits can give
+    monkeypatch.setattr(fit.core, "MIN_DISTINCT_RESAMPLES", 51)
+    g = fit.fit_critical_batch(S6, S6 * B6, n_boot=50, seed=0)
+    assert all(np.isnan(v) for v in g.ci["B_crit"]) and "no interval" in g.message
+    assert set(g.no_interval) == {"*"} and g.no_interval["*"].startswith("only ")
+    assert g.no_interval["*"].endswith("distinct resample(s) of the 6 points could be refitted (need 51)")
+    assert g.no_interval_reason("B_crit") == f"no interval: {g.no_interval['*']}" and g.ci_method.startswith("none (only ")
 
 
 def test_frontier_fit_rows_leave_out_carried_censored_and_transient_points():

@@ -17,19 +17,21 @@ from scalinglaws import ScalingLawsError
 
 from .blas import _blas_serial
 from .core import (
-    HUBER_SCALE,
+    MIN_POINTS_FOR_PERCENTILE_BOOTSTRAP,
     FitResult,
     Solution,
     _array,
     _group_index,
+    _Line,
     _line_starts,
+    _LineT,
     _no_solution,
     _robust_lsq,
     _same_length,
     _solve_and_finish,
 )
 
-__all__ = ["chinchilla_approach2", "chinchilla_loss", "chinchilla_init_grid", "chinchilla_objective", "vanished_terms",
+__all__ = ["chinchilla_approach2", "A2_WINDOW", "chinchilla_loss", "chinchilla_init_grid", "chinchilla_objective", "vanished_terms",
            "chinchilla_approach3", "VANISHED_SHARE"]
 
 
@@ -54,6 +56,46 @@ def _isoflop_minimum(logN: np.ndarray, L: np.ndarray) -> tuple[float, float, flo
     return c + t, p0 - p1 * p1 / (4 * p2), float(p2)
 
 
+# Approach 2's default window: each budget's parabola goes through the 7 model sizes nearest (in log N) the
+# size with the lowest observed loss. An IsoFLOP slice is no parabola in log N: it rises more steeply on the
+# over-sized side, so one parabola through a wide sweep that is not centred on the optimum puts its vertex
+# where the sweep's shape says, differently at every budget, and that tilts the exponent. Noise-free on one
+# 16-size grid at 12 budgets 6e18..3e21 (tests/test_fit_approach2_window.py): Epoch's Chinchilla law, true
+# a = 0.5126, gives 0.4949 from every run and 0.5124 windowed; alpha = 0.2, beta = 0.4 (true 0.6667) gives
+# 0.6273 and 0.6667. Near the vertex the slice is close to a parabola; seven sizes still leave the
+# 3-parameter parabola 4 residual degrees of freedom against noise.
+A2_WINDOW = 7
+
+
+def _window(logN: np.ndarray, L: np.ndarray, k: int | None) -> np.ndarray:
+    """Which rows of one budget its parabola uses (a mask): every row at the ``k`` distinct sizes nearest, in
+    log N, the size with the lowest loss; every row when ``k`` is None or the budget has at most ``k`` sizes.
+    A tie in distance (to 1e-9 in log N) goes to the smaller size."""
+    sizes = np.unique(logN)
+    if k is None or len(sizes) <= k:
+        return np.ones(len(logN), dtype=bool)
+    dist = np.round(np.abs(sizes - logN[np.argmin(L)]), 9)
+    keep = sizes[np.lexsort((sizes, dist))[:k]]
+    return np.isin(logN, keep)
+
+
+def _a2_line(mins: pd.DataFrame, lc_mean: float):
+    """The t interval of Approach 2's final line, log N_opt = b0 + a (log C - lc_mean), through one point per
+    budget: k_N and k_D from the intercept at C = 1, a from the slope, b = 1 - a."""
+    z = np.log(mins["C"].to_numpy(float)) - lc_mean
+    y = np.log(mins["N_opt"].to_numpy(float))
+
+    def intervals(lt: _LineT) -> dict[str, tuple[float, float]]:
+        c_lo, c_hi = lt.value_ci(-lc_mean)  # log N_opt at C = 1
+        a_lo, a_hi = lt.slope_ci()
+        # D_opt = C/(6 N_opt): log k_D = -log 6 - log k_N, so its interval is the mirror of k_N's.
+        return {"k_N": (math.exp(c_lo), math.exp(c_hi)), "a": (a_lo, a_hi),
+                "k_D": (math.exp(-math.log(6.0) - c_hi), math.exp(-math.log(6.0) - c_lo)), "b": (1.0 - a_hi, 1.0 - a_lo)}
+
+    ident = lambda b: np.asarray(b, dtype=float)  # noqa: E731 - the optimiser's parameters are (b0, slope)
+    return _Line(z, y, np.arange(len(y)), coef=ident, internal=ident, intervals=intervals)
+
+
 @_blas_serial
 def chinchilla_approach2(
     df: pd.DataFrame,
@@ -66,25 +108,39 @@ def chinchilla_approach2(
     seed: int = 0,
     level: float = 0.95,
     require_interior: bool = True,
-    huber_scale: float = HUBER_SCALE,
+    window: int | None = A2_WINDOW,
+    huber_scale: float | None = None,
     max_iter: int | None = None,
 ) -> FitResult:
     """Chinchilla Approach 2 (IsoFLOP profiles, Hoffmann Sec. 3.2).
 
-    ``df`` holds one row per run: N (parameters), C (the run's FLOP budget; runs sharing a
-    budget must share the exact value) and L (final loss). For each budget a parabola of L in
-    log N gives N_opt(C); D_opt = C / (6 N_opt). Then N_opt = k_N C^a and D_opt = k_D C^b are
-    fitted in log space (b = 1 - a by construction). The bootstrap resamples runs (or
-    ``groups``) *within* each budget and redoes everything. Budgets whose parabola opens
-    downward are dropped (noted in ``message``), and so, with ``require_interior``, are budgets
-    whose parabola's minimum lies outside the model sizes trained at that budget (an
-    extrapolated minimum says more about the parabola than the data). ``tables["minima"]`` lists each budget's
-    minimum with bootstrap intervals; ``predict(C)`` gives N_opt and ``optimal_allocation(C)``
-    gives (N_opt, D_opt).
+    ``df`` holds one row per run: N (parameters), C (the run's FLOP budget, C = 6 N D; runs sharing a
+    budget must share the exact value) and L (final loss). For each budget a parabola of L in log N
+    through the ``window`` sizes nearest (in log N) its lowest loss (default A2_WINDOW = 7; None: every
+    run of the budget; see A2_WINDOW for why) gives N_opt(C); D_opt = C / (6 N_opt). Then
+    N_opt = k_N C^a and D_opt = k_D C^b are fitted in log space (b = 1 - a by construction), by least
+    squares (log N_opt is no loss; ``huber_scale`` to ask for Huber). Budgets whose parabola opens
+    downward are dropped (noted in ``message``), and so, with ``require_interior``, are budgets whose
+    parabola's minimum lies outside the model sizes of its window (an extrapolated minimum says more about
+    the parabola than the data).
+
+    Intervals: with 6+ budgets on the line, a bootstrap that resamples runs (or ``groups``) *within* each
+    budget and redoes everything (parabolas, then the line); with fewer, a Student-t interval on the final
+    line through one point per budget (n - 2 degrees of freedom: it covers the vertices' scatter about the
+    line, which includes each vertex's own noise). FitResult.n_points: the budgets on the line;
+    FitResult.span: decades of C over them.
+
+    Tables: ``minima`` (per budget: N_opt, D_opt, L_min, curvature, n_runs, n_parabola = the runs its
+    parabola used, and N_opt_low / N_opt_high from resampling that budget's runs, only where the window holds
+    6+ runs: ``interval`` says which); ``runs`` (every run, with ``in_parabola``: whether its budget's
+    parabola used it). ``predict(C)`` gives N_opt and ``optimal_allocation(C)`` gives (N_opt, D_opt).
     """
     for col in (n_col, c_col, l_col):
         if col not in df.columns:
             raise ScalingLawsError(f"chinchilla_approach2: column {col!r} not in {list(df.columns)}")
+    if window is not None and (isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 3):
+        raise ScalingLawsError(f"chinchilla_approach2: window must be None (every run) or a number of sizes >= 3 "
+                               f"(a parabola has 3 parameters); got {window!r}")
     N = _array(n_col, df[n_col])
     C = _array(c_col, df[c_col])
     L = _array(l_col, df[l_col])
@@ -106,27 +162,28 @@ def chinchilla_approach2(
     names = ("k_N", "a", "k_D", "b")
 
     def minima(idx):
-        out = []
+        """Each budget's (C, log N_opt, L_min, curvature, runs, runs in its parabola) from the rows idx, and
+        which of those rows the parabolas used."""
+        out, used = [], np.zeros(len(idx), dtype=bool)
         for b in budgets:
-            sel = idx[C[idx] == b]
-            lnopt, lmin, curv = _isoflop_minimum(logN_all[sel], L[sel])
-            if require_interior and np.isfinite(lnopt) and not (logN_all[sel].min() <= lnopt <= logN_all[sel].max()):
+            pos = np.flatnonzero(C[idx] == b)
+            sel = idx[pos]
+            w = _window(logN_all[sel], L[sel], window)
+            used[pos[w]] = True
+            lw = logN_all[sel[w]]
+            lnopt, lmin, curv = _isoflop_minimum(lw, L[sel[w]])
+            if require_interior and np.isfinite(lnopt) and not (lw.min() <= lnopt <= lw.max()):
                 lnopt = lmin = math.nan
-            out.append((b, lnopt, lmin, curv, len(sel)))
-        return np.array(out, dtype=float)
+            out.append((b, lnopt, lmin, curv, len(sel), int(w.sum())))
+        return np.array(out, dtype=float), used
 
     lc_mean = float(np.mean(np.log(budgets)))
     with np.errstate(all="ignore"):
-        mins = minima(np.arange(n))
-    boot_minima: list[np.ndarray] = []  # each refit's minima, for the per-budget intervals of tables["minima"]
+        mins, in_parabola = minima(np.arange(n))
 
-    def solve(idx, starts):
+    def solve(idx, starts, ylog=None):
         full = starts is None  # the full-data fit, from the law's own start (refits are handed theirs)
-        if full:
-            mm = mins
-        else:
-            mm = minima(idx)
-            boot_minima.append(mm[:, 1])
+        mm = mins if full else minima(idx)[0]
         ok = np.isfinite(mm[:, 1])
         if ok.sum() < 2:
             return _no_solution("fewer than 2 budgets with a parabola minimum")
@@ -152,28 +209,54 @@ def chinchilla_approach2(
             "L_min": mins[:, 2],
             "curvature": mins[:, 3],
             "n_runs": mins[:, 4].astype(int),
+            "n_parabola": mins[:, 5].astype(int),
         }
     )
     fitted = mins_df[np.isfinite(mins[:, 1])]
+    how_window = "every run" if window is None else f"the {window} sizes nearest its lowest loss"
+    suffix = f"; each budget's parabola through {how_window}"
+    if dropped:
+        suffix += f"; {dropped} budget(s) without an (interior) parabola minimum dropped"
     res = _solve_and_finish(
         solve, natural, n=n, law="chinchilla_approach2", names=names, model=_a2_model,
         inputs={"C": fitted["C"].to_numpy()}, output="N_opt", observed=fitted["N_opt"].to_numpy(),
         columns={c: fitted[c].to_numpy() for c in fitted.columns}, codes=None, group_idx=group_idx,
-        n_boot=n_boot, seed=seed, level=level, strata=strata, allocator=_a2_allocator,
-        message_suffix=f"; {dropped} budget(s) without an (interior) parabola minimum dropped" if dropped else "",
+        n_boot=n_boot, seed=seed, level=level, strata=strata, allocator=_a2_allocator, message_suffix=suffix,
+        span_of=fitted["C"].to_numpy(), n_points=len(fitted), line=_a2_line(fitted, lc_mean),
     )
-    q = 100 * (1 - level) / 2
-    if boot_minima:
-        bm = np.exp(np.stack(boot_minima))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns for degenerate budgets
-            lo, hi = np.nanpercentile(bm, [q, 100 - q], axis=0)
-        mins_df["N_opt_low"], mins_df["N_opt_high"] = lo, hi
-    else:
-        mins_df["N_opt_low"] = mins_df["N_opt_high"] = np.nan
-    runs = pd.DataFrame({"N": N, "C": C, "L": L, "group": codes})
+    mins_df["N_opt_low"], mins_df["N_opt_high"], mins_df["interval"] = _minima_intervals(
+        minima, mins_df["n_parabola"].to_numpy(), strata, group_idx, n_boot, seed, level)
+    runs = pd.DataFrame({"N": N, "C": C, "L": L, "group": codes, "in_parabola": in_parabola})
     res.tables = {"minima": mins_df, "runs": runs}
     return res
+
+
+def _minima_intervals(minima, n_parabola: np.ndarray, strata, group_idx, n_boot: int, seed: int, level: float):
+    """Per budget, the percentile interval of N_opt over ``n_boot`` resamples of the runs within each budget
+    (the window re-chosen on each resample), where the budget's window holds at least
+    MIN_POINTS_FOR_PERCENTILE_BOOTSTRAP runs; elsewhere NaN. Returns (low, high, how) columns."""
+    n_b = len(n_parabola)
+    enough = n_parabola >= MIN_POINTS_FOR_PERCENTILE_BOOTSTRAP
+    how = np.where(enough, "percentile bootstrap over the budget's runs",
+                   f"none (fewer than {MIN_POINTS_FOR_PERCENTILE_BOOTSTRAP} runs in the parabola)").astype(object)
+    lo, hi = np.full(n_b, np.nan), np.full(n_b, np.nan)
+    if n_boot == 0:
+        how[:] = "none (n_boot=0: point estimates only)"
+        return lo, hi, how
+    if not enough.any():
+        return lo, hi, how
+    rng = np.random.default_rng(seed)
+    draws = np.full((n_boot, n_b), np.nan)
+    for i in range(n_boot):
+        pick = np.concatenate([rng.choice(s, size=len(s), replace=True) for s in strata])
+        with np.errstate(all="ignore"):
+            draws[i] = minima(np.concatenate([group_idx[j] for j in pick]))[0][:, 1]
+    q = 100 * (1 - level) / 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns for degenerate budgets
+        dlo, dhi = np.nanpercentile(np.exp(draws), [q, 100 - q], axis=0)
+    lo[enough], hi[enough] = dlo[enough], dhi[enough]
+    return lo, hi, how
 
 
 # A term of L = E + A/N^alpha + B/D^beta below this share of every fitted loss has vanished: the fit
@@ -289,7 +372,9 @@ def chinchilla_approach3(
 
     ``converged`` requires the polished fit to end with L-BFGS-B's convergence message, or the
     same optimum (objective within 1e-6 relative) to be reached from at least 2 grid starts.
-    A bootstrap refit that hits ``max_iter`` counts as failed (NaN row).
+    A bootstrap refit that hits ``max_iter`` counts as failed (NaN row). With fewer than 6 independent
+    points (groups) the interval is a residual bootstrap instead (`scalinglaws.fit.core._interval_rule`).
+    FitResult.span: decades of C = 6 N D over the runs (the allocation a, b is the law's headline).
     """
     N, D, L = _array("N", N), _array("D", D), _array("L", L)
     n = _same_length(N=N, D=D, L=L)
@@ -312,8 +397,8 @@ def chinchilla_approach3(
     tight = {"maxiter": max_iter, "ftol": 1e-15, "gtol": 1e-12}
     default = {"maxiter": max_iter}
 
-    def run(idx, x0s, options):
-        lN, lD, lL = lN_all[idx], lD_all[idx], lL_all[idx]
+    def run(idx, x0s, options, ylog=None):
+        lN, lD, lL = lN_all[idx], lD_all[idx], (lL_all[idx] if ylog is None else ylog)
         results = []
         for x0 in x0s:
             with np.errstate(all="ignore"):
@@ -331,9 +416,9 @@ def chinchilla_approach3(
         a, b, e, al, be = x
         return [np.array([a + (f - 1) * al * mN, b + (f - 1) * be * mD, e, f * al, f * be]) for f in (0.8, 1.25)]
 
-    def solve(idx, starts):
+    def solve(idx, starts, ylog=None):
         if starts is not None:  # a bootstrap refit, each start to tight tolerances, the lowest objective kept
-            rs = run(idx, starts, tight)
+            rs = run(idx, starts, tight, ylog)
             if not rs:
                 return _no_solution("no start gave a finite objective")
             r = min(rs, key=lambda r_: r_.fun)
@@ -373,5 +458,5 @@ def chinchilla_approach3(
     return _solve_and_finish(
         solve, natural, n=n, law="chinchilla_approach3", names=names, model=_a3_model, inputs={"N": N, "D": D},
         output="L", observed=L, codes=codes, group_idx=group_idx, n_boot=n_boot, seed=seed, level=level,
-        allocator=_a3_allocator, unidentified=lambda p: vanished_terms(p, N, D),
+        allocator=_a3_allocator, unidentified=lambda p: vanished_terms(p, N, D), span_of=6 * N * D, n_free=5,
     )

@@ -7,15 +7,16 @@ A law is one public function ``fit_<law>(...)`` in the module of its paper (kapl
 listed in that module's ``__all__`` (which `scalinglaws.fit` re-exports), plus its test. The function:
 
 1. checks its inputs (`_array`, `_same_length`) and groups the points for the bootstrap (`_group_index`);
-2. writes ``solve(idx, starts) -> Solution``, which fits the points ``idx``: from the law's own starts
-   for those points and polished when ``starts`` is None (the full-data fit), else from ``starts`` (a
-   bootstrap refit). The full-data fit's `Solution` lists in ``refit_starts`` where its other starts
+2. writes ``solve(idx, starts, ylog=None) -> Solution``, which fits the points ``idx``: from the law's own
+   starts for those points and polished when ``starts`` is None (the full-data fit), else from ``starts`` (a
+   bootstrap refit); ``ylog`` replaces the log observations of those points (a residual-bootstrap refit). The full-data fit's `Solution` lists in ``refit_starts`` where its other starts
    ended (`_robust_lsq` does this; `_distinct_ends` picks them), best first. ``Solution.x`` is None (and
    ``message`` says why) when the points cannot support the law (e.g. too few distinct x);
 3. writes ``natural(x)``: the optimiser's internal parameters -> the reported ones, in the order of ``names``;
-4. returns ``_solve_and_finish(solve, natural, ...)``: the full fit, the bootstrap, log residuals, the
-   points table and the `FitResult`. Optional: ``reject(params)``, why a solution is no law (e.g. an
-   exponent <= 0), one rule for the full fit and every refit.
+4. returns ``_solve_and_finish(solve, natural, ..., span_of=<its main variable>)``: the full fit, the
+   intervals (`_interval_rule`), log residuals, the points table and the `FitResult`. Optional:
+   ``reject(params)``, why a solution is no law (e.g. an exponent <= 0), one rule for the full fit and every
+   refit; ``line``, a `_Line` for a law that is a straight line in log-log space (its t interval).
 
 Every bootstrap refit solves the resample twice: from the full-data optimum, and from the full-data
 fit's ``refit_starts`` (at most ``REFIT_EXTRA_STARTS``). The lower objective wins, the second only when
@@ -33,7 +34,7 @@ optimum keeps one solve per refit. Approach 3 lists perturbations of its optimum
 points are not optima; see `chinchilla_approach3`).
 
 Laws that are a line in log-log space get all of this from `_fit_loglinear`; least-squares laws solve
-with `_robust_lsq` (Huber, several starts, optional polish).
+with `_robust_lsq` (Huber or plain least squares, several starts, optional polish).
 """
 
 from __future__ import annotations
@@ -49,12 +50,24 @@ from scipy.optimize import least_squares
 
 from scalinglaws import ScalingLawsError
 
-__all__ = ["FitResult", "FitWarning", "Prediction", "HUBER_SCALE", "MIN_DISTINCT_RESAMPLES", "REFIT_EXTRA_STARTS",
+__all__ = ["FitResult", "FitWarning", "Prediction", "HUBER_SCALE", "HUBER_SCALE_LOSS", "MIN_DISTINCT_RESAMPLES",
+           "MIN_POINTS_FOR_PERCENTILE_BOOTSTRAP", "BOOT_UNRELIABLE_FAILURE_RATE", "REFIT_EXTRA_STARTS",
            "SAME_OPTIMUM_RTOL"]
 
-# Default Huber transition for log-space residuals: 0.02 in log L is ~2 % of the loss, about
-# the run-to-run scatter of small language models.
-HUBER_SCALE = 0.02
+# The Huber scale is a property of the quantity fitted, not of the fitting code: it is where a residual
+# stops being "noise" and starts being "an outlier", so it must be about the size of that quantity's noise.
+# Log-loss fits (every law of L): 0.02 in log L is ~2 % of the loss, about the run-to-run scatter of small
+# language models, known before any fit.
+HUBER_SCALE_LOSS = 0.02
+# Kept for callers that imported the old name: it always meant the log-loss scale.
+HUBER_SCALE = HUBER_SCALE_LOSS
+# Lines through quantities that are not a loss (log N_opt, log B_crit, log steps) default to plain least
+# squares (``huber_scale=None``). Their scatter is ~0.1 in log, five times the loss scale, so 0.02 made those
+# fits nearly least-absolute-deviation (full-counting frontier: a = 0.500 Huber vs 0.563 OLS on the same 4
+# points). A scale estimated from the data instead (1.345 x MAD of OLS residuals) rests, on the 3-8 points
+# these fits have, on a MAD that is itself uncertain by a factor ~2, and with so few points one outlier
+# cannot be told from the trend anyway. Least squares is also what the Student-t interval of small fits
+# (below) is exact for. A caller who knows the noise level of such a quantity can still pass a scale.
 
 
 _ModelFn = Callable[..., np.ndarray]
@@ -126,8 +139,18 @@ class FitResult:
     """One fitted law.
 
     ``params`` and the columns of ``boot`` are in natural units (X_c in the units of X, not its
-    log). ``ci[name] = (low, high)`` is the percentile bootstrap interval at ``level``.
-    ``residuals`` are log(observed) - log(predicted) at ``points`` (the rows actually fitted).
+    log). ``ci[name] = (low, high)`` is the interval at ``level`` made as ``ci_method`` says (see
+    `_interval_rule`): "percentile bootstrap over groups", "t interval (n points)", "residual bootstrap",
+    or "none (reason)". ``boot`` holds the refits of a bootstrap, or for a t interval draws from the
+    estimate's t sampling distribution (used by ``predict_interval``; no refits). ``residuals`` are
+    log(observed) - log(predicted) at ``points`` (the rows actually fitted).
+
+    ``n_points``: the independent points the fit rests on (distinct groups when ``groups`` were given, else
+    rows; Approach 2: the budgets whose minima make its line). ``span``: decades, log10(max/min), of the
+    law's main variable over the fitted points (each law's docstring names it). ``boot_total``: bootstrap
+    refits attempted (0 for a t interval, or with no interval); ``n_boot_failed`` (alias ``boot_failed``):
+    how many of them failed (a NaN row of ``boot``). ``boot_unreliable``: more than
+    BOOT_UNRELIABLE_FAILURE_RATE of them failed, so the interval rests on a selected subset of resamples.
     """
 
     law: str
@@ -151,6 +174,27 @@ class FitResult:
     allocator: Callable[..., tuple[np.ndarray, np.ndarray]] | None = field(default=None, repr=False, compare=False)
     # Why a parameter has no interval (name -> reason; "*" for every parameter), as data for notes and tables.
     no_interval: dict[str, str] = field(default_factory=dict)
+    ci_method: str = "none (not recorded)"
+    n_points: int = 0
+    span: float = math.nan
+    boot_total: int = 0
+
+    # ---------------------------------------------------------------- bootstrap health
+    @property
+    def boot_failed(self) -> int:
+        """Bootstrap refits that failed (the same number as ``n_boot_failed``)."""
+        return self.n_boot_failed
+
+    @property
+    def boot_failure_rate(self) -> float:
+        """Failed / attempted bootstrap refits; 0.0 when none were attempted (t interval, no interval)."""
+        return self.n_boot_failed / self.boot_total if self.boot_total else 0.0
+
+    @property
+    def boot_unreliable(self) -> bool:
+        """More than BOOT_UNRELIABLE_FAILURE_RATE of the refits failed: the interval comes from the resamples
+        that could be refitted, a selected subset, and callers should mark it so."""
+        return self.boot_total > 0 and self.boot_failure_rate > BOOT_UNRELIABLE_FAILURE_RATE
 
     # ---------------------------------------------------------------- prediction
     def _inputs(self, args: tuple, kwargs: dict) -> list[np.ndarray]:
@@ -250,8 +294,8 @@ class FitResult:
         return bool(np.isfinite(lo) and np.isfinite(hi) and lo <= value <= hi)
 
     def no_interval_reason(self, name: str) -> str:
-        """Why ``name`` has no interval ("no interval for <name>: ..." or "no interval: ..."), as `_finish`
-        recorded it in ``no_interval``; "" when it has one or no reason was recorded."""
+        """Why ``name`` has no interval ("no interval for <name>: ..." or "no interval: ..."), as
+        `_solve_and_finish` recorded it in ``no_interval``; "" when it has one or no reason was recorded."""
         if np.all(np.isfinite(self.ci[name])):
             return ""
         if name in self.no_interval:
@@ -296,6 +340,18 @@ def _group_index(groups: Any, n: int) -> tuple[np.ndarray, list[np.ndarray]]:
 
 # A percentile interval needs refits on at least this many different resamples of the data.
 MIN_DISTINCT_RESAMPLES = 5
+# Below this many independent points (groups), no percentile bootstrap over the points: resampling 3 points
+# can only return the fits through subsets of them (for a line, the slopes through pairs), a handful of
+# values whose percentiles are no interval. Those fits get a Student-t interval (lines in log-log space) or
+# a residual bootstrap (nonlinear laws) instead; see `_interval_rule`.
+MIN_POINTS_FOR_PERCENTILE_BOOTSTRAP = 6
+# More failed refits than this share of those attempted: the interval rests on the resamples that could be
+# refitted, a selected subset (FitResult.boot_unreliable, and a FitWarning).
+BOOT_UNRELIABLE_FAILURE_RATE = 0.1
+
+CI_BOOTSTRAP = "percentile bootstrap over groups"
+CI_RESIDUAL = "residual bootstrap"
+CI_RESIDUAL_WILD = "residual bootstrap (wild: each group's residuals times a random sign)"
 
 
 def _bootstrap(
@@ -321,17 +377,67 @@ def _bootstrap(
         else:
             pick = np.concatenate([rng.choice(s, size=len(s), replace=True) for s in strata])
         idx = np.concatenate([group_idx[i] for i in pick])
-        try:
-            with np.errstate(all="ignore"):
-                theta = fit_once(idx)
-        except (ValueError, FloatingPointError, OverflowError, np.linalg.LinAlgError):
-            theta = None
-        if theta is None or not np.all(np.isfinite(theta)):
+        theta = _try_refit(fit_once, idx)
+        if theta is None:
             failed += 1
             continue
         boot[b] = theta
         distinct.add(tuple(np.sort(pick)))
     return boot, failed, len(distinct)
+
+
+def _try_refit(fn: Callable[[Any], np.ndarray | None], arg: Any) -> np.ndarray | None:
+    """One bootstrap refit; None when it fails (no solution, or parameters that are not finite)."""
+    try:
+        with np.errstate(all="ignore"):
+            theta = fn(arg)
+    except (ValueError, FloatingPointError, OverflowError, np.linalg.LinAlgError):
+        return None
+    return theta if theta is not None and np.all(np.isfinite(theta)) else None
+
+
+def _residual_bootstrap(
+    refit: Callable[[np.ndarray], np.ndarray | None],
+    log_pred: np.ndarray,
+    resid: np.ndarray,
+    codes: np.ndarray,
+    n_free: int,
+    n_params: int,
+    n_boot: int,
+    seed: int,
+) -> tuple[np.ndarray, int, int, str]:
+    """Refit ``n_boot`` synthetic data sets at the fitted points' own x: log y* = log y_hat + r*. Returns the
+    refits, the number that failed, the number of distinct synthetic sets refitted, and the method's name.
+
+    Each point its own group: r* drawn with replacement from the fit's log residuals, centred and scaled by
+    sqrt(n / (n - p)) (p free parameters: fitted residuals are smaller than the errors by about that
+    factor). Groups of several rows (e.g. the eval points of one run): each row keeps its own residual
+    (scaled the same way), each group's multiplied by one random sign (the wild cluster bootstrap), so the
+    correlation within a group is kept. What it covers: the scatter of the points about the fitted law, taken
+    to be alike at every x (or symmetric, wild); not a wrong law, not errors in x."""
+    rng = np.random.default_rng(seed)
+    n = len(resid)
+    scaled = np.asarray(resid, dtype=float) * math.sqrt(n / (n - n_free))
+    n_groups = int(np.max(codes)) + 1
+    by_row = n_groups == n
+    if by_row:
+        scaled = scaled - scaled.mean()
+    boot = np.full((n_boot, n_params), np.nan)
+    failed, distinct = 0, set()
+    for b in range(n_boot):
+        if by_row:
+            pick = rng.integers(0, n, size=n)
+            r, key = scaled[pick], tuple(pick)
+        else:
+            signs = rng.choice(np.array([-1.0, 1.0]), size=n_groups)
+            r, key = scaled * signs[codes], tuple(signs)
+        theta = _try_refit(refit, log_pred + r)
+        if theta is None:
+            failed += 1
+            continue
+        boot[b] = theta
+        distinct.add(key)
+    return boot, failed, len(distinct), CI_RESIDUAL if by_row else CI_RESIDUAL_WILD
 
 
 def _percentile_ci(boot: np.ndarray, names: Sequence[str], level: float) -> dict[str, tuple[float, float]]:
@@ -348,99 +454,137 @@ def _percentile_ci(boot: np.ndarray, names: Sequence[str], level: float) -> dict
     return out
 
 
-def _finish(
-    *,
-    law: str,
-    names: Sequence[str],
-    theta: np.ndarray,
-    fit_once: Callable[[np.ndarray], np.ndarray | None],
-    group_idx: list[np.ndarray],
-    n_boot: int,
-    seed: int,
-    level: float,
-    converged: bool,
-    message: str,
-    residuals: np.ndarray,
-    points: pd.DataFrame,
-    model: _ModelFn,
-    inputs: tuple[str, ...],
-    output: str = "L",
-    objective: float = math.nan,
-    strata: list[np.ndarray] | None = None,
-    tables: dict[str, pd.DataFrame] | None = None,
-    allocator: Callable | None = None,
-    unidentified: dict[str, str] | None = None,
-) -> FitResult:
-    """The common end of every fit: bootstrap (if converged), intervals, messages, the FitResult.
-    ``unidentified``: parameter name -> why the data do not determine it; it gets no interval."""
-    if not 0 < level < 1:
-        raise ScalingLawsError(f"level must be in (0, 1), got {level}")
-    names = tuple(names)
-    if converged and not np.all(np.isfinite(np.asarray(theta, dtype=float))):
-        # The optimiser can stop "successfully" at a degenerate point: e.g. losses flat in N give
-        # alpha -> 0 and N_c = exp(c/alpha) -> inf. That is no law, so it is reported as a failure.
-        converged = False
-        bad = ", ".join(f"{n}={v:.3g}" for n, v in zip(names, theta) if not np.isfinite(v))
-        message += f"; degenerate fit: {bad} is not finite (no trend for this law to describe)"
-    if converged:
-        boot, failed, distinct = _bootstrap(fit_once, group_idx, len(names), n_boot, seed, strata)
+class _LineT(NamedTuple):
+    """Student-t inference for a fitted line y = b0 + b1 z (log space; b0 is y at z = 0).
+
+    Exact for least squares when the points scatter independently, normally and alike about a true line;
+    for a Huber fit it treats the Huber coefficients as if they were least squares (they are, when no
+    residual leaves the quadratic zone). It covers that scatter only: not a law that is not a line."""
+
+    b: np.ndarray  # (b0, b1)
+    cov: np.ndarray  # their 2 x 2 covariance
+    dof: int
+    q: float  # the t quantile of the interval's level
+
+    def value_ci(self, z0: float) -> tuple[float, float]:
+        """Interval of the line's value b0 + b1 z0."""
+        v = np.array([1.0, z0])
+        est, se = float(v @ self.b), math.sqrt(max(float(v @ self.cov @ v), 0.0))
+        return est - self.q * se, est + self.q * se
+
+    def slope_ci(self) -> tuple[float, float]:
+        se = math.sqrt(max(float(self.cov[1, 1]), 0.0))
+        return float(self.b[1]) - self.q * se, float(self.b[1]) + self.q * se
+
+    def crossing_ci(self, y0: float) -> tuple[float, float] | None:
+        """Fieller's interval for the z where the line reaches y0, z* = (y0 - b0) / b1: the z whose value
+        interval contains y0. None when it is unbounded (the slope's interval reaches 0)."""
+        (b0, b1), v, q2 = self.b, self.cov, self.q**2
+        a = y0 - b0
+        qa = b1 * b1 - q2 * v[1, 1]
+        qb = -2.0 * (a * b1 + q2 * v[0, 1])
+        qc = a * a - q2 * v[0, 0]
+        disc = qb * qb - 4 * qa * qc
+        if not qa > 0 or disc < 0:
+            return None
+        root = math.sqrt(disc)
+        return (-qb - root) / (2 * qa), (-qb + root) / (2 * qa)
+
+    def draws(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` draws of (b0, b1) from their multivariate t distribution (for prediction intervals)."""
+        w, vecs = np.linalg.eigh(self.cov)
+        root = vecs * np.sqrt(np.clip(w, 0.0, None))
+        z = rng.standard_normal((n, 2)) @ root.T
+        return self.b + z / np.sqrt(rng.chisquare(self.dof, size=(n, 1)) / self.dof)
+
+
+def _line_t(z: np.ndarray, y: np.ndarray, b: np.ndarray, codes: np.ndarray, level: float) -> tuple[_LineT | None, str]:
+    """The t inference of the line with coefficients ``b`` fitted to (z, y): (_LineT, how it was made), or
+    (None, why there is none). Every point its own group: the classical variance s^2 (X'X)^-1, s^2 from the
+    n - 2 degrees of freedom of the residuals. Groups of several rows: the cluster-robust (CR1) variance,
+    t with groups - 2 degrees of freedom (rows of a group are not independent points)."""
+    from scipy.stats import t as student_t
+
+    n = len(y)
+    X = np.column_stack([np.ones(n), z])
+    r = y - X @ b
+    bread = np.linalg.inv(X.T @ X)
+    n_groups = int(np.max(codes)) + 1
+    if n_groups == n:
+        dof, unit = n - 2, "points"
+        cov = bread * float(r @ r) / dof if dof >= 1 else None
     else:
-        # Resampling around a point that is not an optimum would give meaningless intervals.
-        boot, failed = np.full((n_boot, len(names)), np.nan), n_boot
-        if n_boot:
-            message += "; bootstrap skipped because the full fit did not converge"
-    no_interval: dict[str, str] = {}
-    if converged and n_boot:
-        if failed:
-            message += f"; {failed}/{n_boot} bootstrap refits failed"
-        if failed > 0.1 * n_boot:
-            warnings.warn(f"{law}: {failed}/{n_boot} bootstrap refits failed; intervals are less reliable", FitWarning, stacklevel=3)
-        if distinct < MIN_DISTINCT_RESAMPLES:
-            # E.g. 3 points and a 2-parameter law: only resamples holding all three can be refitted, and
-            # each is the data itself, so every refit is the same number and a percentile "interval"
-            # would be a single point. No interval is the honest answer; said last, so a one-line note
-            # can quote it.
-            boot[:] = np.nan
-            unit = "points" if all(len(g) == 1 for g in group_idx) else "groups (each resampled whole)"
-            no_interval["*"] = (f"only {distinct} distinct resample(s) of the {len(group_idx)} {unit} "
-                                f"could be refitted (need {MIN_DISTINCT_RESAMPLES})")
-            message += f"; no interval: {no_interval['*']}"
-    for name, why in (unidentified or {}).items():
-        # A flat direction of the objective: refits started at the optimum do not move along it, so the
-        # bootstrap would return the same value every time, an interval of zero width for a parameter
-        # the data do not determine at all.
-        boot[:, names.index(name)] = np.nan
-        no_interval[name] = why
-        message += f"; no interval for {name}: {why}"
+        dof, unit = n_groups - 2, "groups"
+        scores = np.zeros((n_groups, 2))
+        np.add.at(scores, codes, X * r[:, None])
+        cov = bread @ (scores.T @ scores) @ bread * (n_groups / (n_groups - 1)) * ((n - 1) / (n - 2))
+    if dof < 1:
+        return None, (f"only 2 {unit}: a line through 2 {unit} leaves no scatter to estimate its uncertainty "
+                      f"from (need 3 for a t interval, {MIN_POINTS_FOR_PERCENTILE_BOOTSTRAP} for a bootstrap)")
+    how = f"t interval ({n} points)" if unit == "points" else f"t interval ({n_groups} groups, cluster-robust)"
+    return _LineT(np.asarray(b, dtype=float), cov, dof, float(student_t.ppf((1 + level) / 2, dof))), how
+
+
+def _image(f: Callable[[float], float], lo: float, hi: float) -> tuple[float, float] | str:
+    """f([lo, hi]) for an f that is finite and monotone there; else why not (e.g. -1/s over an interval of
+    s that contains 0 is unbounded)."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "its interval is not finite"
+    with np.errstate(all="ignore"):
+        v = np.array([f(t) for t in np.linspace(lo, hi, 257)], dtype=float)
+    d = np.diff(v)
+    if not np.all(np.isfinite(v)) or not (np.all(d >= 0) or np.all(d <= 0)):
+        return "its interval is unbounded (the t interval it comes from reaches the point where it is infinite)"
+    return float(v.min()), float(v.max())
+
+
+class _Line(NamedTuple):
+    """A law that is a straight line in log-log space, as its t interval needs it: the line's points and
+    how its coefficients (b0 = log y at z = 0, slope b1) relate to the optimiser's and the reported
+    parameters."""
+
+    z: np.ndarray  # centred log x of each point of the line
+    y: np.ndarray  # log y of each point
+    codes: np.ndarray  # each point's group, 0 .. groups - 1
+    coef: Callable[[np.ndarray], np.ndarray]  # optimiser parameters -> (b0, b1)
+    internal: Callable[[np.ndarray], np.ndarray]  # (b0, b1) -> optimiser parameters
+    intervals: Callable[[_LineT], dict[str, tuple[float, float] | str]]  # reported name -> interval, or why none
+
+
+def _interval_rule(*, converged: bool, n_boot: int, n_points: int, n_free: int, line: bool) -> tuple[str, str]:
+    """Which interval a fit gets: ("bootstrap" | "t" | "residual" | "none", why none).
+
+    - none when the fit did not converge (resampling around a point that is no optimum means nothing) or
+      with n_boot = 0 (point estimates only);
+    - at least MIN_POINTS_FOR_PERCENTILE_BOOTSTRAP independent points: the percentile bootstrap over groups
+      (covers the scatter of the points, and a law that fits them badly as far as resampling shows it);
+    - fewer, a line in log-log space: Student-t on its coefficients, n - 2 degrees of freedom (`_LineT`);
+    - fewer, a nonlinear law with more points than free parameters: the residual bootstrap
+      (`_residual_bootstrap`, x fixed);
+    - else none: as many parameters as points leaves no scatter to estimate anything from.
+    """
     if not converged:
-        warnings.warn(f"{law}: {message}", FitWarning, stacklevel=3)
-    ci = _percentile_ci(boot, names, level)
-    return FitResult(
-        law=law,
-        params={n: float(v) for n, v in zip(names, theta)},
-        ci=ci,
-        boot=boot,
-        param_names=names,
-        residuals=np.asarray(residuals, dtype=float),
-        points=points.reset_index(drop=True),
-        converged=bool(converged),
-        message=message,
-        n_boot=int(n_boot),
-        seed=int(seed),
-        level=float(level),
-        n_boot_failed=int(failed),
-        objective=float(objective),
-        inputs=inputs,
-        output=output,
-        tables=dict(tables or {}),
-        model=model,
-        allocator=allocator,
-        no_interval=no_interval,
-    )
+        return "none", "the full fit did not converge"
+    if n_boot == 0:
+        return "none", "n_boot=0: point estimates only"
+    if n_points >= MIN_POINTS_FOR_PERCENTILE_BOOTSTRAP:
+        return "bootstrap", ""
+    if line:
+        return "t", ""
+    if n_points > n_free:
+        return "residual", ""
+    return "none", (f"{n_points} independent point(s) for {n_free} free parameters: no scatter left to "
+                    f"estimate an interval from")
 
 
-# Tolerances of the polishing step of _robust_lsq (near machine precision; it ends on its evaluation
-# cap when no step can lower the cost any more, which is the point).
+def _decades(x: np.ndarray | None) -> float:
+    """log10(max/min) of the law's main variable over the fitted points: how far the data reach."""
+    if x is None or len(x) == 0:
+        return math.nan
+    x = np.asarray(x, dtype=float)
+    return float(np.log10(np.max(x) / np.min(x)))
+
+
 POLISH_TOL = 1e-15
 POLISH_MAX_NFEV = 200
 
@@ -451,11 +595,12 @@ def _robust_lsq(
     *,
     names: Sequence[str],
     bounds: tuple[np.ndarray, np.ndarray] | None = None,
-    f_scale: float = HUBER_SCALE,
+    f_scale: float | None = HUBER_SCALE_LOSS,
     max_iter: int | None = None,
     polish: bool = False,
 ) -> Solution:
-    """Huber least squares from several starts; keep the lowest cost among those that ran.
+    """Huber least squares from several starts (plain least squares when ``f_scale`` is None); keep the
+    lowest cost among those that ran.
 
     ``polish`` (the full-data fit of every law; not its bootstrap refits, which only need to be as
     exact as their spread): continue from the best result with tolerances near machine precision.
@@ -463,14 +608,15 @@ def _robust_lsq(
     CPU's floating-point sums: the same fit differed by up to 4.5e-6 relative between OpenBLAS kernels.
     Polished, a published estimate is a property of the data, not of the machine.
 
-    Returns a `Solution` with objective = 2 × scipy's cost (the sum of Huber terms) and, as
+    Returns a `Solution` with objective = 2 × scipy's cost (the sum of Huber terms, or of squares) and, as
     ``refit_starts``, where the other starts ended (`_distinct_ends`). ``converged`` requires
     scipy's own success flag (gradient/step/cost tolerance met, not the evaluation limit) and no
     parameter pinned at a bound. A start that already satisfies the gradient tolerance (e.g.
     the OLS start of a line whose residuals all sit inside the Huber zone) is a true optimum.
     """
-    if f_scale <= 0:
-        raise ScalingLawsError(f"huber_scale must be > 0, got {f_scale}")
+    if f_scale is not None and not f_scale > 0:
+        raise ScalingLawsError(f"huber_scale must be > 0 (or None for least squares), got {f_scale}")
+    loss, scale = ("linear", 1.0) if f_scale is None else ("huber", float(f_scale))
     lb, ub = bounds if bounds is not None else (-np.inf, np.inf)
     best = None
     ends = []
@@ -485,7 +631,7 @@ def _robust_lsq(
         try:
             with np.errstate(all="ignore"):
                 r = least_squares(
-                    resid, x0, bounds=(lb, ub), method="trf", loss="huber", f_scale=f_scale,
+                    resid, x0, bounds=(lb, ub), method="trf", loss=loss, f_scale=scale,
                     max_nfev=max_iter, x_scale="jac",
                 )
         except ValueError:  # residuals not finite at the start
@@ -497,7 +643,8 @@ def _robust_lsq(
             best = r
     if best is None:
         return _no_solution("no start gave finite residuals")
-    msg = f"least_squares (trf, huber f_scale={f_scale:g}) from {len(starts)} start(s): {best.message}"
+    how = "least squares" if f_scale is None else f"huber f_scale={f_scale:g}"
+    msg = f"least_squares (trf, {how}) from {len(starts)} start(s): {best.message}"
     converged = bool(best.success)
     if bounds is not None and np.any(best.active_mask != 0):
         pinned = [n for n, a in zip(names, best.active_mask) if a != 0]
@@ -508,7 +655,7 @@ def _robust_lsq(
     if polish and converged:
         try:
             with np.errstate(all="ignore"):
-                p = least_squares(resid, best.x, bounds=(lb, ub), method="trf", loss="huber", f_scale=f_scale,
+                p = least_squares(resid, best.x, bounds=(lb, ub), method="trf", loss=loss, f_scale=scale,
                                   x_scale="jac", ftol=POLISH_TOL, xtol=POLISH_TOL, gtol=POLISH_TOL,
                                   max_nfev=POLISH_MAX_NFEV)
             if np.isfinite(p.cost) and p.cost <= best.cost:
@@ -537,7 +684,7 @@ def _points_frame(columns: dict[str, np.ndarray], codes: np.ndarray | None, pred
 
 
 def _solve_and_finish(
-    solve: Callable[[np.ndarray, list[np.ndarray] | None], Solution],
+    solve: Callable[..., Solution],
     natural: Callable[[np.ndarray], np.ndarray],
     *,
     n: int,
@@ -552,40 +699,58 @@ def _solve_and_finish(
     n_boot: int,
     seed: int,
     level: float,
+    span_of: np.ndarray,
     columns: dict[str, np.ndarray] | None = None,
     message_suffix: str = "",
     reject: Callable[[dict[str, float]], str] | None = None,
     strata: list[np.ndarray] | None = None,
     allocator: Callable | None = None,
     unidentified: Callable[[dict[str, float]], dict[str, str]] | None = None,
+    line: _Line | None = None,
+    n_points: int | None = None,
+    n_free: int | None = None,
 ) -> FitResult:
-    """The end of every law (the protocol above): fit the ``n`` data rows, bootstrap by refitting resampled
-    groups through the same ``solve`` (from the optimum and from the fit's other end points), compute log
-    residuals of ``observed`` against ``model`` at ``inputs``, and package a FitResult.
+    """The end of every law (the protocol above): fit the ``n`` data rows, make the intervals
+    (`_interval_rule`: a bootstrap refitting resampled groups, or residual-resampled data, through the same
+    ``solve``, from the optimum and from the fit's other end points; or the t interval of ``line``), compute
+    log residuals of ``observed`` against ``model`` at ``inputs``, and package a FitResult.
 
-    ``reject(params)``: why a solution is no law of this kind (e.g. an exponent <= 0), "" when it is one;
-    the one rule for the full fit (which then has not converged, so no bootstrap) and every refit (which
-    then counts as failed). ``columns``: the data columns of the points table (default: the inputs, then
-    the output). ``codes``: each point's group, or None when the points are not the resampled rows
-    (Approach 2 fits one point per budget). ``unidentified(params)``: parameter -> why the data do not
-    determine it (it gets no interval)."""
+    ``solve(idx, starts, ylog=None)``: ``ylog`` replaces the log observations of the rows ``idx`` (the
+    residual bootstrap's synthetic data; log of the law's output, as the residuals are). ``reject(params)``:
+    why a solution is no law of this kind (e.g. an exponent <= 0), "" when it is one; the one rule for the
+    full fit (which then has not converged, so no interval) and every refit (which then counts as failed).
+    ``columns``: the data columns of the points table (default: the inputs, then the output). ``codes``:
+    each point's group, or None when the points are not the resampled rows (Approach 2 fits one point per
+    budget). ``unidentified(params)``: parameter -> why the data do not determine it (it gets no interval).
+    ``span_of``: the law's main variable at the fitted points (FitResult.span). ``n_points``: independent
+    points (default: the groups); ``n_free``: free parameters (default: one per name)."""
+    if not 0 < level < 1:
+        raise ScalingLawsError(f"level must be in (0, 1), got {level}")
+    if n_boot < 0:
+        raise ScalingLawsError(f"n_boot must be >= 0, got {n_boot}")
     with np.errstate(all="ignore"):
         full = solve(np.arange(n), None)
     if full.x is None:
         raise ScalingLawsError(f"{law}: {full.message}")
-    theta = natural(full.x)
+    theta = np.asarray(natural(full.x), dtype=float)
     params = dict(zip(names, theta))
     converged, message = full.converged, full.message + message_suffix
     why = reject(params) if reject is not None else ""
     if why:
         converged, message = False, f"{why}; {message}"
+    if converged and not np.all(np.isfinite(theta)):
+        # The optimiser can stop "successfully" at a degenerate point: e.g. losses flat in N give
+        # alpha -> 0 and N_c = exp(c/alpha) -> inf. That is no law, so it is reported as a failure.
+        converged = False
+        bad = ", ".join(f"{k}={v:.3g}" for k, v in zip(names, theta) if not np.isfinite(v))
+        message += f"; degenerate fit: {bad} is not finite (no trend for this law to describe)"
 
     others = list(full.refit_starts[:REFIT_EXTRA_STARTS])
 
-    def fit_once(idx):
-        s = solve(idx, [full.x])
+    def fit_once(idx, ylog=None):
+        s = solve(idx, [full.x], ylog)
         if others:
-            o = solve(idx, others)
+            o = solve(idx, others, ylog)
             if o.x is not None and (s.x is None or (o.objective < s.objective
                                                     and not _same_objective(o.objective, s.objective))):
                 s = o  # the lowest objective wins; if it did not converge (e.g. at a bound), the refit fails
@@ -596,12 +761,80 @@ def _solve_and_finish(
 
     pred = model(params, *inputs.values())
     resid = np.log(observed) - np.log(pred)
-    return _finish(
-        law=law, names=names, theta=theta, fit_once=fit_once, group_idx=group_idx, n_boot=n_boot,
-        seed=seed, level=level, converged=converged, message=message, residuals=resid,
-        points=_points_frame(columns or {**inputs, output: observed}, codes, pred, resid, output), model=model,
-        inputs=tuple(inputs), output=output, objective=full.objective, strata=strata, tables=full.tables,
-        allocator=allocator, unidentified=unidentified(params) if unidentified else None,
+    n_points = len(group_idx) if n_points is None else int(n_points)
+    n_free = len(names) if n_free is None else int(n_free)
+    how, why_none = _interval_rule(converged=converged, n_boot=n_boot, n_points=n_points, n_free=n_free,
+                                   line=line is not None)
+    k = len(names)
+    boot, failed, total, no_interval = np.full((n_boot, k), np.nan), 0, 0, {}
+    if how in ("bootstrap", "residual"):
+        total = n_boot
+        if how == "bootstrap":
+            boot, failed, distinct = _bootstrap(fit_once, group_idx, k, n_boot, seed, strata)
+            method = CI_BOOTSTRAP
+            unit = "points" if all(len(g) == 1 for g in group_idx) else "groups (each resampled whole)"
+            what = f"resample(s) of the {len(group_idx)} {unit}"
+        else:
+            row_codes = np.arange(n) if codes is None else codes
+            boot, failed, distinct, method = _residual_bootstrap(
+                lambda ylog: fit_once(np.arange(n), ylog), np.log(pred), resid, row_codes, n_free, k, n_boot, seed)
+            what = f"resample(s) of the residuals of the {n_points} points"
+        if failed:
+            message += f"; {failed}/{total} bootstrap refits failed"
+        if failed > BOOT_UNRELIABLE_FAILURE_RATE * total:
+            warnings.warn(f"{law}: {failed}/{total} bootstrap refits failed; intervals are less reliable", FitWarning,
+                          stacklevel=3)
+        if distinct < MIN_DISTINCT_RESAMPLES:
+            # E.g. every refit the same number: a percentile "interval" would be a single point. No interval
+            # is the honest answer; said last, so a one-line note can quote it.
+            boot[:] = np.nan
+            no_interval["*"] = f"only {distinct} distinct {what} could be refitted (need {MIN_DISTINCT_RESAMPLES})"
+            message += f"; no interval: {no_interval['*']}"
+            method = f"none ({no_interval['*']})"
+        ci = _percentile_ci(boot, names, level)
+    elif how == "t":
+        lt, method = _line_t(line.z, line.y, line.coef(full.x), line.codes, level)
+        ci = {name: (math.nan, math.nan) for name in names}
+        if lt is None:
+            no_interval["*"] = method
+            message += f"; no interval: {method}"
+            method = f"none ({method})"
+        else:
+            for name, v in line.intervals(lt).items():
+                if isinstance(v, str):
+                    no_interval[name] = v
+                    message += f"; no interval for {name}: {v}"
+                else:
+                    ci[name] = (float(v[0]), float(v[1]))
+            with np.errstate(all="ignore"):
+                boot = np.array([natural(line.internal(d)) for d in lt.draws(n_boot, np.random.default_rng(seed))],
+                                dtype=float).reshape(n_boot, k)
+    else:
+        ci = {name: (math.nan, math.nan) for name in names}
+        method = f"none ({why_none})"
+        if not converged and n_boot:
+            message += "; bootstrap skipped because the full fit did not converge"
+        elif converged and n_boot:
+            no_interval["*"] = why_none
+            message += f"; no interval: {why_none}"
+    for name, why_u in (unidentified(params) if unidentified else {}).items():
+        # A flat direction of the objective: refits started at the optimum do not move along it, so the
+        # bootstrap would return the same value every time, an interval of zero width for a parameter
+        # the data do not determine at all.
+        boot[:, names.index(name)] = np.nan
+        ci[name] = (math.nan, math.nan)
+        no_interval[name] = why_u
+        message += f"; no interval for {name}: {why_u}"
+    if not converged:
+        warnings.warn(f"{law}: {message}", FitWarning, stacklevel=3)
+    return FitResult(
+        law=law, params={k_: float(v) for k_, v in zip(names, theta)}, ci=ci, boot=boot, param_names=names,
+        residuals=np.asarray(resid, dtype=float),
+        points=_points_frame(columns or {**inputs, output: observed}, codes, pred, resid, output).reset_index(drop=True),
+        converged=bool(converged), message=message, n_boot=int(n_boot), seed=int(seed), level=float(level),
+        n_boot_failed=int(failed), objective=float(full.objective), inputs=tuple(inputs), output=output,
+        tables=dict(full.tables or {}), model=model, allocator=allocator, no_interval=no_interval,
+        ci_method=method, n_points=n_points, span=_decades(span_of), boot_total=int(total),
     )
 
 
@@ -617,16 +850,19 @@ def _fit_loglinear(
     n_boot: int,
     seed: int,
     level: float,
-    huber_scale: float,
+    huber_scale: float | None,
     max_iter: int | None,
     transform: Callable[[float, float], tuple[float, float]] | None = None,
     reject: Callable[[dict[str, float]], str] | None = None,
     model: _ModelFn,
     strata_of_groups: list[np.ndarray] | None = None,
 ) -> FitResult:
-    """Robust fit of log y = c + s log x. Parameters are (coef k = y at x = 1, exponent s) by default,
-    or ``transform(c, s)`` for laws written differently (e.g. B* / L^(1/alpha_B)). ``reject``: see
-    `_solve_and_finish`."""
+    """Fit of log y = c + s log x (least squares when ``huber_scale`` is None, else Huber). Parameters are
+    (coef k = y at x = 1, exponent s) by default, or ``transform(c, s)`` for laws written differently (e.g.
+    B* / L^(1/alpha_B)); the first reported parameter must depend on c alone, the second on s alone (each
+    monotone), so the t interval maps through it. ``reject``: see `_solve_and_finish`. With fewer than
+    MIN_POINTS_FOR_PERCENTILE_BOOTSTRAP independent points the interval is Student-t (see `_interval_rule`):
+    on c (at x = 1) and s, mapped through ``transform``; FitResult.span: decades of x."""
     n = _same_length(x=x, y=y)
     if n < 3 or len(np.unique(x)) < 2:
         raise ScalingLawsError(f"{law}: need at least 3 points at 2+ distinct {x_name}; got {n}")
@@ -635,8 +871,8 @@ def _fit_loglinear(
     zall, yall = np.log(x) - m, np.log(y)
     transform = transform or (lambda c, s: (math.exp(c), s))
 
-    def solve(idx, starts):
-        z, ly = zall[idx], yall[idx]
+    def solve(idx, starts, ylog=None):
+        z, ly = zall[idx], (yall[idx] if ylog is None else ylog)
         if len(np.unique(z)) < 2:
             return _no_solution("too few distinct x")
 
@@ -650,6 +886,14 @@ def _fit_loglinear(
         # intercept at z = 0 is log y at x = exp(m); move it to x = 1.
         return np.array(transform(t[0] - t[1] * m, t[1]), dtype=float)
 
+    def intervals(lt: _LineT) -> dict[str, tuple[float, float] | str]:
+        c_hat, s_hat = float(lt.b[0] - lt.b[1] * m), float(lt.b[1])
+        c_lo, c_hi = lt.value_ci(-m)  # log y at x = 1, i.e. z = -m
+        s_lo, s_hi = lt.slope_ci()
+        return {names[0]: _image(lambda c: transform(c, s_hat)[0], c_lo, c_hi),
+                names[1]: _image(lambda s: transform(c_hat, s)[1], s_lo, s_hi)}
+
+    line = _Line(zall, yall, codes, coef=lambda t: np.asarray(t, dtype=float), internal=lambda b: b, intervals=intervals)
     return _solve_and_finish(solve, natural, n=n, law=law, names=names, model=model, inputs={x_name: x},
                              output=y_name, observed=y, codes=codes, group_idx=group_idx, n_boot=n_boot,
-                             seed=seed, level=level, reject=reject, strata=strata_of_groups)
+                             seed=seed, level=level, reject=reject, strata=strata_of_groups, span_of=x, line=line)

@@ -11,7 +11,7 @@ import pandas as pd
 from scalinglaws import ScalingLawsError
 
 from .blas import _blas_serial
-from .core import HUBER_SCALE, FitResult, _array, _fit_loglinear
+from .core import FitResult, _array, _fit_loglinear
 
 __all__ = ["compute_frontier", "frontier_fit_rows", "fit_frontier_n_opt"]
 
@@ -127,7 +127,7 @@ def fit_frontier_n_opt(
     n_boot: int = 200,
     seed: int = 0,
     level: float = 0.95,
-    huber_scale: float = HUBER_SCALE,
+    huber_scale: float | None = None,
     max_iter: int | None = None,
 ) -> FitResult:
     """N_opt = k C^a fitted to the model sizes on the compute frontier (Kaplan Sec. 6.1: a ≈ 0.73).
@@ -138,6 +138,10 @@ def fit_frontier_n_opt(
     ``c_range=(lo, hi)`` restricts the fit further. By default the bootstrap resamples whole stairs (``groups`` = the
     N column) since grid points on one stair are not independent.
     Parameters: k (N at C = 1 in your compute unit), a.
+
+    log N_opt is no loss: least squares by default (``huber_scale=None``; see `scalinglaws.fit.core`).
+    Fewer than 6 stairs (independent points): a Student-t interval on the line, n - 2 degrees of freedom.
+    FitResult.span: decades of C over the fitted points (stair centres by default).
     """
     for col in (c_col, n_col):
         if col not in envelope.columns:

@@ -12,12 +12,14 @@ from scalinglaws import ScalingLawsError
 
 from .blas import _blas_serial
 from .core import (
-    HUBER_SCALE,
     FitResult,
+    HUBER_SCALE_LOSS,
     _array,
     _fit_loglinear,
     _group_index,
+    _Line,
     _line_starts,
+    _LineT,
     _no_solution,
     _robust_lsq,
     _same_length,
@@ -53,14 +55,22 @@ def fit_power_law(
     n_boot: int = 200,
     seed: int = 0,
     level: float = 0.95,
-    huber_scale: float = HUBER_SCALE,
+    huber_scale: float | None = HUBER_SCALE_LOSS,
     max_iter: int | None = None,
 ) -> FitResult:
     """L(X) = (X_c / X)^alpha  [+ E if ``irreducible``], fitted on log L with a Huber loss.
 
     Kaplan Eqs. 1.1-1.3 (X = N, D or C_min). Parameters: ``X_c`` (units of X), ``alpha`` [, ``E``
     in units of L]. Internally log L = u - alpha z (+ irreducible: logaddexp(log E, u - alpha z))
-    with z = log X - mean(log X).
+    with z = log X - mean(log X). ``huber_scale``: the log-loss scale (HUBER_SCALE_LOSS); a quantity that
+    is not a loss (e.g. tokens to reach a target) has other scatter: pass its scale, or None for least squares.
+
+    Intervals (`scalinglaws.fit.core._interval_rule`): with 6+ independent points (groups) the percentile
+    bootstrap over groups. Fewer: without ``irreducible``, L(X) is a line in log-log space and gets a
+    Student-t interval with n - 2 degrees of freedom (groups of several rows: cluster-robust, groups - 2):
+    alpha from the slope, X_c (where the line reaches L = 1) from Fieller's interval, none when the slope's
+    interval reaches 0; with ``irreducible``, a residual bootstrap (none with 3 points or fewer).
+    FitResult.span: decades of X.
     """
     x = _array("x", x)
     L = _array("L", L)
@@ -83,9 +93,9 @@ def fit_power_law(
         bounds = None
         pnames = ("u", "alpha")
 
-    def solve(idx: np.ndarray, starts: list[np.ndarray] | None):
+    def solve(idx: np.ndarray, starts: list[np.ndarray] | None, ylog: np.ndarray | None = None):
         full = starts is None  # the full-data fit, from the law's own starts (refits are handed theirs)
-        z, y = zall[idx], yall[idx]
+        z, y = zall[idx], (yall[idx] if ylog is None else ylog)
         if len(np.unique(z)) < k:
             return _no_solution("too few distinct x")
         if irreducible:
@@ -120,9 +130,19 @@ def fit_power_law(
             return ""
         return f"non-positive exponent alpha={p['alpha']:.3g}: the data do not fall with x, so there is no power law to report"
 
+    def intervals(lt: _LineT) -> dict[str, tuple[float, float] | str]:
+        # The line is log L = b0 + b1 z with b0 = u, b1 = -alpha; X_c is where it reaches log L = 0.
+        s_lo, s_hi = lt.slope_ci()
+        zc = lt.crossing_ci(0.0)
+        xc = (math.exp(zc[0] + m), math.exp(zc[1] + m)) if zc is not None else (
+            "the slope's t interval reaches 0, so where the line reaches L = 1 is unbounded")
+        return {"X_c": xc, "alpha": (-s_hi, -s_lo)}
+
+    line = None if irreducible else _Line(zall, yall, codes, coef=lambda t: np.array([t[0], -t[1]]),
+                                          internal=lambda b: np.array([b[0], -b[1]]), intervals=intervals)
     return _solve_and_finish(solve, natural, n=n, law=law, names=names, model=model, inputs={"x": x}, output="L",
                              observed=L, codes=codes, group_idx=group_idx, n_boot=n_boot, seed=seed, level=level,
-                             reject=reject)
+                             reject=reject, span_of=x, line=line)
 
 
 def kaplan_nd_loss(N: Any, D: Any, alpha_N: float, alpha_D: float, N_c: float, D_c: float) -> np.ndarray:
@@ -166,7 +186,7 @@ def _fit_two_terms(
     n_boot: int,
     seed: int,
     level: float,
-    huber_scale: float,
+    huber_scale: float | None,
     max_iter: int | None,
     message_suffix: str = "",
 ) -> FitResult:
@@ -176,7 +196,8 @@ def _fit_two_terms(
     term alone gives at the centre of the data, so X_c = exp(u_X / alpha_X + mean(log X)).
     ``log_loss(t, z_1, z_2)`` is log L at t = (alpha_1, alpha_2, u_1, u_2). The law's starts: every pair of
     exponents from ``alpha_starts`` with every pair of ``shifts`` of (u_1, u_2) from the median log loss.
-    Parameters reported: alpha_1, alpha_2, X1_c, X2_c (e.g. alpha_N, alpha_D, N_c, D_c)."""
+    Parameters reported: alpha_1, alpha_2, X1_c, X2_c (e.g. alpha_N, alpha_D, N_c, D_c). FitResult.span: decades
+    of the first input (N: the model sizes, the law's scaling variable and its fewest independent values)."""
     (k1, X1), (k2, X2) = inputs.items()
     codes, group_idx = _group_index(groups, len(L))
     m1, m2 = float(np.mean(np.log(X1))), float(np.mean(np.log(X2)))
@@ -184,8 +205,8 @@ def _fit_two_terms(
     names = (f"alpha_{k1}", f"alpha_{k2}", f"{k1}_c", f"{k2}_c")
     bounds = (np.array([1e-4, 1e-4, -np.inf, -np.inf]), np.array([alpha_max[0], alpha_max[1], np.inf, np.inf]))
 
-    def solve(idx, starts):
-        z1, z2, y = z1_all[idx], z2_all[idx], y_all[idx]
+    def solve(idx, starts, ylog=None):
+        z1, z2, y = z1_all[idx], z2_all[idx], (y_all[idx] if ylog is None else ylog)
         if len(np.unique(z1)) < 2 or len(np.unique(z2)) < 2:
             return _no_solution(f"too few distinct {k1} or {k2}")
 
@@ -206,7 +227,7 @@ def _fit_two_terms(
 
     return _solve_and_finish(solve, natural, n=len(L), law=law, names=names, model=model, inputs=inputs, output="L",
                              observed=L, codes=codes, group_idx=group_idx, n_boot=n_boot, seed=seed, level=level,
-                             message_suffix=message_suffix)
+                             message_suffix=message_suffix, span_of=X1)
 
 
 def _nd_model(p: dict[str, float], N: np.ndarray, D: np.ndarray) -> np.ndarray:
@@ -223,7 +244,7 @@ def fit_kaplan_nd(
     n_boot: int = 200,
     seed: int = 0,
     level: float = 0.95,
-    huber_scale: float = HUBER_SCALE,
+    huber_scale: float | None = HUBER_SCALE_LOSS,
     max_iter: int | None = None,
 ) -> FitResult:
     """Kaplan Eq. 1.5, L(N, D) = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D, fitted on log L.
@@ -271,7 +292,7 @@ def fit_kaplan_ns(
     n_boot: int = 200,
     seed: int = 0,
     level: float = 0.95,
-    huber_scale: float = HUBER_SCALE,
+    huber_scale: float | None = HUBER_SCALE_LOSS,
     max_iter: int | None = None,
 ) -> FitResult:
     """Kaplan Eq. 1.6, L(N, S_min) = (N_c/N)^alpha_N + (S_c/S_min)^alpha_S, on learning curves.
@@ -326,7 +347,7 @@ def fit_critical_batch(
     n_boot: int = 200,
     seed: int = 0,
     level: float = 0.95,
-    huber_scale: float = HUBER_SCALE,
+    huber_scale: float | None = None,
     max_iter: int | None = None,
 ) -> FitResult:
     """Fit (S/S_min - 1)(E/E_min - 1) = 1 (Kaplan Eq. 5.1, McCandlish et al. 2018) for one target loss.
@@ -336,6 +357,10 @@ def fit_critical_batch(
     With B = E/S the hyperbola is exactly S = S_min (1 + B_crit/B) and E = E_min (1 + B/B_crit),
     B_crit = E_min / S_min, so we fit log S = log S_min + log(1 + B_crit/B) robustly in
     (log S_min, log B_crit). Parameters: S_min, E_min, B_crit. ``predict(B)`` gives S.
+
+    log S is no loss: least squares by default (``huber_scale=None``; see `scalinglaws.fit.core` on the
+    scale). Intervals: percentile bootstrap with 6+ batch sizes (groups), else a residual bootstrap (2 free
+    parameters, so 3+ batch sizes). FitResult.span: decades of the batch size B.
     """
     S, E = _array("steps", steps), _array("examples", examples)
     n = _same_length(steps=S, examples=E)
@@ -349,9 +374,9 @@ def fit_critical_batch(
     lo_b, hi_b = lB_all.min() - math.log(1e4), lB_all.max() + math.log(1e4)
     bounds = (np.array([-np.inf, lo_b]), np.array([np.inf, hi_b]))
 
-    def solve(idx, starts):
+    def solve(idx, starts, ylog=None):
         full = starts is None  # the full-data fit, from the law's own starts (refits are handed theirs)
-        lB, lS = lB_all[idx], lS_all[idx]
+        lB, lS = lB_all[idx], (lS_all[idx] if ylog is None else ylog)
         if len(np.unique(lB)) < 3:
             return _no_solution("too few distinct batch sizes")
 
@@ -372,7 +397,7 @@ def fit_critical_batch(
 
     return _solve_and_finish(solve, natural, n=n, law="critical_batch", names=names, model=_cb_model,
                              inputs={"B": B}, output="S", observed=S, columns={"B": B, "E": E, "S": S}, codes=codes,
-                             group_idx=group_idx, n_boot=n_boot, seed=seed, level=level)
+                             group_idx=group_idx, n_boot=n_boot, seed=seed, level=level, span_of=B, n_free=2)
 
 
 @_blas_serial
@@ -384,12 +409,15 @@ def fit_bcrit_vs_loss(
     n_boot: int = 200,
     seed: int = 0,
     level: float = 0.95,
-    huber_scale: float = HUBER_SCALE,
+    huber_scale: float | None = None,
     max_iter: int | None = None,
 ) -> FitResult:
     """Kaplan Eq. 1.4 / 5.3: B_crit(L) = B* / L^(1/alpha_B), fitted on log B_crit vs log L.
 
     Parameters: B_star (units of B_crit, Kaplan: tokens), alpha_B. ``predict(L)`` gives B_crit.
+    log B_crit is no loss: least squares by default (``huber_scale=None``; see `scalinglaws.fit.core`).
+    Fewer than 6 targets: a Student-t interval (B* from the intercept, alpha_B = -1/slope, none when the
+    slope's interval reaches 0). FitResult.span: decades of the target loss L (small: 4.5 to 5.3 is 0.07).
     """
     L, Bc = _array("L_targets", L_targets), _array("B_crit", B_crit)
 
