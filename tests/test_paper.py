@@ -74,6 +74,23 @@ def test_constants_are_mutually_consistent():
     assert abs(e["hoffmann_beta"].value / (e["hoffmann_alpha"].value + e["hoffmann_beta"].value) - e["hoffmann_a"].value) < 1e-3
 
 
+def test_unrounded_chinchilla_fit_is_what_eq10_prints_rounded():
+    """The unrounded Approach 3 fit, typed a second time from Besiroglu et al. 2024's notebook (cell 16,
+    `true_params`), rounds to Eq. 10 as printed: A 406.4, B 410.7, E 1.69, alpha 0.34, beta 0.28. Its
+    beta/(alpha+beta) = 0.4565 rounds to Table 2's 0.46, where the printed exponents give 0.45."""
+    h = paper.CHINCHILLA
+    un = {q: h[f"{q}_unrounded"].value for q in ("ln_A", "ln_B", "ln_E", "alpha", "beta")}
+    assert un == {"ln_A": 6.0073404, "ln_B": 6.0179186, "ln_E": 0.5267228, "alpha": 0.33917084, "beta": 0.2849083}
+    assert round(math.exp(un["ln_A"]), 1) == h["A"].value and round(math.exp(un["ln_B"]), 1) == h["B"].value
+    assert round(math.exp(un["ln_E"]), 2) == h["E"].value
+    assert round(un["alpha"], 2) == h["alpha"].value and round(un["beta"], 2) == h["beta"].value
+    a = un["beta"] / (un["alpha"] + un["beta"])
+    assert round(a, 2) == h["a_approach3"].value == 0.46
+    assert round(h["beta"].value / (h["alpha"].value + h["beta"].value), 2) == 0.45
+    for q in un:
+        assert "TeX source" in h[f"{q}_unrounded"].source and "Besiroglu" in h[f"{q}_unrounded"].source
+
+
 # ----------------------------------------------------------------------------- loader
 
 
