@@ -31,6 +31,7 @@ from scalinglaws import ScalingLawsError
 from scalinglaws.training.run_folder import (
     CorruptRunError,
     is_done,
+    plain_file,
     read_checked,
     read_evals,
     read_positions,
@@ -130,12 +131,14 @@ def list_runs(runs_dir: str | os.PathLike) -> pd.DataFrame:
         row = {"run_id": rd.name, "n_layer": None, "d_model": None, "N": None, "tokens": None, "data_tokens": None,
                "batch_size": None, "peak_lr": None, "label": "", "status": "unfinished", "final_val_loss": None, "problem": ""}
         try:
-            c = json.loads((rd / "config.json").read_text())
+            c = json.loads(plain_file(rd, "config.json").read_text())  # never a link or a pipe
             sp, dv = c["spec"], c["derived"]
             row.update(n_layer=sp["n_layer"], d_model=sp["d_model"], N=dv["N"], tokens=sp["tokens"],
                        data_tokens=sp["data_tokens"], batch_size=sp["batch_size"], peak_lr=sp["lr"], label=sp.get("label", ""))
         except (OSError, json.JSONDecodeError, KeyError) as e:
             row.update(status="corrupt", problem=f"config.json unreadable: {e.__class__.__name__}")
+        except CorruptRunError as e:
+            row.update(status="corrupt", problem=str(e))
         if is_done(rd) and row["status"] != "corrupt":
             try:
                 s, _ = read_verified(rd)

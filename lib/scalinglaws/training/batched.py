@@ -40,17 +40,16 @@ from scalinglaws.data.tokens import prepare_tokens
 from scalinglaws.data.windows import batch_starts, gather_windows
 from scalinglaws.training.evaluate import EvalSets
 from scalinglaws.training.grouping import batch_key
-from scalinglaws.training.loop import finish_run, resume, save_checkpoint, write_config
+from scalinglaws.training.loop import finish_run, save_checkpoint, start_or_resume, write_config
 from scalinglaws.training.loss import linear_cross_entropy
 from scalinglaws.training.model import trunk
-from scalinglaws.training.run_folder import is_done
+from scalinglaws.training.run_folder import is_done, refuse_links
 from scalinglaws.training.schedule import eval_steps, get_lr
 from scalinglaws.training.spec import RunSpec
 from scalinglaws.training.trainer import (
     DIVERGE_MARGIN_NATS,
     Log,
     RunError,
-    Trainer,
     check_data,
     diverged_train,
     eval_point,
@@ -159,8 +158,7 @@ class _Member:
 
     def __init__(self, spec: RunSpec, run_dir: Path, data, extra: EvalSets, device: str, log: str):
         self.spec, self.run_dir, self.extra = spec, run_dir, extra
-        self.tr = Trainer(spec, data, device)
-        self.p = resume(run_dir, self.tr)
+        self.tr, self.p = start_or_resume(spec, data, device, run_dir)
         self.out = Log(log, spec, self.p.step)
         self.evals = set(eval_steps(spec))
         self.run_sum, self.run_n = 0.0, 0  # train loss summed since the last eval
@@ -191,6 +189,8 @@ def train_batched(specs, runs_dir="runs/default", *, device: str | None = "cpu",
     device = resolve_device(device)
     runs_dir = Path(runs_dir)
     dirs = [runs_dir / s.run_id for s in specs]
+    for d in dirs:  # before anything is read from, or written to, any member's folder
+        refuse_links(d)
     todo = list({s.run_id: s for s, d in zip(specs, dirs) if not is_done(d)}.values())
     if not todo:
         return dirs

@@ -38,6 +38,9 @@ from scalinglaws.training.run_folder import (
     read_sidecars,
     read_spec,
     read_summary,
+    refuse_links,
+    tmp_path,
+    writable,
     write_sidecars,
 )
 from scalinglaws.training.spec import RunSpec
@@ -161,8 +164,8 @@ def save_weights(model, spec: RunSpec, run_dir: Path) -> str:
             continue
         seen.add(t.data_ptr())
         tensors[name] = t.detach().to("cpu").contiguous()
-    path = Path(run_dir) / WEIGHTS_FILE
-    tmp = path.with_name(path.name + ".tmp")
+    path = writable(Path(run_dir) / WEIGHTS_FILE)
+    tmp = tmp_path(path)
     save_file(tensors, str(tmp), metadata={"run_id": spec.run_id, "spec": json.dumps(spec.to_dict())})
     tmp.replace(path)
     return file_sha256(path)
@@ -207,6 +210,7 @@ def evaluate_run(run_dir, sets, *, device: str = "cpu") -> Path:
     are left as they are; a diverged run (no final evaluation) is left as it is. Raises
     MissingWeightsError, saying how to get them, when the run kept no weights."""
     run_dir = Path(run_dir)
+    refuse_links(run_dir)  # before its lock file is opened or anything is written
     if not is_done(run_dir):
         raise ScalingLawsError(f"run {run_dir.name} in {run_dir.parent} is not finished (no DONE); train it "
                                "with eval_sets instead")

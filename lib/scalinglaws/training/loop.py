@@ -15,7 +15,12 @@ The run folder (``<runs_dir>/<spec.run_id>/``):
   every eval point, the final loss at each position in the context, and their checksums
 - ``model.safetensors``  the final weights, with the spec (git-ignored: not part of the published store)
 - ``DONE``          written last and atomically; a folder without it is never read as a result
-- ``ckpt.pt``       resume point while the run is unfinished (git-ignored, removed at the end)
+- ``ckpt.pt``       resume point while the run is unfinished (git-ignored, removed at the end); loaded
+  with torch's weights-only unpickler (tensors, numbers, strings and containers; never code), and one
+  that does not load is reported in one line and deleted, and the run starts over
+
+None of these, nor the folder, may be a symbolic link (run_folder.refuse_links): training refuses one
+rather than write through it.
 
 Extra eval sets never change a run: same address, same metrics.jsonl and summary.json as without them.
 """
@@ -25,8 +30,13 @@ from __future__ import annotations
 import importlib.metadata
 import math
 import os
+import pickle
 import platform
+import stat
+import sys
 import time
+import warnings
+import zipfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -36,7 +46,15 @@ from scalinglaws import __version__
 from scalinglaws.data.paths import file_lock
 from scalinglaws.data.tokens import prepare_tokens
 from scalinglaws.training.evaluate import VAL, EvalSets, evaluate_run, save_weights
-from scalinglaws.training.run_folder import file_sha256, is_done, write_json_atomic, write_sidecars
+from scalinglaws.training.run_folder import (
+    file_sha256,
+    is_done,
+    refuse_links,
+    tmp_path,
+    writable,
+    write_json_atomic,
+    write_sidecars,
+)
 from scalinglaws.training.schedule import eval_steps
 from scalinglaws.training.spec import RunSpec
 from scalinglaws.training.trainer import (
@@ -79,6 +97,7 @@ def train_run(
     spec = spec.validate()
     device = resolve_device(device)
     run_dir = Path(runs_dir) / spec.run_id
+    refuse_links(run_dir)  # before anything is read from, or written to, the folder
     if is_done(run_dir):
         if eval_sets:
             evaluate_run(run_dir, eval_sets, device=device)
@@ -114,8 +133,7 @@ def _train_locked(spec, data, extra, run_dir, device, threads, log, checkpoint_e
         torch.backends.cudnn.allow_tf32 = True
     write_config(spec, data, run_dir, device, malloc_tuned)
 
-    tr = Trainer(spec, data, device)
-    p = resume(run_dir, tr)
+    tr, p = start_or_resume(spec, data, device, run_dir)
     out = Log(log, spec, p.step)
     evals = set(eval_steps(spec))
     limit = math.log(spec.vocab_size) + DIVERGE_MARGIN_NATS  # see DIVERGE_MARGIN_NATS
@@ -182,8 +200,9 @@ def finish_run(spec: RunSpec, run_dir: Path, tr: Trainer, extra: EvalSets, p: Pr
     write_sidecars(run_dir, run_id=spec.run_id, rows=rows, positions=positions, sets=sets,
                    weights_sha256=save_weights(tr.model, spec, run_dir))
     write_json_atomic(run_dir / "summary.json", _summary(spec, run_dir, p, status, reason))
-    (run_dir / "DONE.tmp").write_text(f"{status}\n")
-    os.replace(run_dir / "DONE.tmp", run_dir / "DONE")  # atomic: the run is now a result
+    done = writable(run_dir / "DONE")
+    tmp_path(done).write_text(f"{status}\n")
+    os.replace(tmp_path(done), done)  # atomic: the run is now a result
     (run_dir / "ckpt.pt").unlink(missing_ok=True)
     return run_dir
 
@@ -236,19 +255,65 @@ def write_config(spec: RunSpec, data, run_dir: Path, device: str, malloc_tuned: 
 
 def save_checkpoint(run_dir: Path, tr: Trainer, p: Progress) -> None:
     """ckpt.pt (weights, optimizer, RNG and Progress) and the metrics so far, each replaced atomically."""
-    torch.save({"state": tr.state(), **asdict(p)}, run_dir / "ckpt.pt.tmp")
-    os.replace(run_dir / "ckpt.pt.tmp", run_dir / "ckpt.pt")
+    path = writable(run_dir / "ckpt.pt")
+    torch.save({"state": tr.state(), **asdict(p)}, tmp_path(path))
+    os.replace(tmp_path(path), path)
     write_json_atomic(run_dir / "metrics.jsonl", p.rows, lines=True)
 
 
+class DamagedCheckpoint(Exception):
+    """ckpt.pt does not load as a checkpoint of this run (resume); start_or_resume starts over."""
+
+
+# What a ckpt.pt that does not load raises: torch.load on a truncated or foreign file (RuntimeError from
+# the zip reader, EOFError, KeyError, BadZipFile), the weights-only unpickler on anything but tensors,
+# numbers, strings and containers (UnpicklingError: a crafted pickle is refused here, its code never run),
+# and Trainer.load or Progress on the wrong contents (KeyError, TypeError, ValueError, RuntimeError).
+_LOAD_ERRORS = (pickle.UnpicklingError, EOFError, RuntimeError, ValueError, KeyError, TypeError, AttributeError,
+                IndexError, zipfile.BadZipFile)
+_PROGRESS_TYPES = {"rows": list, "step": int, "best": (int, float), "best_step": int, "since_best": int,
+                   "train_s": (int, float), "extra_rows": list}
+
+
+def start_or_resume(spec: RunSpec, data, device: str, run_dir: Path) -> tuple[Trainer, Progress]:
+    """A trainer and its progress: restored from run_dir/ckpt.pt when there is one, else a fresh start.
+    A checkpoint that does not load is deleted and the run starts over, as if it never existed (a new
+    Trainer: build_model reseeds, so the run is the one a clean start trains), with one line saying so;
+    never an error at every later attempt."""
+    tr = Trainer(spec, data, device)
+    try:
+        return tr, resume(run_dir, tr)
+    except DamagedCheckpoint as e:
+        print(f"[scalinglaws] run {spec.run_id}: checkpoint damaged: starting over ({e}; deleted)",
+              file=sys.stderr, flush=True)
+        (run_dir / "ckpt.pt").unlink(missing_ok=True)
+        return Trainer(spec, data, device), Progress()
+
+
 def resume(run_dir: Path, tr: Trainer) -> Progress:
-    """The progress saved in run_dir/ckpt.pt, with the trainer restored to it; a fresh start without one."""
+    """The progress saved in run_dir/ckpt.pt, with the trainer restored to it; a fresh start without one.
+    Raises DamagedCheckpoint when the file does not load (the trainer may then be half restored)."""
     path = run_dir / "ckpt.pt"
-    if not path.exists():
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
         return Progress()
-    ck = torch.load(path, weights_only=False)
-    tr.load(ck["state"])
-    return Progress(**{k: ck[k] for k in ("rows", "step", "best", "best_step", "since_best", "train_s")},
+    if not stat.S_ISREG(mode):  # a link (refuse_links says so first), folder or pipe: nothing a run writes
+        raise RunError(f"{path} is not a plain file, so not a checkpoint a run wrote: remove it (rm -r {path}) "
+                       "and run again; the run starts over")
+    try:
+        with warnings.catch_warnings():  # a foreign pickle's protocol warning: it is refused just below anyway
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            # map_location: a checkpoint written on a GPU loads anywhere; Trainer.load moves it to the device
+            ck = torch.load(path, map_location="cpu", weights_only=True)
+        p = Progress(**{k: ck[k] for k in ("rows", "step", "best", "best_step", "since_best", "train_s")},
                      extra_rows=ck.get("extra_rows", []))  # checkpoints from before eval sets have none
-
-
+        bad = [k for k, t in _PROGRESS_TYPES.items() if not isinstance(getattr(p, k), t)]
+        if bad:
+            raise TypeError(f"progress fields of the wrong type: {', '.join(bad)}")
+        tr.load(ck["state"])
+    except torch.OutOfMemoryError:
+        raise  # the device is full, the checkpoint is fine: never delete it for that
+    except _LOAD_ERRORS as e:
+        raise DamagedCheckpoint(f"{path} does not load: {e.__class__.__name__}") from None
+    return p

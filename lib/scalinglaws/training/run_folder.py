@@ -13,6 +13,11 @@ Beside a run's results, its *sidecars* (written before DONE, never part of its a
 and ``evals.json`` (what the sets are, and the SHA-256 of both files). Read them with ``read_evals``,
 ``read_positions``, ``load_evals`` and ``load_positions``; ``evaluate.evaluate_run`` adds sets later.
 
+A run folder is read and written only as plain files: a symbolic link at the folder or at any file the
+store keeps in it is refused (LinkError when writing, CorruptRunError when reading), so a planted link
+never makes training overwrite, or a check read, a file elsewhere; and the file names a sidecar index
+lists are checked against the known sidecars before any is opened.
+
 This module imports no torch (reading a store must stay cheap); training and evaluation are imported
 where they are called.
 """
@@ -22,16 +27,61 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from pathlib import Path
 
 from scalinglaws import ScalingLawsError
 from scalinglaws.training.spec import RunSpec
 
+# Sidecar files of a run folder (see the module docstring).
+EVALS_FILE, POSITIONS_FILE, EVALS_SUMMARY = "evals.jsonl", "positions.json", "evals.json"
+SIDECAR_FILES = (EVALS_FILE, POSITIONS_FILE)  # the only names evals.json may list (read_sidecars)
+# Every file the store keeps in a run folder (loop.py's docstring); none of them, nor their .tmp, may be a link.
+RUN_FILES = ("config.json", "metrics.jsonl", "summary.json", "DONE", "ckpt.pt", EVALS_FILE, POSITIONS_FILE,
+             EVALS_SUMMARY, "model.safetensors", ".lock")
+
+
+class LinkError(ScalingLawsError):
+    """A run folder, or a file the store keeps in one, that is a symbolic link: training refuses it rather
+    than write through the link to wherever it points."""
+
+
+def _link_error(path: Path) -> LinkError:
+    return LinkError(f"{path} is a symbolic link (to {os.readlink(path)}); the store never writes through links: "
+                     f"remove the link (rm {path}) and run again")
+
+
+def tmp_path(path: Path) -> Path:
+    """Where a file of a run folder is written before it is renamed over `path`."""
+    return path.with_name(path.name + ".tmp")
+
+
+def refuse_links(run_dir: Path) -> None:
+    """LinkError if run_dir, or any file the store keeps in it (RUN_FILES) or its .tmp, is a symbolic link.
+    Called before a run folder is trained or evaluated into (and before its lock file is opened)."""
+    run_dir = Path(run_dir)
+    for path in (run_dir, *(run_dir / n for n in RUN_FILES), *(tmp_path(run_dir / n) for n in RUN_FILES)):
+        if path.is_symlink():
+            raise _link_error(path)
+
+
+def writable(path: Path) -> Path:
+    """`path` (a file of a run folder), after checking that neither it, nor its .tmp, nor the folder is a
+    symbolic link (LinkError): every write of the store goes through here."""
+    path = Path(path)
+    for p in (path.parent, path, tmp_path(path)):
+        if p.is_symlink():
+            raise _link_error(p)
+    return path
+
 
 def write_json_atomic(path: Path, obj, *, lines: bool = False) -> None:
     """Write JSON (or JSON lines) to a temporary file and rename it over `path`: never half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as fh:
+    path = writable(path)
+    tmp = tmp_path(path)
+    # O_NOFOLLOW: a link planted at the .tmp name after the check above fails the write instead of being followed
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
+    with os.fdopen(fd, "w") as fh:
         if lines:
             for row in obj:
                 fh.write(json.dumps(row) + "\n")
@@ -53,12 +103,28 @@ class CorruptRunError(ScalingLawsError):
     """A finished run folder whose files do not agree with each other (see verify_run)."""
 
 
+def plain_file(run_dir: Path, name: str) -> Path:
+    """run_dir/name, after checking that it is a plain file (CorruptRunError if it is a symbolic link, a
+    folder, a pipe or a device: nothing a run writes, and reading one could read a file elsewhere or
+    never end). A missing file is left to the caller to report."""
+    path = Path(run_dir) / name
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return path
+    if stat.S_ISLNK(mode):
+        raise CorruptRunError(f"{name} is a symbolic link (to {os.readlink(path)}), not a file the run wrote")
+    if not stat.S_ISREG(mode):
+        raise CorruptRunError(f"{name} is not a plain file (a folder, pipe or device), so not a file the run wrote")
+    return path
+
+
 def read_summary(run_dir: Path) -> dict:
-    return json.loads((Path(run_dir) / "summary.json").read_text())
+    return json.loads(plain_file(run_dir, "summary.json").read_text())
 
 
 def read_metrics(run_dir: Path) -> list[dict]:
-    path = Path(run_dir) / "metrics.jsonl"
+    path = plain_file(run_dir, "metrics.jsonl")
     rows = []
     for i, line in enumerate(path.read_text().splitlines(), 1):
         if line.strip():
@@ -99,7 +165,7 @@ def read_sidecars(run_dir: Path) -> dict | None:
     """evals.json of a run, after checking that evals.jsonl and positions.json are the files it names
     (CorruptRunError if not); None for a run trained before sidecars existed."""
     run_dir = Path(run_dir)
-    path = run_dir / EVALS_SUMMARY
+    path = plain_file(run_dir, EVALS_SUMMARY)
     if not path.exists():
         return None
     try:
@@ -107,12 +173,22 @@ def read_sidecars(run_dir: Path) -> dict | None:
         if summ.get("run_id") != run_dir.name:
             raise CorruptRunError(f"{EVALS_SUMMARY} names run {summ.get('run_id')!r}, not this folder's {run_dir.name!r}")
         for name, sha in summ["files"].items():
-            if file_sha256(run_dir / name) != sha:
+            if file_sha256(plain_file(run_dir, _sidecar_name(run_dir, name))) != sha:
                 raise CorruptRunError(f"{name} differs from the file the run wrote (its checksum in {EVALS_SUMMARY} "
                                       "does not match); evaluate.evaluate_run rewrites it from kept weights")
     except (OSError, json.JSONDecodeError, KeyError, AttributeError) as e:
         raise CorruptRunError(f"sidecars unreadable: {e.__class__.__name__}: {e}") from None
     return summ
+
+
+def _sidecar_name(run_dir: Path, name) -> str:
+    """`name` as listed in run_dir's evals.json, if it is one of the sidecar files (SIDECAR_FILES): never a
+    path, so no index can make a check open a file outside the run folder (/etc/..., /dev/zero, ../x)."""
+    if name not in SIDECAR_FILES:
+        raise CorruptRunError(f"run {run_dir.name} in {run_dir.parent}: {EVALS_SUMMARY} lists {str(name)[:80]!r}, "
+                              f"which is not a sidecar file ({' or '.join(SIDECAR_FILES)}), so the folder was "
+                              f"altered; delete it and train the run again (rm -r {run_dir})")
+    return name
 
 
 def recorded_eval_sets(run_dir: Path) -> list[str]:
@@ -124,7 +200,7 @@ def read_evals(run_dir: Path) -> list[dict]:
     """The extra eval sets' rows {step, tokens, set, loss} of a run (checked; [] when it has none)."""
     if read_sidecars(run_dir) is None:
         return []
-    return [json.loads(line) for line in (Path(run_dir) / EVALS_FILE).read_text().splitlines() if line.strip()]
+    return [json.loads(line) for line in plain_file(run_dir, EVALS_FILE).read_text().splitlines() if line.strip()]
 
 
 def read_positions(run_dir: Path) -> dict | None:
@@ -134,16 +210,13 @@ def read_positions(run_dir: Path) -> dict | None:
     summ = read_sidecars(run_dir)
     if summ is None or POSITIONS_FILE not in summ["files"]:
         return None
-    return json.loads((Path(run_dir) / POSITIONS_FILE).read_text())
+    return json.loads(plain_file(run_dir, POSITIONS_FILE).read_text())
 
 
 def read_spec(run_dir: Path) -> RunSpec:
     """The RunSpec a run folder was trained from (its config.json)."""
-    return RunSpec.from_dict(json.loads((Path(run_dir) / "config.json").read_text())["spec"])
+    return RunSpec.from_dict(json.loads(plain_file(run_dir, "config.json").read_text())["spec"])
 
-
-# Sidecar files of a run folder (see the module docstring).
-EVALS_FILE, POSITIONS_FILE, EVALS_SUMMARY = "evals.jsonl", "positions.json", "evals.json"
 
 
 def read_verified(run_dir: Path) -> tuple[dict, list[dict]]:
@@ -153,9 +226,12 @@ def read_verified(run_dir: Path) -> tuple[dict, list[dict]]:
     A run cut short by a crash has no DONE and is not a result at all; this catches what happens to a
     folder after DONE (truncation, a bad copy)."""
     run_dir = Path(run_dir)
+    if run_dir.is_symlink():
+        raise CorruptRunError(f"the run folder is a symbolic link (to {os.readlink(run_dir)}), not a folder of this store")
     try:
+        plain_file(run_dir, "DONE")
         summ = read_summary(run_dir)
-        cfg_id = json.loads((run_dir / "config.json").read_text()).get("run_id")
+        cfg_id = json.loads(plain_file(run_dir, "config.json").read_text()).get("run_id")
         for name, rid in (("config.json", cfg_id), ("summary.json", summ.get("run_id"))):
             if rid != run_dir.name:
                 raise CorruptRunError(f"{name} names run {rid!r}, not this folder's {run_dir.name!r}")
@@ -177,7 +253,7 @@ def read_verified(run_dir: Path) -> tuple[dict, list[dict]]:
                               f"loss ({summ['final_val_loss']})")
     # Last, as it says least about what is wrong: runs trained since the checksum was added carry it (older
     # runs are checked by the rules above only); it catches an edit inside the curve that leaves its end intact.
-    if summ.get("metrics_sha256") and file_sha256(run_dir / "metrics.jsonl") != summ["metrics_sha256"]:
+    if summ.get("metrics_sha256") and file_sha256(plain_file(run_dir, "metrics.jsonl")) != summ["metrics_sha256"]:
         raise CorruptRunError("metrics.jsonl differs from the file the run wrote (its checksum in summary.json "
                               "does not match)")
     return summ, rows
