@@ -102,7 +102,8 @@ def test_a_bad_checkpoint_starts_the_run_over_without_running_its_code(small_tok
     assert verify_run(done) == ""
 
 
-def test_a_good_checkpoint_still_resumes_with_weights_only_loading(small_tokens, short_spec, runs_dir, clean_run, capfd):
+def test_a_good_checkpoint_still_resumes_with_weights_only_loading(small_tokens, short_spec, runs_dir, clean_run,
+                                                                   capfd):
     part = train_run(short_spec, runs_dir, threads=1, log="none", stop_after_step=40)
     resumed_from = read_metrics(part)[-1]["step"]
     capfd.readouterr()
@@ -124,7 +125,8 @@ def _assert_untouched(victim: Path) -> None:
 
 
 @pytest.mark.parametrize("trainer", ["train_run", "train_batched"])
-def test_a_symlinked_run_folder_is_refused_and_its_target_untouched(small_tokens, tiny_spec, runs_dir, tmp_path, trainer):
+def test_a_symlinked_run_folder_is_refused_and_its_target_untouched(small_tokens, tiny_spec, runs_dir, tmp_path,
+                                                                    trainer):
     victim = _victim(tmp_path)
     runs_dir.mkdir()
     link = runs_dir / tiny_spec.run_id

@@ -227,7 +227,8 @@ def read_verified(run_dir: Path) -> tuple[dict, list[dict]]:
     folder after DONE (truncation, a bad copy)."""
     run_dir = Path(run_dir)
     if run_dir.is_symlink():
-        raise CorruptRunError(f"the run folder is a symbolic link (to {os.readlink(run_dir)}), not a folder of this store")
+        raise CorruptRunError(f"the run folder is a symbolic link (to {os.readlink(run_dir)}), "
+                              "not a folder of this store")
     try:
         plain_file(run_dir, "DONE")
         summ = read_summary(run_dir)
