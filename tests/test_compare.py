@@ -72,3 +72,44 @@ def test_interval_endpoints_agree_within_a_thousandth_of_their_width(tmp_path):
     assert "interval's width" in compare_files(a, b, unmeasured=[False], sig_digits=6)[0]
     b.write_text(json.dumps([dict(rec, value=0.0322)]))  # the estimate itself keeps the tight tolerance
     assert "0.0321 vs 0.0322" in compare_files(a, b, unmeasured=[False], sig_digits=6)[0]
+
+
+def _typed(key, value, lo=None, hi=None, status="ok", n=7, method="percentile bootstrap, 95%", note=""):
+    return {"key": key, "label": key, "value": value, "ci_low": lo, "ci_high": hi, "paper_value": None, "units": "",
+            "note": note, "status": status, "n_points": n, "span": 2.0, "ci_method": method, "boot_failed": 0,
+            "boot_total": 200, "seeds": 1}
+
+
+def test_records_are_matched_by_key_and_decisions_compared_exactly(tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    recs = [_typed("alpha_N.converged", 0.0712, 0.06, 0.08), _typed("lstm.gap", 0.05)]
+    a.write_text(json.dumps(recs))
+    b.write_text(json.dumps([dict(recs[0], value=0.07120000001), recs[1]]))
+    assert compare_files(a, b) == []  # numbers within tolerance
+    b.write_text(json.dumps([dict(recs[0], status="few_points", n_points=4, ci_method="BCa"), recs[1]]))
+    problems = compare_files(a, b)
+    assert len(problems) == 3 and all("compared exactly" in p for p in problems)
+    assert any("[alpha_N.converged].n_points: 7 != 4" in p for p in problems)
+    b.write_text(json.dumps([recs[1], recs[0]]))
+    assert compare_files(a, b) == ["a.json: the records come in another order"]
+    b.write_text(json.dumps([recs[0], _typed("lstm.gap_v2", 0.05)]))
+    assert set(compare_files(a, b)) == {"a.json: 'lstm.gap' not re-created", "a.json: 'lstm.gap_v2' is new"}
+
+
+def test_unconverged_typed_records_compare_by_status_and_words(tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    nc = _typed("alpha_B", -0.169, status="not_converged", note="[fit did not converge: 3/200 refits failed]")
+    a.write_text(json.dumps([nc]))
+    b.write_text(json.dumps([dict(nc, value=-0.142, note="[fit did not converge: 7/200 refits failed]")]))
+    assert compare_files(a, b) == []  # its status says it is no measurement: no flags needed
+    b.write_text(json.dumps([dict(nc, value=-0.142, status="ok")]))
+    assert any("status" in p and "compared exactly" in p for p in compare_files(a, b))
+
+
+def test_old_records_are_matched_by_quantity(tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    r1 = {"quantity": "alpha_D", "value": 0.09, "ci_low": None, "ci_high": None, "paper_value": 0.095, "units": "", "note": ""}
+    r2 = dict(r1, quantity="D_c", value=1e12)
+    a.write_text(json.dumps([r1, r2]))
+    b.write_text(json.dumps([r1]))
+    assert compare_files(a, b, unmeasured=[False, False]) == ["a.json: 'D_c' not re-created"]

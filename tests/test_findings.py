@@ -1,19 +1,33 @@
-"""The findings registry: every notebook and grid is in it, and each claim's verdict is true in every branch."""
+"""The findings registry: every notebook and grid is in it, every claim names its record key, rival or margin,
+and its verdict (rule v2, scalinglaws.verdicts) is computed from record fields, true in every branch."""
 
+import json
 import math
 
+import pytest
+
+from scalinglaws import ScalingLawsError
 from scalinglaws import findings as FR
 from scalinglaws.analysis.common import versus_paper
-from scalinglaws.findings import Claim, against_paper, verdict
 from scalinglaws.study.profiles import GRIDS
+from scalinglaws.findings import Claim, against_paper, unmeasured, verdict
+from scalinglaws.records import Record
 
 
-def rec(q, v, lo=None, hi=None, paper=None, note=""):
+def rec(key, v, lo=None, hi=None, n=7, span=2.0, status="ok", note=""):
+    return Record(key, key, v, lo, hi, n_points=n, span=span, status=status, note=note).to_json()
+
+
+def old(q, v, lo=None, hi=None, paper=None, note=""):
     return {"quantity": q, "value": v, "ci_low": lo, "ci_high": hi, "paper_value": paper, "units": "", "note": note}
 
 
+def claim(name):
+    return next(c for f in FR.FINDINGS for c in f.claims if c.text.startswith(name))
+
+
 def test_registry_covers_every_notebook_and_grid():
-    from scalinglaws.runner import repo_root
+    from scalinglaws.study import repo_root
 
     assert [f.nb for f in FR.FINDINGS] == sorted(f.nb for f in FR.FINDINGS)
     assert {g for f in FR.FINDINGS for g in f.grids} == set(GRIDS)
@@ -21,73 +35,110 @@ def test_registry_covers_every_notebook_and_grid():
         assert (repo_root() / "notebooks" / f"{f.name}.ipynb").exists() and f.claims
 
 
-def test_interval_verdicts():
-    c = Claim("x", ("a", "b"))
-    assert verdict(c, [rec("b", 0.07, 0.06, 0.08, 0.076)])[0] == "reproduced"  # first present quantity wins
-    assert verdict(c, [rec("a", 0.05, 0.045, 0.055, 0.076), rec("b", 0.07, 0.06, 0.08, 0.076)])[0] == "partly reproduced"
-    word, why, _ = verdict(c, [rec("a", 0.2, 0.15, 0.25, 0.076)])
-    assert word == "not reproduced at this scale" and why == "paper's value below our interval"
-    assert verdict(c, [rec("a", -0.05, -0.06, -0.04, 0.076)])[0] == "not reproduced at this scale"  # opposite sign
-    assert verdict(c, [])[0] == "not measured here"
-    assert verdict(c, [rec("a", 0.07, 0.06, 0.08, 0.076, note="[fit did not converge: ...]")])[0] == "not measured here"
-    assert verdict(c, [rec("a", 0.07, 0.06, 0.08, 0.076, note="x [not reliable here: E vanished]")])[0] == "not measured here"
-    assert verdict(c, [rec("a", None)])[0] == "not measured here"
+def test_every_claim_names_what_decides_it():
+    for f in FR.FINDINGS:
+        assert FR.REQUIRED_KEYS[f.nb]
+        for k in FR.REQUIRED_KEYS[f.nb]:  # a valid record key, or a per-item prefix "<key>:*"
+            Record(k[:-2] + ":x" if k.endswith(":*") else k, "label", 1.0)
+        for c in f.claims:
+            assert c.keys and c.basis, c.text
+            if c.kind == "null":
+                assert c.delta > 0
+    # the two allocation claims name each other as rivals: one set of runs cannot reproduce both with one interval
+    assert (claim("compute-optimal N").paper, claim("compute-optimal N").rival) == (0.73, 0.50)
+    assert (claim("Chinchilla").paper, claim("Chinchilla").rival) == (0.49, 0.73)
+    assert claim("overfitting depends").rival == 1.0 and claim("B_crit depends").delta == 0.1
 
 
-def test_other_rules():
-    pos = Claim("p", ("tokens-to-target exponent",), rule="all_positive")
-    rows = [rec("tokens-to-target exponent at L=4", 0.4, 0.1, 0.6), rec("tokens-to-target exponent at L=5", 0.3, 0.05, 0.5)]
-    assert verdict(pos, rows)[0] == "reproduced"
-    rows[1] = rec("tokens-to-target exponent at L=5", 0.3, -0.05, 0.5)
-    assert verdict(pos, rows)[0] == "partly reproduced"
-    rows[1] = rec("tokens-to-target exponent at L=5", -0.1, -0.3, 0.1)
-    assert verdict(pos, rows)[0] == "not reproduced at this scale"
-    z = Claim("z", ("g",), rule="zero_inside")
-    assert verdict(z, [rec("g", 0.1, -0.1, 0.3)])[0] == "reproduced"
-    assert verdict(z, [rec("g", 0.4, 0.2, 0.6)])[0] == "not reproduced at this scale"
-    assert verdict(z, [rec("g", 0.4)])[0] == "not measured here"
-    at = Claim("s", ("r",), rule="at_least")
-    assert [verdict(at, [rec("r", v, paper=40)])[0] for v in (45, 22, 10)] == [
-        "reproduced", "partly reproduced", "not reproduced at this scale"]
-    sm = Claim("d", ("non",), rule="smaller", other="tot")
-    assert verdict(sm, [rec("non", 0.02), rec("tot", 0.03)])[0] == "reproduced"
-    assert verdict(sm, [rec("non", 0.03), rec("tot", 0.02)])[0] == "not reproduced at this scale"
-    assert verdict(sm, [rec("non", 0.03)])[0] == "not measured here"
+def test_claims_refuse_incomplete_definitions():
+    with pytest.raises(ScalingLawsError, match="needs `why`"):
+        Claim("x", ("a",), paper=1.0, min_points=3)
+    with pytest.raises(ScalingLawsError, match="margin"):
+        Claim("x", ("a",), kind="null", paper=0.0)
+    with pytest.raises(ScalingLawsError, match="needs `other`"):
+        Claim("x", ("a",), kind="less")
+    with pytest.raises(ScalingLawsError, match="needs `each`"):
+        Claim("x", ("a:*",), kind="above", paper=0.0)
 
 
-def test_report_tables_come_from_the_results_files(tmp_path, capsys):
-    import json
+def test_kaplan_and_chinchilla_cannot_both_be_reproduced_from_one_interval():
+    both = [rec("a.frontier.kaplan_counting", 0.61, 0.42, 0.75), rec("a.approach2.c_full", 0.61, 0.42, 0.75)]
+    assert verdict(claim("compute-optimal N"), both).word == FR.CONSISTENT_INCONCLUSIVE
+    assert verdict(claim("Chinchilla"), both).word == FR.CONSISTENT_INCONCLUSIVE
+    kaplan = [rec("a.frontier.kaplan_counting", 0.77, 0.70, 0.89, n=7, span=1.7)]
+    v = verdict(claim("compute-optimal N"), kaplan)
+    assert v.word == FR.REPRODUCED and v.reason == "0.73 inside [0.7, 0.89], rival 0.5 outside; 7 sizes on the frontier over 1.7 decades"
+    assert verdict(claim("compute-optimal N"), [rec("a.frontier.kaplan_counting", 0.77, 0.70, 0.89, n=4)]).word \
+        == FR.CONSISTENT_INCONCLUSIVE
 
-    from scalinglaws.report import claims_markdown, results_markdown
 
-    (tmp_path / "02_results.json").write_text(json.dumps([rec("alpha_D", 0.09, 0.08, 0.1, 0.095, note="a | b")]))
+def test_first_present_key_wins_and_missing_records_say_why():
+    c = claim("Chinchilla")
+    v = verdict(c, [rec("a.approach2", 0.3, 0.2, 0.35), rec("a.approach2.c_6nd", 0.5, 0.45, 0.55)])
+    assert v.record.key == "a.approach2.c_6nd" and v.word == FR.REPRODUCED
+    c01 = claim("L(N)")
+    v = verdict(c01, [old("sizes meeting the convergence criterion", 2, note="of 7")])
+    assert v.word == FR.NOT_MEASURED and v.reason == ("no record alpha_N.converged in the results; "
+                                                      "sizes meeting the convergence criterion: 2 of 7")
+    un = Record("alpha_N.converged", "alpha_N", None, status="untestable", note="2 of 7 sizes converged; a fit needs 5")
+    assert verdict(c01, [un]).word == FR.NOT_TESTABLE
+    assert verdict(c01, [rec("alpha_N.converged", 0.07, status="not_converged")]).word == FR.NOT_MEASURED
+
+
+def test_null_and_per_set_claims_through_the_registry():
+    g = claim("B_crit depends")
+    assert verdict(g, [rec("bcrit.gamma_N", 0.006, -0.082, 0.126)]).word == FR.CONSISTENT_INCONCLUSIVE
+    assert verdict(g, [rec("bcrit.gamma_N", 0.006, -0.05, 0.07)]).word == FR.REPRODUCED
+    phase = claim("generalisation depends")  # min_span 0: a mean offset has no range, only runs
+    sets = [rec("ood.phase_deviation:a", -0.01, -0.04, 0.02, n=5, span=None),
+            rec("ood.phase_deviation:b", -0.01, -0.03, 0.01, n=5, span=None)]
+    assert verdict(phase, sets).word == FR.REPRODUCED
+    sets[1] = rec("ood.phase_deviation:b", -0.044, -0.074, -0.011, n=5, span=None)
+    v = verdict(phase, sets)
+    assert v.word == FR.INCONCLUSIVE and "b: inconclusive" in v.reason and len(v.records) == 2
+    sign = claim("loss on other text")
+    texts = [rec(f"ood.alpha_N:{s}", 0.02, 0.019, 0.022) for s in ("x", "y")]
+    assert verdict(sign, texts).word == FR.REPRODUCED
+    assert verdict(sign, texts + [rec("ood.alpha_N:z", -0.02, -0.03, -0.01)]).word == FR.CONTRADICTED
+    assert verdict(sign, []).word == FR.NOT_MEASURED
+
+
+def test_order_claim_compares_two_records():
+    c = claim("without embeddings")
+    recs = [rec("depth.rms_residual.nonembedding", 0.02, 0.018, 0.022, n=12),
+            rec("depth.rms_residual.total", 0.03, 0.027, 0.034, n=12)]
+    assert verdict(c, recs).word == FR.REPRODUCED
+    assert verdict(c, recs[:1]).word == FR.NOT_MEASURED
+
+
+def test_unmeasured_reads_status_then_old_marks():
+    assert unmeasured({"status": "not_converged", "note": ""}) and unmeasured({"status": "unreliable"})
+    assert not unmeasured({"status": "few_points", "note": "[fit did not converge]"})  # status wins
+    assert unmeasured(old("a", 1.0, note="[fit did not converge: x]")) and not unmeasured(old("a", 1.0))
+    assert unmeasured(Record("a", "a", None, status="failed"))
+
+
+def test_report_tables_come_from_the_results_files(tmp_path):
+    from scalinglaws.study import claims_markdown, results_markdown
+
+    (tmp_path / "02_results.json").write_text(json.dumps([old("alpha_D", 0.09, 0.08, 0.1, 0.095, note="a | b")]))
     claims = claims_markdown("cpu", figures_dir=str(tmp_path)).splitlines()
     assert len(claims) == 2 + sum(len(f.claims) for f in FR.FINDINGS)  # every claim has a row, measured or not
     row = next(line for line in claims if "α_D ≈ 0.095" in line)
-    assert "0.09 [0.08, 0.1] (alpha_D)" in row and "**reproduced**" in row
-    assert sum("**not measured here**" in line for line in claims) == len(claims) - 3
+    # an old record does not say how many dataset sizes it rests on: consistent, never reproduced
+    assert "0.09 [0.08, 0.1] (alpha_D)" in row and "**consistent, inconclusive**" in row
+    assert "dataset sizes is not recorded" in row
+    assert sum("**not measured**" in line for line in claims) == len(claims) - 3
     full = results_markdown("cpu", figures_dir=str(tmp_path)).splitlines()
     assert len(full) == 3 and "a \\| b" in full[2]  # a "|" in a note does not break the table
 
 
-def test_a_missing_measurement_says_why_when_the_notebook_recorded_it():
-    c = Claim("L(D)", ("alpha_D",), context="runs past their minimum (fitted)")
-    word, why, _ = verdict(c, [rec("runs past their minimum (fitted)", 0, note="of 5")])
-    assert word == "not measured here" and why == "runs past their minimum (fitted): 0 of 5"
-
-
-def test_notebook_sentences_and_the_claims_table_judge_alike():
-    """analysis.versus_paper (a notebook's sentence) and the claims table's interval rule are one rule
-    (findings.against_paper): inside the interval is reproduced and said so; outside, both name the side."""
-    c = Claim("x", ("a",))
-    for v, lo, hi, side, word in ((0.07, 0.06, 0.08, "inside", "reproduced"),
-                                  (0.1, 0.09, 0.11, "below", "partly reproduced"),
-                                  (0.2, 0.15, 0.25, "below", "not reproduced at this scale"),
-                                  (0.05, 0.04, 0.06, "above", "partly reproduced"),
-                                  (-0.05, -0.06, -0.04, "above", "not reproduced at this scale"),
-                                  (0.07, math.nan, math.nan, "no interval", "partly reproduced")):
-        assert against_paper(v, (lo, hi), 0.076) == (word, side)
-        none = (None if math.isnan(lo) else lo, None if math.isnan(hi) else hi)
-        table, why, _ = verdict(c, [rec("a", v, *none, 0.076)])
-        sentence = versus_paper(v, (lo, hi), 0.076)
-        assert table == word and side in why and side in sentence, (v, lo, hi, why, sentence)
+def test_notebook_sentences_name_the_side_but_never_reproduce():
+    """analysis.versus_paper (a notebook's sentence) and the claims table share paper_side; an interval
+    alone never makes a verdict of reproduced or contradicted (that needs the design)."""
+    for v, lo, hi, side in ((0.07, 0.06, 0.08, "inside"), (0.1, 0.09, 0.11, "below"), (0.05, 0.04, 0.06, "above"),
+                            (0.07, math.nan, math.nan, "no interval")):
+        word, where = against_paper(v, (lo, hi), 0.076)
+        assert where == side and word in (FR.CONSISTENT_INCONCLUSIVE, FR.INCONCLUSIVE)
+        assert (word == FR.CONSISTENT_INCONCLUSIVE) == (side == "inside")
+        assert side in versus_paper(v, (lo, hi), 0.076)

@@ -1,12 +1,39 @@
 """The study's findings in one registry: notebook, title, the run grids it reads, its main figure, and the
-paper's claims it tests with the rule that turns its results into a verdict.
+paper's claims it tests, each naming the results record (by key) that decides it.
 
 `scalinglaws study` (which grids to train first), `scalinglaws report` (both results tables) and the
 tests read this; adding a finding is an entry here plus its notebook source.
 
 A claim's verdict is computed from the notebook's results file (figures/<profile>/NN_results.json), never
-typed in: "reproduced", "partly reproduced", "not reproduced at this scale", or "not measured here" when
-the quantity is missing, its fit did not converge, or the notebook marked it as not reliable.
+typed in, by the one rule of scalinglaws.verdicts: "reproduced", "consistent, inconclusive", "inconclusive",
+"contradicted at this scale", "not testable at this scale" or "not measured".
+
+Keys each notebook must write (REQUIRED_KEYS; ":*" = one record per item, key "<prefix>:<item>").
+n_points counts independent points (never runs or seeds); span is decades of the design variable.
+
+| nb | key | claim kind | paper | rival / δ | n_points | span (decades of) |
+|----|-----|------------|-------|-----------|----------|-------------------|
+| 01 | alpha_N.converged | value | 0.076 | none | converged sizes | N |
+| 01 | convergence.sizes_converged | context (why alpha_N.converged may be missing) | | | | |
+| 01 | depth.rms_residual.nonembedding < depth.rms_residual.total | order | | | models | N |
+| 02 | alpha_D (context dataset.runs_fitted) | value | 0.095 | none | dataset sizes fitted | D |
+| 03 | shape.aspect_range:N=<size> | bound ≥ | 40 | | shapes tried | aspect ratio (≥ 1.6) |
+| 04 | overfit.exponent_ratio (context overfit.points_fitted) | value | 0.74 | 1.0 | (N, D) minima | D |
+| 05 | alpha_S | value | 0.76 | none | sizes (curves) | steps S |
+| 05 | tokens_to_target.exponent:L=<target> | sign > | 0 | | models reaching it | N |
+| 06 | alpha_C_min.frontier | value | 0.050 | none | sizes on the frontier | C |
+| 06 | a.frontier.kaplan_counting (then a.frontier) | value | 0.73 | 0.50 | sizes on the frontier | C |
+| 06 | alpha_B | value | 0.21 | none | loss levels | L (≥ 0.1) |
+| 06 | bcrit.gamma_N | null | 0 | δ 0.1 | sizes | N |
+| 06 | a.approach2.c_full (then .c_6nd, a.approach2) | value | 0.49 | 0.73 | compute budgets | C |
+| 07 | ood.alpha_N:<set> | sign > | 0 | | sizes | N |
+| 07 | ood.slope:<set> | null | 1 | δ 0.2 | sizes | N |
+| 07 | ood.phase_deviation:<set> | null | 0 | δ 0.05 nats | runs | (none) |
+| 08 | lstm.gap | sign > | 0 | | LSTM sizes | N |
+| 08 | context.alpha_t_trend (then context.late_gain) | sign > | 0 | | sizes | N |
+
+context.alpha_t_trend: d alpha_t / d log10 N across transformer sizes, with a bootstrap interval over sizes
+(not yet written by notebook 08; context.late_gain, today's record, has no interval).
 """
 
 from __future__ import annotations
@@ -14,15 +41,50 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from . import ScalingLawsError
+from .records import FEW_POINTS_MARK, MIN_POINTS, MIN_SPAN, UNMEASURED_MARKS, Record, read_records  # noqa: F401
+from .verdicts import (CONSISTENT_INCONCLUSIVE, CONTRADICTED, INCONCLUSIVE, NOT_MEASURED, NOT_TESTABLE,  # noqa: F401
+                       REPRODUCED, WORDS, Design, Verdict, combine, judge_less, judge_null, judge_side,
+                       judge_value, paper_side)
+
+KINDS = ("value", "null", "above", "below", "less")
+
 
 @dataclass(frozen=True)
 class Claim:
     text: str  # the paper's claim, in a few words
-    quantities: tuple  # results quantities to read, first present wins (e.g. converged before fixed-budget)
-    rule: str = "interval"  # how the verdict is made; see verdict()
-    paper: float | None = None  # the paper's value when the results record has none
-    other: str = ""  # a second quantity some rules compare with
-    context: str = ""  # a quantity that says why the claim's own quantity may be missing (e.g. runs fitted)
+    keys: tuple  # record keys, first present wins; "<prefix>:*" = every record "<prefix>:<item>" (each must hold)
+    kind: str = "value"  # see KINDS and verdict()
+    paper: float | None = None  # value: the paper's value; null: the target (0, or 1 for a slope); above/below: the bound
+    rival: float | None = None  # value: what a rival theory gives; None = no rival (value inside + design suffice)
+    delta: float | None = None  # null: the equivalence margin
+    other: str = ""  # less: the key this record must be below
+    context: str = ""  # a key that says why the claim's own record may be missing (e.g. sizes converged)
+    min_points: int | None = None  # overrides of the registry-wide design minimum, with `why`
+    min_span: float | None = None
+    why: str = ""
+    basis: str = ""  # why this rival, margin or bound
+    points: str = "points"  # what one independent point is ("sizes")
+    each: str = ""  # a ":*" claim: what one record is ("text sets")
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ScalingLawsError(f"claim {self.text!r}: kind {self.kind!r} is not one of {KINDS}")
+        if self.kind != "less" and self.paper is None:
+            raise ScalingLawsError(f"claim {self.text!r}: a {self.kind} claim needs `paper`")
+        if self.kind == "null" and not (self.delta is not None and self.delta > 0):
+            raise ScalingLawsError(f"claim {self.text!r}: a null claim needs an equivalence margin delta > 0")
+        if self.kind == "less" and not self.other:
+            raise ScalingLawsError(f"claim {self.text!r}: a 'less' claim needs `other`, the key to compare with")
+        if (self.min_points is not None or self.min_span is not None) and not self.why:
+            raise ScalingLawsError(f"claim {self.text!r}: overriding min_points/min_span needs `why`")
+        if any(k.endswith(":*") for k in self.keys) and not self.each:
+            raise ScalingLawsError(f"claim {self.text!r}: a per-item claim needs `each` (what one record is)")
+
+    @property
+    def design(self) -> Design:
+        return Design(MIN_POINTS if self.min_points is None else self.min_points,
+                      MIN_SPAN if self.min_span is None else self.min_span, self.points)
 
 
 @dataclass(frozen=True)
@@ -35,168 +97,166 @@ class Finding:
     claims: tuple = field(default_factory=tuple)
 
 
+NO_RIVAL = "no rival: no alternative theory gives another value for this law as measured here"
+
+# At alpha_B = 0.21, B_crit = B*/L^(1/alpha_B) changes 10^(0.1/0.21) = 3.0x over 0.1 decade of the loss.
+_ALPHA_B_SPAN = 0.1
+
 FINDINGS = (
     Finding("01", "01_model_size", "1. Model size L(N)",
             ("model_size", "seeds", "convergence", "lr_check", "isoflop", "depth"), "01_loss_vs_N", (
                 Claim("L(N) ∝ N^-α_N with α_N ≈ 0.076 for converged models (non-embedding N)",
-                      ("alpha_N (converged sizes, without 1-layer)", "alpha_N (final loss at the ladder budget)")),
+                      ("alpha_N.converged",), paper=0.076, context="convergence.sizes_converged", points="sizes",
+                      basis=NO_RIVAL + " (Chinchilla's alpha = 0.34 belongs to L = E + A/N^alpha, another law). "
+                      "The fixed-budget fit (alpha_N.fixed_budget) is not this claim: its losses are not converged."),
                 Claim("without embeddings, models of all depths fall on one trend",
-                      ("rms residual, one power law vs non-embedding N",), rule="smaller",
-                      other="rms residual, one power law vs total params"),
+                      ("depth.rms_residual.nonembedding",), kind="less", other="depth.rms_residual.total",
+                      points="models", basis="Kaplan Fig. 6: one power law in non-embedding N fits all depths "
+                      "better than in total parameters; the rms residuals' intervals must not overlap"),
             )),
     Finding("02", "02_dataset_size", "2. Dataset size L(D)", ("dataset_size", "overfitting"), "02_loss_vs_D", (
-        Claim("early-stopped L(D) ∝ D^-α_D with α_D ≈ 0.095", ("alpha_D",), context="runs past their minimum (fitted)"),
+        Claim("early-stopped L(D) ∝ D^-α_D with α_D ≈ 0.095", ("alpha_D",), paper=0.095,
+              context="dataset.runs_fitted", points="dataset sizes", basis=NO_RIVAL),
     )),
     Finding("03", "03_model_shape", "3. Model shape", ("model_size", "shape", "seeds"), "03_shape", (
-        Claim("at fixed N, aspect ratios over ~40× stay within a few % of the best",
-              ("aspect-ratio range within 3% of best (N≈1e+05)", "aspect-ratio range within 3% of best (N≈2.5e+04)",
-               "aspect-ratio range within 3% of best (N≈3e+04)"), rule="at_least"),
+        Claim("at fixed N, aspect ratios over ~40× stay within a few % of the best", ("shape.aspect_range:*",),
+              kind="above", paper=40.0, points="shapes", each="model sizes", min_span=math.log10(40),
+              why="the claim is about a 40x range of aspect ratios (1.6 decades): shapes tried over less cannot "
+                  "show it", basis="a bound: the aspect-ratio range within 3% of the best loss must exceed 40"),
     )),
     Finding("04", "04_overfitting", "4. Overfitting L(N, D)", ("model_size", "overfitting"), "04_LND", (
-        Claim("overfitting depends on N^0.74/D (α_N/α_D in Eq. 1.5)", ("overfitting rule exponent alpha_N/alpha_D",),
-              context="points fitted (minima or single-epoch)"),
+        Claim("overfitting depends on N^0.74/D (α_N/α_D in Eq. 1.5)", ("overfit.exponent_ratio",), paper=0.74,
+              rival=1.0, context="overfit.points_fitted", points="(N, D) minima",
+              basis="rival 1.0: overfitting set by N/D itself, data grown in proportion to the model"),
     )),
     Finding("05", "05_sample_efficiency", "5. Sample efficiency L(N, S)", ("model_size",), "05_learning_curves", (
-        Claim("learning curves follow Eq. 1.6 with α_S ≈ 0.76", ("alpha_S",)),
-        Claim("larger models reach a given loss with fewer tokens", ("tokens-to-target exponent",), rule="all_positive"),
+        Claim("learning curves follow Eq. 1.6 with α_S ≈ 0.76", ("alpha_S",), paper=0.76,
+              points="sizes (learning curves)", basis=NO_RIVAL),
+        Claim("larger models reach a given loss with fewer tokens", ("tokens_to_target.exponent:*",), kind="above",
+              paper=0.0, points="models", each="target losses",
+              basis="a sign claim: tokens to a target ∝ N^-exponent with exponent > 0 (0 = no size effect)"),
     )),
     Finding("06", "06_compute_allocation", "6. Compute allocation",
             ("model_size", "batch", "kaplan", "convergence", "isoflop", "isoflop_full"), "06_contrast", (
-                Claim("on the compute frontier L ∝ C^-0.050", ("alpha_C^min (frontier on C_min)", "alpha_C (frontier, C=6ND, fixed batch)")),
-                Claim("compute-optimal N ∝ C^0.73 (frontier)", ("N_opt exponent a (frontier, Kaplan counting)", "N_opt exponent a (frontier)")),
-                Claim("B_crit ∝ L^(-1/α_B) with α_B ≈ 0.21", ("alpha_B",)),
-                Claim("B_crit depends on the loss, not on N", ("gamma: d log B_simple / d log N at equal loss",), rule="zero_inside"),
+                Claim("on the compute frontier L ∝ C_min^-0.050", ("alpha_C_min.frontier",), paper=0.050,
+                      points="sizes on the frontier",
+                      basis=NO_RIVAL + " (Eq. 1.8's 0.054 is the same theory, not a rival)"),
+                Claim("compute-optimal N ∝ C^0.73 (frontier)", ("a.frontier.kaplan_counting", "a.frontier"),
+                      paper=0.73, rival=0.50, points="sizes on the frontier",
+                      basis="rival 0.50: Chinchilla's equal scaling of N and D (Hoffmann 2022, Table 2)"),
+                Claim("B_crit ∝ L^(-1/α_B) with α_B ≈ 0.21", ("alpha_B",), paper=0.21, points="loss levels",
+                      min_span=_ALPHA_B_SPAN,
+                      why="a loss cannot span decades; over 0.1 decade of L (26%) the claimed law moves B_crit "
+                          "3x, two steps of the factor-2 batch grid",
+                      basis="no rival: 'B_crit independent of L' is alpha_B -> infinity, outside every finite "
+                            "interval, so it would judge nothing"),
+                Claim("B_crit depends on the loss, not on N", ("bcrit.gamma_N",), kind="null", paper=0.0, delta=0.1,
+                      points="sizes",
+                      basis="|gamma| <= 0.1: across two decades of N, B_crit would move < 1.6x (10^0.2), less "
+                            "than one step of the factor-2 batch grid and small beside the 3x the loss moves it "
+                            "over 0.1 decade of L"),
                 Claim("Chinchilla: with matched schedules N_opt ∝ C^~0.5",
-                      ("a (Approach 2, IsoFLOP, C_full)", "a (Approach 2, IsoFLOP, C=6ND)", "a (Approach 2, IsoFLOP)")),
+                      ("a.approach2.c_full", "a.approach2.c_6nd", "a.approach2"), paper=0.49, rival=0.73,
+                      points="compute budgets", basis="rival 0.73: Kaplan's frontier exponent"),
             )),
     Finding("07", "07_generalization", "7. Generalisation to other text", ("generalization",), "07_other_vs_books", (
-        Claim("loss on other text falls with N as a power law", ("alpha_N on ",), rule="all_positive"),
-        Claim("other text: a roughly constant offset (slope 1 against the training loss)",
-              ("slope dL_other/dL_books across sizes (",), rule="each_inside", paper=1.0),
+        Claim("loss on other text falls with N as a power law", ("ood.alpha_N:*",), kind="above", paper=0.0,
+              points="sizes", each="text sets", basis="a sign claim: alpha_N > 0 on every text (0 = no fall)"),
+        Claim("other text: a roughly constant offset (slope 1 against the training loss)", ("ood.slope:*",),
+              kind="null", paper=1.0, delta=0.2, points="sizes", each="text sets",
+              basis="slope within 1 ± 0.2: the other text's loss follows the books' loss to within a fifth of "
+                    "its change, what 'roughly constant offset' can mean"),
         Claim("generalisation depends on the in-distribution loss, not on the training phase",
-              ("mid-training points from the across-size line (",), rule="each_inside", paper=0.0),
+              ("ood.phase_deviation:*",), kind="null", paper=0.0, delta=0.05, points="runs", each="text sets",
+              min_span=0.0, why="a mean offset of mid-training points from the across-size line: no range to span",
+              basis="within ±0.05 nats/token: about 1% of the loss at this scale (~4.4) and ~5 seed-to-seed sds "
+                    "(0.0094, notebook 01)"),
     )),
     Finding("08", "08_context_and_lstm", "8. Context and LSTMs", ("generalization", "lstm"), "08_loss_by_position", (
-        Claim("transformers beat LSTMs of the same N", ("LSTM minus transformer loss at matched N (mean)",), rule="positive"),
-        Claim("larger models gain more at later positions in the context",
-              ("late minus early gain from the smallest to the largest transformer",), rule="positive"),
+        Claim("transformers beat LSTMs of the same N", ("lstm.gap",), kind="above", paper=0.0, points="LSTM sizes",
+              basis="a sign claim: LSTM minus transformer loss at matched N > 0"),
+        Claim("larger models gain more at later positions in the context (App. D.5: the per-position exponent "
+              "grows with N)", ("context.alpha_t_trend", "context.late_gain"), kind="above", paper=0.0,
+              points="sizes", basis="a sign claim: d alpha_t / d log10 N > 0 (0 = exponent independent of N)"),
     )),
 )
 
 NOTEBOOKS = [f.name for f in FINDINGS]
 NOTEBOOK_FINDINGS = {f.name: f.grids for f in FINDINGS}
 
-REPRODUCED, PARTLY, NOT_REPRODUCED, NOT_MEASURED = (
-    "reproduced", "partly reproduced", "not reproduced at this scale", "not measured here")
 
-# "partly reproduced": the paper's value is outside our interval but our estimate is within this relative
-# distance of it (same direction, same order) -- a difference of degree, not of kind.
-PARTLY_REL = 0.5
-
-# Notes by which a results record says its value is no measurement: analysis.Results.add_fit writes "fit did
-# not converge", fit.vanished_terms' reason ends "(it vanished)", notebook 06 marks an Approach 3 fit whose E
-# went to zero "not reliable here". The claims table does not judge such a value, and the reproduction check
-# (scalinglaws.analysis.compare) compares only its mark and words: an optimiser's resting point on a flat direction
-# moves with the CPU.
-UNMEASURED_MARKS = ("fit did not converge", "not reliable here", "(it vanished)")
+def required_keys(finding: Finding) -> tuple:
+    """The keys a notebook must write for its claims: each claim's first key, its `other` and `context`."""
+    out = []
+    for c in finding.claims:
+        out += [c.keys[0]] + [k for k in (c.other, c.context) if k]
+    return tuple(dict.fromkeys(out))
 
 
-# A note with this mark: the fit rests on so few points (fewer than FEW_POINTS) that its bootstrap interval
-# understates the uncertainty; such a claim is at most "partly reproduced".
-FEW_POINTS_MARK = "(few points)"
-FEW_POINTS = 5
+REQUIRED_KEYS = {f.nb: required_keys(f) for f in FINDINGS}
+
+# A note with this mark (old records): the fit rests on fewer than FEW_POINTS points. Notebook 02 still writes it.
+FEW_POINTS = MIN_POINTS
 
 
-def unmeasured(record: dict) -> bool:
-    """Whether a results-table record marks its value as no measurement (see UNMEASURED_MARKS)."""
+def unmeasured(record: dict | Record) -> bool:
+    """Whether a results record holds no measurement: status not_converged, unreliable or failed when it has
+    a status, else (old records) a mark of UNMEASURED_MARKS in its note."""
+    status = record.status if isinstance(record, Record) else record.get("status")
+    if status is not None:
+        return status in ("not_converged", "unreliable", "failed")
     return any(m in str(record.get("note") or "") for m in UNMEASURED_MARKS)
 
 
 def against_paper(value: float, ci: tuple, paper_value: float) -> tuple[str, str]:
-    """The paper's value against our estimate and interval: (verdict, where), ``where`` being "inside",
-    "below" or "above" our interval, or "no interval" (an end None or NaN). Inside: reproduced; outside
-    or without an interval: partly reproduced when our estimate has the paper's sign and lies within
-    PARTLY_REL of it, else not reproduced. The one rule behind the claims table (`verdict`) and the
-    notebooks' sentences (analysis.versus_paper)."""
+    """(word, side) for a notebook's sentence: ``side`` is where the paper's value sits ("inside", "below",
+    "above", "no interval"; verdicts.paper_side). An interval alone never reproduces or contradicts (that needs
+    the design, verdicts.judge_value), so ``word`` is "consistent, inconclusive" inside, else "inconclusive"."""
     lo, hi = ci
-    have_ci = lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi)
-    if have_ci and lo <= paper_value <= hi:
-        return REPRODUCED, "inside"
-    where = ("below" if paper_value < lo else "above") if have_ci else "no interval"
-    close = (paper_value != 0 and math.copysign(1, value) == math.copysign(1, paper_value)
-             and abs(value / paper_value - 1) <= PARTLY_REL)
-    return (PARTLY if close else NOT_REPRODUCED), where
+    have = lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi)
+    side = paper_side((lo, hi) if have else None, paper_value)
+    return (CONSISTENT_INCONCLUSIVE if side == "inside" else INCONCLUSIVE), side
 
 
-def _find(records: list[dict], name: str) -> dict | None:
-    return next((r for r in records if r["quantity"] == name), None)
+def _select(claim: Claim, records: list[Record]) -> list[Record]:
+    """The claim's records: the first of its keys present (a ":*" key: every record under that prefix)."""
+    for k in claim.keys:
+        if k.endswith(":*"):
+            rows = [r for r in records if r.key.startswith(k[:-1])]
+        else:
+            rows = [r for r in records if r.key == k]
+        if rows:
+            return rows
+    return []
 
 
-def verdict(claim: Claim, records: list[dict]) -> tuple[str, str, dict | None]:
-    """(verdict, what it rests on, the record used) for one claim, from a notebook's results records."""
-    if claim.rule == "all_positive":
-        rows = [r for r in records if r["quantity"].startswith(claim.quantities[0]) and r["value"] is not None]
-        if not rows:
-            return NOT_MEASURED, "no such quantity in the results", None
-        lows = [r["ci_low"] for r in rows]
-        if all(lo is not None and lo > 0 for lo in lows):
-            return REPRODUCED, f"all {len(rows)} exponents positive with intervals above 0", rows[0]
-        if all(r["value"] > 0 for r in rows):
-            return PARTLY, f"all {len(rows)} exponents positive, not every interval above 0", rows[0]
-        return NOT_REPRODUCED, f"{sum(r['value'] <= 0 for r in rows)} of {len(rows)} exponents not positive", rows[0]
-    if claim.rule == "each_inside":
-        # one row per text set (quantities sharing a prefix): how many intervals hold the paper's value
-        rows = [r for r in records if r["quantity"].startswith(claim.quantities[0]) and r["value"] is not None
-                and not unmeasured(r)]
-        with_ci = [r for r in rows if r["ci_low"] is not None and r["ci_high"] is not None]
-        if not with_ci:
-            return NOT_MEASURED, "no such quantity with an interval in the results", None
-        inside = [r for r in with_ci if r["ci_low"] <= claim.paper <= r["ci_high"]]
-        word = REPRODUCED if len(inside) == len(with_ci) else PARTLY if inside else NOT_REPRODUCED
-        return word, f"{claim.paper:g} inside the interval for {len(inside)} of {len(with_ci)} sets", with_ci[0]
-    rec = next((r for q in claim.quantities if (r := _find(records, q)) is not None), None)
-    if rec is None or rec["value"] is None:
-        ctx = _find(records, claim.context) if claim.context else None
-        if ctx is not None and ctx["value"] is not None:
-            return NOT_MEASURED, f"{ctx['quantity']}: {ctx['value']:g} {ctx['note']}".strip(), rec
-        return NOT_MEASURED, "no value in the results", rec
-    if unmeasured(rec):
-        return NOT_MEASURED, "the notebook marks this fit as not a measurement (see its note)", rec
-    v, lo, hi = rec["value"], rec["ci_low"], rec["ci_high"]
-    pv = rec["paper_value"] if rec["paper_value"] is not None else claim.paper
-    if claim.rule == "smaller":
-        o = _find(records, claim.other)
-        if o is None or o["value"] is None:
-            return NOT_MEASURED, f"no {claim.other}", rec
-        if v < o["value"]:
-            return REPRODUCED, f"{v:.3g} without embeddings vs {o['value']:.3g} with", rec
-        return NOT_REPRODUCED, f"{v:.3g} without embeddings vs {o['value']:.3g} with (no tighter)", rec
-    if claim.rule == "positive":  # a difference that should be above zero (no interval: judged by its sign)
-        if lo is not None and hi is not None:
-            if lo > 0:
-                return REPRODUCED, f"{v:.3g} [{lo:.3g}, {hi:.3g}] above 0", rec
-            return (PARTLY, f"{v:.3g} > 0 but its interval reaches {lo:.3g}", rec) if v > 0 else \
-                (NOT_REPRODUCED, f"{v:.3g} is not above 0", rec)
-        return (PARTLY, f"{v:.3g} > 0 (no interval)", rec) if v > 0 else (NOT_REPRODUCED, f"{v:.3g} is not above 0", rec)
-    if claim.rule == "zero_inside":
-        if lo is None or hi is None:
-            return NOT_MEASURED, "no interval", rec
-        if lo <= 0 <= hi:
-            return REPRODUCED, f"{v:.2g} [{lo:.2g}, {hi:.2g}] includes 0", rec
-        return NOT_REPRODUCED, f"{v:.2g} [{lo:.2g}, {hi:.2g}] excludes 0", rec
-    if pv is None:
-        return NOT_MEASURED, "no paper value to compare with", rec
-    if claim.rule == "at_least":
-        if v >= pv:
-            return REPRODUCED, f"{v:.3g} ≥ {pv:.3g}", rec
-        if v >= pv * (1 - PARTLY_REL):
-            return PARTLY, f"{v:.3g} against {pv:.3g}", rec
-        return NOT_REPRODUCED, f"{v:.3g} against {pv:.3g}", rec
-    # "interval": the paper's value inside our 95% interval
-    word, where = against_paper(v, (lo, hi), pv)
-    if word == REPRODUCED and FEW_POINTS_MARK in str(rec.get("note") or ""):
-        return PARTLY, "paper's value inside our interval, but from so few points that the interval understates the uncertainty", rec
-    if word == REPRODUCED:
-        return word, "paper's value inside our interval", rec
-    why = where if where == "no interval" else f"paper's value {where} our interval"
-    return word, (f"{why}, within {int(100 * PARTLY_REL)}% of it" if word == PARTLY else why), rec
+def _missing(claim: Claim, by_key: dict) -> Verdict:
+    why = f"no record {' or '.join(claim.keys)} in the results"
+    ctx = by_key.get(claim.context) if claim.context else None
+    if ctx is not None and ctx.value is not None:
+        why += f"; {ctx.label}: {ctx.value:g} {ctx.note}".rstrip()
+    return Verdict(NOT_MEASURED, why)
+
+
+def _judge(claim: Claim, rec: Record, by_key: dict) -> Verdict:
+    d = claim.design
+    if claim.kind == "value":
+        return judge_value(rec, claim.paper, claim.rival, d)
+    if claim.kind == "null":
+        return judge_null(rec, claim.delta, claim.paper, d)
+    if claim.kind in ("above", "below"):
+        return judge_side(rec, claim.paper, ">" if claim.kind == "above" else "<", d)
+    return judge_less(rec, by_key.get(claim.other), d)
+
+
+def verdict(claim: Claim, records) -> Verdict:
+    """The claim's verdict from a notebook's results records (typed or old dicts, or Records). Iterates as
+    (word, reason, record) like the old tuple."""
+    recs = read_records(records)
+    by_key = {r.key: r for r in recs}
+    rows = _select(claim, recs)
+    if not rows:
+        return _missing(claim, by_key)
+    if any(k.endswith(":*") for k in claim.keys):
+        return combine([_judge(claim, r, by_key) for r in rows], claim.each)
+    return _judge(claim, rows[0], by_key)

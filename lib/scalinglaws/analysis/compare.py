@@ -5,7 +5,9 @@ so a fit re-run on the same data lands slightly apart (e.g. 0.021024833749770117
 vs 0.021024833749769985; up to ~3e-7 relative where an optimiser stops). Re-computed numbers must agree within a stated relative tolerance (RTOL); everything
 that is not a number (column names, labels, run ids, notes) must agree exactly; a number printed inside
 a text (a note such as "0.0515 [0.047, 0.059]") may differ by one unit in its last printed digit, which
-is what a rounding flip of the same value looks like.
+is what a rounding flip of the same value looks like. A results file's records are matched by key (typed
+records, scalinglaws.records) or quantity (old records); a record's status, ci_method, n_points and seeds are
+decisions, compared exactly.
 
     from scalinglaws.analysis.compare import compare_files
     problems = compare_files("figures/cpu/01_loss_vs_N.csv", "/tmp/fresh/01_loss_vs_N.csv")
@@ -88,11 +90,10 @@ def texts_match(a: str, b: str) -> bool:
 
 
 def _compare_unmeasured(a: dict, b: dict, where: str, out: list[str]) -> None:
-    """Records whose value is no measurement: same keys, same quantity, still marked, same words."""
+    """Records whose value is no measurement: same fields, still marked (status, or an old note's mark), same
+    words. Identity and status are compared exactly by compare_records."""
     if set(a) != set(b):
         out.append(f"{where}: keys differ: {sorted(set(a) ^ set(b))}")
-    if a.get("quantity") != b.get("quantity"):
-        out.append(f"{where}: quantity {a.get('quantity')!r} vs {b.get('quantity')!r}")
     if "note" in a and (not unmeasured(b) or _NUMBER.sub("#", str(a["note"])) != _NUMBER.sub("#", str(b.get("note")))):
         out.append(f"{where}: no longer marked the same way: {a.get('note')!r} vs {b.get('note')!r}")
 
@@ -158,29 +159,75 @@ def compare_csv(a: Path, b: Path, rtol: float = RTOL, atol: float = ATOL, skip_c
     return out
 
 
+# Record fields compared exactly: identity, the record's status, how its interval was made and the design it
+# rests on are decisions, not floating-point results; a change in any is a change of the study.
+EXACT_FIELDS = ("key", "quantity", "status", "ci_method", "n_points", "seeds")
+_ENDS = ("ci_low", "ci_high")
+
+
+def _identity(r: dict):
+    """A record's identity: its key (typed records), else its quantity (old records)."""
+    return r["key"] if "key" in r else r.get("quantity")
+
+
+def _is_records(v) -> bool:
+    return isinstance(v, list) and bool(v) and all(isinstance(r, dict) and ("key" in r or "quantity" in r) for r in v)
+
+
+def compare_records(va: list[dict], vb: list[dict], name: str, rtol: float = RTOL, atol: float = ATOL,
+                    unmeasured_flags=None, sig_digits: int | None = None) -> list[str]:
+    """Two lists of results records matched by key (or quantity, for old records): the same records in the
+    same order; EXACT_FIELDS equal; interval ends within CI_WIDTH_TOL of the interval's width; other numbers
+    within rtol; texts equal up to a rounding flip. ``unmeasured_flags`` (by position in ``va``; default: each
+    record's own status, findings.unmeasured) marks records compared by their mark and words only."""
+    out: list[str] = []
+    ida, idb = [_identity(r) for r in va], [_identity(r) for r in vb]
+    for ids, side in ((ida, "committed"), (idb, "re-computed")):
+        for i in sorted({i for i in ids if ids.count(i) > 1}, key=str):
+            out.append(f"{name}: {i!r} appears twice in the {side} file")
+    out += [f"{name}: {i!r} not re-created" for i in ida if i not in idb]
+    out += [f"{name}: {i!r} is new" for i in idb if i not in ida]
+    common = [i for i in ida if i in idb]
+    if common != [i for i in idb if i in ida]:
+        out.append(f"{name}: the records come in another order")
+    if unmeasured_flags is None:
+        unmeasured_flags = [unmeasured(r) if "status" in r else False for r in va]
+    flag = {ida[j]: bool(f) for j, f in enumerate(unmeasured_flags) if j < len(ida)}
+    by_b = {_identity(r): r for r in vb}
+    for x in va:
+        i = _identity(x)
+        if i not in by_b:
+            continue
+        y, where = by_b[i], f"{name}[{i}]"
+        for k in EXACT_FIELDS:
+            if (k in x or k in y) and x.get(k) != y.get(k):
+                out.append(f"{where}.{k}: {x.get(k)!r} != {y.get(k)!r} (compared exactly)")
+        if flag.get(i):
+            _compare_unmeasured(x, y, where, out)
+            continue
+        if all(isinstance(x.get(k), (int, float)) for k in _ENDS):
+            width = abs(x["ci_high"] - x["ci_low"])
+            for k in _ENDS:
+                if not isinstance(y.get(k), (int, float)) or not numbers_close(
+                        float(x[k]), float(y[k]), rtol, max(atol, CI_WIDTH_TOL * width), sig_digits):
+                    out.append(f"{where}.{k}: {x[k]!r} vs {y.get(k)!r} (tolerance {CI_WIDTH_TOL:g} of the interval's width)")
+            skip = EXACT_FIELDS + _ENDS
+        else:
+            skip = EXACT_FIELDS
+        _compare_values({k: v for k, v in x.items() if k not in skip}, {k: v for k, v in y.items() if k not in skip},
+                        where, out, rtol, atol, sig_digits)
+    return out
+
+
 def compare_json(a: Path, b: Path, rtol: float = RTOL, atol: float = ATOL, unmeasured=None,
                  sig_digits: int | None = None) -> list[str]:
-    """``unmeasured``: for a JSON list of records, which records (by position in ``a``) hold no measurement
-    (findings.unmeasured); those are compared by their mark and words only (_compare_unmeasured).
+    """A results file (a JSON list of records) is compared record by record (compare_records; ``unmeasured``:
+    flags by position in ``a``, see there); any other JSON value by structure, numbers within rtol.
     ``sig_digits``: the numbers were stored rounded to that many significant digits (see numbers_close)."""
     out: list[str] = []
     va, vb = json.loads(Path(a).read_text()), json.loads(Path(b).read_text())
-    if unmeasured is not None and isinstance(va, list) and isinstance(vb, list) and len(va) == len(vb):
-        for i, (x, y) in enumerate(zip(va, vb)):
-            where = f"{Path(a).name}[{i}]"
-            if i < len(unmeasured) and unmeasured[i]:
-                _compare_unmeasured(x, y, where, out)
-                continue
-            ends = ("ci_low", "ci_high")
-            if isinstance(x, dict) and isinstance(y, dict) and all(isinstance(x.get(k), (int, float)) for k in ends):
-                width = abs(x["ci_high"] - x["ci_low"])
-                for k in ends:
-                    if not isinstance(y.get(k), (int, float)) or not numbers_close(
-                            float(x[k]), float(y[k]), rtol, max(atol, CI_WIDTH_TOL * width), sig_digits):
-                        out.append(f"{where}.{k}: {x[k]!r} vs {y.get(k)!r} (tolerance {CI_WIDTH_TOL:g} of the interval's width)")
-                x, y = {k: v for k, v in x.items() if k not in ends}, {k: v for k, v in y.items() if k not in ends}
-            _compare_values(x, y, where, out, rtol, atol, sig_digits)
-        return out
+    if _is_records(va) and _is_records(vb):
+        return compare_records(va, vb, Path(a).name, rtol, atol, unmeasured, sig_digits)
     _compare_values(va, vb, Path(a).name, out, rtol, atol, sig_digits)
     return out
 
