@@ -5,13 +5,12 @@ import json
 import math
 
 import pytest
-
 from scalinglaws import ScalingLawsError
 from scalinglaws import findings as FR
 from scalinglaws.analysis.common import versus_paper
-from scalinglaws.study.profiles import GRIDS
 from scalinglaws.findings import Claim, against_paper, unmeasured, verdict
 from scalinglaws.records import Record
+from scalinglaws.study.profiles import GRIDS
 
 
 def rec(key, v, lo=None, hi=None, n=7, span=2.0, status="ok", note=""):
@@ -27,7 +26,7 @@ def claim(name):
 
 
 def test_registry_covers_every_notebook_and_grid():
-    from scalinglaws.study import repo_root
+    from scalinglaws.runner import repo_root
 
     assert [f.nb for f in FR.FINDINGS] == sorted(f.nb for f in FR.FINDINGS)
     assert {g for f in FR.FINDINGS for g in f.grids} == set(GRIDS)
@@ -119,7 +118,7 @@ def test_unmeasured_reads_status_then_old_marks():
 
 
 def test_report_tables_come_from_the_results_files(tmp_path):
-    from scalinglaws.study import claims_markdown, results_markdown
+    from scalinglaws.report import claims_markdown, results_markdown
 
     (tmp_path / "02_results.json").write_text(json.dumps([old("alpha_D", 0.09, 0.08, 0.1, 0.095, note="a | b")]))
     claims = claims_markdown("cpu", figures_dir=str(tmp_path)).splitlines()

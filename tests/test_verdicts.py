@@ -1,12 +1,23 @@
 """Verdict rule v2 (scalinglaws.verdicts): every branch, and a reason that states the numbers it rests on."""
 
 import pytest
-
 from scalinglaws import ScalingLawsError
 from scalinglaws.records import Record
-from scalinglaws.verdicts import (CONSISTENT_INCONCLUSIVE, CONTRADICTED, INCONCLUSIVE, NOT_MEASURED, NOT_TESTABLE,
-                                  REPRODUCED, Design, Verdict, combine, judge_less, judge_null, judge_side,
-                                  judge_value)
+from scalinglaws.verdicts import (
+    CONSISTENT_INCONCLUSIVE,
+    CONTRADICTED,
+    INCONCLUSIVE,
+    NOT_MEASURED,
+    NOT_TESTABLE,
+    REPRODUCED,
+    Design,
+    Verdict,
+    combine,
+    judge_less,
+    judge_null,
+    judge_side,
+    judge_value,
+)
 
 
 def rec(v=0.77, lo=0.70, hi=0.89, n=7, span=2.1, status="ok", key="a.frontier", note=""):

@@ -21,7 +21,7 @@ Conventions
   an intercept ``u`` equal to the log-loss the term predicts at the centre of the data; this
   keeps the problem well conditioned and the constants are recovered as
   ``X_c = exp(u / alpha + mean(log X))``.
-* Intervals, by the number of independent points n (groups; `scalinglaws.fit.core._interval_rule`):
+* Intervals, by the number of independent points n (groups; `scalinglaws.fit.core.interval_rule`):
   - n >= MIN_POINTS_FOR_PERCENTILE_BOOTSTRAP = 6: percentile bootstrap. Resample whole *groups*
     (pass ``groups``, e.g. one run id per point, so all eval points of a run go in or out together;
     by default every point is its own group), refit from the full-data optimum and from up to three
@@ -40,12 +40,15 @@ Modules: core (result, robust least squares, bootstrap, and the one protocol eve
 documented there), kaplan, chinchilla, frontier, blas (one BLAS thread per fit).
 """
 
-from . import chinchilla, core, frontier, kaplan
+from . import chinchilla, core, frontier, intervals, kaplan, result, solve
 from .chinchilla import *  # noqa: F401,F403 - each module's __all__ is its public API
-from .core import *  # noqa: F401,F403
+from .core import *  # noqa: F401, F403
 from .frontier import *  # noqa: F401,F403
+from .intervals import *  # noqa: F401,F403
 from .kaplan import *  # noqa: F401,F403
+from .result import *  # noqa: F401,F403
+from .solve import *  # noqa: F401,F403
 
 # A new law is a function in its paper's module, listed in that module's __all__: nothing to add here
 # (a module for a new paper adds its two import lines).
-__all__ = [*core.__all__, *kaplan.__all__, *frontier.__all__, *chinchilla.__all__]
+__all__ = [*result.__all__, *intervals.__all__, *solve.__all__, *core.__all__, *kaplan.__all__, *frontier.__all__, *chinchilla.__all__]

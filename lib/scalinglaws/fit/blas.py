@@ -53,7 +53,7 @@ def _single_thread_blas():
             set_(n)
 
 
-def _blas_serial(fn: Callable) -> Callable:
+def blas_serial(fn: Callable) -> Callable:
     """Run a fit with OpenBLAS limited to one thread (restored afterwards)."""
 
     @functools.wraps(fn)

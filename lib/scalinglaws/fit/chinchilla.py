@@ -15,21 +15,11 @@ from scipy.special import huber as _huber
 
 from scalinglaws import ScalingLawsError
 
-from .blas import _blas_serial
-from .core import (
-    MIN_POINTS_FOR_PERCENTILE_BOOTSTRAP,
-    FitResult,
-    Solution,
-    _array,
-    _group_index,
-    _Line,
-    _line_starts,
-    _LineT,
-    _no_solution,
-    _robust_lsq,
-    _same_length,
-    _solve_and_finish,
-)
+from .blas import blas_serial
+from .core import as_array, group_index, same_length, solve_and_finish
+from .intervals import MIN_POINTS_FOR_PERCENTILE_BOOTSTRAP, Line, LineT
+from .result import FitResult, Solution, no_solution
+from .solve import line_starts, robust_lsq
 
 __all__ = ["chinchilla_approach2", "A2_WINDOW", "chinchilla_loss", "chinchilla_init_grid", "chinchilla_objective", "vanished_terms",
            "chinchilla_approach3", "VANISHED_SHARE"]
@@ -85,7 +75,7 @@ def _a2_line(mins: pd.DataFrame, lc_mean: float):
     z = np.log(mins["C"].to_numpy(float)) - lc_mean
     y = np.log(mins["N_opt"].to_numpy(float))
 
-    def intervals(lt: _LineT) -> dict[str, tuple[float, float]]:
+    def intervals(lt: LineT) -> dict[str, tuple[float, float]]:
         c_lo, c_hi = lt.value_ci(-lc_mean)  # log N_opt at C = 1
         a_lo, a_hi = lt.slope_ci()
         # D_opt = C/(6 N_opt): log k_D = -log 6 - log k_N, so its interval is the mirror of k_N's.
@@ -93,10 +83,10 @@ def _a2_line(mins: pd.DataFrame, lc_mean: float):
                 "k_D": (math.exp(-math.log(6.0) - c_hi), math.exp(-math.log(6.0) - c_lo)), "b": (1.0 - a_hi, 1.0 - a_lo)}
 
     ident = lambda b: np.asarray(b, dtype=float)  # noqa: E731 - the optimiser's parameters are (b0, slope)
-    return _Line(z, y, np.arange(len(y)), coef=ident, internal=ident, intervals=intervals)
+    return Line(z, y, np.arange(len(y)), coef=ident, internal=ident, intervals=intervals)
 
 
-@_blas_serial
+@blas_serial
 def chinchilla_approach2(
     df: pd.DataFrame,
     *,
@@ -141,11 +131,11 @@ def chinchilla_approach2(
     if window is not None and (isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 3):
         raise ScalingLawsError(f"chinchilla_approach2: window must be None (every run) or a number of sizes >= 3 "
                                f"(a parabola has 3 parameters); got {window!r}")
-    N = _array(n_col, df[n_col])
-    C = _array(c_col, df[c_col])
-    L = _array(l_col, df[l_col])
+    N = as_array(n_col, df[n_col])
+    C = as_array(c_col, df[c_col])
+    L = as_array(l_col, df[l_col])
     n = len(L)
-    codes, group_idx = _group_index(groups, n)
+    codes, group_idx = group_index(groups, n)
     budgets = np.unique(C)
     if len(budgets) < 2:
         raise ScalingLawsError("chinchilla_approach2: need at least 2 distinct budgets C")
@@ -186,13 +176,13 @@ def chinchilla_approach2(
         mm = mins if full else minima(idx)[0]
         ok = np.isfinite(mm[:, 1])
         if ok.sum() < 2:
-            return _no_solution("fewer than 2 budgets with a parabola minimum")
+            return no_solution("fewer than 2 budgets with a parabola minimum")
         z, ly = np.log(mm[ok, 0]) - lc_mean, mm[ok, 1]
 
         def resid(t):
             return t[0] + t[1] * z - ly
 
-        return _robust_lsq(resid, [_line_starts(z, ly)] if full else starts, names=("intercept", "slope"),
+        return robust_lsq(resid, [line_starts(z, ly)] if full else starts, names=("intercept", "slope"),
                            f_scale=huber_scale, max_iter=max_iter, polish=full)
 
     def natural(t):
@@ -217,7 +207,7 @@ def chinchilla_approach2(
     suffix = f"; each budget's parabola through {how_window}"
     if dropped:
         suffix += f"; {dropped} budget(s) without an (interior) parabola minimum dropped"
-    res = _solve_and_finish(
+    res = solve_and_finish(
         solve, natural, n=n, law="chinchilla_approach2", names=names, model=_a2_model,
         inputs={"C": fitted["C"].to_numpy()}, output="N_opt", observed=fitted["N_opt"].to_numpy(),
         columns={c: fitted[c].to_numpy() for c in fitted.columns}, codes=None, group_idx=group_idx,
@@ -340,7 +330,7 @@ def _a3_allocator(p: dict[str, float], C: np.ndarray) -> tuple[np.ndarray, np.nd
     return G * np.power(x, be / (al + be)), np.power(x, al / (al + be)) / G
 
 
-@_blas_serial
+@blas_serial
 def chinchilla_approach3(
     N: Any,
     D: Any,
@@ -373,16 +363,16 @@ def chinchilla_approach3(
     ``converged`` requires the polished fit to end with L-BFGS-B's convergence message, or the
     same optimum (objective within 1e-6 relative) to be reached from at least 2 grid starts.
     A bootstrap refit that hits ``max_iter`` counts as failed (NaN row). With fewer than 6 independent
-    points (groups) the interval is a residual bootstrap instead (`scalinglaws.fit.core._interval_rule`).
+    points (groups) the interval is a residual bootstrap instead (`scalinglaws.fit.core.interval_rule`).
     FitResult.span: decades of C = 6 N D over the runs (the allocation a, b is the law's headline).
     """
-    N, D, L = _array("N", N), _array("D", D), _array("L", L)
-    n = _same_length(N=N, D=D, L=L)
+    N, D, L = as_array("N", N), as_array("D", D), as_array("L", L)
+    n = same_length(N=N, D=D, L=L)
     if n <= 5:
         raise ScalingLawsError(f"chinchilla_approach3: need more than 5 points; got {n}")
     if huber_delta <= 0:
         raise ScalingLawsError("huber_delta must be > 0")
-    codes, group_idx = _group_index(groups, n)
+    codes, group_idx = group_index(groups, n)
     lN_all, lD_all, lL_all = np.log(N), np.log(D), np.log(L)
     grid = chinchilla_init_grid(init_grid) if isinstance(init_grid, str) else np.asarray(init_grid, dtype=float)
     if grid.ndim != 2 or grid.shape[1] != 5 or len(grid) == 0:
@@ -420,12 +410,12 @@ def chinchilla_approach3(
         if starts is not None:  # a bootstrap refit, each start to tight tolerances, the lowest objective kept
             rs = run(idx, starts, tight, ylog)
             if not rs:
-                return _no_solution("no start gave a finite objective")
+                return no_solution("no start gave a finite objective")
             r = min(rs, key=lambda r_: r_.fun)
             return Solution(r.x, float(r.fun), bool(r.success or r.nit < max_iter), str(r.message))
         results = run(idx, grid, default)
         if not results:
-            return _no_solution("no start gave a finite objective")
+            return no_solution("no start gave a finite objective")
         funs = np.array([r.fun for r in results])
         best = results[int(np.argmin(funs))]
         n_same = int(np.sum(np.abs(funs - best.fun) <= 1e-6 * abs(best.fun) + 1e-15))
@@ -455,7 +445,7 @@ def chinchilla_approach3(
     # A term that is a negligible share of every fitted loss (e.g. E -> 0 when the data cannot separate it
     # from the power-law terms) is a flat direction: its parameters, and the allocation exponents that
     # use them, are not determined by the data.
-    return _solve_and_finish(
+    return solve_and_finish(
         solve, natural, n=n, law="chinchilla_approach3", names=names, model=_a3_model, inputs={"N": N, "D": D},
         output="L", observed=L, codes=codes, group_idx=group_idx, n_boot=n_boot, seed=seed, level=level,
         allocator=_a3_allocator, unidentified=lambda p: vanished_terms(p, N, D), span_of=6 * N * D, n_free=5,

@@ -10,8 +10,9 @@ import pandas as pd
 
 from scalinglaws import ScalingLawsError
 
-from .blas import _blas_serial
-from .core import FitResult, _array, _fit_loglinear
+from .blas import blas_serial
+from .core import as_array, fit_loglinear
+from .result import FitResult
 
 __all__ = ["compute_frontier", "frontier_fit_rows", "fit_frontier_n_opt"]
 
@@ -48,8 +49,8 @@ def compute_frontier(
     if n_grid < 2:
         raise ScalingLawsError("compute_frontier: n_grid must be >= 2")
     run_key = run_col or n_col
-    C = _array(c_col, df[c_col])
-    _array(l_col, df[l_col])
+    C = as_array(c_col, df[c_col])
+    as_array(l_col, df[l_col])
     grid = np.exp(np.linspace(np.log(C.min()), np.log(C.max()), n_grid))
     lg = np.log(grid)
     best_l = np.full(n_grid, np.inf)
@@ -81,7 +82,7 @@ def compute_frontier(
                          "attained": src == np.arange(len(src))})
 
 
-@_blas_serial
+@blas_serial
 def frontier_fit_rows(
     envelope: pd.DataFrame,
     *,
@@ -146,8 +147,8 @@ def fit_frontier_n_opt(
     for col in (c_col, n_col):
         if col not in envelope.columns:
             raise ScalingLawsError(f"fit_frontier_n_opt: column {col!r} not in envelope")
-    C = _array(c_col, envelope[c_col])
-    Nn = _array(n_col, envelope[n_col])
+    C = as_array(c_col, envelope[c_col])
+    Nn = as_array(n_col, envelope[n_col])
     keep = frontier_fit_rows(envelope, n_col=n_col, l_col=l_col, drop_edge_sizes=drop_edge_sizes, max_loss=max_loss)
     if c_range is not None:
         keep &= (C >= c_range[0]) & (C <= c_range[1])
@@ -173,7 +174,7 @@ def fit_frontier_n_opt(
         )
     if groups is None:
         groups = Nn
-    return _fit_loglinear(
+    return fit_loglinear(
         C, Nn, law="frontier_n_opt", names=("k", "a"), x_name="C", y_name="N_opt", groups=groups,
         n_boot=n_boot, seed=seed, level=level, huber_scale=huber_scale, max_iter=max_iter,
         model=_frontier_model,

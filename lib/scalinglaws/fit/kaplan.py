@@ -10,21 +10,11 @@ import numpy as np
 
 from scalinglaws import ScalingLawsError
 
-from .blas import _blas_serial
-from .core import (
-    FitResult,
-    HUBER_SCALE_LOSS,
-    _array,
-    _fit_loglinear,
-    _group_index,
-    _Line,
-    _line_starts,
-    _LineT,
-    _no_solution,
-    _robust_lsq,
-    _same_length,
-    _solve_and_finish,
-)
+from .blas import blas_serial
+from .core import as_array, fit_loglinear, group_index, same_length, solve_and_finish
+from .intervals import Line, LineT
+from .result import HUBER_SCALE_LOSS, FitResult, no_solution
+from .solve import line_starts, robust_lsq
 
 __all__ = [
     "fit_power_law", "kaplan_nd_loss", "overfit_delta", "collapse_variable", "kaplan_nd_overfit", "fit_kaplan_nd",
@@ -45,7 +35,7 @@ def _bcrit_model(p: dict[str, float], L: np.ndarray) -> np.ndarray:
     return p["B_star"] / np.power(np.asarray(L, dtype=float), 1.0 / p["alpha_B"])
 
 
-@_blas_serial
+@blas_serial
 def fit_power_law(
     x: Any,
     L: Any,
@@ -65,20 +55,20 @@ def fit_power_law(
     with z = log X - mean(log X). ``huber_scale``: the log-loss scale (HUBER_SCALE_LOSS); a quantity that
     is not a loss (e.g. tokens to reach a target) has other scatter: pass its scale, or None for least squares.
 
-    Intervals (`scalinglaws.fit.core._interval_rule`): with 6+ independent points (groups) the percentile
+    Intervals (`scalinglaws.fit.core.interval_rule`): with 6+ independent points (groups) the percentile
     bootstrap over groups. Fewer: without ``irreducible``, L(X) is a line in log-log space and gets a
     Student-t interval with n - 2 degrees of freedom (groups of several rows: cluster-robust, groups - 2):
     alpha from the slope, X_c (where the line reaches L = 1) from Fieller's interval, none when the slope's
     interval reaches 0; with ``irreducible``, a residual bootstrap (none with 3 points or fewer).
     FitResult.span: decades of X.
     """
-    x = _array("x", x)
-    L = _array("L", L)
-    n = _same_length(x=x, L=L)
+    x = as_array("x", x)
+    L = as_array("L", L)
+    n = same_length(x=x, L=L)
     k = 3 if irreducible else 2
     if n <= k or len(np.unique(x)) < k:
         raise ScalingLawsError(f"power-law fit needs more than {k} points at {k}+ distinct x; got {n} points")
-    codes, group_idx = _group_index(groups, n)
+    codes, group_idx = group_index(groups, n)
     m = float(np.mean(np.log(x)))
     zall, yall = np.log(x) - m, np.log(L)
     names = ("X_c", "alpha", "E") if irreducible else ("X_c", "alpha")
@@ -97,7 +87,7 @@ def fit_power_law(
         full = starts is None  # the full-data fit, from the law's own starts (refits are handed theirs)
         z, y = zall[idx], (yall[idx] if ylog is None else ylog)
         if len(np.unique(z)) < k:
-            return _no_solution("too few distinct x")
+            return no_solution("too few distinct x")
         if irreducible:
             def resid(t):
                 return np.logaddexp(t[2], t[0] - t[1] * z) - y
@@ -107,16 +97,16 @@ def fit_power_law(
                 lmin = float(np.exp(y.min()))
                 for frac in (0.0, 0.3, 0.6, 0.85):
                     E0 = frac * lmin
-                    u, s = _line_starts(z, np.log(np.exp(y) - E0))
+                    u, s = line_starts(z, np.log(np.exp(y) - E0))
                     starts.append(np.array([u, max(-s, 1e-3), np.log(E0) if E0 > 0 else e_hi - 10.0]))
         else:
             def resid(t):
                 return t[0] - t[1] * z - y
 
             if full:
-                u, s = _line_starts(z, y)
+                u, s = line_starts(z, y)
                 starts = [np.array([u, -s])]
-        return _robust_lsq(resid, starts, names=pnames, bounds=bounds, f_scale=huber_scale, max_iter=max_iter,
+        return robust_lsq(resid, starts, names=pnames, bounds=bounds, f_scale=huber_scale, max_iter=max_iter,
                            polish=full)
 
     def natural(t: np.ndarray) -> np.ndarray:
@@ -130,7 +120,7 @@ def fit_power_law(
             return ""
         return f"non-positive exponent alpha={p['alpha']:.3g}: the data do not fall with x, so there is no power law to report"
 
-    def intervals(lt: _LineT) -> dict[str, tuple[float, float] | str]:
+    def intervals(lt: LineT) -> dict[str, tuple[float, float] | str]:
         # The line is log L = b0 + b1 z with b0 = u, b1 = -alpha; X_c is where it reaches log L = 0.
         s_lo, s_hi = lt.slope_ci()
         zc = lt.crossing_ci(0.0)
@@ -138,9 +128,9 @@ def fit_power_law(
             "the slope's t interval reaches 0, so where the line reaches L = 1 is unbounded")
         return {"X_c": xc, "alpha": (-s_hi, -s_lo)}
 
-    line = None if irreducible else _Line(zall, yall, codes, coef=lambda t: np.array([t[0], -t[1]]),
+    line = None if irreducible else Line(zall, yall, codes, coef=lambda t: np.array([t[0], -t[1]]),
                                           internal=lambda b: np.array([b[0], -b[1]]), intervals=intervals)
-    return _solve_and_finish(solve, natural, n=n, law=law, names=names, model=model, inputs={"x": x}, output="L",
+    return solve_and_finish(solve, natural, n=n, law=law, names=names, model=model, inputs={"x": x}, output="L",
                              observed=L, codes=codes, group_idx=group_idx, n_boot=n_boot, seed=seed, level=level,
                              reject=reject, span_of=x, line=line)
 
@@ -199,7 +189,7 @@ def _fit_two_terms(
     Parameters reported: alpha_1, alpha_2, X1_c, X2_c (e.g. alpha_N, alpha_D, N_c, D_c). FitResult.span: decades
     of the first input (N: the model sizes, the law's scaling variable and its fewest independent values)."""
     (k1, X1), (k2, X2) = inputs.items()
-    codes, group_idx = _group_index(groups, len(L))
+    codes, group_idx = group_index(groups, len(L))
     m1, m2 = float(np.mean(np.log(X1))), float(np.mean(np.log(X2)))
     z1_all, z2_all, y_all = np.log(X1) - m1, np.log(X2) - m2, np.log(L)
     names = (f"alpha_{k1}", f"alpha_{k2}", f"{k1}_c", f"{k2}_c")
@@ -208,7 +198,7 @@ def _fit_two_terms(
     def solve(idx, starts, ylog=None):
         z1, z2, y = z1_all[idx], z2_all[idx], (y_all[idx] if ylog is None else ylog)
         if len(np.unique(z1)) < 2 or len(np.unique(z2)) < 2:
-            return _no_solution(f"too few distinct {k1} or {k2}")
+            return no_solution(f"too few distinct {k1} or {k2}")
 
         def resid(t):
             return log_loss(t, z1, z2) - y
@@ -218,14 +208,14 @@ def _fit_two_terms(
             yb = float(np.median(y))
             starts = [np.array([a1, a2, yb + d1, yb + d2]) for a1 in alpha_starts[0] for a2 in alpha_starts[1]
                       for d1, d2 in shifts]
-        return _robust_lsq(resid, starts, names=(names[0], names[1], f"u_{k1}", f"u_{k2}"), bounds=bounds,
+        return robust_lsq(resid, starts, names=(names[0], names[1], f"u_{k1}", f"u_{k2}"), bounds=bounds,
                            polish=full, f_scale=huber_scale, max_iter=max_iter)
 
     def natural(t):
         a1, a2, u1, u2 = t
         return np.array([a1, a2, np.exp(u1 / a1 + m1), np.exp(u2 / a2 + m2)])
 
-    return _solve_and_finish(solve, natural, n=len(L), law=law, names=names, model=model, inputs=inputs, output="L",
+    return solve_and_finish(solve, natural, n=len(L), law=law, names=names, model=model, inputs=inputs, output="L",
                              observed=L, codes=codes, group_idx=group_idx, n_boot=n_boot, seed=seed, level=level,
                              message_suffix=message_suffix, span_of=X1)
 
@@ -234,7 +224,7 @@ def _nd_model(p: dict[str, float], N: np.ndarray, D: np.ndarray) -> np.ndarray:
     return kaplan_nd_loss(N, D, p["alpha_N"], p["alpha_D"], p["N_c"], p["D_c"])
 
 
-@_blas_serial
+@blas_serial
 def fit_kaplan_nd(
     N: Any,
     D: Any,
@@ -254,8 +244,8 @@ def fit_kaplan_nd(
     log L = alpha_D * logaddexp((u_N - alpha_N zN)/alpha_D, (u_D - alpha_D zD)/alpha_D), where
     u_N, u_D are the log-losses of each limit at the centre of the data; 12 starts.
     """
-    N, D, L = _array("N", N), _array("D", D), _array("L", L)
-    n = _same_length(N=N, D=D, L=L)
+    N, D, L = as_array("N", N), as_array("D", D), as_array("L", L)
+    n = same_length(N=N, D=D, L=L)
     if n <= 4 or len(np.unique(N)) < 2 or len(np.unique(D)) < 2:
         raise ScalingLawsError(f"kaplan_nd: need > 4 points over 2+ distinct N and D; got {n}")
 
@@ -281,7 +271,7 @@ def _ns_model(p: dict[str, float], N: np.ndarray, S: np.ndarray) -> np.ndarray:
     return kaplan_ns_loss(N, S, p["alpha_N"], p["alpha_S"], p["N_c"], p["S_c"])
 
 
-@_blas_serial
+@blas_serial
 def fit_kaplan_ns(
     N: Any,
     S: Any,
@@ -304,8 +294,8 @@ def fit_kaplan_ns(
     learning curves.
     Parameters: alpha_N, alpha_S, N_c, S_c.
     """
-    N, S, L = _array("N", N), _array("S", S), _array("L", L)
-    n_all = _same_length(N=N, S=S, L=L)
+    N, S, L = as_array("N", N), as_array("S", S), as_array("L", L)
+    n_all = same_length(N=N, S=S, L=L)
     warm = np.asarray(warmup_steps, dtype=float).reshape(-1)
     if warm.size not in (1, n_all) or not np.all(np.isfinite(warm)) or np.any(warm < 0):
         raise ScalingLawsError(f"warmup_steps must be one number >= 0 or one per point ({n_all}); got {warm.size} value(s)")
@@ -338,7 +328,7 @@ def _cb_model(p: dict[str, float], B: np.ndarray) -> np.ndarray:
     return p["S_min"] * (1 + p["B_crit"] / np.asarray(B, dtype=float))
 
 
-@_blas_serial
+@blas_serial
 def fit_critical_batch(
     steps: Any,
     examples: Any,
@@ -362,12 +352,12 @@ def fit_critical_batch(
     scale). Intervals: percentile bootstrap with 6+ batch sizes (groups), else a residual bootstrap (2 free
     parameters, so 3+ batch sizes). FitResult.span: decades of the batch size B.
     """
-    S, E = _array("steps", steps), _array("examples", examples)
-    n = _same_length(steps=S, examples=E)
+    S, E = as_array("steps", steps), as_array("examples", examples)
+    n = same_length(steps=S, examples=E)
     B = E / S
     if n < 3 or len(np.unique(B)) < 3:
         raise ScalingLawsError(f"critical batch: need at least 3 distinct batch sizes; got {len(np.unique(B))}")
-    codes, group_idx = _group_index(groups, n)
+    codes, group_idx = group_index(groups, n)
     lB_all, lS_all = np.log(B), np.log(S)
     names = ("S_min", "E_min", "B_crit")
     # Keep B_crit within 1e4x of the sweep: beyond that the data only bound it from one side.
@@ -378,7 +368,7 @@ def fit_critical_batch(
         full = starts is None  # the full-data fit, from the law's own starts (refits are handed theirs)
         lB, lS = lB_all[idx], (lS_all[idx] if ylog is None else ylog)
         if len(np.unique(lB)) < 3:
-            return _no_solution("too few distinct batch sizes")
+            return no_solution("too few distinct batch sizes")
 
         def resid(t):
             return t[0] + np.logaddexp(0.0, t[1] - lB) - lS
@@ -388,19 +378,19 @@ def fit_critical_batch(
             for q in (0.25, 0.5, 0.75):
                 lbc = float(np.quantile(lB, q))
                 starts.append(np.array([float(np.min(lS - np.logaddexp(0.0, lbc - lB))), lbc]))
-        return _robust_lsq(resid, starts, names=("log_S_min", "log_B_crit"), bounds=bounds, polish=full,
+        return robust_lsq(resid, starts, names=("log_S_min", "log_B_crit"), bounds=bounds, polish=full,
                            f_scale=huber_scale, max_iter=max_iter)
 
     def natural(t):
         s_min, b_crit = math.exp(t[0]), math.exp(t[1])
         return np.array([s_min, s_min * b_crit, b_crit])
 
-    return _solve_and_finish(solve, natural, n=n, law="critical_batch", names=names, model=_cb_model,
+    return solve_and_finish(solve, natural, n=n, law="critical_batch", names=names, model=_cb_model,
                              inputs={"B": B}, output="S", observed=S, columns={"B": B, "E": E, "S": S}, codes=codes,
                              group_idx=group_idx, n_boot=n_boot, seed=seed, level=level, span_of=B, n_free=2)
 
 
-@_blas_serial
+@blas_serial
 def fit_bcrit_vs_loss(
     L_targets: Any,
     B_crit: Any,
@@ -419,7 +409,7 @@ def fit_bcrit_vs_loss(
     Fewer than 6 targets: a Student-t interval (B* from the intercept, alpha_B = -1/slope, none when the
     slope's interval reaches 0). FitResult.span: decades of the target loss L (small: 4.5 to 5.3 is 0.07).
     """
-    L, Bc = _array("L_targets", L_targets), _array("B_crit", B_crit)
+    L, Bc = as_array("L_targets", L_targets), as_array("B_crit", B_crit)
 
     def transform(c, s):
         # log B = log B* - (1/alpha_B) log L  =>  slope s = -1/alpha_B.
@@ -429,7 +419,7 @@ def fit_bcrit_vs_loss(
         # Kaplan's B_crit grows as the loss falls; a fitted (or refitted) B_crit growing with the loss is not his law.
         return "" if p["alpha_B"] > 0 else "fitted B_crit grows with loss (alpha_B <= 0): not Kaplan's law"
 
-    return _fit_loglinear(
+    return fit_loglinear(
         L, Bc, law="bcrit_vs_loss", names=("B_star", "alpha_B"), x_name="L", y_name="B_crit", groups=groups,
         n_boot=n_boot, seed=seed, level=level, huber_scale=huber_scale, max_iter=max_iter,
         transform=transform, reject=reject, model=_bcrit_model,

@@ -13,9 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
-from scalinglaws import ScalingLawsError
-from scalinglaws import fit
+from scalinglaws import ScalingLawsError, fit
 
 # Epoch AI's refit of Chinchilla (Besiroglu et al. 2024), true a = beta/(alpha+beta) = 0.5126.
 EPOCH = dict(E=1.8172, A=482.01, B=2085.43, alpha=0.3478, beta=0.3658)

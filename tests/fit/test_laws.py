@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from scalinglaws import ScalingLawsError, fit, paper
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 K = paper.KAPLAN
 H = paper.CHINCHILLA
 
@@ -462,13 +462,13 @@ def test_refits_also_start_where_the_fits_other_starts_ended(monkeypatch):
     some are far better, the bootstrap rows are the winners, and the interval of alpha is wider than the
     one from refits started at the optimum alone (upper end 1.17 against 0.70)."""
     captured = {}
-    real = fit.kaplan._solve_and_finish
+    real = fit.kaplan.solve_and_finish
 
     def spy(solve, natural, **kw):
         captured.update(solve=solve, natural=natural)
         return real(solve, natural, **kw)
 
-    monkeypatch.setattr(fit.kaplan, "_solve_and_finish", spy)
+    monkeypatch.setattr(fit.kaplan, "solve_and_finish", spy)
     x = np.geomspace(1e3, 1e5, 8)
     L = np.array([3.5653, 3.1735, 2.614, 2.662, 2.1781, 1.981, 1.9516, 1.806])
     res = fit.fit_power_law(x, L, irreducible=True, n_boot=30, seed=3)
@@ -482,7 +482,7 @@ def test_refits_also_start_where_the_fits_other_starts_ended(monkeypatch):
             idx = rng.integers(0, 8, size=8)
             alone, other = solve(idx, [full.x]), solve(idx, list(full.refit_starts))
             won = other.x is not None and (alone.x is None or (
-                other.objective < alone.objective and not fit.core._same_objective(other.objective, alone.objective)))
+                other.objective < alone.objective and not fit.solve.same_objective(other.objective, alone.objective)))
             chosen = other if won else alone
             if alone.x is not None:
                 assert chosen.objective <= alone.objective
@@ -494,7 +494,7 @@ def test_refits_also_start_where_the_fits_other_starts_ended(monkeypatch):
             else:
                 assert np.isnan(res.boot[b]).all()
     assert improved >= 2
-    lo, hi = fit.core._percentile_ci(alone_rows, res.param_names, res.level)["alpha"]
+    lo, hi = fit.intervals.percentile_ci(alone_rows, res.param_names, res.level)["alpha"]
     assert res.ci["alpha"][1] - res.ci["alpha"][0] > 1.2 * (hi - lo)
 
 

@@ -1,4 +1,4 @@
-"""Intervals that are honest for the number of points (scalinglaws.fit.core._interval_rule), the fields
+"""Intervals that are honest for the number of points (scalinglaws.fit.intervals.interval_rule), the fields
 that say how they were made, and the robust-loss scale matched to the quantity fitted.
 
 - 6+ independent points: percentile bootstrap over groups.
@@ -14,10 +14,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from scalinglaws import ScalingLawsError, fit
 from scipy import stats
-
-from scalinglaws import ScalingLawsError
-from scalinglaws import fit
 
 
 def power_points(rng, n, sd=0.01, alpha=0.076, X_c=8.8e13):
@@ -174,7 +172,7 @@ def test_t_intervals_of_three_point_lines_are_calibrated_where_a_percentile_boot
         N, L = power_points(np.random.default_rng(100 + s), 3, alpha=truth)
         hits.append(fit.fit_power_law(N, L, n_boot=1, huber_scale=None).covers("alpha", truth))
     t_cov = float(np.mean(hits))
-    monkeypatch.setattr(fit.core, "MIN_POINTS_FOR_PERCENTILE_BOOTSTRAP", 3)
+    monkeypatch.setattr(fit.intervals, "MIN_POINTS_FOR_PERCENTILE_BOOTSTRAP", 3)
     old = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", fit.FitWarning)
