@@ -19,7 +19,8 @@ LAYERS = [
     {"scalinglaws.training"},  # RunSpec, the loop, the run-folder format
     {"scalinglaws.store"},  # ensure_runs / load_runs, executors, Slurm
     {"scalinglaws.study"},  # profiles, the Study plan, LR tuning, the time estimate
-    {"scalinglaws.fit", "scalinglaws.paper", "scalinglaws.findings"},  # laws, published constants, claims
+    # laws, published constants, typed results records, the verdict rule, the claims registry
+    {"scalinglaws.fit", "scalinglaws.paper", "scalinglaws.records", "scalinglaws.verdicts", "scalinglaws.findings"},
     {"scalinglaws.analysis"},  # one module per notebook, plots, comparison
     {"scalinglaws.predict", "scalinglaws.report", "scalinglaws.runner"},  # uses of the laws and of the study
     {"scalinglaws.cli"},
@@ -97,7 +98,8 @@ def layer_of(mod: str) -> int:
     best = None
     for i, layer in enumerate(LAYERS):
         for prefix in layer:
-            if (mod == prefix or mod.startswith(prefix + ".")) and (best is None or len(prefix) >= len(best[1])):
+            inside = mod == prefix or (prefix != "scalinglaws" and mod.startswith(prefix + "."))  # the root: itself only
+            if inside and (best is None or len(prefix) >= len(best[1])):
                 best = (i, prefix)
     assert best is not None, f"{mod} is in no layer: add its folder to LAYERS"
     return best[0]
@@ -106,6 +108,11 @@ def layer_of(mod: str) -> int:
 def test_cycle_finder_finds_a_cycle():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) is None
+
+
+def test_every_module_has_a_layer():
+    for m in modules():
+        layer_of(m)
 
 
 def test_no_import_cycle():

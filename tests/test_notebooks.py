@@ -31,8 +31,10 @@ EXPECTED_COLUMNS = {
                                    "error_pct"],  # analysis.holdout_prediction
     "06_contrast": ["analysis", "how", "a", "a_low", "a_high"],  # allocation.exponent_row, one row per step
 }
-RECORD_KEYS = {"quantity", "value", "ci_low", "ci_high", "paper_value", "units", "note"}
+RECORD_KEYS = {"key", "label", "value", "ci_low", "ci_high", "paper_value", "units", "note", "status", "n_points", "span",
+               "ci_method", "boot_failed", "boot_total", "seeds"}
 VERDICTS = set(findings.WORDS)
+from scalinglaws.records import STATUSES  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +50,11 @@ def check_results(nb: str, records: list) -> None:
     """The results table: the records analysis.Results writes (finite numbers or null, intervals in order,
     one record per quantity), and a verdict for every claim of this notebook's finding."""
     assert records, f"{nb}: empty results table"
-    quantities = [r["quantity"] for r in records]
-    assert len(set(quantities)) == len(quantities), f"{nb}: a quantity recorded twice"
+    keys = [r["key"] for r in records]
+    assert len(set(keys)) == len(keys), f"{nb}: a key recorded twice"
     for r in records:
-        assert set(r) == RECORD_KEYS and isinstance(r["quantity"], str) and r["quantity"], r
+        assert set(r) == RECORD_KEYS and isinstance(r["label"], str) and r["label"], r
+        assert r["status"] in STATUSES, r
         assert all(_number_or_none(r[k]) for k in ("value", "ci_low", "ci_high", "paper_value")), r
         assert isinstance(r["units"], str) and isinstance(r["note"], str), r
         if r["ci_low"] is not None and r["ci_high"] is not None:

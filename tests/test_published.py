@@ -50,12 +50,12 @@ def _point_estimate_problems(committed: Path, fresh: Path) -> list[str]:
     """Compare a committed file with a re-run made without the bootstrap: drop what the bootstrap makes."""
     if committed.suffix == ".json":
         a, b = json.loads(committed.read_text()), json.loads(fresh.read_text())
-        if [r["quantity"] for r in a] != [r["quantity"] for r in b]:
-            return [f"{committed.name}: quantities differ"]
-        keep = ("quantity", "value", "paper_value", "units")
+        if [r.get("key", r.get("quantity")) for r in a] != [r.get("key", r.get("quantity")) for r in b]:
+            return [f"{committed.name}: records differ"]
+        keep = ("key", "label", "value", "paper_value", "units", "status", "n_points")
         tmp_a, tmp_b = fresh.with_suffix(".committed.cmp.json"), fresh.with_suffix(".fresh.cmp.json")
-        tmp_a.write_text(json.dumps([{k: r[k] for k in keep} for r in a]))
-        tmp_b.write_text(json.dumps([{k: r[k] for k in keep} for r in b]))
+        tmp_a.write_text(json.dumps([{k: r[k] for k in keep if k in r} for r in a]))
+        tmp_b.write_text(json.dumps([{k: r[k] for k in keep if k in r} for r in b]))
         return compare_files(tmp_a, tmp_b, unmeasured=[unmeasured(r) for r in a], sig_digits=RESULTS_SIG_DIGITS)
     return compare_files(committed, fresh, skip_columns=BOOTSTRAP_COLUMNS)
 
@@ -79,3 +79,15 @@ def test_committed_results_reproduce_from_committed_runs(nb, tmp_path, monkeypat
         else:
             problems += _point_estimate_problems(f, tmp_path / f.name)
     assert not problems, f"{len(problems)} difference(s) beyond relative {RTOL:g}: " + "; ".join(problems[:8])
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS)
+def test_committed_results_carry_every_key_the_claims_read(nb):
+    """The claims table reads records by key (findings.REQUIRED_KEYS): a committed results file without one
+    would silently turn its claim into "not measured"."""
+    from scalinglaws.findings import REQUIRED_KEYS
+
+    keys = [r.get("key") for r in json.loads((FIGS / f"{nb[:2]}_results.json").read_text())]
+    missing = [k for k in REQUIRED_KEYS[nb[:2]] if not any(
+        key == k or (k.endswith(":*") and str(key).startswith(k[:-1])) for key in keys)]
+    assert not missing, f"{nb}: no record for {missing}"

@@ -43,9 +43,23 @@ from dataclasses import dataclass, field
 
 from . import ScalingLawsError
 from .records import FEW_POINTS_MARK, MIN_POINTS, MIN_SPAN, UNMEASURED_MARKS, Record, read_records  # noqa: F401
-from .verdicts import (CONSISTENT_INCONCLUSIVE, CONTRADICTED, INCONCLUSIVE, NOT_MEASURED, NOT_TESTABLE,  # noqa: F401
-                       REPRODUCED, WORDS, Design, Verdict, combine, judge_less, judge_null, judge_side,
-                       judge_value, paper_side)
+from .verdicts import (  # noqa: F401
+    CONSISTENT_INCONCLUSIVE,
+    CONTRADICTED,
+    INCONCLUSIVE,
+    NOT_MEASURED,
+    NOT_TESTABLE,
+    REPRODUCED,
+    WORDS,
+    Design,
+    Verdict,
+    combine,
+    judge_less,
+    judge_null,
+    judge_side,
+    judge_value,
+    paper_side,
+)
 
 KINDS = ("value", "null", "above", "below", "less")
 

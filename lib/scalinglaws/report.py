@@ -54,7 +54,7 @@ def results_markdown(profile: str = "cpu", figures_dir: str | None = None) -> st
             continue
         for r in json.loads(path.read_text()):
             ci = f" [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]" if r["ci_low"] is not None else ""
-            lines.append(f"| {f.title} | {_cell(r['quantity'])} | {_fmt(r['value'])}{ci} | {_cell(r['units']) or '–'} | "
+            lines.append(f"| {f.title} | {_cell(_label(r))} | {_fmt(r['value'])}{ci} | {_cell(r['units']) or '–'} | "
                          f"{_fmt(r['paper_value'])} | {_cell(r['note'])} | {_links(profile, fig, f)} |")
     return "\n".join(lines)
 
@@ -73,10 +73,15 @@ def claims_markdown(profile: str = "cpu", figures_dir: str | None = None) -> str
             ours = "–"
             if r is not None and r["value"] is not None:
                 ci = f" [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]" if r["ci_low"] is not None else ""
-                ours = f"{_fmt(r['value'])}{ci} ({_cell(r['quantity'])})"
+                ours = f"{_fmt(r['value'])}{ci} ({_cell(_label(r))})"
             pv = r["paper_value"] if r is not None and r["paper_value"] is not None else c.paper
             lines.append(f"| {_cell(c.text)} | {ours} | {_fmt(pv)} | **{word}** | {_cell(why)} | {_links(profile, fig, f)} |")
     return "\n".join(lines)
+
+
+def _label(r) -> str:
+    """A record's display text: `label` (typed records) or `quantity` (results files written before them)."""
+    return r["label"] if "label" in r else r["quantity"]
 
 
 def _cell(t) -> str:

@@ -176,7 +176,7 @@ display(res.frame())
 ft, fl = fits.get("transformer"), fits.get("LSTM")
 if an.usable(ft) and an.usable(fl):
     print(f"alpha_N: transformer {an.pm(ft, 'alpha')}, LSTM {an.pm(fl, 'alpha')}.")
-    g = next((r for r in res.records if r["quantity"].startswith("LSTM minus transformer")), None)
+    g = next((r for r in res.records if r["key"] == "lstm.gap"), None)
     if g is not None:
         print(f"At matched N the LSTM's loss is {g['value']:+.3f} nats/token from the transformer's on average: "
               + ("transformers are better, as Kaplan found." if g["value"] > 0 else "the LSTMs are not worse here, unlike Kaplan's."))

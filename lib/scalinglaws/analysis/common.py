@@ -20,6 +20,7 @@ from scalinglaws import ScalingLawsError
 from scalinglaws import fit as F
 from scalinglaws.analysis import plots as P
 from scalinglaws.findings import against_paper
+from scalinglaws.records import Record, derive_status, from_fit, legacy_key
 
 # Significant digits kept in NN_results.json (the figures' CSVs keep full precision).
 RESULTS_SIG_DIGITS = 6
@@ -37,30 +38,54 @@ def _clean(v):
 
 @dataclass
 class Results:
-    """Records {quantity, value, ci_low, ci_high, paper_value, units, note}, written as NN_results.json."""
+    """A notebook's typed results records (scalinglaws.records.Record), written as NN_results.json.
+
+    Every record has a stable ``key`` (the claims table and `predict` read keys, never labels), its display
+    ``label``, and what the verdict rule needs to know about the evidence: ``n_points`` (independent points:
+    sizes, stairs, minima, targets -- never runs or seeds), ``span`` (decades of the design variable),
+    ``status`` (records.STATUSES) and how the interval was made (``ci_method``)."""
 
     notebook: str  # "01"
     out_dir: Path
     records: list = field(default_factory=list)
 
-    def add(self, quantity, value, ci=None, paper_value=None, units="", note=""):
-        lo, hi = ci if ci is not None else (None, None)
-        self.records.append({"quantity": quantity, "value": _clean(value), "ci_low": _clean(lo),
-                             "ci_high": _clean(hi), "paper_value": _clean(paper_value), "units": units,
-                             "note": note})
+    def _append(self, rec: Record) -> dict:
+        d = {k: _clean(v) for k, v in rec.to_json().items()}
+        if any(r["key"] == d["key"] for r in self.records):
+            raise ScalingLawsError(f"results of notebook {self.notebook}: two records with key {d['key']!r}")
+        self.records.append(d)
+        return d
 
-    def add_fit(self, fit: F.FitResult, name: str, quantity: str, paper_value=None, units="", note=""):
-        if not fit.converged:
-            note += f" [fit did not converge: {fit.message}]"
-        elif fit.no_interval_reason(name):  # a converged fit without an interval for this parameter says why
-            note += f" [{fit.no_interval_reason(name)}]"
-        self.add(quantity, fit.params[name], fit.ci.get(name), paper_value, units, note.strip())
+    def add(self, label, value, ci=None, paper_value=None, units="", note="", *, key=None, n_points=None,
+            span=None, status=None, ci_method=None, seeds=None, unreliable=""):
+        """A value measured without a FitResult (a count, a difference, a range). Its status comes from
+        ``status`` if given, else from the value, n_points and ``unreliable`` (records.derive_status)."""
+        lo, hi = ci if ci is not None else (None, None)
+        value, lo, hi = _clean(value), _clean(lo), _clean(hi)
+        if status is None:
+            status = derive_status(has_value=value is not None, converged=True, boot_failed=None, boot_total=None,
+                                   n_points=n_points, unreliable=unreliable)
+        if unreliable and status == "unreliable":
+            note = f"{note} [unreliable: {unreliable}]".strip()
+        return self._append(Record(key or legacy_key(label), label, value, lo, hi, _clean(paper_value), units, note,
+                                   status, n_points, _clean(span), ci_method if lo is not None else None,
+                                   None, None, seeds))
+
+    def add_fit(self, fit: F.FitResult | None, name: str, label: str, paper_value=None, units="", note="", *,
+                key=None, n_points=None, span=None, seeds=None, unreliable=""):
+        """One parameter of a fit: value, interval, and the fit's own account of its evidence (n_points, span,
+        ci_method, failed refits); arguments given here win (e.g. the sizes behind a frontier's stairs)."""
+        return self._append(from_fit(fit, name, key or legacy_key(label), label, paper_value=paper_value,
+                                     units=units, note=note, n_points=n_points, span=span, seeds=seeds,
+                                     unreliable=unreliable))
 
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.records, columns=["quantity", "value", "ci_low", "ci_high", "paper_value", "units", "note"])
+        cols = ["key", "label", "value", "ci_low", "ci_high", "paper_value", "units", "status", "n_points", "span",
+                "note"]
+        return pd.DataFrame(self.records, columns=[*cols, "ci_method", "seeds"])[cols]
 
-    def get(self, quantity: str) -> dict:
-        return next(r for r in self.records if r["quantity"] == quantity)
+    def get(self, key_or_label: str) -> dict:
+        return next(r for r in self.records if key_or_label in (r["key"], r["label"]))
 
     def save(self) -> Path:
         path = Path(self.out_dir) / f"{self.notebook}_results.json"

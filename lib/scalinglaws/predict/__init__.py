@@ -24,8 +24,14 @@ study's fits use non-embedding N (Kaplan's counting) throughout.
 
 from __future__ import annotations
 
-from .allocation import (DEFAULT_MFU, GPU_PEAK_BF16_FLOPS, chinchilla_allocation, gpu_hours_to_flops,
-                         kaplan_allocation, predict_compute)
+from .allocation import (
+                         DEFAULT_MFU,
+                         GPU_PEAK_BF16_FLOPS,
+                         chinchilla_allocation,
+                         gpu_hours_to_flops,
+                         kaplan_allocation,
+                         predict_compute,
+)
 from .dispatch import DEFAULT_N_BOOT, predict
 from .forecast import forecast_run
 from .laws import CPU_STUDY_D_RANGE, CPU_STUDY_N_RANGE, NDLaw, chinchilla_law, cpu_laws, paper_laws

@@ -8,8 +8,7 @@ import math
 from .. import ScalingLawsError
 from .allocation import DEFAULT_MFU, GPU_PEAK_BF16_FLOPS, gpu_hours_to_flops, predict_compute
 from .forecast import forecast_run
-from .limits import (C_RANGE, D_RANGE, LOSS_MAX, N_RANGE, check_derived, check_input, check_n_boot,
-                     check_positive)
+from .limits import C_RANGE, D_RANGE, LOSS_MAX, N_RANGE, check_derived, check_input, check_n_boot, check_positive
 from .model_loss import predict_model
 
 __all__ = ["predict", "DEFAULT_N_BOOT"]

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import ScalingLawsError
 from scalinglaws.training.run_folder import CorruptRunError, is_done, read_metrics, read_spec, verify_run
+
+from .. import ScalingLawsError
 from .fmt import ci, num
 from .limits import check_finite, check_n_boot
 

@@ -13,8 +13,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import ScalingLawsError
 from scalinglaws.data.paths import checkout_relative, project_root
+
+from .. import ScalingLawsError
 from ..paper import CHINCHILLA, KAPLAN
 from .fmt import fmt
 
@@ -142,15 +143,16 @@ def _shown(path: Path) -> str:
 
 
 def _read_results(results_dir: Path, nb: str) -> dict[str, dict]:
-    """figures/<profile>/<nb>_results.json as {quantity: record}."""
+    """figures/<profile>/<nb>_results.json as {label: record} (typed records are also found by their key)."""
     path = results_dir / f"{nb}_results.json"
     if not path.is_file():
         raise ScalingLawsError(f"no {_shown(path)} (this study's fits for --laws cpu); {RESULTS_FIX.format(nb=nb)}")
     try:
         records = json.loads(path.read_text())
-        return {r["quantity"]: r for r in records}
+        out = {r["label"] if "label" in r else r["quantity"]: r for r in records}
+        return {**out, **{r["key"]: r for r in records if "key" in r}}
     except (json.JSONDecodeError, TypeError, KeyError) as e:
-        raise ScalingLawsError(f"{_shown(path)} is not a results file (a list of records with 'quantity'): "
+        raise ScalingLawsError(f"{_shown(path)} is not a results file (a list of records with a 'key' or 'quantity'): "
                                f"{e.__class__.__name__}; {RESULTS_FIX.format(nb=nb)}") from None
 
 
