@@ -81,6 +81,8 @@ def claims_markdown(profile: str = "cpu", figures_dir: str | None = None) -> str
 
 def _label(r) -> str:
     """A record's display text: `label` (typed records) or `quantity` (results files written before them)."""
+    if hasattr(r, "label"):  # a records.Record
+        return r.label
     return r["label"] if "label" in r else r["quantity"]
 
 
