@@ -5,11 +5,13 @@ warmup, peak and batches before its branch point), so its curve is that run's cu
 from the trunk's checkpoint, recomputes the stable phase, or is interrupted and resumed.
 """
 
+import io
 import json
 from pathlib import Path
 
 import pytest
-from scalinglaws.store.ensure import ensure_runs
+import torch
+from scalinglaws.store.ensure import _branch_phases, ensure_runs
 from scalinglaws.store.tables import list_runs
 from scalinglaws.training.branches import FROM_PARENT, RECOMPUTED, branch_specs, check_branch_of, checkpoint_name
 from scalinglaws.training.loop import train_run
@@ -28,6 +30,16 @@ def _curve(run_dir):
 
 def _trunk(tiny_spec, **kw):
     return tiny_spec.replace(**{"schedule": "wsd", "warmup_steps": 10, "eval_points": 12, **kw})
+
+
+class _Payload:
+    """Unpickling this creates the file `marker`: it exists only if a pickle's code ran."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
 
 
 def _plain(branch):
@@ -79,6 +91,15 @@ def test_a_branch_must_match_its_trunk(tiny_spec):
         branch_specs(tiny_spec, [80 * STEP])
 
 
+def test_ensure_runs_trains_trunks_before_their_branches(tiny_spec):
+    trunk, branches = branch_specs(_trunk(tiny_spec), [48 * STEP, 64 * STEP, 80 * STEP])
+    other = tiny_spec.replace(seed=5)
+    phases, branches_of = _branch_phases([*branches, other, trunk])
+    assert phases == [[other, trunk], branches] and branches_of == {trunk.run_id: branches}
+    # a trunk already trained (not missing): its branches go first, and recompute or use kept checkpoints
+    assert _branch_phases(branches) == ([branches], {})
+
+
 def test_branches_equal_from_scratch_wsd_runs(small_tokens, tiny_spec, tmp_path):
     """ensure_runs trains the trunk (keeping one checkpoint per branch point), then each branch from it;
     every curve equals the from-scratch WSD run of the same budget bit for bit (CPU, one thread), the
@@ -113,9 +134,17 @@ def test_branch_resumes_recomputes_and_is_checked(small_tokens, tiny_spec, tmp_p
     scratch = train_run(_plain(b), tmp_path / "scratch", threads=1, log="none")
     assert _curve(resumed) == _curve(scratch)
 
-    # without the trunk's checkpoint the branch trains the stable phase itself: the same curve, said so
+    # a checkpoint that does not load (here a crafted pickle: weights-only loading never runs its code) is
+    # no start: the branch trains the stable phase itself, the same curve, and says so in one line
+    planted = tmp_path / "alone" / trunk.run_id / checkpoint_name(b.branch_step)
+    planted.parent.mkdir(parents=True)
+    buf = io.BytesIO()
+    torch.save({"state": _Payload(tmp_path / "pwned")}, buf)
+    planted.write_bytes(buf.getvalue())
     alone = train_run(b, tmp_path / "alone", threads=1, log="none")
-    assert "keeps no ckpt_step64.pt" in capsys.readouterr().err
+    assert not (tmp_path / "pwned").exists()
+    err = capsys.readouterr().err
+    assert "does not load for it (UnpicklingError): training its stable phase from step 0" in err
     assert read_summary(alone)["branch"]["start"] == RECOMPUTED and _curve(alone) == _curve(scratch)
     assert verify_run(alone) == ""  # no trunk needed: it says it recomputed
 

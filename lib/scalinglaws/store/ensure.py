@@ -70,6 +70,8 @@ def ensure_runs(
     group: at most this many same-shape runs train as one stacked model (batched.py), each still its own
     run folder; 1 = one at a time; None = $SCALINGLAWS_GROUP, else grouping.auto_group_size (measured: 1
     on CPU). Runs that cannot be stacked, and executors without submit_group (Slurm), train one at a time.
+    Cooldown branches (training.branches.branch_specs) whose trunk is among the missing runs wait until
+    every other run has ended, and start from the checkpoint their trunk kept for them.
     """
     if isinstance(executor, str) and executor not in ("local", "slurm"):
         raise ScalingLawsError(f"executor={executor!r}: use 'local', 'slurm' or an Executor instance")
@@ -95,8 +97,8 @@ def ensure_runs(
             executor = SlurmExecutor(threads=threads, parallelism=workers, log=log != "none")
         local = executor is None or isinstance(executor, str)
         phases, branches_of = _branch_phases(missing)
-        jobs = [j for ph in phases for j in _plan_phase(ph, branches_of, group, local or hasattr(executor, "submit_group"),
-                                                        device)]
+        can_group = local or hasattr(executor, "submit_group")
+        jobs = [j for ph in phases for j in _plan_phase(ph, branches_of, group, can_group, device)]
         if hasattr(executor, "describe"):
             layout = f"{executor.describe()}, {device}"
         else:
@@ -115,7 +117,8 @@ def ensure_runs(
         try:
             # eval_sets only when asked for, so an Executor that predates it keeps working without them
             kw = {"eval_sets": sets} if sets else {}
-            results = _submit_phases(executor, phases, jobs, branches_of, str(runs_dir), device=device, log=train_log, **kw)
+            results = _submit_phases(executor, phases, jobs, branches_of, str(runs_dir), device=device,
+                                     log=train_log, **kw)
             for i, (fut, s, k) in enumerate(results, 1):
                 try:
                     rd = fut.result()
