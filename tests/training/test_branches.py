@@ -174,3 +174,13 @@ def test_an_interrupted_trunk_still_keeps_its_branch_points(small_tokens, tiny_s
     branch = train_run(b, store, threads=1, log="none")
     assert read_summary(branch)["branch"]["start"] == FROM_PARENT
     assert _curve(branch) == _curve(train_run(_plain(b), tmp_path / "scratch", threads=1, log="none"))
+
+
+def test_worker_processes_start_branches_from_their_trunk(small_tokens, tiny_spec, tmp_path):
+    """With two worker processes the branch still waits for its trunk (it would otherwise find no
+    checkpoint and recompute), and reads the checkpoint a different process wrote."""
+    trunk, (b,) = branch_specs(_trunk(tiny_spec), [48 * STEP, 80 * STEP])
+    df = ensure_runs([b, trunk, tiny_spec.replace(tokens=30 * STEP)], tmp_path / "store", workers=2, threads=1,
+                     log="none")
+    assert set(df["status"]) == {"ok"} and df["run_id"].nunique() == 3
+    assert read_summary(tmp_path / "store" / b.run_id)["branch"]["start"] == FROM_PARENT
