@@ -70,6 +70,8 @@ def ensure_runs(
     group: at most this many same-shape runs train as one stacked model (batched.py), each still its own
     run folder; 1 = one at a time; None = $SCALINGLAWS_GROUP, else grouping.auto_group_size (measured: 1
     on CPU). Runs that cannot be stacked, and executors without submit_group (Slurm), train one at a time.
+    Cooldown branches (training.branches.branch_specs) whose trunk is among the missing runs wait until
+    every other run has ended, and start from the checkpoint their trunk kept for them.
     """
     if isinstance(executor, str) and executor not in ("local", "slurm"):
         raise ScalingLawsError(f"executor={executor!r}: use 'local', 'slurm' or an Executor instance")
@@ -94,7 +96,9 @@ def ensure_runs(
 
             executor = SlurmExecutor(threads=threads, parallelism=workers, log=log != "none")
         local = executor is None or isinstance(executor, str)
-        jobs = _plan_jobs(missing, group, local or hasattr(executor, "submit_group"), device)
+        phases, branches_of = _branch_phases(missing)
+        can_group = local or hasattr(executor, "submit_group")
+        jobs = [j for ph in phases for j in _plan_phase(ph, branches_of, group, can_group, device)]
         if hasattr(executor, "describe"):
             layout = f"{executor.describe()}, {device}"
         else:
@@ -113,10 +117,8 @@ def ensure_runs(
         try:
             # eval_sets only when asked for, so an Executor that predates it keeps working without them
             kw = {"eval_sets": sets} if sets else {}
-            futures = [(executor.submit(j[0], str(runs_dir), device=device, log=train_log, **kw) if len(j) == 1 else
-                        executor.submit_group(j, str(runs_dir), device=device, log=train_log, **kw), j) for j in jobs]
-            getattr(executor, "flush", lambda: None)()  # a batching executor (Slurm) sends one job array now
-            results = ((fut, s, k) for fut, j in futures for k, s in enumerate(j))
+            results = _submit_phases(executor, phases, jobs, branches_of, str(runs_dir), device=device,
+                                     log=train_log, **kw)
             for i, (fut, s, k) in enumerate(results, 1):
                 try:
                     rd = fut.result()
@@ -141,6 +143,46 @@ def ensure_runs(
     if errors and raise_on_error:
         raise ScalingLawsError(f"{len(errors)} run(s) failed; first: {errors[0]}")
     return load_runs(specs, runs_dir)
+
+
+def _branch_phases(missing: list[RunSpec]) -> tuple[list[list[RunSpec]], dict[str, list[RunSpec]]]:
+    """The missing runs in the order they can train: cooldown branches (branches.py) whose trunk is also
+    missing wait for it, so they start from its checkpoint rather than recompute its stable phase.
+    Returns ([every other run, those branches], {trunk run id: its missing branches})."""
+    ids = {s.run_id for s in missing}
+    branches_of: dict[str, list[RunSpec]] = {}
+    for s in missing:
+        if s.branch_from in ids:
+            branches_of.setdefault(s.branch_from, []).append(s)
+    waiting = [s for s in missing if s.branch_from in ids]
+    return [p for p in ([s for s in missing if s.branch_from not in ids], waiting) if p], branches_of
+
+
+def _plan_phase(specs: list[RunSpec], branches_of: dict, group: int | None, can_group: bool,
+                device: str) -> list[list[RunSpec]]:
+    """_plan_jobs for one phase; a trunk with branches trains alone (train_run keeps their checkpoints)."""
+    return ([[s] for s in specs if s.run_id in branches_of]
+            + _plan_jobs([s for s in specs if s.run_id not in branches_of], group, can_group, device))
+
+
+def _submit_phases(executor, phases: list[list[RunSpec]], jobs: list[list[RunSpec]], branches_of: dict,
+                   runs_dir: str, **kw):
+    """(future, spec, index in its job) of every job, a phase at a time: a phase is submitted only when
+    the caller has taken every result of the one before (so branches start after their trunk ended).
+    A trunk gets its branches (train_run(branches=)); an executor without that argument (Slurm) trains it
+    without their checkpoints, and the branches then recompute its stable phase (the same numbers)."""
+    for phase in phases:
+        ids = {s.run_id for s in phase}
+        futures = []
+        for j in (j for j in jobs if j[0].run_id in ids):
+            if len(j) > 1:
+                futures.append((executor.submit_group(j, runs_dir, **kw), j))
+            elif j[0].run_id in branches_of and isinstance(executor, (InlineExecutor, ProcessExecutor)):
+                futures.append((executor.submit(j[0], runs_dir, branches=branches_of[j[0].run_id], **kw), j))
+            else:
+                futures.append((executor.submit(j[0], runs_dir, **kw), j))
+        getattr(executor, "flush", lambda: None)()  # a batching executor (Slurm) sends one job array now
+        yield from ((fut, s, k) for fut, j in futures for k, s in enumerate(j))
 
 
 def _plan_jobs(missing: list[RunSpec], group: int | None, can_group: bool, device: str) -> list[list[RunSpec]]:

@@ -28,6 +28,7 @@ from typing import Iterable
 import pandas as pd
 
 from scalinglaws import ScalingLawsError
+from scalinglaws.training.branches import branch_problem
 from scalinglaws.training.run_folder import (
     CorruptRunError,
     is_done,
@@ -144,6 +145,8 @@ def list_runs(runs_dir: str | os.PathLike) -> pd.DataFrame:
                 s, _ = read_verified(rd)
                 read_sidecars(rd)
                 row.update(status=s["status"], final_val_loss=s["final_val_loss"])
+                if problem := branch_problem(rd):  # a cooldown branch whose trunk link does not hold
+                    row.update(status="corrupt", problem=problem)
             except CorruptRunError as e:
                 row.update(status="corrupt", problem=str(e))
         out.append(row)

@@ -21,7 +21,8 @@ AUTO_GROUP = {"cpu": 1, "cuda": 16}
 
 def batch_key(spec: RunSpec) -> tuple | None:
     """Specs with the same key can train as one stacked model; None: this spec trains alone."""
-    if spec.arch != "gpt2" or spec.compile or spec.noise_scale or spec.kernels != "fast":
+    # a cooldown branch starts from its trunk's checkpoint (loop.start_branch): train_run only
+    if spec.arch != "gpt2" or spec.compile or spec.noise_scale or spec.kernels != "fast" or spec.branch_from:
         return None
     return (spec.shape(), spec.batch_size, spec.n_ctx, spec.vocab_size, spec.corpus, spec.precision,
             spec.kernels, spec.dropout)

@@ -18,6 +18,8 @@ The run folder (``<runs_dir>/<spec.run_id>/``):
 - ``ckpt.pt``       resume point while the run is unfinished (git-ignored, removed at the end); loaded
   with torch's weights-only unpickler (tensors, numbers, strings and containers; never code), and one
   that does not load is reported in one line and deleted, and the run starts over
+- ``ckpt_step<s>.pt``  a trunk's checkpoint at step s, where cooldown branches start (branches.py; kept
+  after the end, git-ignored, loaded weights-only like ckpt.pt); only for a trunk trained with branches
 
 None of these, nor the folder, may be a symbolic link (run_folder.refuse_links): training refuses one
 rather than write through it.
@@ -45,6 +47,7 @@ import torch
 from scalinglaws import __version__
 from scalinglaws.data.paths import file_lock
 from scalinglaws.data.tokens import prepare_tokens
+from scalinglaws.training.branches import FROM_PARENT, RECOMPUTED, check_branch_of, checkpoint_name
 from scalinglaws.training.evaluate import VAL, EvalSets, evaluate_run, save_weights
 from scalinglaws.training.run_folder import (
     file_sha256,
@@ -63,9 +66,11 @@ from scalinglaws.training.trainer import (
     Progress,
     RunError,
     Trainer,
+    _metrics_row,
     check_data,
     diverged_interval,
     diverged_train,
+    diverged_val,
     eval_point,
     resolve_device,
     tune_allocator,
@@ -82,6 +87,7 @@ def train_run(
     checkpoint_every_s: float = 30.0,
     stop_after_step: int | None = None,
     eval_sets=None,
+    branches=None,
 ) -> Path:
     """Train `spec` into ``runs_dir/<spec.run_id>`` unless it is already DONE; return the run folder.
 
@@ -93,8 +99,13 @@ def train_run(
       losses go to the evals.jsonl sidecar, and the final loss by position on every set to positions.json.
       A run already DONE gets the sets it lacks at its final point only, from its kept weights
       (evaluate.evaluate_run); for every point of such a run, train the spec again in a scratch store.
+    branches: cooldown branches of this run (branches.branch_specs): while training, it keeps the checkpoint
+      each one starts from (ckpt_step<s>.pt). Changes nothing of this run. A run already DONE writes none:
+      its branches then train their stable phase themselves (the same numbers).
     """
     spec = spec.validate()
+    for b in branches or ():
+        check_branch_of(spec, b)
     device = resolve_device(device)
     run_dir = Path(runs_dir) / spec.run_id
     refuse_links(run_dir)  # before anything is read from, or written to, the folder
@@ -112,7 +123,8 @@ def train_run(
         with file_lock(run_dir / ".lock", waiting=f"run {spec.run_id} (N={spec.n_params:,})"):
             if is_done(run_dir):  # trained by another process while we waited for the lock
                 return run_dir
-            return _train_locked(spec, data, extra, run_dir, device, threads, log, checkpoint_every_s, stop_after_step)
+            return _train_locked(spec, data, extra, run_dir, device, threads, log, checkpoint_every_s, stop_after_step,
+                                 branches or [])
     except OSError as e:
         # Permission, not a directory, disk full: one line naming the folder. Nothing is marked DONE, and
         # the last checkpoint (written every checkpoint_every_s) stays, so the run resumes from it.
@@ -124,7 +136,8 @@ def train_run(
         raise RunError(f"cannot write run {spec.run_id} in {run_dir.parent}: {e.strerror or e} ({hint}); {state}") from None
 
 
-def _train_locked(spec, data, extra, run_dir, device, threads, log, checkpoint_every_s, stop_after_step) -> Path:
+def _train_locked(spec, data, extra, run_dir, device, threads, log, checkpoint_every_s, stop_after_step,
+                  branches) -> Path:
     if threads:
         torch.set_num_threads(threads)
     malloc_tuned = tune_allocator()  # see _MALLOC_SETTINGS; where memory comes from, not what is computed
@@ -137,8 +150,11 @@ def _train_locked(spec, data, extra, run_dir, device, threads, log, checkpoint_e
     out = Log(log, spec, p.step)
     evals = set(eval_steps(spec))
     limit = math.log(spec.vocab_size) + DIVERGE_MARGIN_NATS  # see DIVERGE_MARGIN_NATS
+    shadows = Shadows(spec, branches, run_dir, p, limit) if branches else None
     status, reason = "ok", ""
-    run_sum, run_n = 0.0, 0  # train loss summed since the last eval
+    # train loss summed since the last eval (a branch started from its trunk's checkpoint brings its own)
+    run_sum, run_n = p.carry_sum, p.carry_n
+    p.carry_sum, p.carry_n = 0.0, 0
     last_ckpt = time.perf_counter()
     t0 = time.perf_counter()
     while p.step < spec.steps:
@@ -149,6 +165,8 @@ def _train_locked(spec, data, extra, run_dir, device, threads, log, checkpoint_e
             status = "diverged"
             break
         run_sum, run_n = run_sum + loss, run_n + 1
+        if shadows:  # the branches' rows and checkpoints: like evals, not training time
+            t0 += shadows.after_step(tr, p.step, loss, p.train_s + time.perf_counter() - t0)
         if p.step not in evals:
             continue
 
@@ -165,6 +183,7 @@ def _train_locked(spec, data, extra, run_dir, device, threads, log, checkpoint_e
             status, reason = ended
             break
         if p.step < spec.steps and (time.perf_counter() - last_ckpt > checkpoint_every_s or stop_after_step is not None):
+            p.shadows = shadows.export() if shadows else {}
             save_checkpoint(run_dir, tr, p)
             last_ckpt = time.perf_counter()
         if stop_after_step is not None and p.step >= stop_after_step:
@@ -225,6 +244,11 @@ def _summary(spec: RunSpec, run_dir: Path, p: Progress, status: str, reason: str
         # what metrics.jsonl held when the run finished: store._read_verified compares, so a later edit,
         # truncation or bad copy of the curve is caught even where the last line still matches
         "metrics_sha256": file_sha256(run_dir / "metrics.jsonl"),
+        # cooldown branches (branches.py), only where there are any, so other summaries are as before:
+        # where a branch's stable phase came from, and the checkpoints a trunk keeps for its branches
+        **({"branch": {"parent": spec.branch_from, "step": spec.branch_step, "start": p.origin}}
+           if spec.branch_from else {}),
+        **({"branch_checkpoints": kept} if (kept := sorted(f.name for f in run_dir.glob("ckpt_step*.pt"))) else {}),
     }
 
 
@@ -272,7 +296,8 @@ class DamagedCheckpoint(Exception):
 _LOAD_ERRORS = (pickle.UnpicklingError, EOFError, RuntimeError, ValueError, KeyError, TypeError, AttributeError,
                 IndexError, zipfile.BadZipFile)
 _PROGRESS_TYPES = {"rows": list, "step": int, "best": (int, float), "best_step": int, "since_best": int,
-                   "train_s": (int, float), "extra_rows": list}
+                   "train_s": (int, float), "extra_rows": list, "origin": str, "carry_sum": (int, float),
+                   "carry_n": int, "shadows": dict}
 
 
 def start_or_resume(spec: RunSpec, data, device: str, run_dir: Path) -> tuple[Trainer, Progress]:
@@ -282,12 +307,61 @@ def start_or_resume(spec: RunSpec, data, device: str, run_dir: Path) -> tuple[Tr
     never an error at every later attempt."""
     tr = Trainer(spec, data, device)
     try:
-        return tr, resume(run_dir, tr)
+        p = resume(run_dir, tr)
     except DamagedCheckpoint as e:
         print(f"[scalinglaws] run {spec.run_id}: checkpoint damaged: starting over ({e}; deleted)",
               file=sys.stderr, flush=True)
         (run_dir / "ckpt.pt").unlink(missing_ok=True)
-        return Trainer(spec, data, device), Progress()
+        tr, p = Trainer(spec, data, device), Progress()
+    if spec.branch_from and not p.origin:  # a branch's first start; its own checkpoints record the origin
+        return start_branch(spec, data, device, run_dir, tr)
+    return tr, p
+
+
+def start_branch(spec: RunSpec, data, device: str, run_dir: Path, tr: Trainer) -> tuple[Trainer, Progress]:
+    """A cooldown branch's start: its trunk's checkpoint at the branch point (the trunk's weights,
+    optimizer and RNG there, and this branch's progress up to it), or, without a checkpoint that loads
+    and holds this branch, the stable phase trained here from step 0 (the same steps, so the same
+    numbers: see branches.py), said in one line."""
+    path = run_dir.parent / spec.branch_from / checkpoint_name(spec.branch_step)
+    try:
+        if path.parent.is_symlink() or not stat.S_ISREG(os.lstat(path).st_mode):
+            raise DamagedCheckpoint(f"{path} is not a plain file")
+        ck = _load_weights_only(path)
+        p = _progress(ck["branches"][spec.run_id])
+        if p.step != spec.branch_step:
+            raise ValueError(f"it holds step {p.step}")
+        tr.load(ck["state"])
+        p.origin = FROM_PARENT
+        return tr, p
+    except torch.OutOfMemoryError:
+        raise
+    except FileNotFoundError:
+        why = f"trunk {spec.branch_from} keeps no {path.name}"
+    except (DamagedCheckpoint, *_LOAD_ERRORS) as e:
+        why = f"{path} does not load for it ({e.__class__.__name__})"
+    print(f"[scalinglaws] branch {spec.run_id}: {why}: training its stable phase from step 0 "
+          "(the same steps as the trunk's)", file=sys.stderr, flush=True)
+    return Trainer(spec, data, device), Progress(origin=RECOMPUTED)  # a fresh trainer: tr may be half loaded
+
+
+def _load_weights_only(path: Path) -> dict:
+    with warnings.catch_warnings():  # a foreign pickle's protocol warning: it is refused just below anyway
+        warnings.filterwarnings("ignore", message="Detected pickle protocol")
+        # map_location: a checkpoint written on a GPU loads anywhere; Trainer.load moves it to the device
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _progress(ck: dict) -> Progress:
+    """The Progress saved in a checkpoint (ckpt.pt, or a branch's entry in its trunk's ckpt_step<s>.pt),
+    every field checked for its type (TypeError otherwise)."""
+    p = Progress(**{k: ck[k] for k in ("rows", "step", "best", "best_step", "since_best", "train_s")},
+                 # checkpoints from before eval sets, or branches, have none of these
+                 **{k: ck[k] for k in ("extra_rows", "origin", "carry_sum", "carry_n", "shadows") if k in ck})
+    bad = [k for k, t in _PROGRESS_TYPES.items() if not isinstance(getattr(p, k), t)]
+    if bad:
+        raise TypeError(f"progress fields of the wrong type: {', '.join(bad)}")
+    return p
 
 
 def resume(run_dir: Path, tr: Trainer) -> Progress:
@@ -302,18 +376,63 @@ def resume(run_dir: Path, tr: Trainer) -> Progress:
         raise RunError(f"{path} is not a plain file, so not a checkpoint a run wrote: remove it (rm -r {path}) "
                        "and run again; the run starts over")
     try:
-        with warnings.catch_warnings():  # a foreign pickle's protocol warning: it is refused just below anyway
-            warnings.filterwarnings("ignore", message="Detected pickle protocol")
-            # map_location: a checkpoint written on a GPU loads anywhere; Trainer.load moves it to the device
-            ck = torch.load(path, map_location="cpu", weights_only=True)
-        p = Progress(**{k: ck[k] for k in ("rows", "step", "best", "best_step", "since_best", "train_s")},
-                     extra_rows=ck.get("extra_rows", []))  # checkpoints from before eval sets have none
-        bad = [k for k, t in _PROGRESS_TYPES.items() if not isinstance(getattr(p, k), t)]
-        if bad:
-            raise TypeError(f"progress fields of the wrong type: {', '.join(bad)}")
+        ck = _load_weights_only(path)
+        p = _progress(ck)
         tr.load(ck["state"])
     except torch.OutOfMemoryError:
         raise  # the device is full, the checkpoint is fine: never delete it for that
     except _LOAD_ERRORS as e:
         raise DamagedCheckpoint(f"{path} does not load: {e.__class__.__name__}") from None
     return p
+
+
+class Shadows:
+    """What a trunk keeps for its cooldown branches (branches.py) while it trains its stable phase: each
+    branch's progress as the branch itself would have it (its metrics rows at its own eval steps, from the
+    trunk's weights, which are the branch's there), and at each branch point the checkpoint the branches
+    there start from: ckpt_step<s>.pt = {"state": the trainer, "branches": {run id: progress}}. The trunk's
+    own numbers are untouched (evaluation changes no weight and draws no random number)."""
+
+    def __init__(self, trunk: RunSpec, branches: list[RunSpec], run_dir: Path, p: Progress, limit: float):
+        self.run_dir, self.limit = run_dir, limit
+        self.specs = {b.run_id: b for b in branches if b.branch_step > p.step}  # earlier points have passed
+        self.evals = {i: set(eval_steps(b)) for i, b in self.specs.items()}
+        self.live: dict[str, Progress] = {}
+        for i in self.specs:
+            if p.step == 0:
+                self.live[i] = Progress()
+            elif i in p.shadows:  # a resumed trunk: the branches' progress was in its checkpoint
+                self.live[i] = _progress(p.shadows[i])
+        if dropped := len(self.specs) - len(self.live):
+            print(f"[scalinglaws] trunk {trunk.run_id}: {dropped} branch(es) asked for after it started: they will "
+                  "train their stable phase themselves", file=sys.stderr, flush=True)
+
+    def after_step(self, tr: Trainer, step: int, loss, train_s: float) -> float:
+        """Account optimizer step `step` (1-based, just taken, its train loss `loss`) for every branch
+        still before its branch point; returns the seconds spent (evaluations, checkpoints)."""
+        t0, val = time.perf_counter(), None
+        for i, bp in list(self.live.items()):
+            b = self.specs[i]
+            bp.step, bp.train_s = step, train_s
+            bp.carry_sum, bp.carry_n = bp.carry_sum + loss, bp.carry_n + 1
+            if step in self.evals[i]:
+                val = tr.evaluate() if val is None else val  # one evaluation per step for every branch
+                if diverged_val(val, step, self.limit):  # the branch stops there too: it retrains to say so
+                    del self.live[i]
+                    continue
+                bp.rows.append(_metrics_row(b, tr, bp, train_loss=float(bp.carry_sum) / bp.carry_n, val=val))
+                bp.record_eval(val)
+                bp.carry_sum, bp.carry_n = 0.0, 0
+        here = [i for i in self.live if self.specs[i].branch_step == step]
+        if here:
+            path = writable(self.run_dir / checkpoint_name(step))
+            entries = {i: {**asdict(self.live.pop(i)), "shadows": {}} for i in here}
+            for e in entries.values():
+                e["carry_sum"] = float(e["carry_sum"])  # a device tensor on CUDA
+            torch.save({"state": tr.state(), "branches": entries}, tmp_path(path))
+            os.replace(tmp_path(path), path)
+        return time.perf_counter() - t0
+
+    def export(self) -> dict:
+        """The branches' progress so far, for the trunk's ckpt.pt (plain data: weights-only loadable)."""
+        return {i: {**asdict(bp), "carry_sum": float(bp.carry_sum)} for i, bp in self.live.items()}

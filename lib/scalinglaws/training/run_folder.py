@@ -136,14 +136,16 @@ def read_metrics(run_dir: Path) -> list[dict]:
 
 
 def verify_run(run_dir: Path) -> str:
-    """Why a DONE run folder cannot be trusted (see read_verified and read_sidecars), or "" when its
-    files agree."""
+    """Why a DONE run folder cannot be trusted (see read_verified and read_sidecars; for a cooldown
+    branch also its link to its trunk, branches.branch_problem), or "" when its files agree."""
+    from scalinglaws.training.branches import branch_problem  # it reads this module's helpers
+
     try:
         read_verified(run_dir)
         read_sidecars(run_dir)
     except CorruptRunError as e:
         return str(e)
-    return ""
+    return branch_problem(run_dir)
 
 
 def write_sidecars(run_dir: Path, *, run_id: str, rows: list[dict], sets: dict, positions: dict | None,

@@ -29,7 +29,7 @@ def get_lr(step: int, spec: RunSpec) -> float:
     if step >= total:
         return peak * floor
     if spec.schedule == "wsd":
-        decay_start = max(warm, total - max(1, round(spec.decay_frac * total)))
+        decay_start = spec.decay_start  # max(warmup, total - round(decay_frac·total)): spec.py
         if step < decay_start:
             return peak
         progress = (step - decay_start) / max(1, total - decay_start)

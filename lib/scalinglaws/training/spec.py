@@ -42,7 +42,7 @@ _FIELD_TYPES = {
     **dict.fromkeys(("lr", "min_lr_ratio", "decay_frac", "weight_decay", "beta1", "beta2", "grad_clip",
                      "dropout"), numbers.Real),
     **dict.fromkeys(("data_tokens", "eval_points", "eval_tokens", "patience"), numbers.Integral),
-    **dict.fromkeys(("corpus", "data_sampling", "schedule", "precision", "kernels", "arch"), str),
+    **dict.fromkeys(("corpus", "data_sampling", "schedule", "precision", "kernels", "arch", "branch_from"), str),
 }  # compile and noise_scale: their own checks below say "use True or False"
 _KIND_WORDS = {numbers.Real: "a number", numbers.Integral: "a whole number", str: "a string"}
 
@@ -107,6 +107,14 @@ class RunSpec:
     # App. A): every NOISE_EVERY steps one extra forward/backward on half the batch; the two gradient
     # norms give unbiased |G|^2 and tr(Sigma). Leaves the training step itself unchanged. Hashed only when on.
     noise_scale: bool = False
+    # --- cooldown branches (training/branches.py) ---
+    # A branch is a WSD run whose stable phase is another run's (the trunk's, by run id) up to step
+    # branch_step, its own cooldown start: it starts from the trunk's checkpoint at that step, or trains
+    # the stable phase itself when there is none. Either way it trains what a from-scratch WSD run of the
+    # same budget trains (same warmup, peak and data order before branch_step); the address names the trunk
+    # and the step so the store records where a branch came from. Hashed only when set (earlier addresses).
+    branch_from: str = ""
+    branch_step: int = 0
     # --- descriptive only (not hashed) ---
     lr_source: str = field(default="manual", compare=False)
     label: str = field(default="", compare=False)
@@ -159,7 +167,7 @@ class RunSpec:
             v = getattr(self, name)
             if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 1:
                 raise SpecError(f"invalid run spec: {name}={v!r} must be a whole number >= 1")
-        for name in ("n_head", "d_ff", "seed", "tokens", "schedule_tokens", "warmup_steps"):
+        for name in ("n_head", "d_ff", "seed", "tokens", "schedule_tokens", "warmup_steps", "branch_step"):
             v = getattr(self, name)
             if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 0:
                 raise SpecError(f"invalid run spec: {name}={v!r} must be a whole number >= 0")
@@ -201,7 +209,37 @@ class RunSpec:
         for ok, msg in checks:
             if not ok:
                 raise SpecError(f"invalid run spec: {msg}")
+        self._validate_branch()
         return self
+
+    @property
+    def decay_start(self) -> int:
+        """The first step of a WSD schedule's cooldown (schedule.get_lr); a branch's branch_step."""
+        total = self.schedule_steps
+        return max(self.warmup, total - max(1, round(self.decay_frac * total)))
+
+    def _validate_branch(self) -> None:
+        if not self.branch_from:
+            if self.branch_step:
+                raise SpecError(f"invalid run spec: branch_step={self.branch_step} without branch_from: "
+                                "set both (training.branches.branch_specs does) or neither")
+            return
+        pre = f"invalid branch spec (branch_from={self.branch_from!r})"
+        checks = [
+            (len(self.branch_from) == 16 and all(c in "0123456789abcdef" for c in self.branch_from),
+             "branch_from must be the trunk's run id (16 hex digits)"),
+            (self.schedule == "wsd", f"schedule={self.schedule!r}: a branch is a cooldown, use schedule='wsd'"),
+            (self.warmup_steps > 0, "set warmup_steps explicitly (the automatic warmup depends on the budget, so "
+                                    "trunk and branch would warm up differently)"),
+            (self.branch_step == self.decay_start < self.steps,
+             f"branch_step={self.branch_step} must be the cooldown start ({self.decay_start}) and before the last "
+             f"step ({self.steps}); use training.branches.branch_specs"),
+            (self.patience == 0 and not self.noise_scale, "branches take no early stopping (patience=0) and no "
+                                                          "noise_scale (the trunk measures neither for them)"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise SpecError(f"{pre}: {msg}")
 
     def hashed_fields(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in self._UNHASHED}
@@ -216,6 +254,9 @@ class RunSpec:
             d.pop("decay_frac")
         if self.arch == "gpt2":
             d.pop("arch")
+        if not self.branch_from:  # only branches name a trunk: every other run keeps its address
+            d.pop("branch_from")
+            d.pop("branch_step")
         d["corpus_fingerprint"] = corpus_fingerprint(self.corpus)
         d["spec_version"] = SPEC_VERSION
         return d

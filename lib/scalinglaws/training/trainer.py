@@ -199,6 +199,14 @@ class Progress:
     since_best: int = 0  # evals since the best validation loss
     train_s: float = 0.0  # training time, evaluations excluded
     extra_rows: list = field(default_factory=list)  # evals.jsonl so far
+    # Cooldown branches (training/branches.py). origin: where a branch's stable phase came from
+    # (branches.FROM_PARENT or RECOMPUTED; "" for every other run). carry_sum/carry_n: the train loss summed
+    # since the last eval when a run starts between eval points (a branch at its trunk's checkpoint); the
+    # loop takes them over at its start. shadows: a trunk's progress of each of its branches (loop.Shadows).
+    origin: str = ""
+    carry_sum: float = 0.0
+    carry_n: int = 0
+    shadows: dict = field(default_factory=dict)
 
     def record_eval(self, val: float) -> None:
         if val < self.best:
