@@ -13,9 +13,16 @@ import pytest
 import torch
 from scalinglaws.store.ensure import _branch_phases, ensure_runs
 from scalinglaws.store.tables import list_runs
-from scalinglaws.training.branches import FROM_PARENT, RECOMPUTED, branch_specs, check_branch_of, checkpoint_name
+from scalinglaws.training.branches import branch_specs, check_branch_of
 from scalinglaws.training.loop import train_run
-from scalinglaws.training.run_folder import read_metrics, read_summary, verify_run
+from scalinglaws.training.run_folder import (
+    FROM_PARENT,
+    RECOMPUTED,
+    checkpoint_name,
+    read_metrics,
+    read_summary,
+    verify_run,
+)
 from scalinglaws.training.schedule import eval_steps, get_lr
 from scalinglaws.training.spec import RunSpec, SpecError
 

@@ -28,9 +28,9 @@ from typing import Iterable
 import pandas as pd
 
 from scalinglaws import ScalingLawsError
-from scalinglaws.training.branches import branch_problem
 from scalinglaws.training.run_folder import (
     CorruptRunError,
+    branch_problem,
     is_done,
     plain_file,
     read_checked,

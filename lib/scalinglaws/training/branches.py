@@ -20,9 +20,6 @@ This module imports no torch (the store's checks use it).
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from scalinglaws.training.spec import RunSpec, SpecError
 
 # Fields a branch may set differently from its trunk: its budget and cooldown, its eval steps and its
@@ -30,13 +27,8 @@ from scalinglaws.training.spec import RunSpec, SpecError
 BRANCH_FREE_FIELDS = ("tokens", "schedule_tokens", "decay_frac", "eval_points", "branch_from", "branch_step",
                       "lr_source", "label")
 
-# summary.json["branch"]["start"] of a branch: where its stable phase came from.
-FROM_PARENT, RECOMPUTED = "parent checkpoint", "recomputed"
 
 
-def checkpoint_name(step: int) -> str:
-    """The file a trunk keeps at a branch point (in its own folder)."""
-    return f"ckpt_step{int(step)}.pt"
 
 
 def branch_specs(trunk_spec: RunSpec, budgets: list[int]) -> tuple[RunSpec, list[RunSpec]]:
@@ -81,35 +73,3 @@ def check_branch_of(trunk: RunSpec, branch: RunSpec) -> None:
                         f"before the branch point {branch.branch_step}; give the trunk a longer budget")
 
 
-def branch_problem(run_dir: Path) -> str:
-    """Why a DONE branch's link to its trunk cannot be trusted, or "" (also for a run that is no branch).
-    config.json's spec names the trunk and step; summary.json says where the stable phase came from, and
-    a branch that started from the trunk's checkpoint needs the trunk in the same store, DONE or holding
-    that checkpoint. Torch-free; reads only config.json, summary.json and the trunk folder's listing."""
-    from scalinglaws.training.run_folder import CorruptRunError, is_done, plain_file
-
-    run_dir = Path(run_dir)
-    try:
-        spec = json.loads(plain_file(run_dir, "config.json").read_text())["spec"]
-        if not spec.get("branch_from"):
-            return ""
-        link = json.loads(plain_file(run_dir, "summary.json").read_text()).get("branch")
-    except (OSError, json.JSONDecodeError, KeyError, TypeError, CorruptRunError) as e:
-        return f"branch record unreadable: {e.__class__.__name__}: {e}"
-    parent, step = spec["branch_from"], spec.get("branch_step")
-    if not isinstance(link, dict):
-        return f"config.json names trunk {parent} but summary.json records no branch start"
-    if (link.get("parent"), link.get("step")) != (parent, step):
-        return (f"config.json names trunk {parent} at step {step} but summary.json says trunk {link.get('parent')} "
-                f"at step {link.get('step')}: the folder was altered")
-    if link.get("start") == RECOMPUTED:
-        return ""
-    if link.get("start") != FROM_PARENT:
-        return f"summary.json's branch start {link.get('start')!r} is neither {FROM_PARENT!r} nor {RECOMPUTED!r}"
-    trunk = run_dir.parent / str(parent)
-    if not str(parent).isalnum() or trunk.is_symlink() or not trunk.is_dir():
-        return (f"started from trunk {parent}'s checkpoint at step {step}, but there is no run {parent} in "
-                f"{run_dir.parent}; copy the trunk with its branches, or retrain the branch (rm -r {run_dir})")
-    if not (is_done(trunk) or (trunk / checkpoint_name(step)).is_file()):
-        return f"trunk {parent} is neither done nor holds {checkpoint_name(step)}, which the branch started from"
-    return ""

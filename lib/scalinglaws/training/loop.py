@@ -47,9 +47,12 @@ import torch
 from scalinglaws import __version__
 from scalinglaws.data.paths import file_lock
 from scalinglaws.data.tokens import prepare_tokens
-from scalinglaws.training.branches import FROM_PARENT, RECOMPUTED, check_branch_of, checkpoint_name
+from scalinglaws.training.branches import check_branch_of
 from scalinglaws.training.evaluate import VAL, EvalSets, evaluate_run, save_weights
 from scalinglaws.training.run_folder import (
+    FROM_PARENT,
+    RECOMPUTED,
+    checkpoint_name,
     file_sha256,
     is_done,
     refuse_links,
@@ -66,12 +69,12 @@ from scalinglaws.training.trainer import (
     Progress,
     RunError,
     Trainer,
-    _metrics_row,
     check_data,
     diverged_interval,
     diverged_train,
     diverged_val,
     eval_point,
+    metrics_row,
     resolve_device,
     tune_allocator,
 )
@@ -420,7 +423,7 @@ class Shadows:
                 if diverged_val(val, step, self.limit):  # the branch stops there too: it retrains to say so
                     del self.live[i]
                     continue
-                bp.rows.append(_metrics_row(b, tr, bp, train_loss=float(bp.carry_sum) / bp.carry_n, val=val))
+                bp.rows.append(metrics_row(b, tr, bp, train_loss=float(bp.carry_sum) / bp.carry_n, val=val))
                 bp.record_eval(val)
                 bp.carry_sum, bp.carry_n = 0.0, 0
         here = [i for i in self.live if self.specs[i].branch_step == step]

@@ -137,9 +137,7 @@ def read_metrics(run_dir: Path) -> list[dict]:
 
 def verify_run(run_dir: Path) -> str:
     """Why a DONE run folder cannot be trusted (see read_verified and read_sidecars; for a cooldown
-    branch also its link to its trunk, branches.branch_problem), or "" when its files agree."""
-    from scalinglaws.training.branches import branch_problem  # it reads this module's helpers
-
+    branch also its link to its trunk, branch_problem), or "" when its files agree."""
     try:
         read_verified(run_dir)
         read_sidecars(run_dir)
@@ -269,5 +267,46 @@ def read_checked(run_dir: Path) -> tuple[dict, list[dict]]:
     except CorruptRunError as e:
         raise CorruptRunError(f"run {run_dir.name} in {run_dir.parent} is corrupt: {e}. "
                               f"Delete the folder and run again to re-train it (rm -r {run_dir})") from None
+
+
+# summary.json["branch"]["start"] of a branch: where its stable phase came from.
+FROM_PARENT, RECOMPUTED = "parent checkpoint", "recomputed"
+
+
+def checkpoint_name(step: int) -> str:
+    """The file a trunk keeps at a branch point (in its own folder)."""
+    return f"ckpt_step{int(step)}.pt"
+
+
+def branch_problem(run_dir: Path) -> str:
+    """Why a DONE branch's link to its trunk cannot be trusted, or "" (also for a run that is no branch).
+    config.json's spec names the trunk and step; summary.json says where the stable phase came from, and
+    a branch that started from the trunk's checkpoint needs the trunk in the same store, DONE or holding
+    that checkpoint. Torch-free; reads only config.json, summary.json and the trunk folder's listing."""
+    run_dir = Path(run_dir)
+    try:
+        spec = json.loads(plain_file(run_dir, "config.json").read_text())["spec"]
+        if not spec.get("branch_from"):
+            return ""
+        link = json.loads(plain_file(run_dir, "summary.json").read_text()).get("branch")
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, CorruptRunError) as e:
+        return f"branch record unreadable: {e.__class__.__name__}: {e}"
+    parent, step = spec["branch_from"], spec.get("branch_step")
+    if not isinstance(link, dict):
+        return f"config.json names trunk {parent} but summary.json records no branch start"
+    if (link.get("parent"), link.get("step")) != (parent, step):
+        return (f"config.json names trunk {parent} at step {step} but summary.json says trunk {link.get('parent')} "
+                f"at step {link.get('step')}: the folder was altered")
+    if link.get("start") == RECOMPUTED:
+        return ""
+    if link.get("start") != FROM_PARENT:
+        return f"summary.json's branch start {link.get('start')!r} is neither {FROM_PARENT!r} nor {RECOMPUTED!r}"
+    trunk = run_dir.parent / str(parent)
+    if not str(parent).isalnum() or trunk.is_symlink() or not trunk.is_dir():
+        return (f"started from trunk {parent}'s checkpoint at step {step}, but there is no run {parent} in "
+                f"{run_dir.parent}; copy the trunk with its branches, or retrain the branch (rm -r {run_dir})")
+    if not (is_done(trunk) or (trunk / checkpoint_name(step)).is_file()):
+        return f"trunk {parent} is neither done nor holds {checkpoint_name(step)}, which the branch started from"
+    return ""
 
 

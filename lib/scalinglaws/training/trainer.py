@@ -223,7 +223,7 @@ def eval_point(spec: RunSpec, tr: Trainer, p: Progress, extra: EvalSets, out: Lo
     val = tr.evaluate()
     if reason := diverged_val(val, p.step, limit):
         return "diverged", reason
-    p.rows.append(_metrics_row(spec, tr, p, train_loss=train_loss, val=val))
+    p.rows.append(metrics_row(spec, tr, p, train_loss=train_loss, val=val))
     p.extra_rows += extra.rows(tr.scorer, p.step, p.step * spec.tokens_per_step)
     p.record_eval(val)
     out.eval(p.rows[-1], p.extra_rows[len(p.extra_rows) - len(extra.names):])
@@ -260,7 +260,7 @@ def diverged_val(val: float, step: int, limit: float) -> str:
     return ""
 
 
-def _metrics_row(spec: RunSpec, tr: Trainer, p: Progress, *, train_loss: float, val: float) -> dict:
+def metrics_row(spec: RunSpec, tr: Trainer, p: Progress, *, train_loss: float, val: float) -> dict:
     """One line of metrics.jsonl (the key order is part of the file's bytes, and so of its checksum)."""
     fpt = spec.describe()["flops_per_token"]
     tokens = p.step * spec.tokens_per_step
