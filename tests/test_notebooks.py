@@ -3,8 +3,10 @@ results table the claims table can read, figures with their data, and an execute
 
 import json
 import math
+import re
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import nbformat
 import pandas as pd
@@ -178,3 +180,20 @@ def test_committed_notebooks_match_their_sources():
         cells = [c for c in committed.cells if "injected-parameters" not in c.metadata.get("tags", [])]
         assert [(c.cell_type, c.source) for c in cells] == [(c.cell_type, c.source) for c in built.cells], nb
         assert committed.metadata["kernelspec"]["name"] == "python3"
+
+
+# Where a machine shows through: an absolute path (a home, a checkout, a virtual environment) or a user name.
+_MACHINE_DETAIL = re.compile(r"(?<![\w.])/(?:work|root|home|Users|tmp|opt|usr)/|site-packages|[A-Za-z]:\\\\Users")
+
+
+def test_no_committed_output_names_the_machine_that_made_it():
+    root = Path(__file__).resolve().parents[1]
+    files = [*root.glob("notebooks/*.ipynb"), *root.glob("figures/*/*.csv"), *root.glob("figures/*/*.json"),
+             *root.glob("figures/*/*.svg"), root / "docs" / "results.md"]
+    hits = []
+    for f in files:
+        if f.exists():
+            for m in _MACHINE_DETAIL.finditer(f.read_text(errors="replace")):
+                hits.append(f"{f.relative_to(root)}: …{f.read_text(errors='replace')[max(0, m.start() - 40):m.end() + 20]!r}")
+                break
+    assert not hits, "committed outputs name the machine that made them:\n" + "\n".join(hits)

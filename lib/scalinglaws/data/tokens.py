@@ -101,7 +101,7 @@ def _train_tokenizer(texts: list[str], vocab_size: int):
 
 
 def _progress(iterable, total, desc):
-    from tqdm.auto import tqdm  # here: tqdm.auto looks for Jupyter widgets on import; only a cache build shows bars
+    from tqdm import tqdm  # plain text bars (tqdm.auto warns in a kernel without widgets); only a cache build shows bars
 
     return tqdm(iterable, total=total, desc=desc, disable=not sys.stderr.isatty(), leave=False)
 

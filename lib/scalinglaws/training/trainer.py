@@ -30,7 +30,7 @@ import sys
 from dataclasses import dataclass, field
 
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain text bars: tqdm.auto warns in a kernel without widgets, naming a site-packages path in the output
 
 from scalinglaws import ScalingLawsError
 from scalinglaws.data.windows import batch_starts, gather_windows, subset_tokens
