@@ -98,10 +98,12 @@ def read_results(path: Path) -> list[dict]:
     out = []
     for i, r in enumerate(records):
         if not isinstance(r, dict) or any(k not in r for k in _RECORD_KEYS) or not isinstance(r["quantity"], str):
-            raise ScalingLawsError(f"results file {path}: record {i} is not a result record (needs {', '.join(_RECORD_KEYS)}); {fix}")
+            raise ScalingLawsError(f"results file {path}: record {i} is not a result record "
+                                   f"(needs {', '.join(_RECORD_KEYS)}); {fix}")
         bad = [k for k in _RECORD_NUMBERS if r[k] is not None and (isinstance(r[k], bool) or not isinstance(r[k], (int, float)))]
         if bad:
-            raise ScalingLawsError(f"results file {path}: record {i} ({r['quantity']}) has a non-number {bad[0]}={r[bad[0]]!r}; {fix}")
+            raise ScalingLawsError(f"results file {path}: record {i} ({r['quantity']}) has a non-number "
+                                   f"{bad[0]}={r[bad[0]]!r}; {fix}")
         out.append({**r, **{k: None for k in _RECORD_NUMBERS if r[k] is not None and not math.isfinite(r[k])}})
     return out
 

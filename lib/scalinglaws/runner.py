@@ -6,8 +6,8 @@
 The reference `cpu` profile writes executed notebooks over the committed ones in notebooks/ (so
 readers see the reference outputs); other profiles write executed copies under runs/<profile>/.
 Figures and NN_results.json go to figures/<profile>/ (for a store other than runs/<profile>, given as
-runs_dir without figures_dir: to <runs_dir>/../figures/<profile>, never over the profile's own). Runs already in the store are not retrained,
-so a second run of the study takes seconds per notebook.
+runs_dir without figures_dir: to <runs_dir>/../figures/<profile>, never over the profile's own).
+Runs already in the store are not retrained, so a second run of the study takes seconds per notebook.
 """
 
 from __future__ import annotations
