@@ -14,15 +14,16 @@
     scalinglaws predict --params 1e9 --tokens 2e10             # loss of a model, and whether it overfits
     scalinglaws predict --run runs/cli/<id> --target-loss 4.5  # a run's final loss and the steps to a target
 
-Exit status: 0 done; 1 a run diverged (train) or a finished run is corrupt (runs --check); 2 an error a
-user can fix, printed as one line (``error: ...``); 130 interrupted (Ctrl-C).
+Exit status: see EXIT_CODES below (also in ``scalinglaws --help``).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -41,15 +42,68 @@ from scalinglaws.training.run_folder import read_evals, read_summary
 from scalinglaws.training.spec import RunSpec
 
 
+# What each exit status means; printed at the end of `scalinglaws --help`. A diverged run (the model's
+# loss exploded: a fact about the LR, recorded in the store) is told apart from a crash (a bug or a
+# broken machine), so scripts can retry one with a lower LR and report the other.
+EXIT_CODES = {
+    0: "done",
+    1: "a crash (an unexpected error, with its traceback), or a corrupt finished run (runs --check)",
+    2: "an error you can fix (a bad option, file or folder), printed as one line 'error: ...' naming the fix",
+    3: "the run diverged (train): recorded in the store as diverged; lower --lr",
+    130: "interrupted (Ctrl-C)",
+}
+EXIT_DIVERGED = 3
+
+
 def _num(s: str) -> int:
-    """Accept 2e6 or 2_000_000 for token counts."""
+    """Accept 2e6 or 2_000_000 for token counts (and any whole number); inf, nan and fractions are refused."""
     try:
         v = float(s.replace("_", ""))
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {s}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"{s} is not a finite number: give a whole number such as 2e6")
     if v != int(v):
         raise argparse.ArgumentTypeError(f"not an integer: {s}")
-    return int(v)
+    # exact for integers typed as digits (float would round 2**53 + 1)
+    return int(s.replace("_", "")) if s.replace("_", "").lstrip("+-").isdigit() else int(v)
+
+
+def _workers(flag: str, n: int) -> None:
+    if n < 0:
+        raise ScalingLawsError(f"{flag} {n}: use a whole number >= 0 (0 = automatic)")
+
+
+def _output_file(flag: str, path: str) -> Path:
+    """A file the command will write: its folder must exist and be writable, checked before any work
+    (estimate --csv would otherwise time every shape first, then fail)."""
+    out = Path(path)
+    parent = out.parent
+    if out.is_dir():
+        raise ScalingLawsError(f"{flag} {path}: that is a folder; name a file in it")
+    if not parent.is_dir():
+        raise ScalingLawsError(f"{flag} {path}: folder {parent} does not exist; create it or name a file in an existing folder")
+    why = _cannot_write_in(parent)
+    if why or (out.exists() and not os.access(out, os.W_OK)):
+        raise ScalingLawsError(f"{flag} {path}: cannot write there ({why or 'read-only file'}); choose a folder you can write to")
+    return out
+
+
+def _cannot_write_in(folder: Path) -> str:
+    """'' if a file can be created in folder, else why not. Tried, not read off the mode bits: root
+    passes every permission check, yet not on a read-only filesystem."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return ""
+    except OSError as e:
+        return e.strerror or str(e)
+
+
+def _write_text(flag: str, out: Path, text: str) -> None:
+    try:
+        out.write_text(text)
+    except OSError as e:
+        raise ScalingLawsError(f"{flag} {out}: cannot write it ({e.strerror or e}); choose a folder you can write to") from None
 
 
 def _executor(a) -> str:
@@ -94,12 +148,17 @@ def _cmd_train(a) -> int:
     else:
         rd = train_run(spec, a.runs_dir, device=a.device, threads=a.threads, eval_sets=a.eval_sets)
     s = read_summary(rd)
+    if s["status"] == "diverged":  # no final loss to print: one line, its own exit status
+        print(f"{rd}\nstatus diverged", flush=True)
+        print(f"error: diverged: {s.get('reason') or 'the loss exploded'} (recorded in the store as diverged; "
+              f"lower --lr, now {spec.lr:g})", file=sys.stderr)
+        return EXIT_DIVERGED
     print(f"{rd}\nstatus {s['status']}  final val loss {s['final_val_loss']:.4f}  best {s['best_val_loss']:.4f} "
           f"at step {s['best_step']}  ({s['tokens_per_s'] or 0:,.0f} tokens/s)")
     if a.eval_sets:
         final = {r["set"]: r["loss"] for r in read_evals(rd) if r["step"] == s["steps"]}
         print("final loss on eval sets: " + ", ".join(f"{k} {v:.4f}" for k, v in final.items()))
-    return 0 if s["status"] != "diverged" else 1
+    return 0
 
 
 def _cmd_runs(a) -> int:
@@ -125,6 +184,9 @@ def _cmd_runs(a) -> int:
 
 
 def _cmd_study(a) -> int:
+    _workers("--workers", a.workers)
+    if a.out:
+        _output_folder("--out", a.out)
     if a.group is not None:
         if a.group < 1:
             raise ScalingLawsError("--group must be >= 1 (runs per stacked model; 1 = one at a time)")
@@ -140,13 +202,29 @@ def _cmd_study(a) -> int:
     return 0
 
 
+def _output_folder(flag: str, path: str) -> None:
+    """A folder the command writes into (created if missing): refused at once where it cannot be."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise ScalingLawsError(f"{flag} {path}: that is a file; name a folder")
+    existing = next(q for q in (p, *p.parents) if q.exists())  # the folder it would be created in
+    why = "a file, not a folder" if not existing.is_dir() else _cannot_write_in(existing)
+    if why:
+        raise ScalingLawsError(f"{flag} {path}: cannot write in {existing} ({why}); choose a folder you can write to")
+
+
 def _cmd_estimate(a) -> int:
     from scalinglaws.study.estimate import estimate
+
+    if a.workers < 1:
+        raise ScalingLawsError(f"--workers {a.workers}: use a whole number >= 1 (training processes timed at once)")
+    if a.csv:
+        _output_file("--csv", a.csv)
 
     e = estimate(a.profile, workers=a.workers, runs_dir=a.runs_dir, log=None if a.quiet else print)
     print(e.summary())
     if a.csv:
-        e.runs.to_csv(a.csv, index=False)
+        _write_text("--csv", Path(a.csv), e.runs.to_csv(index=False))
         print(f"wrote {a.csv} (one row per run)")
     return 0
 
@@ -154,10 +232,11 @@ def _cmd_estimate(a) -> int:
 def _cmd_report(a) -> int:
     tables = {"claims": claims_markdown, "full": results_markdown}
     if a.write:
-        out = Path(a.write)
-        out.write_text(f"# Full results of the `{a.profile}` profile\n\nGenerated by `scalinglaws report --profile {a.profile} "
-                       f"--write {a.write}` from figures/{a.profile}/NN_results.json; do not edit by hand.\n\n"
-                       "## Claims\n\n" + claims_markdown(a.profile) + "\n\n## Every quantity\n\n" + results_markdown(a.profile) + "\n")
+        out = _output_file("--write", a.write)
+        text = (f"# Full results of the `{a.profile}` profile\n\nGenerated by `scalinglaws report --profile {a.profile} "
+                f"--write {a.write}` from figures/{a.profile}/NN_results.json; do not edit by hand.\n\n"
+                "## Claims\n\n" + claims_markdown(a.profile) + "\n\n## Every quantity\n\n" + results_markdown(a.profile) + "\n")
+        _write_text("--write", out, text)
         print(f"wrote {out}")
         return 0
     print(tables[a.table](a.profile))
@@ -181,6 +260,21 @@ class _DefaultsShown(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+class _DefaultsShownRaw(_DefaultsShown):
+    """The top-level help: the epilog's table of exit codes keeps its lines."""
+
+    def _fill_text(self, text, width, indent):
+        return "".join(indent + line for line in text.splitlines(keepends=True))
+
+
+class _OneLineErrors(argparse.ArgumentParser):
+    """A bad option is one line on stderr (``error: scalinglaws train: ...``), exit 2, as every other
+    error a user can fix; the usage is one --help away."""
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def _add_executor_options(p) -> None:
     p.add_argument("--executor", default="local", choices=["local", "slurm"],
                    help="local: train on this machine; slurm: as Slurm job arrays through submitit (docs/slurm.md)")
@@ -190,8 +284,9 @@ def _add_executor_options(p) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     fmt = _DefaultsShown  # every option's help shows its default
-    p = argparse.ArgumentParser(prog="scalinglaws", description="Reproduce Kaplan et al. 2020 at small scale.",
-                                formatter_class=fmt)
+    epilog = "exit status:\n" + "\n".join(f"  {k:<4} {v}" for k, v in EXIT_CODES.items())
+    p = _OneLineErrors(prog="scalinglaws", description="Reproduce Kaplan et al. 2020 at small scale.",
+                       formatter_class=_DefaultsShownRaw, epilog=epilog)
     p.add_argument("--version", action="version", version=f"scalinglaws {__version__}")
     sub = p.add_subparsers(dest="cmd", required=True)
     _add = sub.add_parser
@@ -207,27 +302,27 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--runs-dir", default="runs/cli", help="run store: the run goes to <runs-dir>/<run id>")
     pt.add_argument("--arch", default="gpt2", choices=["gpt2", "lstm"],
                     help="gpt2 (the transformer) or lstm (n-layer LSTM layers of width d-model; notebook 08)")
-    pt.add_argument("--n-layer", type=int, required=True, help="transformer blocks (or LSTM layers)")
-    pt.add_argument("--d-model", type=int, required=True, help="residual stream width")
-    pt.add_argument("--n-head", type=int, default=0, help="0 = d_model/16")
-    pt.add_argument("--d-ff", type=int, default=0, help="0 = 4*d_model")
-    pt.add_argument("--n-ctx", type=int, default=128, help="context length in tokens")
-    pt.add_argument("--vocab", type=int, default=1024, help="BPE vocabulary size")
+    pt.add_argument("--n-layer", type=_num, required=True, help="transformer blocks (or LSTM layers)")
+    pt.add_argument("--d-model", type=_num, required=True, help="residual stream width")
+    pt.add_argument("--n-head", type=_num, default=0, help="0 = d_model/16")
+    pt.add_argument("--d-ff", type=_num, default=0, help="0 = 4*d_model")
+    pt.add_argument("--n-ctx", type=_num, default=128, help="context length in tokens")
+    pt.add_argument("--vocab", type=_num, default=1024, help="BPE vocabulary size")
     pt.add_argument("--tokens", type=_num, default=2_000_000, help="training tokens (e.g. 2e6)")
     pt.add_argument("--data-tokens", type=_num, default=0, help="train on a D-token subset (repeating); 0 = all")
     pt.add_argument("--data-sampling", default="prefix", choices=["prefix", "chunks"],
                     help="subset = the first D tokens, or random 2048-token chunks across all books")
-    pt.add_argument("--batch-size", type=int, default=16, help="sequences per step")
+    pt.add_argument("--batch-size", type=_num, default=16, help="sequences per step")
     pt.add_argument("--lr", type=float, default=0.0, help="peak LR; 0 = the default rule for this N")
     pt.add_argument("--patience", type=int, default=0, help="early stopping after this many evals w/o gain")
     pt.add_argument("--schedule", default="cosine", choices=["cosine", "wsd"], help="LR decay after warmup")
-    pt.add_argument("--warmup-steps", type=int, default=0, help="0 = min(200, 5%% of the steps)")
+    pt.add_argument("--warmup-steps", type=_num, default=0, help="0 = min(200, 5%% of the steps)")
     pt.add_argument("--dropout", type=float, default=0.0, help="dropout probability (Kaplan: 0.1 on data-limited runs)")
     pt.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     pt.add_argument("--kernels", default="fast", choices=["fast", "reference"],
                     help="fast: exact GELU + fused head loss; reference: GPT-2 tanh GELU + plain cross_entropy")
     pt.add_argument("--compile", action="store_true", help="torch.compile the block stack (measure first: no gain on CPU)")
-    pt.add_argument("--seed", type=int, default=0, help="model initialisation and data order")
+    pt.add_argument("--seed", type=_num, default=0, help="model initialisation and data order")
     pt.add_argument("--eval-sets", nargs="+", default=None, metavar="SET",
                     help="also evaluate these texts at every eval point (evals.jsonl beside the run; the run's id "
                          "and results are unchanged): ood (all four of ../shared/ood), ood:fortunes, "

@@ -12,6 +12,7 @@ so a second run of the study takes seconds per notebook.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from scalinglaws import ScalingLawsError
@@ -52,7 +53,7 @@ def results_markdown(profile: str = "cpu", figures_dir: str | None = None) -> st
         path = fig / f"{f.nb}_results.json"
         if not path.exists():
             continue
-        for r in json.loads(path.read_text()):
+        for r in read_results(path):
             ci = f" [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]" if r["ci_low"] is not None else ""
             lines.append(f"| {f.title} | {_cell(_label(r))} | {_fmt(r['value'])}{ci} | {_cell(r['units']) or '–'} | "
                          f"{_fmt(r['paper_value'])} | {_cell(r['note'])} | {_links(profile, fig, f)} |")
@@ -67,7 +68,7 @@ def claims_markdown(profile: str = "cpu", figures_dir: str | None = None) -> str
              "|---|---|---|---|---|---|"]
     for f in FINDINGS_REGISTRY.FINDINGS:
         path = fig / f"{f.nb}_results.json"
-        records = json.loads(path.read_text()) if path.exists() else []
+        records = read_results(path) if path.exists() else []
         for c in f.claims:
             word, why, r = FINDINGS_REGISTRY.verdict(c, records)
             ours = "–"
@@ -84,6 +85,35 @@ def _label(r) -> str:
     if hasattr(r, "label"):  # a records.Record
         return r.label
     return r["label"] if "label" in r else r["quantity"]
+
+
+_RECORD_NUMBERS = ("value", "ci_low", "ci_high", "paper_value")
+_RECORD_KEYS = (*_RECORD_NUMBERS, "units", "note")  # and a name: "key" + "label" (typed records) or "quantity"
+
+
+def read_results(path: Path) -> list[dict]:
+    """The records of one NN_results.json, checked: a file that is not a list of result records is one
+    line naming it (not a traceback naming none). A NaN or infinite number (json reads both) is no
+    measurement: it becomes None, so the claim's verdict is "not measured", never "not reproduced"."""
+    fix = f"re-run its notebook to rewrite it (scalinglaws study --notebooks {path.name[:2]})"
+    try:
+        records = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ScalingLawsError(f"results file {path} does not read as JSON ({e.__class__.__name__}: {e}); {fix}") from None
+    if not isinstance(records, list):
+        raise ScalingLawsError(f"results file {path} holds a {type(records).__name__}, not a list of records; {fix}")
+    out = []
+    for i, r in enumerate(records):
+        named = isinstance(r, dict) and (isinstance(r.get("label"), str) or isinstance(r.get("quantity"), str))
+        if not named or any(k not in r for k in _RECORD_KEYS):
+            raise ScalingLawsError(f"results file {path}: record {i} is not a result record "
+                                   f"(needs a label, {', '.join(_RECORD_KEYS)}); {fix}")
+        bad = [k for k in _RECORD_NUMBERS if r[k] is not None and (isinstance(r[k], bool) or not isinstance(r[k], (int, float)))]
+        if bad:
+            raise ScalingLawsError(f"results file {path}: record {i} ({_label(r)}) has a non-number "
+                                   f"{bad[0]}={r[bad[0]]!r}; {fix}")
+        out.append({**r, **{k: None for k in _RECORD_NUMBERS if r[k] is not None and not math.isfinite(r[k])}})
+    return out
 
 
 def _cell(t) -> str:

@@ -5,15 +5,18 @@
 
 The reference `cpu` profile writes executed notebooks over the committed ones in notebooks/ (so
 readers see the reference outputs); other profiles write executed copies under runs/<profile>/.
-Figures and NN_results.json go to figures/<profile>/. Runs already in the store are not retrained,
-so a second run of the study takes seconds per notebook.
+Figures and NN_results.json go to figures/<profile>/ (for a store other than runs/<profile>, given as
+runs_dir without figures_dir: to <runs_dir>/../figures/<profile>, never over the profile's own).
+Runs already in the store are not retrained, so a second run of the study takes seconds per notebook.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+import math
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -56,6 +59,36 @@ def check_notebook_parameters(namespace: dict, extra: tuple = ()) -> None:
         near = difflib.get_close_matches(k, known, n=1)
         hint = f" (did you mean '{near[0]}'?)" if near else ""
         raise ScalingLawsError(f"unknown notebook parameter '{k}'{hint}; the parameters are: {', '.join(known)}")
+    for name, (ok, want) in _PARAMETER_VALUES.items():
+        if name in namespace and not ok(namespace[name]):
+            raise ScalingLawsError(f"notebook parameter {name}={namespace[name]!r}: use {want}")
+
+
+def _whole(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _text(v) -> bool:
+    return v is None or isinstance(v, str)
+
+
+# The values each declared parameter accepts (check_notebook_parameters): a wrong one (-p n_boot 1.5,
+# -p scale nan, a dict as corpus) is refused in the first cell, before any training; papermill would
+# pass it on, and some (scale -1) only failed after the LR sweeps had trained.
+_PARAMETER_VALUES = {
+    "profile": (lambda v: isinstance(v, str) and v != "", "a profile name (smoke, quick, cpu, gpu)"),
+    "runs_dir": (_text, "a folder (a string; '' = runs/<profile>)"),
+    "figures_dir": (_text, "a folder (a string; '' = the default, see Study)"),
+    "workers": (lambda v: _whole(v) and v >= 0, "a whole number >= 0 (0 = automatic)"),
+    "device": (lambda v: isinstance(v, str) and v != "", "cpu, cuda, cuda:N or auto"),
+    "seed": (lambda v: _whole(v) and 0 <= v < 2**32, "a whole number in [0, 2**32)"),
+    "corpus": (_text, "a corpus string: gutenberg[:N], a local path or hub:<id> ('' = the profile's)"),
+    "n_boot": (lambda v: _whole(v) and v >= -1, "a whole number: 0 = the profile's default, -1 = no bootstrap, else resamples"),
+    # 0 / None = the profile's own token budgets (Study treats them as "not given")
+    "scale": (lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0),
+              "a finite number > 0 that multiplies the token budgets (0 = the profile's)"),
+    "executor": (lambda v: v in ("local", "slurm"), "'local' or 'slurm'"),
+}
 
 
 def _study_from_parameters(p: dict):
@@ -155,7 +188,13 @@ def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device:
     if pretrain is None:
         pretrain = True
     out_dir = Path(out) if out else (root / "notebooks" if profile == "cpu" else root / "runs" / profile / "notebooks")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir):  # tried, not read off the mode bits (root passes those)
+            pass
+    except OSError as e:
+        raise ScalingLawsError(f"cannot write executed notebooks to {out_dir} ({e.strerror or e}); "
+                               "choose a folder you can write to (--out)") from None
     params = dict(profile=profile, workers=workers, device=device, executor=executor,
                   runs_dir=str(Path(runs_dir).resolve()) if runs_dir else "",
                   figures_dir=str(Path(figures_dir).resolve()) if figures_dir else "")
@@ -197,7 +236,8 @@ def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device:
                           f"(failed execution: {checkout_relative(failed_copy)}; {checkout_relative(final)} left as it was)")
             print(f"[study {profile}] {i}/{len(nbs)} FAILED: {failed[-1]}", flush=True)
         times[nb] = time.perf_counter() - t0
-        print(f"[study {profile}] {i}/{len(nbs)} {nb} done in {times[nb]:.0f}s", flush=True)
+        if not failed or not failed[-1].startswith(f"{nb} failed"):  # a failed notebook is not "done"
+            print(f"[study {profile}] {i}/{len(nbs)} {nb} done in {times[nb]:.0f}s", flush=True)
     total = time.perf_counter() - t_all
     print(f"[study {profile}] all {len(nbs)} notebooks in {total / 60:.1f} min", flush=True)
     # Wall times are a record of a whole-study execution, not a result: they go beside the runs, not the

@@ -26,7 +26,7 @@
 # %% tags=["parameters"]
 profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.study.profiles)
 runs_dir: str = ""  # run store folder; empty means <repo>/runs/<profile>
-figures_dir: str = ""  # folder for figures and NN_results.json; empty means <repo>/figures/<profile>
+figures_dir: str = ""  # folder for figures and NN_results.json; empty means <repo>/figures/<profile>, or <runs_dir>/../figures/<profile> for another store
 workers: int = 0  # training worker processes; 0 means automatic layout (scalinglaws.store.executors.auto_layout)
 device: str = "cpu"  # cpu | cuda | auto
 seed: int = 0  # model initialisation and data order of every run
@@ -34,7 +34,7 @@ corpus: str = ""  # empty means the corpus of the profile (gutenberg); or a loca
 n_boot: int = 0  # bootstrap resamples per fit; 0 means the default of the profile; -1 means none (point estimates only, no intervals)
 scale: float = 0.0  # multiply every token budget (gpu users with more time); 0 means no change
 executor: str = "local"  # local | slurm (runs as Slurm job arrays; options: $SCALINGLAWS_SLURM_CONFIG, see docs/slurm.md)
-eval_sets: str = ""  # extra text to evaluate, comma-separated: empty means the profile sets (ood = the four texts in ../shared/ood); or names such as ood:fortunes or a folder of .txt files
+eval_sets: str = ""  # extra text to evaluate, comma-separated: empty means the profile sets (ood: the four texts in ../shared/ood); or names such as ood:fortunes or a folder of .txt files
 
 
 # %%

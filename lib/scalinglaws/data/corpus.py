@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import glob as globlib
 import hashlib
+import logging
 import lzma
 import os
 import re
@@ -114,6 +115,67 @@ def _local_files(ref: CorpusRef) -> list[Path]:
     if len(kinds) > 1:
         raise CorpusError(f"'{ref.target}' mixes file types {sorted(kinds)}; point the corpus at one type")
     return files
+
+
+def check_text_file(f: Path) -> None:
+    """A corpus text file must be UTF-8 text: a binary or Latin-1 file is one line naming it (datasets'
+    own error names no file, and a NUL-laden binary would otherwise be tokenized as text)."""
+    try:
+        raw = lzma.open(f).read() if f.name.lower().endswith(".xz") else f.read_bytes()
+    except (OSError, lzma.LZMAError) as e:
+        raise CorpusError(f"corpus file {f} cannot be read ({e}); fix or remove it") from None
+    if b"\x00" in raw:
+        raise CorpusError(f"corpus file {f} is binary (it holds NUL bytes), not text; remove it from the corpus")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CorpusError(f"corpus file {f} is not UTF-8 (byte {e.start}: {raw[e.start:e.start + 1]!r}); convert it, "
+                          f"e.g. iconv -f latin1 -t utf-8 {f.name} > {f.stem}.utf8{f.suffix}") from None
+
+
+def _unreadable_rows(files: list[Path], kind: str, e: Exception) -> str:
+    """One line for a JSON/parquet corpus that datasets could not load, naming the first file that does
+    not read on its own."""
+    for f in files:
+        why = _json_problem(f) if kind == "json" else _parquet_problem(f)
+        if why:
+            return f"corpus file {f} {why}; fix or remove it"
+    first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    return f"the {kind} files of the corpus do not load ({e.__class__.__name__}: {first[:200]}); check them"
+
+
+def _json_problem(f: Path) -> str | None:
+    import json
+
+    try:
+        text = f.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        return f"is not UTF-8 (byte {e.start})"
+    except OSError as e:
+        return f"cannot be read ({e.strerror or e})"
+    try:
+        json.loads(text)  # one JSON document (a list of rows)
+        return None
+    except json.JSONDecodeError:
+        pass
+    for i, line in enumerate(text.splitlines(), 1):  # else JSON lines: one object per line
+        if line.strip():
+            try:
+                if not isinstance(json.loads(line), dict):
+                    return f"line {i} is not a JSON object (one row per line)"
+            except json.JSONDecodeError as e:
+                return f"line {i} is not valid JSON ({e.msg})"
+    return None
+
+
+def _parquet_problem(f: Path) -> str | None:
+    import pyarrow.parquet as pq
+
+    try:
+        pq.read_table(f)
+    except Exception as e:  # noqa: BLE001 - pyarrow's errors for a broken file vary (ArrowInvalid, OSError)
+        return f"is not a readable parquet file ({e.__class__.__name__})"
+    return None
 
 
 def _kind_of(f: Path) -> str | None:
@@ -263,13 +325,23 @@ def load_documents(corpus: str) -> tuple[list[str], list[str], dict]:
         files = _local_files(ref)
         kind = _kind_of(files[0])
         if kind == "text":
+            for f in files:  # before datasets reads them: its error would name no file
+                check_text_file(f)
             ds = datasets.load_dataset("text", data_files=[str(f) for f in files], sample_by="document", split="train",
                                       cache_dir=hf_cache)
             root = Path(os.path.commonpath([f.resolve().parent for f in files]))
             ids = [str(f.resolve().relative_to(root)) for f in files]
             texts = list(ds["text"])
         else:
-            ds = datasets.load_dataset(kind, data_files=[str(f) for f in files], split="train", cache_dir=hf_cache)
+            quiet = logging.getLogger("datasets")  # its own log line of a bad file would precede ours
+            level = quiet.level
+            quiet.setLevel(logging.CRITICAL)
+            try:
+                ds = datasets.load_dataset(kind, data_files=[str(f) for f in files], split="train", cache_dir=hf_cache)
+            except Exception as e:  # noqa: BLE001 - datasets/pyarrow raise many kinds; each is a bad file here
+                raise CorpusError(_unreadable_rows(files, kind, e)) from None
+            finally:
+                quiet.setLevel(level)
             if column not in ds.column_names:
                 raise CorpusError(f"'{ref.target}' has no column '{column}' (columns: {ds.column_names}); add ?column=NAME")
             texts = list(ds[column])

@@ -127,6 +127,11 @@ def prepare_tokens(corpus: str = "gutenberg", vocab_size: int = 1024, *, quiet: 
         return _build_tokens(corpus, vocab_size, fp, root, quiet)
 
 
+def token_cache_built(corpus: str, vocab_size: int) -> bool:
+    """Whether prepare_tokens(corpus, vocab_size) only opens its cache (else it builds it: minutes)."""
+    return (cache_dir() / "tokens" / f"{corpus_fingerprint(corpus)}-v{vocab_size}" / "meta.json").exists()
+
+
 def _build_tokens(corpus, vocab_size, fp, root, quiet) -> TokenData:
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
     ids, texts, info = load_documents(corpus)

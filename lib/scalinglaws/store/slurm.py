@@ -260,7 +260,9 @@ class SlurmExecutor:
         why = slurm_available()
         if why:
             raise SlurmError(f"cannot submit to Slurm from here: {why}")
-        self._say = (lambda msg: print(msg, flush=True)) if log else (lambda msg: None)
+        # The line and its newline in one write: print(msg) writes them separately, and the monitor thread's
+        # status lines then ran into the main thread's output ("... 0 failed[ensure_runs] ...").
+        self._say = (lambda msg: print(msg + "\n", end="", flush=True)) if log else (lambda msg: None)
         self._lock = threading.RLock()
         self._poll_lock = threading.Lock()  # poll() from the monitor thread and from a caller, one at a time
         self._queue: list[tuple[_Tracked, str]] = []  # (run, device) not yet submitted

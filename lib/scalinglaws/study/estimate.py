@@ -116,6 +116,19 @@ def time_shape(spec: RunSpec, *, steps: int = 6, warmup: int = 2, device: str = 
             "end_s": time.perf_counter() - t0}
 
 
+def _build_caches(specs, log) -> None:
+    """Build the token caches the timed shapes read, here and with a line first: each worker would
+    otherwise build it silently (108 s for the quick profile's corpus on a cold machine)."""
+    from scalinglaws.data.tokens import prepare_tokens, token_cache_built
+
+    for corpus, vocab in dict.fromkeys((s.corpus, s.vocab_size) for s in specs):
+        if not token_cache_built(corpus, vocab):
+            if log:
+                log(f"[budget] building the token cache of {corpus} (vocab {vocab}) first: once per machine, "
+                    "minutes; not part of the estimate")
+            prepare_tokens(corpus, vocab, quiet=True)
+
+
 def _pack(seconds: list[float], workers: int) -> float:
     """Wall time of jobs started longest first on `workers` workers (each next job to the first free one)."""
     free = [0.0] * max(1, workers)
@@ -161,6 +174,7 @@ def estimate(profile: str, *, workers: int = 2, steps: int = 6, runs_dir=None, s
     runs = planned_runs(profile, runs_dir=runs_dir, seed=seed, corpus=corpus, scale=scale)
     timed = dict(timed or {})
     todo = {k: s for k, s in runs.groupby("key", sort=False)["spec"].first().items() if k not in timed}
+    _build_caches(todo.values(), log)
     # Timed in `workers` processes at once, one thread each, as the study trains them (the workers share
     # caches and memory bandwidth, so a shape timed alone would look a few % faster).
     with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn")) as pool:

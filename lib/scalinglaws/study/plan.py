@@ -61,9 +61,12 @@ class Study:
         # is built and every run has failed on its own). On Slurm the device is the compute nodes'.
         if executor == "local":
             resolve_device(device)
+        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 0:
+            raise ScalingLawsError(f"workers={workers!r}: use a whole number >= 0 (0 = automatic layout)")
         root = project_root() or Path.cwd()
-        self.runs_dir = Path(runs_dir) if runs_dir else root / "runs" / self.profile.name
-        self.figures_dir = Path(figures_dir) if figures_dir else root / "figures" / self.profile.name
+        default_runs = root / "runs" / self.profile.name
+        self.runs_dir = Path(runs_dir) if runs_dir else default_runs
+        self.figures_dir = Path(figures_dir) if figures_dir else self._default_figures(root, default_runs)
         self.figures_dir.mkdir(parents=True, exist_ok=True)
         self.workers, self.device, self.seed, self.log = workers or None, device, seed, log
         self.executor = executor
@@ -73,6 +76,14 @@ class Study:
         self._read_only = False  # set on a reference study whose store must not be trained into
         self._lr_ref: str | None = None  # profile whose store gave the LRs (Profile.lr_from), once looked up
         self._lstm: pd.DataFrame | None = None  # lstm_lrs(), once swept (notebook 08 and grid("lstm") both ask)
+
+    def _default_figures(self, root: Path, default_runs: Path) -> Path:
+        """figures/<profile> for the profile's own store; for any other store <runs_dir>/../figures/<profile>,
+        so a section re-run on another store (-p runs_dir) never overwrites the figures and NN_results.json
+        of runs/<profile> (for the cpu profile: the committed reference ones)."""
+        if self.runs_dir.resolve() == default_runs.resolve():
+            return root / "figures" / self.profile.name
+        return self.runs_dir.resolve().parent / "figures" / self.profile.name
 
     @property
     def is_smoke(self) -> bool:

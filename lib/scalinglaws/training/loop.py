@@ -311,6 +311,9 @@ def start_or_resume(spec: RunSpec, data, device: str, run_dir: Path) -> tuple[Tr
     tr = Trainer(spec, data, device)
     try:
         p = resume(run_dir, tr)
+        if p.step:  # an interrupted run goes on: say so, or a restart looks like a fresh run
+            print(f"[scalinglaws] resuming run {spec.run_id} from step {p.step:,} of {spec.steps:,} (its checkpoint)",
+                  file=sys.stderr, flush=True)
     except DamagedCheckpoint as e:
         print(f"[scalinglaws] run {spec.run_id}: checkpoint damaged: starting over ({e}; deleted)",
               file=sys.stderr, flush=True)

@@ -47,6 +47,21 @@ _FIELD_TYPES = {
 _KIND_WORDS = {numbers.Real: "a number", numbers.Integral: "a whole number", str: "a string"}
 
 
+# (field, largest accepted value, why): see RunSpec.validate.
+_SIZE_CAPS = (
+    ("n_layer", 1_000, "no transformer this study could train is that deep"),
+    ("d_model", 65_536, "wider than any published language model"),
+    ("n_head", 65_536, "more heads than any d_model accepted here"),
+    ("d_ff", 4 * 65_536, "4 x the widest d_model accepted"),
+    ("n_ctx", 1 << 20, "a million-token context"),
+    ("vocab_size", 1 << 20, "a million-token vocabulary"),
+    ("batch_size", 1 << 20, "a million sequences per step"),
+    ("tokens", 10**13, "10 trillion tokens, more than any model was trained on by 2024"),
+    ("schedule_tokens", 10**13, "as tokens"),
+    ("seed", 2**32 - 1, "torch and numpy seeds are 32-bit"),
+)
+
+
 @dataclass(frozen=True)
 class RunSpec:
     # --- model shape (GPT-2 block stack) ---
@@ -171,6 +186,15 @@ class RunSpec:
             v = getattr(self, name)
             if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 0:
                 raise SpecError(f"invalid run spec: {name}={v!r} must be a whole number >= 0")
+        # Caps on the sizes a user types. Far above anything this study trains (its largest profile: a few
+        # dozen layers, d_model in the low thousands, 1e10 tokens), they refuse a typo (1e6 for 1e3) at
+        # once, before a folder exists, instead of minutes of allocating a model no machine holds
+        # (n_layer=100000 ran silently for 5 min) or a run folder left half written. seed: torch and
+        # numpy seed with 32 bits (numpy refuses 2**32 and above, deep inside the run).
+        for name, cap, why in _SIZE_CAPS:
+            v = getattr(self, name)
+            if v > cap:
+                raise SpecError(f"invalid run spec: {name}={v:,} is above {cap:,} ({why}); use {name} <= {cap:,}")
         # Then the type of every other field, so a wrong one is a one-line SpecError, not a TypeError
         # from a comparison below (e.g. lr=(0.003, 'sweep') from a sweep table).
         for name, kind in _FIELD_TYPES.items():
@@ -186,6 +210,11 @@ class RunSpec:
         except ShapeError as e:
             raise SpecError(str(e)) from None
         checks = [
+            # warmup_steps >= the schedule: the LR never leaves the warmup ramp, and the run reports "ok"
+            # having trained at a fraction of its LR (--warmup-steps 1000000 learned nothing)
+            (self.warmup_steps < self.schedule_steps,
+             f"warmup_steps={self.warmup_steps:,} is not below the schedule's {self.schedule_steps:,} steps; "
+             "use fewer warmup steps (0 = min(200, 5% of the steps))"),
             (self.tokens > 0 and self.steps >= 1, f"tokens={self.tokens} gives no step at batch_size·n_ctx={self.tokens_per_step}"),
             (self.batch_size >= 1, f"batch_size={self.batch_size} must be >= 1"),
             (math.isfinite(self.lr) and self.lr > 0, f"lr={self.lr} must be a positive number"),
