@@ -112,7 +112,11 @@ def read_results(path: Path) -> list[dict]:
         if bad:
             raise ScalingLawsError(f"results file {path}: record {i} ({_label(r)}) has a non-number "
                                    f"{bad[0]}={r[bad[0]]!r}; {fix}")
-        out.append({**r, **{k: None for k in _RECORD_NUMBERS if r[k] is not None and not math.isfinite(r[k])}})
+        nonfinite = {k: None for k in _RECORD_NUMBERS if r[k] is not None and not math.isfinite(r[k])}
+        if "value" in nonfinite and "status" in r:  # a typed record: no value is no measurement
+            nonfinite.update(status="failed", ci_low=None, ci_high=None,
+                             note=f"{r['note']} [non-finite value {r['value']!r} in the results file]".strip())
+        out.append({**r, **nonfinite})
     return out
 
 
