@@ -15,7 +15,9 @@
 # curves against tokens and against steps. (2) For a few target losses we read off the tokens each size needs to
 # first reach it and fit tokens ∝ N^−k: sample efficiency grows with N if k > 0. (3) We fit Eq. 1.6 to every
 # evaluation after warmup of every size at once, with S our optimizer steps at the profile's fixed batch (notebook 06
-# adjusts S to S_min). (4) We fit Eq. 1.6 to the first half of every curve only and compare its prediction of each
+# adjusts S to S_min), again starting after 2× and 4× each run's warmup, and on each run's curve alone: how far
+# α_S moves with these choices says how much one number can be trusted. Raw steps are not Kaplan's S_min, so this
+# α_S cannot reproduce or contradict his 0.76. (4) We fit Eq. 1.6 to the first half of every curve only and compare its prediction of each
 # final loss with the loss reached.
 #
 # **How to read this notebook.** Before every figure a *What to look for* cell says which axis, slope or points
