@@ -102,6 +102,7 @@ def test_warmup_cuts_table_and_unreliable_reasons():
     assert se.alpha_s_unreliable(no_ci, s_is_s_min=True).startswith("no interval at the warmup cut x1")
     lost = table([0.44, np.nan, 0.42], [0.3, np.nan, 0.3], [0.6, np.nan, 0.5])
     assert se.alpha_s_unreliable(lost, s_is_s_min=True) == "1 of the warmup cuts x1/x2/x4 gave no converged fit"
+    assert "x2: no fit, x4: 0.42 (range 0.42-0.44" in se.alpha_s_note(lost, pd.DataFrame({"alpha_S": [np.nan]}))
 
     per = pd.DataFrame({"alpha_S": [0.12, 0.5, 0.68, np.nan]})
     note = se.alpha_s_note(moving, per)

@@ -45,8 +45,12 @@ def test_without_one_layer_shapes_the_best_deeper_shape_is_the_reference():
     # re-baselined on aspect 8: aspect 2 costs 2.5% over it, inside 3%
     assert (without.lo, without.hi) == (2, 32) and without.n_tried == 3
     assert without.span == pytest.approx(math.log10(16))
-    with pytest.raises(ScalingLawsError, match="at least 2 shapes"):
+    with pytest.raises(ScalingLawsError, match="at least 1 shape with more than one layer"):
         sh.contiguous_range(g.iloc[[3]], 3.0, math.nan, one_layer=False)
+    # a single deeper shape (the smoke grid) is a 1x range: untestable, not an error
+    one = sh.contiguous_range(g.iloc[[1, 3]], 3.0, math.nan, one_layer=False)
+    assert (one.lo, one.hi, one.n_tried, one.span) == (8, 8, 1, 0.0)
+    assert sh.range_status(one, 40.0)[1].startswith("the shapes tried span 1x (0 decades)")
 
 
 def test_status_is_untestable_when_the_sweep_is_narrower_than_the_claim():

@@ -113,7 +113,7 @@ def alpha_s_unreliable(cuts: pd.DataFrame, *, s_is_s_min: bool) -> str:
 
 def alpha_s_note(cuts: pd.DataFrame, per_run: pd.DataFrame) -> str:
     """The warmup-cut sensitivity and the per-run spread of α_S, for the record's note."""
-    by_cut = ", ".join(f"x{r.cut:g}: {r.alpha_S:.2g}" for r in cuts.itertuples())
+    by_cut = ", ".join(f"x{r.cut:g}: " + (f"{r.alpha_S:.2g}" if np.isfinite(r.alpha_S) else "no fit") for r in cuts.itertuples())
     ok = cuts["alpha_S"].dropna()
     pr = per_run["alpha_S"].dropna()
     s = f"Eq. 1.6 on steps after warmup; warmup cuts {by_cut}"

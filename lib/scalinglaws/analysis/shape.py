@@ -111,9 +111,9 @@ def contiguous_range(g: pd.DataFrame, pct: float, noise_pct: float, *, one_layer
     seed means (n = seeds behind each); without seed replicates (noise_pct NaN) the tolerance is pct alone.
     The stretch stops at the first shape outside it on each side, however good the shapes beyond are."""
     t = g if one_layer else g[g["n_layer"] > 1]
-    if len(t) < 2:
-        raise ScalingLawsError(f"an aspect-ratio range needs at least 2 shapes{'' if one_layer else ' with more than one layer'}, "
-                               f"got {len(t)}: add aspect ratios to the profile's shape grid")
+    if not len(t):  # one shape is a range of 1x, which range_status reports as untestable
+        raise ScalingLawsError(f"an aspect-ratio range needs at least 1 shape{'' if one_layer else ' with more than one layer'}, "
+                               "got none: add aspect ratios to the profile's shape grid")
     t = t.sort_values("aspect_ratio")
     a = t["aspect_ratio"].to_numpy(float)
     lc = t["L_corrected"].to_numpy(float)
