@@ -52,3 +52,115 @@ def test_learning_curve_fits_on_the_store_start_after_each_runs_warmup():
     assert f"{early.sum()} point(s) at S <= warmup_steps=" in ns.message
 
 
+
+
+def _curves(alphas, warm=100.0, n_steps=12, noise=0.0, seed=0):
+    """Synthetic learning curves after warmup: run i has L = E_i + (S_c/S)^alpha_i at log-spaced steps."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i, a in enumerate(alphas):
+        N = 1e4 * 3 ** i
+        E = (1e9 / N) ** 0.08
+        for S in np.geomspace(10, 5000, n_steps):
+            L = E + (300 / S) ** a
+            rows.append({"run_id": f"r{i}", "N": N, "step": float(S), "warmup": warm,
+                         "val_loss": L * (1 + noise * rng.standard_normal())})
+    return pd.DataFrame(rows)
+
+
+def test_per_run_alpha_s_recovers_each_runs_own_exponent():
+    from scalinglaws.analysis import sample_efficiency as se
+
+    per = se.per_run_alpha_s(_curves([0.3, 0.5, 0.7]))
+    assert per["alpha_S"].to_numpy() == pytest.approx([0.3, 0.5, 0.7], rel=0.05)
+    assert (per["points"] == (np.geomspace(10, 5000, 12) > 100).sum()).all()
+
+
+def test_warmup_cuts_table_and_unreliable_reasons():
+    import pandas as pd
+
+    from scalinglaws.analysis import sample_efficiency as se
+
+    cuts, fits = se.alpha_s_by_warmup_cut(_curves([0.5] * 4, noise=0.002), (1, 2), n_boot=20, seed=0)
+    assert list(cuts["cut"]) == [1, 2] and set(fits) == {1, 2}
+    assert cuts["points"].iloc[0] > cuts["points"].iloc[1] and cuts["converged"].all()
+    assert cuts["alpha_S"].to_numpy() == pytest.approx([0.5, 0.5], abs=0.1)
+
+    def table(a, lo, hi):
+        return pd.DataFrame({"cut": [1.0, 2.0, 4.0], "alpha_S": a, "lo": lo, "hi": hi})
+
+    stable = table([0.44, 0.40, 0.42], [0.3, 0.3, 0.3], [0.6, 0.5, 0.5])
+    assert se.alpha_s_unreliable(stable, s_is_s_min=True) == ""
+    moving = table([0.44, 0.16, 0.18], [0.40, 0.1, 0.1], [0.50, 0.3, 0.3])
+    assert se.alpha_s_unreliable(moving, s_is_s_min=True) == \
+        "alpha_S moves by 0.28 across warmup cuts x1/x2/x4, more than its own interval width 0.1"
+    raw = se.alpha_s_unreliable(stable, s_is_s_min=False)
+    assert raw.startswith("S is raw optimizer steps") and "moves" not in raw
+    no_ci = table([0.44, 0.40, 0.42], [np.nan] * 3, [np.nan] * 3)
+    assert se.alpha_s_unreliable(no_ci, s_is_s_min=True).startswith("no interval at the warmup cut x1")
+    lost = table([0.44, np.nan, 0.42], [0.3, np.nan, 0.3], [0.6, np.nan, 0.5])
+    assert se.alpha_s_unreliable(lost, s_is_s_min=True) == "1 of the warmup cuts x1/x2/x4 gave no converged fit"
+    assert "x2: no fit, x4: 0.42 (range 0.42-0.44" in se.alpha_s_note(lost, pd.DataFrame({"alpha_S": [np.nan]}))
+
+    per = pd.DataFrame({"alpha_S": [0.12, 0.5, 0.68, np.nan]})
+    note = se.alpha_s_note(moving, per)
+    assert "x1: 0.44, x2: 0.16, x4: 0.18 (range 0.16-0.44; interval width at x1: 0.1)" in note
+    assert "per-run fits 0.12-0.68 (median 0.5, 3 of 4 runs)" in note
+    s = se.interpret_alpha_s(moving, per, 0.76, se.alpha_s_unreliable(moving, s_is_s_min=False))
+    assert s.startswith("alpha_S = 0.44 [0.4, 0.5], the paper's 0.76 above the interval; across warmup cuts x1/x2/x4 "
+                        "it ranges 0.16-0.44, and fitted run by run 0.12-0.68. It does not decide the claim: alpha_S moves")
+    s = se.interpret_alpha_s(stable, per, 0.5, "")
+    assert "the paper's 0.5 inside" in s and s.endswith("Nothing here speaks against reading it as Kaplan's alpha_S.")
+    assert "(no interval) against the paper's 0.76" in se.interpret_alpha_s(no_ci, per, 0.76, "x")
+    assert "did not give an alpha_S" in se.interpret_alpha_s(table([np.nan] * 3, [np.nan] * 3, [np.nan] * 3), per, 0.76, "")
+
+
+def test_holdout_sentence_reports_abs_error_signed_range_and_sign_changes_with_N():
+    import pandas as pd
+
+    from scalinglaws.analysis import sample_efficiency as se
+
+    def pred(errs):
+        return pd.DataFrame({"N": [1e4 * 2 ** i for i in range(len(errs))][::-1], "error_pct": errs[::-1]})
+
+    s = se.interpret_holdout(pred([-3.6, -4.7, -1.7, 0.9, 4.4, 8.1, 8.2]))
+    assert s.startswith("From the first half of each curve the law predicts the final loss with a median |error| of "
+                        "4.40% (signed errors -4.7% to +8.2% over 7 runs); the sign changes once with N: it "
+                        "under-predicts the smaller models and over-predicts from N = 80,000 up")
+    assert se.interpret_holdout(pred([1.0, 2.0, 3.0])).endswith("it over-predicts every run.")
+    assert se.interpret_holdout(pred([-1.0, -2.0])).endswith("it under-predicts every run.")
+    assert se.interpret_holdout(pred([2.0, -1.0])).endswith("over-predicts the smaller models and under-predicts "
+                                                             "from N = 20,000 up, so its error depends on model size, not just on noise.")
+    assert "the sign changes 2 times along N" in se.interpret_holdout(pred([1.0, -1.0, 1.0]))
+    assert "same sign; the rest are predicted exactly" in se.interpret_holdout(pred([0.0, 1.0, 2.0]))
+
+
+def test_tokens_to_target_sentence_counts_intervals_above_zero():
+    import pandas as pd
+
+    from scalinglaws.analysis import sample_efficiency as se
+
+    rf = pd.DataFrame({"exponent": [0.41, 0.38, 0.40], "lo": [-1.2, 0.06, 0.16], "hi": [2.0, 0.7, 0.6], "models": [3, 4, 7]})
+    s = se.interpret_tokens_to_target(rf)
+    assert "k from 0.38 to 0.41 across 3 target losses; 2 of 3 intervals lie wholly above 0; the rest reach 0 " \
+           "(fits on 3 models)" in s
+    assert se.interpret_tokens_to_target(rf.assign(lo=0.1)).endswith("at every target the larger models need fewer tokens.")
+    assert "wholly below 0" in se.interpret_tokens_to_target(rf.assign(hi=[-0.1, 0.7, 0.6]))
+    assert se.interpret_tokens_to_target(rf.iloc[:0]).startswith("No target loss")
+
+
+def test_tokens_to_target_fit_is_least_squares_with_a_t_interval_on_three_models():
+    """Tokens are no loss: notebook 05 fits them with huber_scale=None; 3 models give a Student-t interval
+    and a few_points record."""
+    from scalinglaws import fit as F
+    from scalinglaws.records import from_fit
+
+    N = np.array([1e5, 2e5, 4e5])
+    tokens = 3e9 * N ** -0.4 * np.array([1.02, 0.97, 1.01])
+    ft = F.fit_power_law(N, tokens, n_boot=50, seed=0, huber_scale=None)
+    assert ft.ci_method.startswith("t interval") and ft.ci["alpha"][0] < 0.4 < ft.ci["alpha"][1]
+    r = from_fit(ft, "alpha", "tokens_to_target.exponent:L=4.000", "tokens-to-target exponent at L=4.000",
+                 n_points=3, span=float(np.log10(4)))
+    assert r.status == "few_points" and r.n_points == 3

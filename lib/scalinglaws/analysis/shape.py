@@ -7,18 +7,33 @@ assembled from those numbers (`interpret_*`), never typed in ahead of them.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+
+from scalinglaws import ScalingLawsError
+
+_SHAPE = ["kind", "size", "n_layer", "d_model", "n_head_eff", "d_ff_eff"]
 
 
 def shape_table(final: pd.DataFrame, alpha_N: float) -> pd.DataFrame:
     """Loss increase (%) over the best shape of each group, after correcting small N differences
-    with the L(N) slope: L_corrected = L·(N/N_ref)^α_N, N_ref the group's median N (Kaplan Fig. 5)."""
+    with the L(N) slope: L_corrected = L·(N/N_ref)^α_N, N_ref the group's median N (Kaplan Fig. 5).
+
+    `final` may hold several seeds of a shape (labels "... seed k"): their final losses are averaged into one
+    row per shape and group, whose `seeds` column counts them."""
     f = final.copy()
     f["kind"] = f["label"].str.extract(r"shape (\w+)=")[0]
     f["size"] = f["label"].str.extract(r"N~([\d.e+]+)")[0]
     ff_size = f.loc[f["kind"] == "aspect", "size"].iloc[0] if (f["kind"] == "aspect").any() else None
     f.loc[f["kind"] != "aspect", "size"] = ff_size
+    f = f.drop_duplicates([*_SHAPE, "run_id"]) if "run_id" in f else f
+    f = (f.groupby(_SHAPE, dropna=False, sort=False)
+         .agg(label=("label", "first"), aspect_ratio=("aspect_ratio", "first"), N=("N", "first"),
+              final_val_loss=("final_val_loss", "mean"), seeds=("final_val_loss", "size"))
+         .reset_index())
     f["ff_ratio"] = f["d_ff_eff"] / f["d_model"]
     f["head_dim"] = f["d_model"] / f["n_head_eff"]
     out = []
@@ -32,6 +47,131 @@ def shape_table(final: pd.DataFrame, alpha_N: float) -> pd.DataFrame:
 
 
 def within_range(t: pd.DataFrame, var: str, pct: float) -> tuple[float, float, float]:
-    """Smallest and largest value of `var` among shapes within pct% of the best, and their ratio."""
+    """Smallest and largest value of `var` among shapes within pct% of the best, and their ratio
+    (not necessarily contiguous: see contiguous_range)."""
     ok = t[t["increase_pct"] <= pct][var]
     return float(ok.min()), float(ok.max()), float(ok.max() / ok.min())
+
+
+@dataclass(frozen=True)
+class AspectRange:
+    """The contiguous stretch of aspect ratios around the best shape whose penalty is within tolerance."""
+
+    lo: float  # ends of the contiguous stretch within tolerance
+    hi: float
+    strict_lo: float  # the same with the bare pct (no seed noise)
+    strict_hi: float
+    tried_lo: float  # ends of the shapes tried
+    tried_hi: float
+    n_tried: int  # shapes tried (independent points)
+    seeds: int  # fewest seeds behind a shape of the group
+    pct: float
+    noise_pct: float  # pooled seed sd, % of the loss (NaN: no replicates)
+    one_layer: bool  # whether 1-layer shapes entered
+
+    @property
+    def ratio(self) -> float:
+        return self.hi / self.lo
+
+    @property
+    def strict_ratio(self) -> float:
+        return self.strict_hi / self.strict_lo
+
+    @property
+    def tried_ratio(self) -> float:
+        return self.tried_hi / self.tried_lo
+
+    @property
+    def span(self) -> float:
+        """Decades of aspect ratio the shapes tried cover."""
+        return math.log10(self.tried_ratio)
+
+    @property
+    def open_ends(self) -> list[str]:
+        """Ends where the stretch reaches the last shape tried: the true range may go further there."""
+        return [w for w, a, b in (("deeper", self.lo, self.tried_lo), ("wider", self.hi, self.tried_hi)) if a == b]
+
+
+def _stretch(a: np.ndarray, ok: np.ndarray, best: int) -> tuple[float, float]:
+    """From the best shape (index into a sorted array), extend left and right while shapes are within tolerance."""
+    i = j = best
+    while i > 0 and ok[i - 1]:
+        i -= 1
+    while j < len(a) - 1 and ok[j + 1]:
+        j += 1
+    return float(a[i]), float(a[j])
+
+
+def contiguous_range(g: pd.DataFrame, pct: float, noise_pct: float, *, one_layer: bool = True) -> AspectRange:
+    """Aspect ratios around the best shape of one group (rows of shape_table) within tolerance, contiguously.
+
+    Penalties are taken over the best shape among those kept (without 1-layer shapes: over the best deeper one,
+    as Kaplan left 1-layer models out). A shape is within tolerance when its penalty is at most
+    pct + 2·sd_diff, sd_diff = noise_pct·sqrt(1/n_shape + 1/n_best) the seed sd of the difference between two
+    seed means (n = seeds behind each); without seed replicates (noise_pct NaN) the tolerance is pct alone.
+    The stretch stops at the first shape outside it on each side, however good the shapes beyond are."""
+    t = g if one_layer else g[g["n_layer"] > 1]
+    if not len(t):  # one shape is a range of 1x, which range_status reports as untestable
+        raise ScalingLawsError(f"an aspect-ratio range needs at least 1 shape{'' if one_layer else ' with more than one layer'}, "
+                               "got none: add aspect ratios to the profile's shape grid")
+    t = t.sort_values("aspect_ratio")
+    a = t["aspect_ratio"].to_numpy(float)
+    lc = t["L_corrected"].to_numpy(float)
+    n = t["seeds"].to_numpy(float) if "seeds" in t else np.ones(len(t))
+    best = int(np.argmin(lc))
+    pen = 100 * (lc / lc[best] - 1)
+    noise = 0.0 if not np.isfinite(noise_pct) else noise_pct
+    tol = pct + 2 * noise * np.sqrt(1 / n + 1 / n[best])
+    lo, hi = _stretch(a, pen <= tol, best)
+    slo, shi = _stretch(a, pen <= pct, best)
+    return AspectRange(lo, hi, slo, shi, float(a[0]), float(a[-1]), len(t), int(n.min()), pct, float(noise_pct), one_layer)
+
+
+def range_status(r: AspectRange, claim_ratio: float) -> tuple[str, str]:
+    """The record's status and note: "untestable" (with the computed reason) when the shapes tried span less
+    than the claimed range, so no stretch within tolerance could reach it; else "ok"."""
+    seeds = "single seed" if r.seeds == 1 else f"{r.seeds} seeds per shape"
+    tol = (f"within {r.pct:g}% + 2 seed sd of the difference (pooled sd {r.noise_pct:.2g}%)" if np.isfinite(r.noise_pct)
+           else f"within {r.pct:g}% (no seed replicates)")
+    note = (f"contiguous aspect {r.lo:.3g} to {r.hi:.3g} {tol}; within {r.pct:g}% alone {r.strict_lo:.3g} to "
+            f"{r.strict_hi:.3g}; {r.n_tried} shapes tried {r.tried_lo:.3g}-{r.tried_hi:.3g} "
+            f"({'with' if r.one_layer else 'without'} 1-layer shapes), {seeds}")
+    if r.open_ends:
+        note += f"; the stretch reaches the {' and '.join(r.open_ends)} end of the sweep, so it may go further"
+    if r.tried_ratio < claim_ratio:
+        return "untestable", (f"the shapes tried span {r.tried_ratio:.3g}x ({r.span:.2g} decades), less than the "
+                              f"{claim_ratio:g}x ({math.log10(claim_ratio):.2g} decades) the claim needs; " + note)
+    return "ok", note
+
+
+def interpret_aspect_range(size: float, without: AspectRange, with_one: AspectRange | None, worst_pct: float,
+                           claim_ratio: float = 40.0) -> str:
+    """One sentence per group: the contiguous stretch without (and with) 1-layer shapes against the claim."""
+    tol = (f"{without.pct:g}% + twice the seed noise" if np.isfinite(without.noise_pct) else f"{without.pct:g}%")
+    s = (f"N≈{size:,.0f}: without 1-layer shapes, aspect ratios {without.lo:.3g} to {without.hi:.3g} "
+         f"({without.ratio:.3g}x, a contiguous stretch) are within {tol} of the best "
+         f"({without.strict_lo:.3g} to {without.strict_hi:.3g}, {without.strict_ratio:.3g}x, within {without.pct:g}% alone)")
+    if with_one is not None and (with_one.lo, with_one.hi) != (without.lo, without.hi):
+        s += f"; with 1-layer shapes {with_one.lo:.3g} to {with_one.hi:.3g} ({with_one.ratio:.3g}x)"
+    s += f"; the worst shape tried costs {worst_pct:.1f}%. "
+    if without.tried_ratio < claim_ratio:
+        s += (f"The shapes with more than one layer were tried over only {without.tried_ratio:.3g}x, less than the "
+              f"{claim_ratio:g}x of the claim, so this sweep cannot test it.")
+    elif without.ratio >= claim_ratio:
+        s += f"Like Kaplan, the stretch within tolerance is at least {claim_ratio:g}x wide."
+    else:
+        s += (f"The stretch within tolerance is narrower than Kaplan's {claim_ratio:g}x although the sweep is wider: "
+              "shape matters more here.")
+    if without.seeds == 1:
+        s += " (Single seed per shape: one run's luck can move an end.)"
+    return s
+
+
+def distinguishable(table: pd.DataFrame, noise_pct: float) -> pd.Series:
+    """Whether each shape's penalty exceeds twice the seed sd of its difference from its group's best,
+    noise_pct·sqrt(1/n_shape + 1/n_best) (n = seeds behind each mean); all True without seed replicates."""
+    if not np.isfinite(noise_pct):
+        return pd.Series(True, index=table.index)
+    best_seeds = table.loc[table.groupby(["kind", "size"], dropna=False)["L_corrected"].transform("idxmin"), "seeds"]
+    sd_diff = noise_pct * np.sqrt(1 / table["seeds"] + 1 / best_seeds.to_numpy())
+    return table["increase_pct"] > 2 * sd_diff
