@@ -139,7 +139,7 @@ FINDINGS = (
             )),
     Finding("02", "02_dataset_size", "2. Dataset size L(D)", ("dataset_size", "overfitting"), "02_loss_vs_D", (
         Claim("early-stopped L(D) ∝ D^-α_D with α_D ≈ 0.095", ("alpha_D",), paper=0.095,
-              context="dataset.runs_fitted", points="dataset sizes", basis=NO_RIVAL),
+              context="dataset.runs_fitted", points="usable dataset sizes", basis=NO_RIVAL),
     )),
     Finding("03", "03_model_shape", "3. Model shape", ("model_size", "shape", "seeds"), "03_shape", (
         Claim("at fixed N, aspect ratios over ~40× stay within a few % of the best", ("shape.aspect_range:*",),

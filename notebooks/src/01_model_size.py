@@ -14,10 +14,12 @@
 #
 # **How we measure it.** Kaplan's L(N) is the loss of a *converged* model. We train every size at the ladder
 # budget, check how converged each is by training the small sizes at two more budgets (each with its own full
-# schedule), fit L(N) on the sizes that meet a measured criterion, and show the slope at the fixed ladder budget
-# beside it. Seeds: three sizes are trained with three seeds, so the intervals include seed noise.
+# schedule), fit L(N) on the sizes that meet a measured criterion, and show the slope at each fixed budget beside
+# it. Where fewer than 5 sizes (2+ layers) meet it, the converged L(N) is not testable and the claim reads Eq. 1.5's
+# D → ∞ limit without 1-layer models instead (end of section 4): an extrapolation through Eq. 1.5's form. Seeds: three sizes are trained with three seeds, so the intervals include seed noise.
 # The depth comparison trains extra shapes at the ladder budget and fits one power law to all of them, once against
-# total parameters and once against non-embedding N.
+# total parameters and once against non-embedding N; the claim reads the difference of the two rms residuals, paired
+# on the same models (bootstrap over models), without 1-layer models as Kaplan's Fig. 6 exempts them.
 #
 # **How to read this notebook.** Before every figure a *What to look for* cell says which axis, slope or points
 # matter and what the paper's version looks like; the interpretations (after a figure, and at the end) are printed
@@ -324,7 +326,7 @@ if np.isfinite(non.mean_residual_1_layer):
 #
 # 1. **Fixed budget vs converged.** Is the paper's α_N inside our interval at the ladder budget? Using the
 #    convergence table of section 3 (`gain_pct`), explain in which direction under-training of the largest models
-#    moves the fixed-budget slope, and why the converged fit could not be made here.
+#    moves the fixed-budget slope, and whether enough sizes converged for a converged fit here.
 # 2. **Seed noise.** Take the pooled seed-to-seed sd from section 2. How many of those sd separate the final losses
 #    of the two smallest ladder sizes (table of section 2)? What does that say about how much the left end of the
 #    fit can be trusted?
