@@ -77,7 +77,7 @@ def test_first_present_key_wins_and_missing_records_say_why():
     assert v.record.key == "a.approach2.c_6nd" and v.word == FR.REPRODUCED
     c01 = claim("L(N)")
     v = verdict(c01, [old("sizes meeting the convergence criterion", 2, note="of 7")])
-    assert v.word == FR.NOT_MEASURED and v.reason == ("no record alpha_N.converged in the results; "
+    assert v.word == FR.NOT_MEASURED and v.reason == ("no record alpha_N.converged or alpha_N.nd_limit.without_1_layer in the results; "
                                                       "sizes meeting the convergence criterion: 2 of 7")
     un = Record("alpha_N.converged", "alpha_N", None, status="untestable", note="2 of 7 sizes converged; a fit needs 5")
     assert verdict(c01, [un]).word == FR.NOT_TESTABLE
@@ -102,12 +102,25 @@ def test_null_and_per_set_claims_through_the_registry():
     assert verdict(sign, []).word == FR.NOT_MEASURED
 
 
-def test_order_claim_compares_two_records():
+def test_depth_claim_reads_the_paired_difference_without_1_layer_models():
     c = claim("without embeddings")
-    recs = [rec("depth.rms_residual.nonembedding", 0.02, 0.018, 0.022, n=12),
-            rec("depth.rms_residual.total", 0.03, 0.027, 0.034, n=12)]
-    assert verdict(c, recs).word == FR.REPRODUCED
-    assert verdict(c, recs[:1]).word == FR.NOT_MEASURED
+    key = "depth.rms_residual.difference.without_1_layer"
+    assert verdict(c, [rec(key, -0.006, -0.009, -0.002, n=7)]).word == FR.REPRODUCED
+    assert verdict(c, [rec(key, 0.006, 0.001, 0.011, n=7)]).word == FR.CONTRADICTED
+    assert verdict(c, [rec(key, 0.003, -0.003, 0.007, n=7)]).word == FR.CONSISTENT_INCONCLUSIVE
+    assert verdict(c, [rec("depth.rms_residual.difference", -0.006, -0.009, -0.002, n=10)]).word == FR.NOT_MEASURED
+
+
+def test_alpha_N_claim_falls_back_to_the_nd_limit_only_when_converged_is_untestable():
+    c = claim("L(N)")
+    un = Record("alpha_N.converged", "alpha_N", None, status="untestable", note="1 of 7 sizes converge").to_json()
+    nd = rec("alpha_N.nd_limit.without_1_layer", 0.077, 0.063, 0.09, n=6, span=1.77)
+    v = verdict(c, [un, nd])
+    assert v.word == FR.REPRODUCED and v.record.key == "alpha_N.nd_limit.without_1_layer"
+    assert v.reason.startswith("alpha_N.converged not testable (1 of 7 sizes converge); read alpha_N.nd_limit")
+    assert verdict(c, [un]).word == FR.NOT_TESTABLE
+    conv = rec("alpha_N.converged", 0.05, 0.045, 0.055, n=6)
+    assert verdict(c, [conv, nd]).record.key == "alpha_N.converged"  # a measured converged fit wins
 
 
 def test_unmeasured_reads_status_then_old_marks():

@@ -14,10 +14,12 @@
 #
 # **How we measure it.** Kaplan's L(N) is the loss of a *converged* model. We train every size at the ladder
 # budget, check how converged each is by training the small sizes at two more budgets (each with its own full
-# schedule), fit L(N) on the sizes that meet a measured criterion, and show the slope at the fixed ladder budget
-# beside it. Seeds: three sizes are trained with three seeds, so the intervals include seed noise.
+# schedule), fit L(N) on the sizes that meet a measured criterion, and show the slope at each fixed budget beside
+# it. Where fewer than 5 sizes (2+ layers) meet it, the converged L(N) is not testable and the claim reads Eq. 1.5's
+# D → ∞ limit without 1-layer models instead (end of section 4): an extrapolation through Eq. 1.5's form. Seeds: three sizes are trained with three seeds, so the intervals include seed noise.
 # The depth comparison trains extra shapes at the ladder budget and fits one power law to all of them, once against
-# total parameters and once against non-embedding N.
+# total parameters and once against non-embedding N; the claim reads the difference of the two rms residuals, paired
+# on the same models (bootstrap over models), without 1-layer models as Kaplan's Fig. 6 exempts them.
 #
 # **How to read this notebook.** Before every figure a *What to look for* cell says which axis, slope or points
 # matter and what the paper's version looks like; the interpretations (after a figure, and at the end) are printed
@@ -121,7 +123,7 @@ fig
 
 # %% [markdown]
 # ## 4. Fit L(N)
-# Left: final losses at the ladder budget (every seed), the slope **at a fixed budget**. Squares: the converged sizes, fitted without 1-layer models as Kaplan do. The headline number is the fitted loss at a model size inside the data, which the data pin down far better than N_c (an extrapolation to a loss of 1 nat).
+# Left: final losses at the ladder budget (every seed), the slope **at a fixed budget**. Triangles and dotted lines: the same fit at the other budgets trained on 3+ sizes (one run per size); a fixed-budget slope depends on the budget, so none of them is Kaplan's converged α_N. Squares: the converged sizes, fitted without 1-layer models as Kaplan do. The headline number is the fitted loss at a model size inside the data, which the data pin down far better than N_c (an extrapolation to a loss of 1 nat).
 
 # %% [markdown]
 # **What to look for:** on the left both axes are logarithmic, so a power law is a straight line and α_N is minus
@@ -133,7 +135,12 @@ fig
 # scattered around zero with no arch (curvature) or tilt, and no larger than the spread between the replicates.
 
 # %%
-fit_final = F.fit_power_law(points["N"], points["final_val_loss"], n_boot=n_boot, seed=seed)
+# Resampled by size (groups): the sizes are the independent points, a size's seed replicates are not.
+fit_final = F.fit_power_law(points["N"], points["final_val_loss"], groups=points["N"], n_boot=n_boot, seed=seed)
+# The same fixed-budget slope at every budget trained on 3+ sizes (seed 0; the ladder budget: fit_final, every seed)
+ladder_tok = int(final.tokens.max())
+fixed = cv.fixed_budget_fits(budgets[budgets.tokens != ladder_tok], n_boot, seed)
+fixed[ladder_tok] = fit_final
 fig, (ax, ax2) = P.new_figure(1, 2, figsize=(10, 4))
 d1 = P.powerlaw_plot(ax, points["N"], points["final_val_loss"], fit_final, label_x="N (non-embedding parameters)",
                      paper_alpha=K["alpha_N"].value, data_label=f"final loss at {study.profile.ladder_tokens:.2g} tokens")
@@ -142,9 +149,16 @@ ok = conv[conv.converged & (conv.n_layer > 1)]
 ax.plot(ok["N"], ok["L_at_max"], "s", mfc="none", ms=9, color="C3", label="converged sizes (no 1-layer)" + (f": α_N = {an.pm(fc, 'alpha', 2)}" if fc is not None else ""))
 if fc is not None:
     xs = ok["N"].sort_values().to_numpy(); ax.plot(xs, fc.predict(xs), "-", color="C3", lw=1)
+other_budgets = []
+for i, (t, f) in enumerate(sorted((t, f) for t, f in fixed.items() if t != ladder_tok)):
+    g = budgets[budgets.tokens == t].sort_values("N")
+    ax.plot(g.N, g.L, "^", ms=4, color=f"C{4 + i}", label=f"fixed budget {t:.2g} tokens: α_N = {an.pm(f, 'alpha', 2)}")
+    ax.plot(g.N, f.predict(g.N.to_numpy()), ":", color=f"C{4 + i}", lw=1)
+    other_budgets.append(g.assign(L_fit=f.predict(g.N.to_numpy())))
 ax.legend(fontsize="x-small")
+print(cv.interpret_fixed_budgets(fixed))
 d2 = P.residual_plot(ax2, fit_final, label_x="N (non-embedding parameters)")
-an.save(study, fig, {"fit": d1, "converged": conv, "residuals": d2}, "01_loss_vs_N")
+an.save(study, fig, {"fit": d1, "converged": conv, "residuals": d2, "other_budgets": pd.concat(other_budgets, ignore_index=True) if other_budgets else pd.DataFrame()}, "01_loss_vs_N")
 fig
 
 # %% [markdown]
@@ -193,25 +207,38 @@ if an.usable(fit_final):
 
 # %%
 iso_final = an.final_table(study.ensure(study.grid("isoflop")))
-single = pd.concat([budgets.rename(columns={"L": "final_val_loss"}), iso_final], ignore_index=True)[["N", "tokens", "final_val_loss"]]
-nd_single = an.try_fit(F.fit_kaplan_nd, single["N"], single["tokens"], single["final_val_loss"], n_boot=n_boot, seed=seed)
-if nd_single is not None:
-    display(nd_single.summary_frame())
+single = pd.concat([budgets.rename(columns={"L": "final_val_loss"}), iso_final], ignore_index=True)[["n_layer", "N", "tokens", "final_val_loss"]]
+nd_single = cv.nd_limit_fit(single, n_boot, seed)
+nd_deep = cv.nd_limit_fit(single, n_boot, seed, without_1_layer=True)  # Kaplan leave 1-layer models out of L(N)
+for f in (nd_single, nd_deep):
+    if f is not None:
+        display(f.summary_frame())
 n_ref = float(np.exp(np.log(points.N).mean()))  # reference size: the geometric middle of the ladder
 ref = fit_final.predict_interval(np.array([n_ref])) if an.usable(fit_final) else None
 if ref is not None:
     print(f"fitted loss at N = {n_ref:,.0f}: {ref.estimate[0]:.4f} [95% CI {ref.low[0]:.4f}, {ref.high[0]:.4f}] nats/token")
 
 # %%
-res.add_fit(fit_final, "alpha", "alpha_N (final loss at the ladder budget)", K["alpha_N"].value, "", f"L(N)=(N_c/N)^alpha_N on final losses at {study.profile.ladder_tokens:.3g} tokens, every seed; not converged losses")
+for t, f in sorted(fixed.items()):
+    res.add_fit(f, "alpha", f"alpha_N at a fixed budget of {t:.3g} tokens", K["alpha_N"].value, "",
+                "a fixed-budget slope of final losses, not converged losses; " + ("every seed of the ladder" if t == ladder_tok else "one run per size (seed 0)"),
+                key=f"alpha_N.fixed_budget:{t}")
 if ref is not None:
     res.add(f"fitted loss at N = {n_ref:.3g} (ladder budget)", ref.estimate[0], (ref.low[0], ref.high[0]), None, "nats/token", "headline scale: inside the data")
 res.add_fit(fit_final, "X_c", "N_c (final loss)", K["N_c"].value, "parameters", "extrapolation to a loss of 1 nat; depends on the tokenizer")
-for key, f in conv_fits.items():
+claim = cv.converged_claim(conv, conv_fits)
+if claim["ok"]:
+    res.add_fit(claim["fit"], "alpha", "alpha_N (converged sizes, without 1-layer)", K["alpha_N"].value, "", f"{claim['converged_deep']} sizes gaining < 1% per doubling of tokens", key="alpha_N.converged")
+else:
+    res.add("alpha_N (converged sizes, without 1-layer)", None, None, K["alpha_N"].value, "", claim["reason"], key="alpha_N.converged", status="untestable", n_points=claim["converged_deep"])
+    if conv_fits["without 1-layer"] is not None:
+        res.add_fit(conv_fits["without 1-layer"], "alpha", "alpha_N (converged sizes, without 1-layer; too few for the claim)", K["alpha_N"].value, "", claim["reason"], key="alpha_N.converged_sizes")
+if conv_fits["with 1-layer"] is not None:
+    res.add_fit(conv_fits["with 1-layer"], "alpha", "alpha_N (converged sizes, with 1-layer)", K["alpha_N"].value, "", "sizes gaining < 1% per doubling of tokens", key="alpha_N.converged.with_1_layer")
+for f, key, who in ((nd_single, "alpha_N.nd_limit", "all depths"), (nd_deep, "alpha_N.nd_limit.without_1_layer", "2+ layers, as Kaplan fit L(N)")):
     if f is not None:
-        res.add_fit(f, "alpha", f"alpha_N (converged sizes, {key})", K["alpha_N"].value, "", f"{len(f.points)} sizes gaining < 1% per doubling of tokens")
-if nd_single is not None:
-    res.add_fit(nd_single, "alpha_N", "alpha_N (D->inf limit of Eq. 1.5, single-epoch runs)", paper.KAPLAN["nd_alpha_N"].value, "", f"{len(single)} runs with matched schedules")
+        res.add_fit(f, "alpha_N", f"alpha_N (D->inf limit of Eq. 1.5, single-epoch runs, {who})", paper.KAPLAN["nd_alpha_N"].value, "",
+                    f"{len(f.points)} runs with matched schedules, resampled by size; an extrapolation through Eq. 1.5's form", key=key)
 res.add("sizes meeting the convergence criterion", int(conv.converged.sum()), None, None, "count", f"of {len(conv)}; gain per doubling of tokens < 1% of the loss")
 if spread.size:
     res.add("seed-to-seed sd of the final loss (pooled)", seed_sd, None, None, "nats/token", f"{len(spread)} sizes x {int(spread.seeds.max())} seeds")
@@ -249,14 +276,23 @@ dfin = an.final_table(pd.concat([depth_runs, runs[runs.tokens == runs.tokens.max
 dfin = dfin.drop_duplicates("run_id").reset_index(drop=True)
 dfits, dspread = ms.depth_collapse(dfin, n_boot, seed)
 display(dspread)
+# The comparison itself, paired on the same models: rms residual (non-embedding) minus rms residual (total)
+dd_all = ms.depth_difference(dfin, n_boot, seed)
+dd_deep = ms.depth_difference(dfin, n_boot, seed, without_1_layer=True)  # Kaplan Fig. 6 exempts 1-layer models
+print(ms.interpret_depth(dd_all, dd_deep))
 fig, data = ms.depth_figure(dfin, dfits)
 an.save(study, fig, data, "01_depth_collapse")
 fig
 
 # %%
 tot, non = dspread.set_index("view").loc["N_total"], dspread.set_index("view").loc["N"]
-res.add("rms residual, one power law vs total params", tot.rms_residual, None, None, "log-loss", "all depths")
-res.add("rms residual, one power law vs non-embedding N", non.rms_residual, None, None, "log-loss", "all depths")
+span_N = float(np.log10(dfin.N.max() / dfin.N.min()))
+res.add("rms residual, one power law vs total params", tot.rms_residual, None, None, "log-loss", "all depths", n_points=len(dfin), span=span_N)
+res.add("rms residual, one power law vs non-embedding N", non.rms_residual, None, None, "log-loss", "all depths", n_points=len(dfin), span=span_N)
+for d, key in ((dd_all, "depth.rms_residual.difference"), (dd_deep, "depth.rms_residual.difference.without_1_layer")):
+    res.add(f"rms residual, non-embedding minus total ({d['models']})", d["value"], d["ci"], None, "log-loss",
+            "below 0: one power law in non-embedding N fits the depths more tightly (Kaplan Fig. 6)", key=key,
+            n_points=d["n_models"], span=d["span"], ci_method=f"paired percentile bootstrap over models ({d['resamples']} resamples)")
 res.add("mean residual of 1-layer models (non-embedding view)", non.mean_residual_1_layer, None, None, "log-loss", "Kaplan: 1-layer models fall off the trend")
 
 # %% [markdown]
@@ -275,16 +311,14 @@ a = fit_final.params["alpha"]; lo, hi = fit_final.ci["alpha"]
 pv = K["alpha_N"].value
 print(f"At a fixed budget of {study.profile.ladder_tokens:.2g} tokens, alpha_N = {an.pm(fit_final, 'alpha')}; the paper has {pv} for converged models. "
       + an.fit_versus_paper(fit_final, "alpha", pv))
+print(cv.interpret_fixed_budgets(fixed))
 print(cv.interpret_convergence(conv, conv_fits))
-if fc is not None:
-    clo, chi = fc.ci["alpha"]
-    print(f"Converged sizes only (no 1-layer): alpha_N = {an.pm(fc, 'alpha')}, over N = {ok.N.min():,.0f} to {ok.N.max():,.0f} only; "
-          + an.fit_versus_paper(fc, "alpha", pv))
+print(cv.interpret_alpha_N_claim(claim, nd_deep, pv))
 if nd_single is not None and nd_single.converged:
-    print(f"The D→∞ limit of Eq. 1.5 on {len(single)} single-epoch runs gives alpha_N = {an.pm(nd_single, 'alpha_N')} (paper, same fit: {paper.KAPLAN['nd_alpha_N'].value}).")
-ratio = tot.rms_residual / non.rms_residual
-print(f"Depth collapse: residual spread around one power law is {tot.rms_residual:.3f} against total parameters and {non.rms_residual:.3f} against non-embedding N "
-      f"({ratio:.1f}x {'tighter' if ratio > 1 else 'looser'} without embeddings); 1-layer models sit {non.mean_residual_1_layer:+.3f} in log-loss from the common trend.")
+    print(f"With 1-layer models, the D→∞ limit of Eq. 1.5 on {len(single)} single-epoch runs gives alpha_N = {an.pm(nd_single, 'alpha_N')} (paper, same fit: {paper.KAPLAN['nd_alpha_N'].value}).")
+print("Depth collapse: " + ms.interpret_depth(dd_all, dd_deep))
+if np.isfinite(non.mean_residual_1_layer):
+    print(f"1-layer models sit {non.mean_residual_1_layer:+.3f} in log-loss from the common non-embedding trend.")
 
 # %% [markdown]
 # ## Exercises
@@ -292,7 +326,7 @@ print(f"Depth collapse: residual spread around one power law is {tot.rms_residua
 #
 # 1. **Fixed budget vs converged.** Is the paper's α_N inside our interval at the ladder budget? Using the
 #    convergence table of section 3 (`gain_pct`), explain in which direction under-training of the largest models
-#    moves the fixed-budget slope, and why the converged fit could not be made here.
+#    moves the fixed-budget slope, and whether enough sizes converged for a converged fit here.
 # 2. **Seed noise.** Take the pooled seed-to-seed sd from section 2. How many of those sd separate the final losses
 #    of the two smallest ladder sizes (table of section 2)? What does that say about how much the left end of the
 #    fit can be trusted?

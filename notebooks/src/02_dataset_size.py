@@ -47,8 +47,8 @@ K = paper.KAPLAN
 # %%
 rule = study.lr_rule()
 runs = study.ensure(study.grid("dataset_size"))
-final = dl.classify(runs)
-display(final[["N", "data_tokens", "tokens", "epochs", "step", "best_step", "best_val_loss", "final_val_loss", "gain_last_doubling", "limit", "peak_lr"]])
+final = dl.usability(dl.classify(runs))  # + steps per epoch, early-stopping minimum, usable, caveat
+display(final[["N", "data_tokens", "tokens", "epochs", "step", "steps_per_epoch", "best_step", "best_val_loss", "final_val_loss", "gain_last_doubling", "limit", "usable", "caveat"]])
 
 # %% [markdown]
 # ## 2. Learning curves, and where each one was best
@@ -68,7 +68,8 @@ fig
 # %% [markdown]
 # ## 3. Fit L(D) on the runs that measure a data limit
 # **What to look for:** filled points (fitted) on a straight line in log-log; the slope is −α_D. Open points were
-# still improving and sit above where L(D) would be.
+# still improving and sit above where L(D) would be. A note beside a filled point says why Kaplan's criterion would leave it out (fewer than 40
+# optimizer steps per epoch, or no early-stopping minimum); the results record counts only the points without one.
 
 # %%
 fitted = final[final.reached_min]
@@ -80,8 +81,12 @@ rest = final[~final.reached_min]
 d1 = P.powerlaw_plot(ax, fitted["data_tokens"], fitted["best_val_loss"], fit_D, label_x="D (tokens in the subset)",
                      paper_alpha=K["alpha_D"].value, data_label=f"data limit reached, N={final.N.iloc[0]:,}",
                      excluded=(rest["data_tokens"], rest["best_val_loss"]), excluded_label="still improving (upper bound)")
+for r in fitted[~fitted.usable].itertuples():  # a fitted point Kaplan's criterion would leave out: say why
+    ax.annotate(r.caveat, (r.data_tokens, r.best_val_loss), textcoords="offset points", xytext=(4, 6), fontsize="xx-small", color="C3")
 d2 = P.residual_plot(ax2, fit_D, label_x="D (tokens)") if fit_D is not None else None
-an.save(study, fig, {"fit": d1, "residuals": d2} if d2 is not None else {"fit": d1}, "02_loss_vs_D")
+caveats = fitted[["data_tokens", "best_val_loss", "steps_per_epoch", "limit", "usable", "caveat"]]
+an.save(study, fig, {"fit": d1, "residuals": d2, "caveats": caveats} if d2 is not None else {"fit": d1, "caveats": caveats}, "02_loss_vs_D")
+print(dl.interpret_usability(fitted))
 fig
 
 # %% [markdown]
@@ -94,9 +99,11 @@ display(agree)
 
 # %%
 if fit_D is not None:
-    few = f" {fd.FEW_POINTS_MARK}: {len(fitted)} runs, so the interval understates the uncertainty" if len(fitted) < fd.FEW_POINTS else ""
-    res.add_fit(fit_D, "alpha", "alpha_D", K["alpha_D"].value, "", "L(D)=(D_c/D)^alpha_D, best val loss of runs past their minimum or saturated" + few)
-    res.add_fit(fit_D, "X_c", "D_c", K["D_c"].value, "tokens", "extrapolation to a loss of 1 nat; depends on the tokenizer")
+    # n_points: only the usable points (an early-stopping minimum with >= 40 steps per epoch); the fit itself uses
+    # every run past its minimum or saturated, so its interval is no better than the usable count says
+    n_usable = int(fitted.usable.sum())
+    res.add_fit(fit_D, "alpha", "alpha_D", K["alpha_D"].value, "", f"L(D)=(D_c/D)^alpha_D on {len(fitted)} runs past their minimum or saturated; " + dl.usability_note(fitted), n_points=n_usable)
+    res.add_fit(fit_D, "X_c", "D_c", K["D_c"].value, "tokens", "extrapolation to a loss of 1 nat; depends on the tokenizer", n_points=n_usable)
     d_ref = float(np.exp(np.log(fitted.data_tokens).mean()))
     if an.usable(fit_D):
         ref = fit_D.predict_interval(np.array([d_ref]))
@@ -123,6 +130,7 @@ if fit_D is None:
     print(f"No L(D) fit: only {n_min} of {len(final)} runs measure a data limit, so this profile does not measure L(D).")
 else:
     print(f"alpha_D = {an.pm(fit_D, 'alpha')} from {len(fitted)} runs past their minimum or saturated; the paper has {pv}. " + an.fit_versus_paper(fit_D, "alpha", pv))
+    print(dl.interpret_usability(fitted))
     if len(fitted) < fd.FEW_POINTS:
         print(f"Only {len(fitted)} points over {fitted.data_tokens.max() / fitted.data_tokens.min():.0f}x in D: a power law through so few "
               "points has almost no degrees of freedom left, and resampling them understates the uncertainty; read the interval as a lower bound on it.")

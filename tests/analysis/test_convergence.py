@@ -42,3 +42,64 @@ def test_seed_spread_pools_replicates():
     assert cv.pooled_sd(s) == pytest.approx(math.sqrt((2 * 0.1**2 + 1 * 0.02) / 3))
 
 
+
+
+def _law_budgets(alphas: dict) -> pd.DataFrame:
+    """Budgets whose losses follow L = (1e9/N)^alpha exactly, one alpha per budget (tokens -> alpha)."""
+    rows = []
+    for t, a in alphas.items():
+        for i, N in enumerate([3e3, 6e3, 1.4e4, 2.5e4, 8e4]):
+            rows.append({"n_layer": 2, "d_model": 16 + i, "N": N, "tokens": t, "L": (1e9 / N) ** a})
+    return pd.DataFrame(rows)
+
+
+def test_fixed_budget_fits_recover_each_budgets_slope_and_say_how_it_moves():
+    fits = cv.fixed_budget_fits(_law_budgets({2e6: 0.02, 8e6: 0.05}), n_boot=0, seed=0)
+    assert sorted(fits) == [2_000_000, 8_000_000]
+    assert fits[2_000_000].params["alpha"] == pytest.approx(0.02, rel=1e-3)
+    assert fits[8_000_000].params["alpha"] == pytest.approx(0.05, rel=1e-3)
+    text = cv.interpret_fixed_budgets(fits)
+    assert "not converged losses" in text and "grows with every larger budget" in text
+    falling = cv.interpret_fixed_budgets(cv.fixed_budget_fits(_law_budgets({2e6: 0.05, 8e6: 0.02}), 0, 0))
+    assert "shrinks with every larger budget" in falling
+    mixed = cv.interpret_fixed_budgets(cv.fixed_budget_fits(_law_budgets({2e6: 0.02, 4e6: 0.05, 8e6: 0.03}), 0, 0))
+    assert "does not move monotonically" in mixed
+    one = cv.interpret_fixed_budgets(cv.fixed_budget_fits(_law_budgets({2e6: 0.02}), 0, 0))
+    assert "From the smallest" not in one and "2e+06 tokens (5 sizes)" in one
+    two_sizes = _law_budgets({2e6: 0.02}).iloc[:2]
+    assert cv.fixed_budget_fits(two_sizes, 0, 0) == {}
+    assert cv.interpret_fixed_budgets({}).startswith("No token budget")
+
+
+def _conv(n_deep_converged: int, n_one_layer: int = 1) -> pd.DataFrame:
+    n = 7
+    layers = [1] * n_one_layer + [2] * (n - n_one_layer)
+    conv_flags = [True] * n_one_layer + [i < n_deep_converged for i in range(n - n_one_layer)]
+    N = [3e3 * 2 ** i for i in range(n)]
+    return pd.DataFrame({"n_layer": layers, "N": N, "converged": conv_flags, "L_at_max": [(1e9 / x) ** 0.07 for x in N]})
+
+
+def test_converged_claim_needs_five_deep_sizes_and_says_why_not():
+    few = _conv(2)
+    c = cv.converged_claim(few, cv.converged_fits(few, 0, 0))
+    assert not c["ok"] and c["fit"] is None
+    assert c["reason"] == ("3 of 7 sizes meet the <1%-per-doubling criterion (2 without 1-layer models, which "
+                           "Kaplan leave out); a converged L(N) needs >= 5")
+    enough = _conv(5)
+    c = cv.converged_claim(enough, cv.converged_fits(enough, 0, 0))
+    assert c["ok"] and c["fit"].params["alpha"] == pytest.approx(0.07, rel=1e-3) and c["converged_deep"] == 5
+    assert "rests on 5 converged sizes" in cv.interpret_alpha_N_claim(c, None, 0.076)
+
+
+def test_alpha_N_claim_sentence_in_every_branch():
+    few = _conv(2)
+    c = cv.converged_claim(few, cv.converged_fits(few, 0, 0))
+    assert "not fitted either" in cv.interpret_alpha_N_claim(c, None, 0.076)
+    single = pd.DataFrame([{"n_layer": 1 if N < 4e3 else 2, "N": N, "tokens": D,
+                            "final_val_loss": ((1e9 / N) ** (0.07 / 0.1) + 1e10 / D) ** 0.1}
+                           for N in (3e3, 6e3, 1.4e4, 2.5e4, 8e4) for D in (2e6, 8e6, 3.2e7)])
+    deep = cv.nd_limit_fit(single, n_boot=0, seed=0, without_1_layer=True)
+    assert deep.params["alpha_N"] == pytest.approx(0.07, rel=1e-2) and deep.n_points == 4  # sizes, not runs
+    text = cv.interpret_alpha_N_claim(c, deep, 0.076)
+    assert "reads Eq. 1.5's D -> infinity limit" in text and "over 4 sizes" in text and "not a measured" in text
+    assert cv.nd_limit_fit(single[single.N < 1e4], 0, 0, without_1_layer=True) is None  # one deep size

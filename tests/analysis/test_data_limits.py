@@ -35,3 +35,33 @@ def test_saturation_threshold_is_the_rule():
     gain = float(dl.classify(runs)["gain_last_doubling"].iloc[0])
     assert dl.classify(runs, saturation=gain * 1.01)["limit"].iloc[0] == "saturated"
     assert dl.classify(runs, saturation=gain * 0.99)["limit"].iloc[0] == "still improving"
+
+
+def _fitted():
+    """Four fitted runs as 02 has them: two early-stopped with few steps per epoch, one saturated, one good."""
+    return pd.DataFrame({"data_tokens": [1e4, 3e4, 1e5, 3e5], "step": [289, 698, 2929, 6000],
+                         "epochs": [59.19, 47.65, 59.99, 20.0], "best_val_loss": [5.65, 5.14, 4.56, 4.1],
+                         "limit": ["past its minimum", "past its minimum", "saturated", "past its minimum"],
+                         "reached_min": True})
+
+
+def test_usability_marks_few_steps_per_epoch_and_no_early_stopping_minimum():
+    u = dl.usability(_fitted())
+    assert np.allclose(u.steps_per_epoch, [289 / 59.19, 698 / 47.65, 2929 / 59.99, 300.0])
+    assert list(u.usable) == [False, False, False, True]
+    assert u.caveat[0] == "4.88 steps/epoch < 40" and u.caveat[3] == ""
+    assert u.caveat[2] == "no early-stopping minimum (saturated)"
+    both = dl.usability(_fitted().assign(step=[10] * 4))
+    assert both.caveat[2] == "0.167 steps/epoch < 40; no early-stopping minimum (saturated)"
+    note = dl.usability_note(u)
+    assert note.startswith("1 of 4 fitted points are usable") and "D=1e+04: 4.88 steps/epoch < 40" in note
+    assert dl.usability_note(u[u.usable]) == ("1 of 1 fitted points are usable (an early-stopping minimum with >= 40 "
+                                              "optimizer steps per epoch)")
+
+
+def test_usability_sentence_in_every_branch():
+    u = dl.usability(_fitted())
+    assert "rests on 1 usable point and" in dl.interpret_usability(u)
+    assert "rests on 0 usable points" in dl.interpret_usability(u.iloc[:3])
+    assert dl.interpret_usability(u[u.usable]).startswith("All 1 fitted points")
+    assert dl.interpret_usability(u.iloc[:0]).startswith("No run")

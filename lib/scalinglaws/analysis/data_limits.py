@@ -112,3 +112,49 @@ def curves_figure(runs: pd.DataFrame, table: pd.DataFrame):
     data = pd.concat([drawn.assign(series="curve"),
                       best[["run_id", "data_tokens", "tokens", "val_loss", "limit"]].assign(series="best")], ignore_index=True)
     return fig, data
+
+
+# Kaplan et al. leave out of their data-limited fits the runs with fewer than about 40 optimizer steps per epoch:
+# with a handful of steps per pass, where the run stops is set by the step count and the eval grid as much as
+# by the data.
+MIN_STEPS_PER_EPOCH = 40
+
+
+def usability(table: pd.DataFrame, min_steps: float = MIN_STEPS_PER_EPOCH) -> pd.DataFrame:
+    """classify() table plus, per run: steps_per_epoch (optimizer steps per pass over its subset), early_min
+    (its best loss is an early-stopping minimum: past its minimum), usable (both that and >= min_steps steps per
+    epoch: a point Kaplan would keep) and caveat (why not, "" when usable)."""
+    t = table.copy()
+    t["steps_per_epoch"] = t["step"].astype(float) / t["epochs"].astype(float)
+    t["early_min"] = t["limit"] == "past its minimum"
+    few = t["steps_per_epoch"] < min_steps
+    t["usable"] = t["early_min"] & ~few
+    t["caveat"] = [
+        "; ".join(([f"{s:.3g} steps/epoch < {min_steps:g}"] if f else []) +
+                  ([] if m else [f"no early-stopping minimum ({lim})"]))
+        for s, f, m, lim in zip(t["steps_per_epoch"], few, t["early_min"], t["limit"])]
+    return t
+
+
+def usability_note(fitted: pd.DataFrame, min_steps: float = MIN_STEPS_PER_EPOCH) -> str:
+    """One sentence for the record of a fit on `fitted` (a usability() table): how many of its points a
+    Kaplan-style analysis would keep, and each other point's caveat (D in tokens)."""
+    n_ok = int(fitted["usable"].sum())
+    bad = fitted[~fitted["usable"]].sort_values("data_tokens")
+    head = (f"{n_ok} of {len(fitted)} fitted points are usable (an early-stopping minimum with >= {min_steps:g} "
+            "optimizer steps per epoch)")
+    if bad.empty:
+        return head
+    return head + "; " + "; ".join(f"D={d:.3g}: {c}" for d, c in zip(bad["data_tokens"], bad["caveat"]))
+
+
+def interpret_usability(fitted: pd.DataFrame, min_steps: float = MIN_STEPS_PER_EPOCH) -> str:
+    """What the usable count means for the L(D) fit, true in every branch."""
+    n_ok, n = int(fitted["usable"].sum()), len(fitted)
+    if n == 0:
+        return "No run measures a data limit, so nothing is fitted."
+    if n_ok == n:
+        return f"All {n} fitted points are early-stopping minima with >= {min_steps:g} steps per epoch."
+    return (f"Only {n_ok} of the {n} fitted points are early-stopping minima with >= {min_steps:g} optimizer steps per "
+            f"epoch; the others (marked in the table and figure) would be left out by Kaplan's criterion, so alpha_D "
+            f"rests on {n_ok} usable point{'s' if n_ok != 1 else ''} and is recorded as few points.")

@@ -67,3 +67,54 @@ def depth_figure(final: pd.DataFrame, fits: dict):
         ax.legend(fontsize="x-small")
         data[view] = final[["n_layer", "d_model", view, "final_val_loss"]].rename(columns={view: "params"})
     return fig, data
+
+
+def _rms_residual(x: pd.Series, L: pd.Series) -> float:
+    """rms log-residual of one power law L(x) (the fit depth_collapse uses; no interval needed here)."""
+    fit = F.fit_power_law(x, L, n_boot=0)
+    return float(np.sqrt(np.mean(np.asarray(fit.residuals) ** 2)))
+
+
+def depth_difference(final: pd.DataFrame, n_boot: int, seed: int, without_1_layer: bool = False) -> dict:
+    """Kaplan Fig. 6 as one paired number: rms residual of one power law in non-embedding N minus the rms
+    residual of one power law in total parameters, on the same models (below 0: leaving the embeddings out
+    collapses the depths better). Interval: percentile bootstrap over models, both views refitted on the same
+    resample (paired), so the shared scatter of the losses cancels; none when n_boot is 0.
+
+    Returns value, ci (or None), n_models, span (decades of non-embedding N), resamples (refitted), models."""
+    t = final[final["n_layer"] > 1] if without_1_layer else final
+    t = t.reset_index(drop=True)
+    if t["N"].nunique() < 3:
+        return {"value": math.nan, "ci": None, "n_models": len(t), "span": math.nan, "resamples": 0,
+                "models": "2+ layers" if without_1_layer else "all depths"}
+    value = _rms_residual(t["N"], t["final_val_loss"]) - _rms_residual(t["N_total"], t["final_val_loss"])
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for _ in range(max(n_boot, 0)):
+        s = t.iloc[rng.integers(0, len(t), len(t))]
+        if s["N"].nunique() < 3 or s["N_total"].nunique() < 3:  # a line through < 3 distinct sizes: no residual
+            continue
+        diffs.append(_rms_residual(s["N"], s["final_val_loss"]) - _rms_residual(s["N_total"], s["final_val_loss"]))
+    ci = (float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))) if len(diffs) >= 20 else None
+    return {"value": float(value), "ci": ci, "n_models": len(t), "span": float(np.log10(t["N"].max() / t["N"].min())),
+            "resamples": len(diffs), "models": "2+ layers" if without_1_layer else "all depths"}
+
+
+def interpret_depth(all_depths: dict, deeper: dict) -> str:
+    """What the paired depth comparison says, true in every branch: for each model set, which view fits the
+    depths more tightly and whether the paired interval excludes 0."""
+    parts = []
+    for d in (all_depths, deeper):
+        if not np.isfinite(d["value"]):
+            parts.append(f"{d['models']}: fewer than 3 sizes, no comparison.")
+            continue
+        view = "non-embedding N" if d["value"] < 0 else ("total parameters" if d["value"] > 0 else "neither view")
+        head = (f"{d['models']} ({d['n_models']} models): rms residual (non-embedding) minus (total) = {d['value']:+.4f}"
+                f" log-loss, so {view} fits the depths more tightly")
+        if d["ci"] is None:
+            parts.append(head + "; no interval (no bootstrap), so not how surely.")
+            continue
+        lo, hi = d["ci"]
+        where = ("the interval excludes 0" if lo > 0 or hi < 0 else "the interval includes 0: the two views are not told apart")
+        parts.append(head + f" [95% CI {lo:+.4f}, {hi:+.4f}]; {where}.")
+    return " ".join(parts)
