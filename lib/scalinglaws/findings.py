@@ -86,6 +86,21 @@ FINDINGS = (
 NOTEBOOKS = [f.name for f in FINDINGS]
 NOTEBOOK_FINDINGS = {f.name: f.grids for f in FINDINGS}
 
+
+@dataclass(frozen=True)
+class Exercise:
+    nb: str
+    name: str
+    title: str
+    figure: str
+
+
+# Exercises: notebooks that are no finding of the study (no grids, no claims; scalinglaws.exercise). `scalinglaws
+# study` runs them only when named (--notebooks 09); the tests execute them at smoke with the findings' notebooks.
+EXERCISES = (Exercise("09", "09_prediction_exercise", "9. Predict the compute-optimal model (exercise)",
+                      "09_prediction_check"),)
+EXERCISE_NOTEBOOKS = [e.name for e in EXERCISES]
+
 REPRODUCED, PARTLY, NOT_REPRODUCED, NOT_MEASURED = (
     "reproduced", "partly reproduced", "not reproduced at this scale", "not measured here")
 
