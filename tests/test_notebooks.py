@@ -12,7 +12,7 @@ import nbformat
 import pandas as pd
 import pytest
 from scalinglaws import findings
-from scalinglaws.findings import NOTEBOOKS
+from scalinglaws.findings import EXERCISE_NOTEBOOKS, NOTEBOOKS
 from scalinglaws.runner import run_study
 
 EXPECTED_FIGURES = {
@@ -25,6 +25,7 @@ EXPECTED_FIGURES = {
                               "06_contrast", "06_allocation"],
     "07_generalization": ["07_loss_vs_N_by_text", "07_other_vs_books"],
     "08_context_and_lstm": ["08_lstm_vs_transformer", "08_loss_by_position"],
+    "09_prediction_exercise": ["09_prediction_check"],
 }
 # Figures whose table has the same columns whatever the data (the functions that build them fix them).
 EXPECTED_COLUMNS = {
@@ -61,8 +62,8 @@ def check_results(nb: str, records: list) -> None:
         assert isinstance(r["units"], str) and isinstance(r["note"], str), r
         if r["ci_low"] is not None and r["ci_high"] is not None:
             assert r["ci_low"] <= r["ci_high"], r
-    finding = next(f for f in findings.FINDINGS if f.name == nb)
-    for claim in finding.claims:
+    finding = next((f for f in findings.FINDINGS if f.name == nb), None)  # None: an exercise, no claims
+    for claim in finding.claims if finding else ():
         word, why, _ = findings.verdict(claim, records)
         assert word in VERDICTS and why, (claim.text, word, why)
 
@@ -90,7 +91,7 @@ def check_executed(path) -> None:
     assert book.metadata["papermill"]["parameters"]["profile"] == "smoke"
 
 
-@pytest.mark.parametrize("nb", NOTEBOOKS)
+@pytest.mark.parametrize("nb", NOTEBOOKS + EXERCISE_NOTEBOOKS)
 def test_notebook_runs_at_smoke(nb, smoke_dirs):
     runs, figs, out = smoke_dirs
     t0 = time.perf_counter()
@@ -117,7 +118,7 @@ def test_every_notebook_declares_exactly_the_checked_parameters():
     import nbformat
     from scalinglaws.runner import NOTEBOOK_EXTRA_PARAMETERS, NOTEBOOK_PARAMETERS, repo_root
 
-    for nb in NOTEBOOKS:
+    for nb in NOTEBOOKS + EXERCISE_NOTEBOOKS:
         cells = nbformat.read(repo_root() / "notebooks" / f"{nb}.ipynb", as_version=4).cells
         params = [c for c in cells if "parameters" in c.metadata.get("tags", [])]
         assert len(params) == 1, nb
@@ -174,7 +175,7 @@ def test_committed_notebooks_match_their_sources():
     spec = importlib.util.spec_from_file_location("make_notebooks", repo_root() / "notebooks" / "make_notebooks.py")
     mk = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mk)
-    for nb in NOTEBOOKS:
+    for nb in NOTEBOOKS + EXERCISE_NOTEBOOKS:
         built = mk.build(mk.SOURCES / f"{nb}.py")
         committed = nbformat.read(repo_root() / "notebooks" / f"{nb}.ipynb", as_version=4)
         cells = [c for c in committed.cells if "injected-parameters" not in c.metadata.get("tags", [])]

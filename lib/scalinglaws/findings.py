@@ -208,6 +208,20 @@ NOTEBOOKS = [f.name for f in FINDINGS]
 NOTEBOOK_FINDINGS = {f.name: f.grids for f in FINDINGS}
 
 
+@dataclass(frozen=True)
+class Exercise:
+    nb: str
+    name: str
+    title: str
+    figure: str
+
+
+# Exercises: notebooks that are no finding of the study (no grids, no claims; scalinglaws.exercise). `scalinglaws
+# study` runs them only when named (--notebooks 09); the tests execute them at smoke with the findings' notebooks.
+EXERCISES = (Exercise("09", "09_prediction_exercise", "9. Predict the compute-optimal model (exercise)",
+                      "09_prediction_check"),)
+EXERCISE_NOTEBOOKS = [e.name for e in EXERCISES]
+
 def required_keys(finding: Finding) -> tuple:
     """The keys a notebook must write for its claims: each claim's first key, its `other` and `context`."""
     out = []

@@ -148,9 +148,10 @@ def select_notebooks(names) -> list[str]:
         return list(NOTEBOOKS)
     out = []
     for n in names:
-        hits = [nb for nb in NOTEBOOKS if nb.startswith(n) or nb == n]
+        known = NOTEBOOKS + FINDINGS_REGISTRY.EXERCISE_NOTEBOOKS  # exercises run only when named
+        hits = [nb for nb in known if nb.startswith(n) or nb == n]
         if len(hits) != 1:
-            raise ScalingLawsError(f"unknown notebook '{n}': choose from {', '.join(nb[:2] for nb in NOTEBOOKS)}")
+            raise ScalingLawsError(f"unknown notebook '{n}': choose from {', '.join(nb[:2] for nb in known)}")
         out.append(hits[0])
     return out
 
@@ -203,9 +204,9 @@ def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device:
     times: dict[str, float] = {}
     failed: list[str] = []
     t_all = time.perf_counter()
-    if pretrain:
+    findings = tuple(dict.fromkeys(f for nb in nbs for f in NOTEBOOK_FINDINGS.get(nb, ())))  # exercises: none
+    if pretrain and findings:
         print(f"[study {profile}] training every run of the {len(nbs)} notebook(s) first ...", flush=True)
-        findings = tuple(dict.fromkeys(f for nb in nbs for f in NOTEBOOK_FINDINGS[nb]))
         n = _study_from_parameters(params).train_all(findings)  # the Study every notebook will bind
         times["train"] = time.perf_counter() - t_all
         print(f"[study {profile}] {n} grid runs (besides the LR sweeps) in the store after {times['train'] / 60:.1f} min", flush=True)
