@@ -22,7 +22,8 @@ LAYERS = [
     # laws, published constants, typed results records, the verdict rule, the claims registry
     {"scalinglaws.fit", "scalinglaws.paper", "scalinglaws.records", "scalinglaws.verdicts", "scalinglaws.findings"},
     {"scalinglaws.analysis"},  # one module per notebook, plots, comparison
-    {"scalinglaws.predict", "scalinglaws.report", "scalinglaws.runner"},  # uses of the laws and of the study
+    # uses of the laws and of the study: predict, the README tables, the papermill runner, the prediction exercise
+    {"scalinglaws.predict", "scalinglaws.report", "scalinglaws.runner", "scalinglaws.exercise"},
     {"scalinglaws.cli"},
 ]
 
