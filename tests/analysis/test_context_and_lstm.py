@@ -40,6 +40,9 @@ def test_alpha_t_trend_finds_the_sign_and_its_interval_is_paired():
     none = dict(flat, ci=(None, None), share_positive=None)
     assert "no interval" in cx.describe_alpha_t_trend(none)
     assert cx.alpha_t_trend(_ladder([1.0, 1.1]), n_boot=5) is None  # two sizes: no trend
+    flat_line = cx.position_table([{"run_id": f"c{i}", "N": 10.0 ** (3 + i), "losses": np.full(len(T), 5.0 - i / 10)}
+                                   for i in range(3)])
+    assert cx.alpha_t_trend(flat_line, n_boot=5) is None  # no law in t at any size: no trend, no error
     mixed = pd.concat([_ladder([1.0] * 3), _ladder([1.0])[lambda d: d.t <= 64].assign(run_id="x", N=1e9)])
     with pytest.raises(ScalingLawsError, match="one n_ctx"):
         cx.alpha_t_trend(mixed, n_boot=5)

@@ -78,6 +78,8 @@ def _alpha_refit(t: np.ndarray, L: np.ndarray, fit, m: float) -> float | None:
     e_hi = float(y.max())
     lo, hi = np.array([-np.inf, 1e-4, e_hi - 30.0]), np.array([np.inf, 10.0, e_hi])
     start = np.clip(start, lo + 1e-9, hi - 1e-9)
+    if not (np.all(np.isfinite(start)) and np.all(np.isfinite(y))):
+        return None  # no finite start (a fit with E or t_c at 0 or infinity): this refit fails
     r = least_squares(lambda p: np.logaddexp(p[2], p[0] - p[1] * z) - y, start, bounds=(lo, hi), loss="huber",
                       f_scale=HUBER_SCALE_LOSS)
     return float(r.x[1]) if r.success else None
@@ -95,8 +97,9 @@ def alpha_t_trend(pos: pd.DataFrame, *, n_boot: int = 200, seed: int = 0, level:
             fit = fit_position_law(g, n_boot=0)
         except Exception:  # noqa: BLE001 - a size whose law cannot be fitted leaves the trend
             continue
-        if fit.params.get("alpha") is None or not np.isfinite(fit.params["alpha"]):
-            continue
+        p = [fit.params.get(k) for k in ("X_c", "alpha", "E")]
+        if any(v is None or not np.isfinite(v) or v <= 0 for v in p):
+            continue  # no usable law for this size (E or t_c at 0 or infinity): it cannot be refitted
         curves[float(g["N"].iloc[0])] = (g["t"].to_numpy(float), g["loss"].to_numpy(float), fit)
     if len(curves) < 3:
         return None
