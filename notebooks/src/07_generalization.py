@@ -41,7 +41,7 @@ eval_sets: str = ""  # extra text to evaluate, comma-separated: empty means the 
 import numpy as np
 import pandas as pd
 from IPython.display import display
-from scalinglaws import fit as F, paper
+from scalinglaws import ScalingLawsError, fit as F, paper
 from scalinglaws.analysis import common as an, generalization as gz, plots as P
 from scalinglaws.store import tables
 from scalinglaws.runner import start_notebook
@@ -132,21 +132,59 @@ fig
 
 # %%
 fb = fits_N["books (validation)"]
+span_N = float(np.log10(final["N"].max() / final["N"].min())) if len(final) >= 2 else None  # decades of N
+vocabs = {int(sp.vocab_size) for sp in specs}  # the tokenizer's vocabulary: one for the whole ladder
+if len(vocabs) != 1:
+    raise ScalingLawsError(f"the generalization ladder mixes vocabularies {sorted(vocabs)}: give its runs one tokenizer")
+vocab = vocabs.pop()
+# A text the models score worse than a uniform guess over the vocabulary at most sizes is out of the
+# tokenizer's reach: its numbers are kept, marked untestable (prefix "oov."), and it leaves the all-sets claims.
+reach = {s: gz.vocab_check(fin[fin["set"] == s]["loss"], vocab) for s in names}
+judged = [s for s in names if not reach[s]["oov"]]
+excluded = {s: reach[s]["reason"] for s in names if reach[s]["oov"]}
+phase_delta = gz.claim_delta("ood.phase_deviation:*")  # the claim's equivalence margin (nats)
 if an.usable(fb):
     res.add_fit(fb, "alpha", "alpha_N (books, this budget)", K["alpha_N"].value, "", f"final loss at {study.profile.ood_tokens:,} tokens")
+
+
+def put(prefix, s, label, value, ci, paper_value, units, note, **kw):
+    """One per-set record: key <prefix>:<set> for a set in reach, oov.<prefix>:<set> (status untestable,
+    the computed reason in its note) for one out of the tokenizer's reach."""
+    item = s.split(":", 1)[-1]
+    if s in excluded:
+        return res.add(label, value, ci, paper_value, units, f"{note}; untestable: {excluded[s]}",
+                       key=f"oov.{prefix}:{item}", status="untestable", **kw)
+    return res.add(label, value, ci, paper_value, units, note, key=f"ood.{prefix}:{item}", **kw)
+
+
 for s in names:
     fit = fits_N.get(s)
-    if an.usable(fit):
-        res.add_fit(fit, "alpha", f"alpha_N on {s}", None, "", "power law in N of the final loss on this text")
+    if an.usable(fit) and s in excluded:
+        put("alpha_N", s, f"alpha_N on {s}", fit.params["alpha"], fit.ci.get("alpha"), None, "",
+            "power law in N of the final loss on this text", n_points=fit.n_points, span=fit.span,
+            ci_method=fit.ci_method)
+    elif an.usable(fit):
+        res.add_fit(fit, "alpha", f"alpha_N on {s}", None, "", "power law in N of the final loss on this text",
+                    key=f"ood.alpha_N:{s.split(':', 1)[-1]}")
     line = lines.get(s)
     if line is not None:
-        res.add(f"slope dL_other/dL_books across sizes ({s})", line.slope, line.slope_ci, 1.0, "", "1 = a constant offset")
+        r, r_ci = gz.ratio_slope(line)
+        put("slope", s, f"slope dL_other/dL_books across sizes ({s})", line.slope, line.slope_ci, 1.0, "",
+            f"1 = a constant offset; a constant ratio gives {r:.2f} (ood.ratio_slope)", n_points=line.n_runs,
+            span=span_N, ci_method="percentile bootstrap over runs")
+        put("ratio_slope", s, f"slope a constant ratio would give ({s})", r, r_ci, None, "",
+            f"L_other/L_books at L_books = {line.ref:.2f}: the rival of slope 1", n_points=line.n_runs, span=span_N,
+            ci_method="percentile bootstrap over runs")
         res.add(f"offset L_other - L_books ({s})", line.offset_at_ref, line.offset_ci, None, "nats/token",
-                f"at L_books = {line.ref:.2f}")
+                f"at L_books = {line.ref:.2f}" + (f"; untestable: {excluded[s]}" if s in excluded else ""),
+                status="untestable" if s in excluded else None)
         pr = phases.get(s)
         if pr and pr["mean"] is not None:
-            res.add(f"mid-training points from the across-size line ({s})", pr["mean"], pr["ci"], 0.0, "nats/token",
-                    f"mean over {pr['n_runs']} runs, {pr['n_points']} points")
+            put("phase_deviation", s, f"mid-training points from the across-size line ({s})", pr["mean"], pr["ci"],
+                0.0, "nats/token", f"mean over {pr['n_runs']} runs, {pr['n_points']} points", n_points=pr["n_runs"],
+                ci_method="percentile bootstrap over runs")
+res.add("text sets the all-sets claims judge", len(judged), None, None, "count",
+        gz.describe_sets(judged, excluded), key="ood.sets_judged")
 res.add("runs", len(final), None, None, "count", f"ladder at {study.profile.ood_tokens:,} tokens")
 res.save()
 display(res.frame())
@@ -157,20 +195,25 @@ display(res.frame())
 # %%
 if not names:
     print("No extra text was evaluated, so this profile does not measure generalisation.")
+else:
+    print(gz.describe_sets(judged, excluded))
 if an.usable(fb):
     print(f"On the books themselves alpha_N = {an.pm(fb, 'alpha')} at this budget.")
 for s in names:
+    print(f"{s}: {reach[s]['reason']}.")
+    if s in excluded:
+        continue
     fit = fits_N.get(s)
     if an.usable(fit) and an.usable(fb):
         lo_, hi_ = fit.ci.get("alpha", (np.nan, np.nan))
         a_b = fb.params["alpha"]
         rel = ("steeper than" if lo_ > a_b else "flatter than" if hi_ < a_b else "not distinguishable from")
-        print(f"{s}: loss falls with N as a power law with alpha_N = {an.pm(fit, 'alpha')}, {rel} the books' {a_b:.3f}.")
-    elif names:
-        print(f"{s}: no power-law fit in N.")
+        print(f"  loss falls with N as a power law with alpha_N = {an.pm(fit, 'alpha')}, {rel} the books' {a_b:.3f}.")
+    else:
+        print("  no power-law fit in N.")
     if lines.get(s) is not None:
         print("  " + gz.describe_offset(lines[s]))
-        print("  " + gz.describe_phase(s, phases.get(s, {"mean": None})))
+        print("  " + gz.describe_phase(s, phases.get(s, {"mean": None}), phase_delta))
 
 # %% [markdown]
 # ## What to try

@@ -145,12 +145,26 @@ if len(tf_final) >= 2 and (final.arch == "LSTM").any():
         Ns = final[(final.arch == "LSTM") & final.N.between(tf_final.N.min(), tf_final.N.max())]["N"].to_numpy()
         if len(Ns):
             gap = fits["LSTM"].predict(Ns) - fits["transformer"].predict(Ns)
+            # Kaplan's gap opens beyond ~100 tokens of context: whether this context reaches that regime
+            reach = cx.gap_testable(int(pos["t"].max()))
             res.add("LSTM minus transformer loss at matched N (mean)", float(np.mean(gap)), None, None, "nats/token",
-                    f"over {len(Ns)} LSTM sizes inside the transformer range, from the two fits")
+                    f"over {len(Ns)} LSTM sizes inside the transformer range, from the two fits; {reach['reason']}",
+                    key="lstm.gap", n_points=len(Ns), status=None if reach["testable"] else "untestable")
 alphas_t = {rid: f for rid, f in pos_fits.items() if an.usable(f)}
 for rid, f in alphas_t.items():
     n = int(tf_pos[tf_pos.run_id == rid]["N"].iloc[0])
     res.add_fit(f, "alpha", f"alpha_t, loss by position (N={n:,})", None, "", f"L(t) = L_inf + (t_c/t)^alpha_t, t >= {cx.T_MIN}")
+# App. D.5: does alpha_t grow with N? A paired bootstrap over positions (the windows' per-position losses are
+# shared by all sizes, and only per-position means are stored, so windows themselves cannot be resampled)
+trend = cx.alpha_t_trend(tf_pos, n_boot=n_boot, seed=seed)
+if trend is not None:
+    res.add("d alpha_t / d log10 N across transformer sizes", trend["slope"], trend["ci"], None, "",
+            f"OLS of alpha_t on log10 N over {trend['n_sizes']} sizes; interval: positions resampled within "
+            f"{trend['n_bins']} doubling bins, the same draw for every size (positions.json holds per-position means "
+            f"only, so windows cannot be resampled); {trend['boot_failed']} of {trend['boot_total']} replicates failed"
+            + (f", {trend['share_positive']:.1%} of the others above 0" if trend["share_positive"] is not None else ""),
+            key="context.alpha_t_trend", n_points=trend["n_sizes"], span=trend["span"],
+            ci_method="paired percentile bootstrap over positions in doubling bins")
 gain = None
 if tf_pos["run_id"].nunique() >= 2:
     ids = tf_pos.groupby("run_id")["N"].first().sort_values()
@@ -179,22 +193,23 @@ if an.usable(ft) and an.usable(fl):
     g = next((r for r in res.records if r["key"] == "lstm.gap"), None)
     if g is not None:
         print(f"At matched N the LSTM's loss is {g['value']:+.3f} nats/token from the transformer's on average: "
-              + ("transformers are better, as Kaplan found." if g["value"] > 0 else "the LSTMs are not worse here, unlike Kaplan's."))
+              + ("transformers are better" if g["value"] > 0 else "the LSTMs are not worse here")
+              + f". {reach['reason']}"
+              + ("." if reach["testable"] else ": this design cannot test Kaplan's gap."))
 else:
     print("L(N) could not be fitted for both architectures, so they are compared point by point only.")
 if alphas_t:
     a = [f.params["alpha"] for f in alphas_t.values()]
     print(f"Loss by position follows L_inf + (t_c/t)^alpha_t for {len(alphas_t)} of {tf_pos['run_id'].nunique()} transformers, "
           f"alpha_t from {min(a):.2f} to {max(a):.2f}.")
+if trend is not None:
+    print(cx.describe_alpha_t_trend(trend))
 if gain is not None:
     ids = tf_pos.groupby("run_id")["N"].first().sort_values()
     print(cx.describe_late_gain(gain, ids.iloc[0], ids.iloc[-1]))
 if pair is not None:
-    t_tf, t_ls = plat["transformer"], plat["LSTM"]
-    n_ctx = int(pos["t"].max())
-    print(f"At matched N, more context stops helping the LSTM after {t_ls} tokens and the transformer after {t_tf}"
-          + (" (still improving at the end of the context)." if t_tf >= n_ctx else ".")
-          + (" The LSTM plateaus earlier, as Kaplan found." if t_ls < t_tf else " The LSTM does not plateau earlier here."))
+    pc = cx.plateau_comparison(pos[pos.run_id == pair[0]], pos[pos.run_id == pair[1]], plat["transformer"], plat["LSTM"])
+    print(cx.describe_plateau(pc, int(pos["t"].max())))
 
 # %% [markdown]
 # ## What to try

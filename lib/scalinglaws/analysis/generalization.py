@@ -10,6 +10,12 @@ Python source) at every eval point, and this module turns those curves into numb
   line fitted with SciPy, intervals by resampling runs. A constant offset is b = 1.
 - ``phase_residual``: how far the runs' mid-training points lie from that across-size line (nats). Zero
   means generalisation depends on the in-distribution loss alone, not on the training phase.
+- ``ratio_slope``: the rival of a constant offset. A constant ratio L_other = r·L_books has slope
+  r = L_other/L_books; read at the line's reference loss it is (offset + ref)/ref, about 1.2 for a text
+  0.9 nats above books at 4.4 nats. A slope interval holding both 1 and r cannot tell the two apart.
+- ``vocab_check``: a text whose loss exceeds ln(vocab), a uniform guess over the tokenizer's vocabulary, at
+  most sizes lies outside what this tokenizer and these models cover: its numbers test nothing about
+  generalisation, so its records are marked untestable and it leaves the all-sets claims.
 
 Losses are in nats per token of the study's tokenizer; the offset depends on that tokenizer.
 """
@@ -21,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
+
+from scalinglaws import ScalingLawsError
 
 # Huber transition for loss-vs-loss lines, in nats: about the seed-to-seed scatter of a final loss here.
 HUBER_NATS = 0.02
@@ -102,29 +110,86 @@ def phase_residual(curves: pd.DataFrame, line: Line, *, n_boot: int = 200, seed:
             "val_range": (float(c["val_loss"].min()), float(c["val_loss"].max()))}
 
 
+def ratio_slope(line: Line) -> tuple[float, tuple[float, float]]:
+    """The slope a constant ratio L_other = r·L_books would give, r = L_other/L_books at the line's reference
+    loss, with its interval from the offset's (nats; ref > 0)."""
+    lo, hi = line.offset_ci
+    return (line.offset_at_ref + line.ref) / line.ref, ((lo + line.ref) / line.ref, (hi + line.ref) / line.ref)
+
+
+def vocab_check(final_losses, vocab_size: int) -> dict:
+    """Whether a text is out of reach of the tokenizer: k of n final losses (one per size, nats/token) above
+    ln(vocab_size), the loss of a uniform guess over the vocabulary. Out of vocabulary when most sizes are
+    (k > n/2): a model that cannot beat a uniform guess there has learnt nothing about that text."""
+    x = np.asarray(final_losses, dtype=float)
+    x = x[np.isfinite(x)]
+    ln_v = float(np.log(vocab_size))
+    k, n = int(np.sum(x > ln_v)), int(len(x))
+    oov = n > 0 and k > n / 2
+    reason = (f"{k} of {n} sizes score above ln({vocab_size}) = {ln_v:.2f} nats/token, the loss of a uniform guess "
+              f"over the vocabulary" + (": the text is out of this tokenizer's reach, so it tests nothing about "
+                                        "generalisation" if oov else ""))
+    return {"k": k, "n": n, "ln_vocab": ln_v, "oov": oov, "reason": reason}
+
+
+def claim_delta(key: str) -> float:
+    """The equivalence margin of the registry's null claim decided by `key` (findings.FINDINGS), so the
+    notebook's sentence and the verdict use one margin."""
+    from scalinglaws.findings import FINDINGS  # the registry imports analysis-free modules only; read it late
+
+    for f in FINDINGS:
+        for c in f.claims:
+            if key in c.keys and c.delta is not None:
+                return float(c.delta)
+    raise ScalingLawsError(f"no null claim with key {key!r} in scalinglaws.findings: name one of its claims' keys")
+
+
 def describe_offset(line: Line) -> str:
-    """One sentence, true in every branch, on whether the offset is constant (slope 1 inside the interval)."""
+    """One sentence, true in every branch, on a constant offset (slope 1) against its rival, a constant ratio
+    (slope r = L_other/L_books): which of the two the slope interval holds."""
     lo, hi = line.slope_ci
-    s = f"{line.set}: slope {line.slope:.2f} [{lo:.2f}, {hi:.2f}], offset {line.offset_at_ref:+.3f} nats at L_books = {line.ref:.2f}"
-    if not np.isfinite(lo):
+    r, _ = ratio_slope(line)
+    s = (f"{line.set}: slope {line.slope:.2f} [{lo:.2f}, {hi:.2f}], offset {line.offset_at_ref:+.3f} nats at "
+         f"L_books = {line.ref:.2f}; a constant ratio would give slope {r:.2f}")
+    if not (np.isfinite(lo) and np.isfinite(hi)):
         return s + " (no interval: too few runs to resample)."
-    if lo <= 1 <= hi:
-        return s + ": a slope of 1 (a constant offset) is inside the interval."
+    one, ratio = lo <= 1 <= hi, lo <= r <= hi
+    if one and ratio:
+        return s + ": the interval holds both 1 and the ratio's slope, so it cannot tell a constant offset from a constant ratio."
+    if one:
+        return s + ": a slope of 1 (a constant offset) is inside the interval and the ratio's slope is outside."
+    if ratio:
+        return s + ": the ratio's slope is inside the interval and 1 is outside, so the gap scales with the loss (not a constant offset)."
     if hi < 1:
-        return s + ": the slope is below 1, so the gap narrows as the in-distribution loss falls (offset not constant)."
-    return s + ": the slope is above 1, so the gap widens as the in-distribution loss falls (offset not constant)."
+        return s + ": the slope is below 1, so the gap narrows as the in-distribution loss falls (neither a constant offset nor a constant ratio)."
+    return s + ": the slope is above 1, so the gap widens as the in-distribution loss falls (neither a constant offset nor a constant ratio)."
 
 
-def describe_phase(set_name: str, pr: dict) -> str:
-    """One sentence on whether mid-training points follow the across-size line, true in every branch."""
+def describe_phase(set_name: str, pr: dict, delta: float) -> str:
+    """One sentence on whether mid-training points follow the across-size line, true in every branch, judged
+    as equivalence within ±delta nats (the claim's margin): an interval reaching beyond ±delta is inconclusive."""
     if pr["mean"] is None:
         return f"{set_name}: no mid-training points to compare."
     lo, hi = pr["ci"]
     s = f"{set_name}: mid-training points lie {pr['mean']:+.3f} nats from the across-size line"
     if lo is None:
         return s + " (no interval)."
-    s += f" [{lo:+.3f}, {hi:+.3f}] over {pr['n_runs']} runs"
+    s += f" [{lo:+.3f}, {hi:+.3f}] over {pr['n_runs']} runs, margin ±{delta:g}"
+    if -delta <= lo and hi <= delta:
+        return s + ": the whole interval is inside the margin, so the loss on this text depends on the in-distribution loss, not on the phase of training."
+    if lo > delta or hi < -delta:
+        side, how = ("above", "worse") if lo > delta else ("below", "better")
+        return s + (f": the whole interval lies {side} the margin, so at equal in-distribution loss a model mid-training "
+                    f"does {how} on this text than a smaller finished one.")
     if lo <= 0 <= hi:
-        return s + ": zero is inside the interval, so the loss on this text depends on the in-distribution loss, not on the phase of training."
+        return s + ": zero is inside but the interval reaches beyond the margin, so this is inconclusive."
     side = "above" if lo > 0 else "below"
-    return s + f": they lie {side} it, so at equal in-distribution loss a model mid-training does {'worse' if lo > 0 else 'better'} on this text than a smaller finished one."
+    return s + f": they lie {side} the line, by an amount the interval cannot settle against the margin (inconclusive)."
+
+
+def describe_sets(judged: list, excluded: dict) -> str:
+    """Which text sets the all-sets claims are judged over, and why any are left out (excluded: set -> reason)."""
+    s = f"The all-sets claims are judged over {len(judged)} text set(s): {', '.join(judged) or 'none'}"
+    if not excluded:
+        return s + "; no set was left out."
+    return s + "; left out as untestable: " + "; ".join(f"{k} ({v})" for k, v in excluded.items()) + "."
