@@ -73,3 +73,21 @@ def test_gap_is_untestable_when_the_context_stops_near_the_onset():
     long = cx.gap_testable(1024)
     assert long["testable"] and "cannot" not in long["reason"]
     assert not cx.gap_testable(64)["testable"] and cx.gap_testable(64)["past"] == 0
+
+
+def test_an_interval_end_within_monte_carlo_error_of_zero_supports_neither_side():
+    import numpy as np
+
+    q = [2.5, 97.5]
+    rng = np.random.default_rng(0)
+    far = rng.normal(-1.0, 0.2, 400)  # clearly below 0 in both halves
+    assert cx.monte_carlo_unstable(far, q) == ""
+    edge = np.concatenate([rng.normal(-1.0, 0.5, 390), [0.05] * 10])  # the upper end sits at 0
+    halves = [np.percentile(edge[i::2], q) for i in (0, 1)]
+    flips = (halves[0][0] <= 0 <= halves[0][1]) != (halves[1][0] <= 0 <= halves[1][1])
+    assert bool(cx.monte_carlo_unstable(edge, q)) == flips
+    assert cx.monte_carlo_unstable(far[:20], q) == ""  # too few replicates to split: not judged
+    odd = np.array([-1.0, 0.5] * 200)  # halves: all -1 (0 outside) vs all 0.5 (0 outside) -> agree
+    assert cx.monte_carlo_unstable(odd, q) == ""
+    mixed = np.array([x for pair in zip(rng.normal(-1, 0.1, 200), rng.normal(0.0, 0.5, 200)) for x in pair])
+    assert "Monte Carlo" in cx.monte_carlo_unstable(mixed, q)  # one half's interval holds 0, the other's not

@@ -82,7 +82,9 @@ def _alpha_refit(t: np.ndarray, L: np.ndarray, fit, m: float) -> float | None:
         return None  # no finite start (a fit with E or t_c at 0 or infinity): this refit fails
     r = least_squares(lambda p: np.logaddexp(p[2], p[0] - p[1] * z) - y, start, bounds=(lo, hi), loss="huber",
                       f_scale=HUBER_SCALE_LOSS)
-    return float(r.x[1]) if r.success else None
+    if not r.success or not (lo[1] * 1.01 < r.x[1] < hi[1] * 0.99):
+        return None  # failed, or stopped at a bound of alpha: a bound is no estimate, and would drag the interval
+    return float(r.x[1])
 
 
 def alpha_t_trend(pos: pd.DataFrame, *, n_boot: int = 200, seed: int = 0, level: float = 0.95) -> dict | None:
@@ -128,7 +130,22 @@ def alpha_t_trend(pos: pd.DataFrame, *, n_boot: int = 200, seed: int = 0, level:
     ci = tuple(float(v) for v in np.percentile(boots, q)) if boots else (None, None)
     return {"slope": slope, "ci": ci, "alphas": dict(zip(Ns.tolist(), alphas.tolist())), "n_sizes": int(len(Ns)),
             "span": float(x.max() - x.min()), "boot_failed": failed, "boot_total": max(n_boot, 0),
-            "n_bins": len(bins), "share_positive": float(np.mean(np.array(boots) > 0)) if boots else None}
+            "n_bins": len(bins), "share_positive": float(np.mean(np.array(boots) > 0)) if boots else None,
+            "mc_unstable": monte_carlo_unstable(boots, q)}
+
+
+def monte_carlo_unstable(boots, q, value: float = 0.0) -> str:
+    """Why an interval's verdict on `value` is Monte Carlo noise, or "": the two halves of the bootstrap
+    (alternate replicates) disagree on whether `value` lies inside the interval, so another bootstrap seed
+    could flip it. Such an interval supports neither side."""
+    b = np.asarray(boots, dtype=float)
+    if b.size < 40:
+        return ""
+    inside = [bool(lo <= value <= hi) for lo, hi in (np.percentile(half, q) for half in (b[0::2], b[1::2]))]
+    if inside[0] == inside[1]:
+        return ""
+    return (f"the two halves of the bootstrap ({b.size // 2} replicates each) disagree on whether {value:g} is inside "
+            f"the interval: its end is within Monte Carlo error of {value:g}")
 
 
 def describe_alpha_t_trend(tr: dict) -> str:
