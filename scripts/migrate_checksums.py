@@ -108,7 +108,8 @@ def main(argv=None) -> int:
         refused += len(m.refused)
     if refused:
         print(f"{refused} run(s) refused: they stay unstamped and every read refuses them; delete each and train it "
-              "again (rm -r <store>/<run id>), or restore it from git (git checkout -- <store>/<run id>)", file=sys.stderr)
+              "again (rm -r <store>/<run id>), or restore it from git (git checkout -- <store>/<run id>)",
+              file=sys.stderr)
     return 1 if refused else 0
 
 

@@ -54,8 +54,8 @@ from scalinglaws.training.run_folder import (
     refuse_links,
     tmp_path,
     writable,
-    write_json_atomic,
     write_checksums,
+    write_json_atomic,
     write_sidecars,
 )
 from scalinglaws.training.schedule import eval_steps
@@ -188,7 +188,8 @@ def _versions() -> dict:
 
 
 def finish_run(spec: RunSpec, run_dir: Path, tr: Trainer, extra: EvalSets, p: Progress, status: str, reason: str) -> Path:
-    """Write metrics, sidecars and weights, then the summary, the checksums, then DONE (atomic: the run is a result)."""
+    """Write metrics, sidecars and weights, then the summary, the checksums, then DONE (atomic: the run is a
+    result)."""
     if status == "ok" and p.step == spec.steps and (not p.rows or p.rows[-1]["step"] != p.step):  # pragma: no cover
         raise RunError("internal: the last step was not evaluated")
     write_json_atomic(run_dir / "metrics.jsonl", p.rows, lines=True)

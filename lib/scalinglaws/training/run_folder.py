@@ -364,7 +364,8 @@ def check_summary(summ: dict, rows: list[dict], tokens_per_step: int) -> None:
     prev = 0
     for i, r in enumerate(rows, 1):
         step, loss = r.get("step"), r.get("val_loss")
-        if not (type(step) is int and step > prev and isinstance(loss, (int, float)) and r.get("tokens") == step * tokens_per_step):
+        ok = type(step) is int and step > prev and isinstance(loss, (int, float))
+        if not (ok and r.get("tokens") == step * tokens_per_step):
             raise CorruptRunError(f"metrics.jsonl line {i} is no evaluation of this run (its step must exceed the one "
                                   f"before, its tokens be step x {tokens_per_step}, its val_loss a number)")
         prev = step
@@ -395,7 +396,8 @@ def read_checked(run_dir: Path) -> tuple[dict, list[dict]]:
     try:
         return read_verified(run_dir)
     except CorruptRunError as e:
-        raise CorruptRunError(f"run {run_dir.name} in {run_dir.parent} is corrupt: {e}. {repair_hint(run_dir)}") from None
+        raise CorruptRunError(f"run {run_dir.name} in {run_dir.parent} is corrupt: {e}. "
+                              f"{repair_hint(run_dir)}") from None
 
 
 def repair_hint(run_dir: Path) -> str:
