@@ -78,7 +78,7 @@ done = sorted(p.parent for p in runs.glob("*/DONE"))  # DONE is written last: th
 started = len(list(runs.glob("*/config.json")))
 with tarfile.open(out / f"runs_{profile}.tgz", "w:gz") as tar:
     for rd in done:
-        for name in ("config.json", "metrics.jsonl", "summary.json", "evals.jsonl", "positions.json", "evals.json", "DONE"):
+        for name in ("config.json", "metrics.jsonl", "summary.json", "evals.jsonl", "positions.json", "evals.json", "checksums.json", "DONE"):
             if (rd / name).is_file():  # the sidecars exist for runs that evaluated extra sets
                 tar.add(rd / name, arcname=f"{profile}/{rd.name}/{name}")
 print(f"packed {len(done)} DONE runs of {started} started into {out}/runs_{profile}.tgz")

@@ -15,6 +15,7 @@ import pytest
 from scalinglaws import ScalingLawsError, paper
 from scalinglaws import predict as P
 from scalinglaws.cli import main
+from scalinglaws.training.run_folder import write_checksums
 from scalinglaws.training.schedule import eval_steps
 from scalinglaws.training.spec import RunSpec
 
@@ -358,9 +359,13 @@ def _write_run(root, *, upto: float = 1.0, finished: bool = False, noise: float 
     rows = [{"step": s, "tokens": s * spec.tokens_per_step, "val_loss": float(_curve(s) * (1 + noise * rng.standard_normal()))}
             for s in steps]
     (rd / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    if finished:
-        (rd / "summary.json").write_text(json.dumps({"run_id": spec.run_id, "status": "ok", "steps": spec.steps,
-                                                     "final_val_loss": rows[-1]["val_loss"]}))
+    if finished:  # the summary's numbers are those of the curve, and checksums.json is written before DONE
+        best = min(rows, key=lambda r: r["val_loss"])
+        (rd / "summary.json").write_text(json.dumps({
+            "run_id": spec.run_id, "status": "ok", "steps": spec.steps, "tokens": spec.steps * spec.tokens_per_step,
+            "final_val_loss": rows[-1]["val_loss"], "best_val_loss": best["val_loss"], "best_step": best["step"],
+            "best_tokens": best["tokens"]}))
+        write_checksums(rd)
         (rd / "DONE").write_text("ok\n")
     return rd, spec
 

@@ -38,7 +38,7 @@ from scalinglaws.store.ensure import ensure_runs
 from scalinglaws.store.tables import list_runs
 from scalinglaws.study.plan import Study
 from scalinglaws.study.profiles import PROFILES
-from scalinglaws.training.run_folder import read_evals, read_summary
+from scalinglaws.training.run_folder import read_evals, read_summary, repair_hint
 from scalinglaws.training.spec import RunSpec
 
 
@@ -176,8 +176,9 @@ def _cmd_runs(a) -> int:
     bad = df[df["status"] == "corrupt"]
     if a.check:
         if len(bad):
-            print(f"error: {len(bad)} corrupt run(s) in {a.runs_dir}; first: {bad.iloc[0]['run_id']}: {bad.iloc[0]['problem']}",
-                  file=sys.stderr)
+            first = bad.iloc[0]
+            print(f"error: {len(bad)} corrupt run(s) in {a.runs_dir}; first: {first['run_id']}: {first['problem']}. "
+                  f"{repair_hint(Path(a.runs_dir) / first['run_id'])}", file=sys.stderr)
             return 1
         print(f"all {len(df)} run folders check out ({int((df['status'] == 'unfinished').sum())} unfinished)", file=sys.stderr)
     return 0

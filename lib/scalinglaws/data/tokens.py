@@ -16,6 +16,11 @@ Everything is loaded through Hugging Face ``datasets``. Documents are split trai
 a hash of their id, so no document is in two splits. The train split is stored in a fixed shuffled
 document order, so the first D tokens of it are the nested L(D) subsets. Token ids are stored as
 uint16 memmaps (uint32 above 65536 types) in a git-ignored cache keyed by (corpus fingerprint, vocab).
+The cache's ``checksums.json`` (written at build, inside the folder that is renamed into place) holds the
+size and SHA-256 of every file; each process verifies them when it first opens the cache (and again if a
+file's size or mtime changes), and a damaged cache is rebuilt with one line saying so. A full hash, not a
+sample of blocks: on the gutenberg cache (vocab 1024, 90 MB) it takes 0.07 s warm (Intel Xeon, sha_ni), so
+no damage can hide between sampled blocks.
 
 Extra evaluation sets (``resolve_eval_sets``, ``eval_set_tokens``): the out-of-distribution texts in
 ../shared/ood (``ood_dir``), or any corpus string, encoded with a run's tokenizer and cached the same way.
@@ -23,6 +28,7 @@ Extra evaluation sets (``resolve_eval_sets``, ``eval_set_tokens``): the out-of-d
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -45,6 +51,9 @@ from scalinglaws.data.corpus import (
 from scalinglaws.data.paths import CorpusError, cache_dir, file_lock
 
 EOS = "<|endoftext|>"  # document separator, token id 0
+CACHE_CHECKSUMS = "checksums.json"  # {file: {"bytes": n, "sha256": hex}} of the cache's other files
+CACHE_FILES = tuple(f"{name}.bin" for name in SPLITS) + ("tokenizer.json", "meta.json")
+_verified: dict[Path, tuple] = {}  # cache root -> the files' (size, mtime, inode) when this process verified it
 
 
 @dataclass
@@ -119,17 +128,68 @@ def prepare_tokens(corpus: str = "gutenberg", vocab_size: int = 1024, *, quiet: 
         raise CorpusError(f"vocab_size={vocab_size!r}: a byte-level BPE needs 257 <= vocab_size <= 1048576")
     fp = corpus_fingerprint(corpus)
     root = cache_dir() / "tokens" / f"{fp}-v{vocab_size}"
-    if (root / "meta.json").exists():
+    if (root / "meta.json").exists() and not (why := cache_damage(root, fp, vocab_size)):
         return TokenData(root, json.loads((root / "meta.json").read_text()))
     with file_lock(cache_dir() / "tokens" / f".{fp}-v{vocab_size}.lock", waiting=f"the token cache of {corpus} (vocab {vocab_size})"):
-        if (root / "meta.json").exists():  # another process built it while we waited
-            return TokenData(root, json.loads((root / "meta.json").read_text()))
+        if (root / "meta.json").exists():  # another process may have built (or rebuilt) it while we waited
+            if not (why := cache_damage(root, fp, vocab_size)):
+                return TokenData(root, json.loads((root / "meta.json").read_text()))
+            print(f"[scalinglaws] token cache damaged: rebuilding ({root}: {why})", file=sys.stderr, flush=True)
         return _build_tokens(corpus, vocab_size, fp, root, quiet)
 
 
 def token_cache_built(corpus: str, vocab_size: int) -> bool:
     """Whether prepare_tokens(corpus, vocab_size) only opens its cache (else it builds it: minutes)."""
     return (cache_dir() / "tokens" / f"{corpus_fingerprint(corpus)}-v{vocab_size}" / "meta.json").exists()
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _stat_key(root: Path) -> tuple:
+    out = []
+    for name in CACHE_FILES + (CACHE_CHECKSUMS,):
+        try:
+            st = os.stat(root / name)
+            out.append((name, st.st_size, st.st_mtime_ns, st.st_ino))
+        except FileNotFoundError:
+            out.append((name, None))
+    return tuple(out)
+
+
+def _write_cache_checksums(root: Path) -> None:
+    sums = {n: {"bytes": (root / n).stat().st_size, "sha256": _sha256(root / n)} for n in CACHE_FILES}
+    (root / CACHE_CHECKSUMS).write_text(json.dumps(sums, indent=1))
+
+
+def cache_damage(root: Path, fp: str, vocab_size: int) -> str:
+    """Why the token cache at `root` cannot be trusted, or "" when every file has the size and SHA-256
+    recorded at build and meta.json is this (corpus, vocab)'s. The full hash runs once per process (and
+    again if a file's size, mtime or inode changes): ~0.07 s for the gutenberg cache."""
+    key = _stat_key(root)
+    if _verified.get(root) == key:
+        return ""
+    try:
+        sums = json.loads((root / CACHE_CHECKSUMS).read_text())
+        for name in CACHE_FILES:
+            want, path = sums[name], root / name
+            if not path.is_file() or path.is_symlink():
+                return f"{name} is missing or not a plain file"
+            if path.stat().st_size != want["bytes"]:
+                return f"{name} has {path.stat().st_size} bytes, not the {want['bytes']} it was built with"
+            if _sha256(path) != want["sha256"]:
+                return f"{name} differs from the file that was built (its SHA-256 does not match)"
+        meta = json.loads((root / "meta.json").read_text())
+    except FileNotFoundError:
+        return f"no {CACHE_CHECKSUMS} (built before caches were checksummed)"
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as e:
+        return f"{CACHE_CHECKSUMS} unreadable ({e.__class__.__name__})"
+    if meta.get("fingerprint") != fp or meta.get("vocab_size") != vocab_size:
+        return f"meta.json is the cache of {meta.get('fingerprint')}-v{meta.get('vocab_size')}"
+    _verified[root] = key
+    return ""
 
 
 def _build_tokens(corpus, vocab_size, fp, root, quiet) -> TokenData:
@@ -175,8 +235,10 @@ def _build_tokens(corpus, vocab_size, fp, root, quiet) -> TokenData:
         "source": info,
     }
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+    _write_cache_checksums(tmp)  # inside the folder renamed into place: a cache never exists without them
     shutil.rmtree(root, ignore_errors=True)
     os.replace(tmp, root)  # atomic: a cache folder with meta.json is always complete
+    _verified[root] = _stat_key(root)  # hashed just now, in this process
     say("[scalinglaws] tokens: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
     return TokenData(root, meta)
 

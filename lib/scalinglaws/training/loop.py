@@ -14,6 +14,8 @@ The run folder (``<runs_dir>/<spec.run_id>/``):
 - ``evals.jsonl``, ``positions.json``, ``evals.json``  sidecars (store.py): losses on extra eval sets at
   every eval point, the final loss at each position in the context, and their checksums
 - ``model.safetensors``  the final weights, with the spec (git-ignored: not part of the published store)
+- ``checksums.json``  the SHA-256 of config, metrics, summary and sidecars (run_folder.write_checksums),
+  written just before DONE; every read of the run compares them
 - ``DONE``          written last and atomically; a folder without it is never read as a result
 - ``ckpt.pt``       resume point while the run is unfinished (git-ignored, removed at the end); loaded
   with torch's weights-only unpickler (tensors, numbers, strings and containers; never code), and one
@@ -58,6 +60,7 @@ from scalinglaws.training.run_folder import (
     refuse_links,
     tmp_path,
     writable,
+    write_checksums,
     write_json_atomic,
     write_sidecars,
 )
@@ -207,7 +210,8 @@ def _versions() -> dict:
 
 
 def finish_run(spec: RunSpec, run_dir: Path, tr: Trainer, extra: EvalSets, p: Progress, status: str, reason: str) -> Path:
-    """Write metrics, sidecars and weights, then the summary, then DONE (atomic: the run is a result)."""
+    """Write metrics, sidecars and weights, then the summary, the checksums, then DONE (atomic: the run is a
+    result)."""
     if status == "ok" and p.step == spec.steps and (not p.rows or p.rows[-1]["step"] != p.step):  # pragma: no cover
         raise RunError("internal: the last step was not evaluated")
     write_json_atomic(run_dir / "metrics.jsonl", p.rows, lines=True)
@@ -222,6 +226,7 @@ def finish_run(spec: RunSpec, run_dir: Path, tr: Trainer, extra: EvalSets, p: Pr
     write_sidecars(run_dir, run_id=spec.run_id, rows=rows, positions=positions, sets=sets,
                    weights_sha256=save_weights(tr.model, spec, run_dir))
     write_json_atomic(run_dir / "summary.json", _summary(spec, run_dir, p, status, reason))
+    write_checksums(run_dir)  # of every file above; read_verified compares them on every read
     done = writable(run_dir / "DONE")
     tmp_path(done).write_text(f"{status}\n")
     os.replace(tmp_path(done), done)  # atomic: the run is now a result

@@ -18,6 +18,15 @@ store keeps in it is refused (LinkError when writing, CorruptRunError when readi
 never makes training overwrite, or a check read, a file elsewhere; and the file names a sidecar index
 lists are checked against the known sidecars before any is opened.
 
+Every byte a result depends on is verified when it is read. ``checksums.json`` (written last before DONE,
+by write_checksums) holds the SHA-256 of every file of the run the store keeps: config.json, metrics.jsonl,
+summary.json and, where present, the sidecars; ``read_verified`` and ``read_sidecars`` compare them on every
+read, and cross-check the summary's own numbers (final and best loss, step of best, steps, tokens) against
+metrics.jsonl, so an edited summary is refused even by a reader that trusts a re-stamped checksum. DONE holds
+the run's status. A run trained before checksums existed is refused until scripts/migrate_checksums.py has
+checked it against its own metrics and stamped it. A checksum is no signature (whoever edits a file can
+re-hash it): it catches an edit by hand, a bad copy or a bad disk; the published store's history is in git.
+
 This module imports no torch (reading a store must stay cheap); training and evaluation are imported
 where they are called.
 """
@@ -36,9 +45,14 @@ from scalinglaws.training.spec import RunSpec
 # Sidecar files of a run folder (see the module docstring).
 EVALS_FILE, POSITIONS_FILE, EVALS_SUMMARY = "evals.jsonl", "positions.json", "evals.json"
 SIDECAR_FILES = (EVALS_FILE, POSITIONS_FILE)  # the only names evals.json may list (read_sidecars)
+# The checksums of a finished run (write_checksums), and the files they cover: all a reader of the run uses.
+CHECKSUMS_FILE = "checksums.json"
+RESULT_FILES = ("config.json", "metrics.jsonl", "summary.json")  # read_verified compares these
+SIDECAR_NAMES = (EVALS_SUMMARY, *SIDECAR_FILES)  # read_sidecars compares these
+CHECKED_FILES = RESULT_FILES + SIDECAR_NAMES
 # Every file the store keeps in a run folder (loop.py's docstring); none of them, nor their .tmp, may be a link.
 RUN_FILES = ("config.json", "metrics.jsonl", "summary.json", "DONE", "ckpt.pt", EVALS_FILE, POSITIONS_FILE,
-             EVALS_SUMMARY, "model.safetensors", ".lock")
+             EVALS_SUMMARY, CHECKSUMS_FILE, "model.safetensors", ".lock")
 
 
 class LinkError(ScalingLawsError):
@@ -136,8 +150,8 @@ def read_metrics(run_dir: Path) -> list[dict]:
 
 
 def verify_run(run_dir: Path) -> str:
-    """Why a DONE run folder cannot be trusted (see read_verified and read_sidecars; for a cooldown
-    branch also its link to its trunk, branch_problem), or "" when its files agree."""
+    """Why a DONE run folder cannot be trusted (see read_verified and read_sidecars: its files agree with each
+    other and with their checksums; for a cooldown branch also its link to its trunk, branch_problem), or ""."""
     try:
         read_verified(run_dir)
         read_sidecars(run_dir)
@@ -150,8 +164,14 @@ def write_sidecars(run_dir: Path, *, run_id: str, rows: list[dict], sets: dict, 
                    weights_sha256: str | None) -> None:
     """Write evals.jsonl (rows {step, tokens, set, loss}), positions.json (when given) and last evals.json:
     what each set is (sets[name]: kind, source, its hash, tokens, windows, when evaluated), the SHA-256 of
-    the other two files, and of the kept weights (model.safetensors, not in the published store)."""
+    the other two files, and of the kept weights (model.safetensors, not in the published store).
+    On a finished run (evaluate.evaluate_run adding sets) its other files are verified first and its
+    checksums.json is then written again, so the checksums follow the new sidecars and never bless an
+    edit made to the rest of the folder."""
     run_dir = Path(run_dir)
+    finished = is_done(run_dir)
+    if finished:
+        verify_checksums(run_dir, RESULT_FILES)
     write_json_atomic(run_dir / EVALS_FILE, rows, lines=True)
     files = {EVALS_FILE: file_sha256(run_dir / EVALS_FILE)}
     if positions is not None:
@@ -159,11 +179,25 @@ def write_sidecars(run_dir: Path, *, run_id: str, rows: list[dict], sets: dict, 
         files[POSITIONS_FILE] = file_sha256(run_dir / POSITIONS_FILE)
     write_json_atomic(run_dir / EVALS_SUMMARY, {"run_id": run_id, "sets": sets, "files": files,
                                                 "weights_sha256": weights_sha256})
+    if finished:
+        write_checksums(run_dir)
 
 
 def read_sidecars(run_dir: Path) -> dict | None:
     """evals.json of a run, after checking that evals.jsonl and positions.json are the files it names
-    (CorruptRunError if not); None for a run trained before sidecars existed."""
+    and, for a finished run, that all three are the files its checksums.json names (CorruptRunError if
+    not); None for a run without sidecars."""
+    run_dir = Path(run_dir)
+    summ = check_sidecars(run_dir)
+    if is_done(run_dir):  # also when evals.json is gone: a deleted sidecar is caught, not read as "none"
+        verify_checksums(run_dir, SIDECAR_NAMES)
+    return summ
+
+
+def check_sidecars(run_dir: Path) -> dict | None:
+    """evals.json of a run, after checking that evals.jsonl and positions.json are the files it names
+    (CorruptRunError if not); None for a run trained before sidecars existed. Checks no checksums.json
+    (read_sidecars does)."""
     run_dir = Path(run_dir)
     path = plain_file(run_dir, EVALS_SUMMARY)
     if not path.exists():
@@ -189,6 +223,59 @@ def _sidecar_name(run_dir: Path, name) -> str:
                               f"which is not a sidecar file ({' or '.join(SIDECAR_FILES)}), so the folder was "
                               f"altered; delete it and train the run again (rm -r {run_dir})")
     return name
+
+
+# --- checksums.json -----------------------------------------------------------------------------
+
+def write_checksums(run_dir: Path) -> None:
+    """checksums.json: the SHA-256 of each file of CHECKED_FILES the run folder holds. Written last before
+    DONE (loop.finish_run), after a finished run gains sidecars (write_sidecars), and by
+    scripts/migrate_checksums.py for a run trained before checksums, once it agrees with its metrics."""
+    run_dir = Path(run_dir)
+    files = {n: file_sha256(plain_file(run_dir, n)) for n in CHECKED_FILES if plain_file(run_dir, n).exists()}
+    write_json_atomic(run_dir / CHECKSUMS_FILE, {"run_id": run_dir.name, "algorithm": "sha256", "files": files})
+
+
+def read_checksums(run_dir: Path) -> dict[str, str]:
+    """{file name: SHA-256} of a run's checksums.json, after checking that it is one (names only files of
+    CHECKED_FILES, never a path, and this folder's run). CorruptRunError if it is missing or malformed."""
+    run_dir = Path(run_dir)
+    path = plain_file(run_dir, CHECKSUMS_FILE)
+    if not path.exists():
+        raise CorruptRunError(f"it has no {CHECKSUMS_FILE}, so its files cannot be verified (a run trained before "
+                              f"checksums: python scripts/migrate_checksums.py {run_dir.parent} checks it against its "
+                              "metrics and adds them)")
+    try:
+        doc = json.loads(path.read_text())
+        files, rid, algo = doc["files"], doc.get("run_id"), doc.get("algorithm")
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as e:
+        raise CorruptRunError(f"{CHECKSUMS_FILE} unreadable: {e.__class__.__name__}") from None
+    if rid != run_dir.name or algo != "sha256" or not isinstance(files, dict):
+        raise CorruptRunError(f"{CHECKSUMS_FILE} names run {rid!r} (algorithm {algo!r}), not this folder's "
+                              f"{run_dir.name!r} (sha256)")
+    for name, sha in files.items():
+        if name not in CHECKED_FILES:  # never a path: no index can make a check open a file elsewhere
+            raise CorruptRunError(f"{CHECKSUMS_FILE} lists {str(name)[:80]!r}, which is not a file of a run")
+        if not (isinstance(sha, str) and len(sha) == 64):
+            raise CorruptRunError(f"{CHECKSUMS_FILE} holds no SHA-256 for {name}")
+    return files
+
+
+def verify_checksums(run_dir: Path, names=CHECKED_FILES) -> None:
+    """CorruptRunError unless each file of `names` is the file checksums.json names (same SHA-256) and the
+    folder holds exactly the files of CHECKED_FILES that it lists (none added, none removed)."""
+    run_dir = Path(run_dir)
+    files = read_checksums(run_dir)
+    for name in CHECKED_FILES:
+        present = plain_file(run_dir, name).exists()
+        if present and name not in files:
+            raise CorruptRunError(f"{name} was added after the run finished (it is not in {CHECKSUMS_FILE})")
+        if name in files and not present:
+            raise CorruptRunError(f"{name} is missing ({CHECKSUMS_FILE} lists it: the run wrote it)")
+    for name in names:
+        if name in files and file_sha256(run_dir / name) != files[name]:
+            raise CorruptRunError(f"{name} differs from the file the run wrote (its checksum in {CHECKSUMS_FILE} "
+                                  "does not match)")
 
 
 def recorded_eval_sets(run_dir: Path) -> list[str]:
@@ -218,46 +305,90 @@ def read_spec(run_dir: Path) -> RunSpec:
     return RunSpec.from_dict(json.loads(plain_file(run_dir, "config.json").read_text())["spec"])
 
 
-
 def read_verified(run_dir: Path) -> tuple[dict, list[dict]]:
-    """(summary, metrics rows) of a DONE run folder whose files agree: config.json and summary.json
-    parse and name this folder's run, every metrics line parses, and the metrics end where the summary
-    says the run ended (same last step and final loss). Raises CorruptRunError saying what disagrees.
+    """(summary, metrics rows) of a DONE run folder whose files agree with each other (check_consistency)
+    and with its checksums.json (verify_checksums; the sidecars are compared where they are read, by
+    read_sidecars). Raises CorruptRunError saying what disagrees.
     A run cut short by a crash has no DONE and is not a result at all; this catches what happens to a
-    folder after DONE (truncation, a bad copy)."""
+    folder after DONE (an edit by hand, truncation, a bad copy)."""
+    summ, rows = check_consistency(run_dir)
+    # Last, as it says least about what is wrong: it catches an edit inside the curve that leaves its end,
+    # its minimum and every cross-checked number intact.
+    verify_checksums(run_dir, RESULT_FILES)
+    return summ, rows
+
+
+def check_consistency(run_dir: Path) -> tuple[dict, list[dict]]:
+    """(summary, metrics rows) of a DONE run folder, after checking that config.json and summary.json parse
+    and name this folder's run, every metrics line parses, DONE holds the summary's status, the summary's
+    numbers are those of metrics.jsonl (check_summary) and metrics.jsonl is the file whose SHA-256 the
+    summary records (runs trained since that was added). Does not read checksums.json: what
+    scripts/migrate_checksums.py checks before it stamps a run."""
     run_dir = Path(run_dir)
     if run_dir.is_symlink():
         raise CorruptRunError(f"the run folder is a symbolic link (to {os.readlink(run_dir)}), "
                               "not a folder of this store")
     try:
-        plain_file(run_dir, "DONE")
+        done = plain_file(run_dir, "DONE").read_text().strip()
         summ = read_summary(run_dir)
-        cfg_id = json.loads(plain_file(run_dir, "config.json").read_text()).get("run_id")
-        for name, rid in (("config.json", cfg_id), ("summary.json", summ.get("run_id"))):
+        cfg = json.loads(plain_file(run_dir, "config.json").read_text())
+        for name, rid in (("config.json", cfg.get("run_id")), ("summary.json", summ.get("run_id"))):
             if rid != run_dir.name:
                 raise CorruptRunError(f"{name} names run {rid!r}, not this folder's {run_dir.name!r}")
         rows = read_metrics(run_dir)
     except (OSError, json.JSONDecodeError, AttributeError) as e:
         raise CorruptRunError(f"unreadable: {e.__class__.__name__}: {e}") from None
-    last = rows[-1] if rows else None
-    if summ.get("final_val_loss") is None:
-        if last is not None:
-            raise CorruptRunError("summary has no final loss but metrics.jsonl has evaluations")
-        return summ, rows
-    if last is None:
-        raise CorruptRunError(f"metrics.jsonl is empty but the summary says the run reached step {summ.get('steps')}")
-    if summ.get("status") != "diverged" and last.get("step") != summ.get("steps"):
-        raise CorruptRunError(f"metrics.jsonl ends at step {last.get('step')} but the summary says the run ended "
-                              f"at step {summ.get('steps')}")
-    if last.get("val_loss") != summ["final_val_loss"]:
-        raise CorruptRunError(f"the last evaluation's loss ({last.get('val_loss')}) is not the summary's final "
-                              f"loss ({summ['final_val_loss']})")
-    # Last, as it says least about what is wrong: runs trained since the checksum was added carry it (older
-    # runs are checked by the rules above only); it catches an edit inside the curve that leaves its end intact.
+    try:
+        tokens_per_step = RunSpec.from_dict(cfg["spec"]).tokens_per_step
+    except (KeyError, TypeError, ValueError, ScalingLawsError) as e:
+        raise CorruptRunError(f"config.json holds no run spec ({e.__class__.__name__}: {e})") from None
+    if done != summ.get("status"):
+        raise CorruptRunError(f"DONE says {done[:40]!r} but summary.json says the status is {summ.get('status')!r}")
+    check_summary(summ, rows, tokens_per_step)
     if summ.get("metrics_sha256") and file_sha256(plain_file(run_dir, "metrics.jsonl")) != summ["metrics_sha256"]:
         raise CorruptRunError("metrics.jsonl differs from the file the run wrote (its checksum in summary.json "
                               "does not match)")
     return summ, rows
+
+
+SUMMARY_NUMBERS = ("steps", "tokens", "final_val_loss", "best_val_loss", "best_step", "best_tokens")
+
+
+def check_summary(summ: dict, rows: list[dict], tokens_per_step: int) -> None:
+    """CorruptRunError unless summary.json's numbers are what metrics.jsonl says (as loop._summary computes
+    them): the final loss is the last evaluation's, the best loss the lowest one (its step the first that
+    reached it), steps the last evaluated step (a diverged run may have gone on a little), and every token
+    count steps x tokens per step. Each metrics row's step and token count are checked on the way."""
+    if missing := [k for k in SUMMARY_NUMBERS if k not in summ]:
+        raise CorruptRunError(f"summary.json lacks {', '.join(missing)}")
+    prev = 0
+    for i, r in enumerate(rows, 1):
+        step, loss = r.get("step"), r.get("val_loss")
+        ok = type(step) is int and step > prev and isinstance(loss, (int, float))
+        if not (ok and r.get("tokens") == step * tokens_per_step):
+            raise CorruptRunError(f"metrics.jsonl line {i} is no evaluation of this run (its step must exceed the one "
+                                  f"before, its tokens be step x {tokens_per_step}, its val_loss a number)")
+        prev = step
+    last = rows[-1] if rows else None
+    if summ["final_val_loss"] is None and last is not None:
+        raise CorruptRunError("summary has no final loss but metrics.jsonl has evaluations")
+    if summ["final_val_loss"] is not None and last is None:
+        raise CorruptRunError(f"metrics.jsonl is empty but the summary says the run reached step {summ['steps']}")
+    if last is not None:
+        if summ.get("status") != "diverged" and last["step"] != summ["steps"]:
+            raise CorruptRunError(f"metrics.jsonl ends at step {last['step']} but the summary says the run ended "
+                                  f"at step {summ['steps']}")
+        if last["val_loss"] != summ["final_val_loss"]:
+            raise CorruptRunError(f"the last evaluation's loss ({last['val_loss']}) is not the summary's final "
+                                  f"loss ({summ['final_val_loss']})")
+    best = min(rows, key=lambda r: r["val_loss"]) if rows else {"val_loss": None, "step": 0}  # min: the first lowest
+    if (summ["best_val_loss"], summ["best_step"]) != (best["val_loss"], best["step"]):
+        raise CorruptRunError(f"summary.json's best loss {summ['best_val_loss']} at step {summ['best_step']} is not "
+                              f"the lowest in metrics.jsonl ({best['val_loss']} at step {best['step']})")
+    for key, step_key in (("tokens", "steps"), ("best_tokens", "best_step")):
+        if not isinstance(summ[step_key], int) or summ[key] != summ[step_key] * tokens_per_step:
+            raise CorruptRunError(f"summary.json's {key} ({summ[key]}) is not its {step_key} ({summ[step_key]}) x "
+                                  f"{tokens_per_step} tokens per step")
 
 
 def read_checked(run_dir: Path) -> tuple[dict, list[dict]]:
@@ -266,7 +397,7 @@ def read_checked(run_dir: Path) -> tuple[dict, list[dict]]:
         return read_verified(run_dir)
     except CorruptRunError as e:
         raise CorruptRunError(f"run {run_dir.name} in {run_dir.parent} is corrupt: {e}. "
-                              f"Delete the folder and run again to re-train it (rm -r {run_dir})") from None
+                              f"{repair_hint(run_dir)}") from None
 
 
 # summary.json["branch"]["start"] of a branch: where its stable phase came from.
@@ -310,3 +441,7 @@ def branch_problem(run_dir: Path) -> str:
     return ""
 
 
+def repair_hint(run_dir: Path) -> str:
+    """How to get a run folder that cannot be trusted back: train it again, or take the published copy."""
+    return (f"Delete the folder and run again to re-train it (rm -r {run_dir}), or restore it from git if the "
+            f"store is committed (git checkout -- {run_dir})")
