@@ -161,10 +161,15 @@ def test_branch_resumes_recomputes_and_is_checked(small_tokens, tiny_spec, tmp_p
     cfg = json.loads(cfg_path.read_text())
     cfg["spec"]["branch_from"] = "f" * 16
     cfg_path.write_text(json.dumps(cfg))
+    assert "config.json differs from the file the run wrote" in verify_run(resumed)  # its checksum catches it first
+    from scalinglaws.training.run_folder import write_checksums
+
+    write_checksums(resumed)  # re-stamped by hand: now the link check must catch it
     assert "the folder was altered" in verify_run(resumed)
     summ = read_summary(resumed)
     summ["branch"]["parent"] = "f" * 16  # both files agree now, but no such trunk is in the store
     (resumed / "summary.json").write_text(json.dumps(summ))
+    write_checksums(resumed)
     assert f"no run {'f' * 16}" in verify_run(resumed)
     row = list_runs(store).set_index("run_id").loc[b.run_id]
     assert row["status"] == "corrupt" and "no run ffff" in row["problem"]
