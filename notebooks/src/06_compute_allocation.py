@@ -296,11 +296,16 @@ if a2fit is not None:
     res.add_fit(a2fit, "a", "a (Approach 2, IsoFLOP, C=6ND)", paper.CHINCHILLA["a_approach2"].value, "", "N_opt ∝ C^a, schedules matched")
 if a2full is not None:
     res.add_fit(a2full, "a", "a (Approach 2, IsoFLOP, C_full)", paper.CHINCHILLA["a_approach2"].value, "", "all parameters, budgets in full FLOPs")
-a3_ok, a3_why = al.approach3_reliable(a3fit)  # whether its numbers may be used for claims
+# Whether E is identified is judged from its bootstrap interval; without intervals (n_boot = -1) a separate
+# bootstrap fit is made for this check alone, so the records' status is the same either way.
+a3_check = (F.chinchilla_approach3(matched["N"], matched["tokens"], matched["final_val_loss"], n_boot=al.A3_CHECK_BOOT, seed=seed)
+            if al.needs_check_fit(a3fit) else None)
+a3_ok, a3_why = al.approach3_reliable(a3fit, a3_check)  # whether its numbers may be used for claims
+print("Approach 3 " + ("is usable for claims here." if a3_ok else f"is unreliable here: its {a3_why}."))
 a3_units = {"E": "nats/token", "A": "nats/token x parameters^alpha", "B": "nats/token x tokens^beta"}
-for name in ["alpha", "beta", "E", "A", "B", "a"]:  # A and B too: `scalinglaws predict --laws cpu` reads them
+for name in ["alpha", "beta", "E", "A", "B", "a"]:  # A and B too: `scalinglaws predict --laws cpu` reads them (and refuses an unreliable law)
     res.add_fit(a3fit, name, f"{name} (Approach 3)", paper.CHINCHILLA[name if name != "a" else "a_approach3"].value, a3_units.get(name, ""),
-                f"L = E + A/N^alpha + B/D^beta on {len(matched)} runs with matched schedules" + ("" if a3_ok else f" [not reliable here: {a3_why}]"))
+                f"L = E + A/N^alpha + B/D^beta on {len(matched)} runs with matched schedules", unreliable="" if a3_ok else a3_why)
 
 # %% [markdown]
 # ## 5. Why Kaplan and Chinchilla disagree, one change at a time
@@ -346,17 +351,19 @@ fig
 # Parallel lines mean the methods agree on the exponent but not on the constant; lines that spread apart towards the
 # right disagree on the exponent, and the disagreement grows with compute. The rightmost point is an extrapolation
 # beyond every budget trained: the gap between the lines there is how differently the methods would size the next
-# model. Approach 3 also gives D_opt: compare its tokens per parameter (table) with Chinchilla's rule of thumb of
-# about 20 at their scale. A method that is missing from the figure gave no usable fit (printed above).
+# model. Approach 3 also gives D_opt, where its fit is reliable (printed above; an unidentified E leaves its columns
+# empty): then compare its tokens per parameter (table) with Chinchilla's rule of thumb of about 20 at their scale.
+# A method that is missing from the figure gave no usable fit (printed above).
 
 # %%
-cases = pd.DataFrame({"N": [lad.N.median(), lad.N.max(), lad.N.max() * 3], "D": [lad.tokens.max()] * 2 + [lad.tokens.max() * 3]})
-pi = a3fit.predict_interval(cases["N"].to_numpy(float), cases["D"].to_numpy(float))
-cases = cases.assign(C=6 * cases.N * cases.D, L_pred=pi.estimate, L_low=pi.low, L_high=pi.high); display(cases)
+if a3_ok:
+    cases = pd.DataFrame({"N": [lad.N.median(), lad.N.max(), lad.N.max() * 3], "D": [lad.tokens.max()] * 2 + [lad.tokens.max() * 3]})
+    pi = a3fit.predict_interval(cases["N"].to_numpy(float), cases["D"].to_numpy(float))
+    cases = cases.assign(C=6 * cases.N * cases.D, L_pred=pi.estimate, L_low=pi.low, L_high=pi.high); display(cases)
+else:  # an unreliable law predicts nothing here, as `scalinglaws predict` refuses it
+    print(f"Approach 3 neither predicts losses nor allocates compute (its columns below are empty): its {a3_why}.")
 budgets = np.array(sorted(set(iso["budget"])) + [max(iso["budget"]) * 10])
 rows = []
-if not a3_ok:
-    print(f"Approach 3 is not used to allocate compute: its {a3_why}.")
 for C in budgets:
     nK = fit_Nopt.predict(np.array([C]))[0] if an.usable(fit_Nopt) else np.nan
     n2 = a2fit.predict(np.array([C]))[0] if an.usable(a2fit) else np.nan
@@ -401,7 +408,7 @@ display(res.frame())
 # ## Interpretation (computed from the numbers above)
 
 # %%
-print(al.interpret_chinchilla(fit_Nopt if an.usable(fit_Nopt) else None, a2fit if an.usable(a2fit) else None, a3fit if a3fit.converged else None))
+print(al.interpret_chinchilla(fit_Nopt if an.usable(fit_Nopt) else None, a2fit if an.usable(a2fit) else None, a3fit if a3fit.converged else None, a3_check))
 if an.usable(fit_C):
     print(f"On the frontier, L falls as C^-{an.pm(fit_C, 'alpha', 2)} (paper alpha_C^min = 0.050), fitted from C = {fc.C.min():.2g} to {fc.C.max():.2g} FLOPs "
           f"({np.log10(fc.C.max() / fc.C.min()):.1f} decades; the stretches held by the smallest and largest sizes and the losses above the unigram entropy, {h1:.2f} nats, are not fitted).")
@@ -440,7 +447,8 @@ print(al.interpret_ablation(steps))
 # 4. **Kaplan vs Chinchilla.** In the contrast figure, which single change moves a the most? Is any step resolved by
 #    the intervals? Why would counting the embeddings matter much more for our models than for Kaplan's (compare N
 #    and N_total in notebook 01)?
-# 5. **Tokens per parameter.** In the allocation table, how many tokens per parameter does Approach 3 recommend at the
+# 5. **Tokens per parameter.** (If Approach 3 is unreliable here, first say why an unidentified E makes its tokens per
+#    parameter meaningless.) In the allocation table, how many tokens per parameter does Approach 3 recommend at the
 #    largest budget, against Chinchilla's ~20? Give one reason why the ratio for models of 1e4–1e5 parameters on
 #    our data need not match theirs.
 #

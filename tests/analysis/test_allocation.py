@@ -43,10 +43,9 @@ def test_frontier_loss_fit_needs_two_model_sizes(capsys):
 
 
 
-def _fit(params, ci, converged=True, L=(4.0, 5.0)):
-    return SimpleNamespace(params=params, ci=ci, converged=converged, points=pd.DataFrame({"L": list(L)}))
-
-
+def _fit(params, ci, converged=True, L=(4.0, 5.0), no_interval=None):
+    return SimpleNamespace(params=params, ci=ci, converged=converged, points=pd.DataFrame({"L": list(L)}),
+                           no_interval=no_interval or {})
 
 
 def test_methods_agree_when_the_two_intervals_overlap():
@@ -60,16 +59,36 @@ def test_methods_agree_when_the_two_intervals_overlap():
 
 
 def test_approach3_is_not_used_for_claims_when_unreliable():
-    ok, why = allocation.approach3_reliable(_fit({"E": 1.7}, {}, L=(3.0, 4.0)))
+    ok, why = allocation.approach3_reliable(_fit({"E": 1.7}, {"E": (1.5, 1.9)}, L=(3.0, 4.0)))
     assert ok and why == ""
-    ok, why = allocation.approach3_reliable(_fit({"E": 1e-26}, {}, L=(3.0, 4.0)))
+    ok, why = allocation.approach3_reliable(_fit({"E": 1e-26}, {"E": (0.0, 0.1)}, L=(3.0, 4.0)))
     assert not ok and "E went to (near) zero" in why
+    # E well away from zero, but its interval reaches within 1% of zero: not identified (the cpu study's case)
+    ok, why = allocation.approach3_reliable(_fit({"E": 3.57}, {"E": (5.6e-9, 3.81)}, L=(3.9, 5.0)))
+    assert not ok and "within 1% of zero" in why and "E unidentified" in why
+    # just above 1% of E: identified
+    assert allocation.approach3_reliable(_fit({"E": 3.57}, {"E": (0.04, 3.81)}, L=(3.9, 5.0)))[0]
+    # no interval: nothing shows that E is identified; a check fit with one decides instead
+    assert allocation.approach3_reliable(_fit({"E": 3.57}, {}, L=(3.9, 5.0)))[0] is False
+    check = _fit({"E": 3.5}, {"E": (3.2, 3.8)})
+    assert allocation.approach3_reliable(_fit({"E": 3.57}, {}, L=(3.9, 5.0)), check) == (True, "")
+    vanished = _fit({"E": 1.7}, {"E": (1.5, 1.9)}, no_interval={"alpha": "the A term is at most 1e-08 of every fitted loss (it vanished)"})
+    ok, why = allocation.approach3_reliable(vanished)
+    assert not ok and "(it vanished)" in why
     assert allocation.approach3_reliable(_fit({"E": 1.7}, {}, converged=False)) == (False, "fit did not converge")
     assert allocation.approach3_reliable(None)[0] is False
     text = allocation.interpret_chinchilla(None, None, SimpleNamespace(
-        params={"alpha": 0.05, "beta": 0.8, "E": 1e-26, "a": 0.94}, converged=True,
+        params={"alpha": 0.05, "beta": 0.8, "E": 1e-26, "a": 0.94}, converged=True, no_interval={},
         ci={k: (np.nan, np.nan) for k in ("alpha", "beta", "E", "a")}, points=pd.DataFrame({"L": [3.0, 4.0]})))
-    assert "not reliable here" in text and "not used to allocate compute" in text
+    assert "not reliable here" in text and "not used to allocate compute" in text and "no tokens-per-parameter" in text
+
+
+def test_a_check_fit_is_needed_only_to_judge_an_e_without_interval():
+    assert allocation.needs_check_fit(_fit({"E": 3.57}, {"E": (np.nan, np.nan)}))
+    assert not allocation.needs_check_fit(_fit({"E": 3.57}, {"E": (3.0, 3.8)}))
+    assert not allocation.needs_check_fit(_fit({"E": 3.57}, {"E": (np.nan, np.nan)}, converged=False))
+    assert not allocation.needs_check_fit(_fit({"E": 0.0}, {"E": (np.nan, np.nan)}, no_interval={"E": "x (it vanished)"}))
+    assert not allocation.needs_check_fit(None)
 
 
 def test_ablation_story_says_what_moved_and_what_was_not_resolved():

@@ -145,7 +145,10 @@ def frontier_loss_fit(rows: pd.DataFrame, n_boot: int, seed: int):
     return try_fit(F.fit_power_law, rows["C"], rows["L"], groups=rows["N"], n_boot=n_boot, seed=seed)
 
 
-def interpret_chinchilla(a_kaplan: F.FitResult | None, a2: F.FitResult | None, a3: F.FitResult | None) -> str:
+def interpret_chinchilla(a_kaplan: F.FitResult | None, a2: F.FitResult | None, a3: F.FitResult | None,
+                         a3_check: F.FitResult | None = None) -> str:
+    """The methods' allocation exponents side by side, true in every branch; Approach 3's numbers come with
+    approach3_reliable's verdict on them (``a3_check``: its bootstrap check fit, when a3 has no interval)."""
     parts = []
     if a_kaplan is not None:
         parts.append(f"The Kaplan-style frontier (lower envelope of learning curves, each curve read at "
@@ -165,25 +168,57 @@ def interpret_chinchilla(a_kaplan: F.FitResult | None, a2: F.FitResult | None, a
     if a3 is not None:
         parts.append(f"The parametric fit (Approach 3) gives α = {pm(a3, 'alpha', 2)}, β = {pm(a3, 'beta', 2)}, "
                      f"E = {pm(a3, 'E', 3)} nats, so a = β/(α+β) = {pm(a3, 'a', 2)}.")
-        ok, why = approach3_reliable(a3)
+        ok, why = approach3_reliable(a3, a3_check)
         if not ok:
-            parts.append(f"Its {why}, so α, β and a from Approach 3 are not reliable here (and it is not used "
-                         "to allocate compute below).")
+            parts.append(f"Its {why}, so α, β, a and the tokens per parameter from Approach 3 are not reliable "
+                         "here: it is not used to allocate compute, and no tokens-per-parameter conclusion is drawn.")
     return " ".join(parts)
 
 
-def approach3_reliable(a3: F.FitResult | None) -> tuple[bool, str]:
+# An irreducible loss E whose 95% interval reaches below this fraction of E itself is not identified: the data
+# are as well described with E -> 0 and the power-law terms absorbing it (1%: far below any E the losses allow).
+E_NEAR_ZERO = 0.01
+# Bootstrap refits of Approach 3 made only to check E when the notebook runs without intervals (n_boot = -1):
+# so that the fit's reliability, and so the status of its records, does not depend on whether intervals were asked.
+A3_CHECK_BOOT = 200
+
+
+def approach3_reliable(a3: F.FitResult | None, check: F.FitResult | None = None) -> tuple[bool, str]:
     """Whether an Approach 3 fit can be used for claims (allocation, tokens per parameter), and why not.
 
-    Not when it failed, nor when its irreducible loss E is under 5% of the smallest loss it fits: over a
-    small range of N and D the data cannot separate E from the power-law terms, and the exponents move
-    with wherever E ended (a narrative threshold, broader than the fit's 1e-6 no-interval rule)."""
+    Not when it failed; nor when a term vanished (fit.vanished_terms: below 1e-6 of every loss); nor when its
+    irreducible loss E is under 5% of the smallest loss it fits; nor when E's 95% interval (from ``check``, a
+    bootstrap fit of the same data, default ``a3`` itself) reaches within E_NEAR_ZERO of zero, or there is no
+    interval to show that E is identified. In each case the data cannot separate E from the power-law terms
+    over this range of N and D, and the exponents move with wherever E ends."""
     if a3 is None or not a3.converged:
         return False, "fit did not converge"
-    if a3.params["E"] < 0.05 * float(np.min(a3.points["L"])):
+    vanished = sorted({why for why in (getattr(a3, "no_interval", {}) or {}).values() if "(it vanished)" in why})
+    if vanished:
+        return False, "; ".join(vanished)
+    E = a3.params["E"]
+    if E < 0.05 * float(np.min(a3.points["L"])):
         return False, ("irreducible loss E went to (near) zero: over this small range of N and D the data cannot "
                        "separate E from the power-law terms")
+    check = a3 if check is None else check
+    lo, hi = (check.ci or {}).get("E", (math.nan, math.nan))
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return False, "irreducible loss E has no interval to show that the data identify it"
+    if lo < E_NEAR_ZERO * E:
+        return False, (f"irreducible loss E = {E:.3g} has a 95% interval [{lo:.2g}, {hi:.3g}] that reaches within "
+                       f"{100 * E_NEAR_ZERO:.0f}% of zero: over this range of N and D the data cannot separate E from "
+                       "the power-law terms (E unidentified)")
     return True, ""
+
+
+def needs_check_fit(a3: F.FitResult | None) -> bool:
+    """Whether approach3_reliable needs a separate bootstrap fit (A3_CHECK_BOOT refits) to judge E: a converged
+    fit without a finite interval for E and without a vanished term (which settles it already)."""
+    if a3 is None or not a3.converged:
+        return False
+    if any("(it vanished)" in why for why in (getattr(a3, "no_interval", {}) or {}).values()):
+        return False
+    return not np.all(np.isfinite(a3.ci.get("E", (math.nan, math.nan))))
 
 
 def methods_agree(a_kaplan: F.FitResult | None, a2: F.FitResult | None) -> bool | None:
