@@ -164,8 +164,10 @@ fig
 fit_B = an.try_fit(F.fit_bcrit_vs_loss, bc["target"], bc["B_crit"], n_boot=n_boot, seed=seed) if len(bc) >= 3 else None
 if fit_B is not None:
     display(fit_B.summary_frame())
-    res.add_fit(fit_B, "alpha_B", "alpha_B", K["alpha_B"].value, "", f"B_crit(L) = B*/L^(1/alpha_B) over L = {bc.target.min():.3g} to {bc.target.max():.3g}")
-    res.add_fit(fit_B, "B_star", "B*", K["B_star"].value, "tokens", "extrapolation to a loss of 1 nat")
+    # independent points: the target losses (loss levels); span: decades of L they cover
+    b_design = {"n_points": int(bc.target.nunique()), "span": float(np.log10(bc.target.max() / bc.target.min()))}
+    res.add_fit(fit_B, "alpha_B", "alpha_B", K["alpha_B"].value, "", f"B_crit(L) = B*/L^(1/alpha_B) over L = {bc.target.min():.3g} to {bc.target.max():.3g}", **b_design)
+    res.add_fit(fit_B, "B_star", "B*", K["B_star"].value, "tokens", "extrapolation to a loss of 1 nat", **b_design)
 for r in bc.itertuples():  # a fit without an interval says why
     res.add(f"B_crit at L={r.target:.3f}", r.B_crit, (r.B_crit_low, r.B_crit_high), None, "tokens per step", r.note)
 for r in lrb.itertuples():
@@ -228,7 +230,7 @@ if an.usable(fit_B):
     if an.usable(ns_min):
         res.add_fit(ns_min, "alpha_S", "alpha_S (on S_min)", K["alpha_S"].value, "", "Eq. 1.6 with S_min = S/(1 + B_crit(L)/B)")
     if an.usable(fit_Cmin):
-        res.add_fit(fit_Cmin, "alpha", "alpha_C^min (frontier on C_min)", K["alpha_C_min"].value, "", "C_min = C/(1 + B/B_crit(L))")
+        res.add_fit(fit_Cmin, "alpha", "alpha_C^min (frontier on C_min)", K["alpha_C_min"].value, "", "C_min = C/(1 + B/B_crit(L))", n_points=int(envm[km].N.nunique()))
 else:
     print("No usable B_crit(L) fit, so S and C are not adjusted to S_min and C_min here.")
 
@@ -242,12 +244,14 @@ b_B = fit_C.params["alpha"] / fit_B.params["alpha_B"] if an.usable(fit_B) and an
 split = pd.DataFrame({"share": ["model size N", "batch size B", "serial steps S"], "ours": [a_N, b_B, 1 - a_N - b_B],
                       "paper": [K["N_opt_exponent"].value, K["B_opt_exponent"].value, K["S_opt_exponent"].value]})
 display(split)
+# independent points of the frontier fits: the model SIZES holding the fitted stretch (not its grid points or stairs' rows)
+fr_design = {conv: {"n_points": int(fr[conv]["env"][fr[conv]["keep"]][al.CONVENTIONS[conv]["N"]].nunique())} for conv in al.CONVENTIONS}
 if an.usable(fit_C):
-    res.add_fit(fit_C, "alpha", "alpha_C (frontier, C=6ND, fixed batch)", K["alpha_C_min"].value, "", f"L on the frontier vs C (interior sizes, below the unigram entropy; C {fc.C.min():.2g} to {fc.C.max():.2g}), not adjusted to C_min")
+    res.add_fit(fit_C, "alpha", "alpha_C (frontier, C=6ND, fixed batch)", K["alpha_C_min"].value, "", f"L on the frontier vs C (interior sizes, below the unigram entropy; C {fc.C.min():.2g} to {fc.C.max():.2g}), not adjusted to C_min", **fr_design["kaplan"])
 if an.usable(fit_Nopt):
-    res.add_fit(fit_Nopt, "a", "N_opt exponent a (frontier, Kaplan counting)", K["N_opt_exponent"].value, "", "model size on the frontier vs C = 6ND")
+    res.add_fit(fit_Nopt, "a", "N_opt exponent a (frontier, Kaplan counting)", K["N_opt_exponent"].value, "", "model size on the frontier vs C = 6ND", **fr_design["kaplan"])
 if an.usable(fr["full"]["fit_Nopt"]):
-    res.add_fit(fr["full"]["fit_Nopt"], "a", "N_opt exponent a (frontier, full counting)", K["N_opt_exponent"].value, "", "all parameters vs C_full")
+    res.add_fit(fr["full"]["fit_Nopt"], "a", "N_opt exponent a (frontier, full counting)", K["N_opt_exponent"].value, "", "all parameters vs C_full", **fr_design["full"])
 res.add("B exponent alpha_C/alpha_B", b_B, None, K["B_opt_exponent"].value, "", "derived")
 res.add("S exponent 1 - a - alpha_C/alpha_B", 1 - a_N - b_B, None, K["S_opt_exponent"].value, "", "derived")
 
@@ -338,7 +342,8 @@ ax.set_xticks(range(1, len(steps) + 1)); ax.set_xlabel("analysis (see the table 
 an.save(study, fig, steps, "06_contrast")
 for r in steps.itertuples():
     if np.isfinite(r.a):
-        res.add(f"a: {r.analysis}", r.a, (r.a_low, r.a_high), None, "", r.how)
+        res.add(f"a: {r.analysis}", r.a, (r.a_low, r.a_high), None, "", r.how, n_points=int(r.n_points) if pd.notna(r.n_points) else None,
+                span=float(r.span) if pd.notna(r.span) else None, ci_method=r.ci_method if isinstance(r.ci_method, str) else None)
 fig
 
 # %% [markdown]

@@ -103,3 +103,12 @@ def test_ablation_story_says_what_moved_and_what_was_not_resolved():
     assert lines[3].endswith("not fitted here.") and "judge" not in lines[4] and "step before" not in lines[4]
 
 
+
+
+def test_exponent_row_carries_the_fits_design():
+    fit = SimpleNamespace(params={"a": 0.77}, ci={"a": (0.58, 0.96)}, converged=True, n_points=4, span=1.51,
+                          ci_method="t interval (4 points)")
+    row = al.exponent_row("2", fit, "a", "")
+    assert (row["n_points"], row["span"], row["ci_method"]) == (4, 1.51, "t interval (4 points)")
+    none = al.exponent_row("1", None, "a", "")
+    assert math.isnan(none["a"]) and none["n_points"] is None and none["span"] is None

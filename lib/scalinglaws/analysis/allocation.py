@@ -76,7 +76,11 @@ def exponent_row(step: str, fit, name: str, how: str) -> dict:
     """One row of the ablation table: the allocation exponent a (N_opt ∝ C^a) of one analysis."""
     ok = usable(fit)
     lo, hi = fit.ci.get(name, (math.nan, math.nan)) if ok else (math.nan, math.nan)
-    return {"analysis": step, "how": how, "a": fit.params[name] if ok else math.nan, "a_low": lo, "a_high": hi}
+    return {"analysis": step, "how": how, "a": fit.params[name] if ok else math.nan, "a_low": lo, "a_high": hi,
+            # the fit's own account of its evidence (sizes on the frontier, budgets' minima) for the results record
+            "n_points": int(fit.n_points) if ok and getattr(fit, "n_points", None) else None,
+            "span": float(fit.span) if ok and np.isfinite(getattr(fit, "span", math.nan)) else None,
+            "ci_method": getattr(fit, "ci_method", None) if ok else None}
 
 
 def interpret_ablation(table: pd.DataFrame, kaplan_paper: float = 0.73, chinchilla_paper: float = 0.50) -> str:
