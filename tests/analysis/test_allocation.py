@@ -112,3 +112,53 @@ def test_exponent_row_carries_the_fits_design():
     assert (row["n_points"], row["span"], row["ci_method"]) == (4, 1.51, "t interval (4 points)")
     none = al.exponent_row("1", None, "a", "")
     assert math.isnan(none["a"]) and none["n_points"] is None and none["span"] is None
+
+
+def _frontiers(sizes, a_k, a_f, noise, seed=0):
+    """Frontier envelopes under both countings for the same runs: size k holds C in a stair around its centre."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i, n in enumerate(sizes):
+        e = rng.normal(0, noise, 2)
+        ck, cf = (n / 1e-3) ** (1 / a_k) * np.exp(e[0]), (3 * n / 1e-2) ** (1 / a_f) * np.exp(e[1])
+        for f in (0.8, 1.0, 1.25):
+            rows.append({"run": f"r{i}", "N": n, "N_total": 3 * n, "C": ck * f, "C_full": cf * f, "L": 5.0,
+                         "attained": True})
+    env = pd.DataFrame(rows)
+    keep = np.ones(len(env), bool)
+    return {"env": env, "keep": keep}, {"env": env, "keep": keep}
+
+
+def test_counting_shift_is_the_difference_of_the_paired_slopes_with_a_paired_interval():
+    k, f = _frontiers([1e4, 3e4, 1e5, 3e5], 0.75, 0.55, noise=0.05)
+    sh = al.counting_shift(k, f, n_boot=0, seed=0)
+    ck = al.stair_centres(k["env"], k["keep"], "kaplan")
+    cf = al.stair_centres(f["env"], f["keep"], "full")
+    expect = np.polyfit(ck["lc"], np.log(ck["N"]), 1)[0] - np.polyfit(cf["lc"], np.log(cf["N"]), 1)[0]
+    assert sh["value"] == pytest.approx(expect) and sh["n_points"] == 4
+    assert sh["ci_method"] == "paired t interval (4 sizes)" and sh["ci"][0] < sh["value"] < sh["ci"][1]
+    assert sh["ci"][0] > 0  # a true shift of 0.20 with small scatter is resolved
+    assert "excludes 0" in al.interpret_counting_shift(sh) and "larger" in al.interpret_counting_shift(sh)
+    # the same exponent under both countings: the shift's interval includes 0
+    k0, f0 = _frontiers([1e4, 3e4, 1e5, 3e5], 0.6, 0.6, noise=0.05, seed=1)
+    s0 = al.counting_shift(k0, f0, n_boot=0, seed=0)
+    assert s0["ci"][0] <= 0 <= s0["ci"][1] and "not resolved" in al.interpret_counting_shift(s0)
+    # six sizes or more: a paired bootstrap over sizes
+    k6, f6 = _frontiers(list(np.geomspace(1e4, 1e6, 7)), 0.75, 0.55, noise=0.05)
+    s6 = al.counting_shift(k6, f6, n_boot=200, seed=0)
+    assert s6["ci_method"] == "paired percentile bootstrap over 7 sizes" and s6["ci"][0] < 0.2 < s6["ci"][1]
+    assert "no interval" in al.interpret_counting_shift(al.counting_shift(k6, f6, n_boot=0, seed=0))
+    # two shared sizes: nothing to pair
+    k2, f2 = _frontiers([1e4, 3e4], 0.75, 0.55, noise=0.0)
+    s2 = al.counting_shift(k2, f2, n_boot=0, seed=0)
+    assert math.isnan(s2["value"]) and "not measured" in al.interpret_counting_shift(s2)
+
+
+def test_ablation_reads_a_paired_interval_where_it_has_one():
+    t = pd.DataFrame([{"analysis": "2", "how": "", "a": 0.77, "a_low": 0.58, "a_high": 0.96},
+                      {"analysis": "3", "how": "", "a": 0.56, "a_low": 0.29, "a_high": 0.83}])
+    assert "not resolved" in al.interpret_ablation(t).splitlines()[1]
+    line = al.interpret_ablation(t, paired={1: {"value": 0.21, "ci": (0.07, 0.33)}}).splitlines()[1]
+    assert "paired shift 0.21" in line and "(resolved)" in line
+    line = al.interpret_ablation(t, paired={1: {"value": 0.21, "ci": (-0.05, 0.33)}}).splitlines()[1]
+    assert "(not resolved)" in line

@@ -83,12 +83,103 @@ def exponent_row(step: str, fit, name: str, how: str) -> dict:
             "ci_method": getattr(fit, "ci_method", None) if ok else None}
 
 
-def interpret_ablation(table: pd.DataFrame, kaplan_paper: float = 0.73, chinchilla_paper: float = 0.50) -> str:
+def stair_centres(env: pd.DataFrame, keep, convention: str) -> pd.DataFrame:
+    """One point per model size on a frontier's fitted stretch, as fit_frontier_n_opt fits it: the size (under
+    the convention's N) and the mean log C of the grid points it holds; indexed by run (to pair conventions)."""
+    n_col, c_col = CONVENTIONS[convention]["N"], CONVENTIONS[convention]["C"]
+    rows = env[np.asarray(keep, bool)]
+    if rows.empty:
+        return pd.DataFrame(columns=["N", "lc"])
+    return pd.DataFrame({"N": rows.groupby("run")[n_col].first(),
+                         "lc": np.log(rows[c_col].astype(float)).groupby(rows["run"]).mean()})
+
+
+def _slope(x: np.ndarray, y: np.ndarray) -> float:
+    xc = x - x.mean()
+    sxx = float(xc @ xc)
+    return float(xc @ (y - y.mean()) / sxx) if sxx > 0 else math.nan
+
+
+def counting_shift(fr_kaplan: dict, fr_full: dict, n_boot: int, seed: int, level: float = 0.95) -> dict:
+    """The shift of the frontier's allocation exponent between Kaplan's counting and the full count, a_kaplan -
+    a_full, on the SAME runs (the sizes on both fitted stretches), with a paired interval: both slopes move
+    together when the same sizes are resampled, so their difference is far better known than two unpaired
+    intervals say. Fewer than 6 shared sizes: a paired t interval on n - 2 degrees of freedom (the variance of
+    the difference of the two least-squares slopes, the covariance of the paired residuals included; the fit
+    layer's rule: no percentile bootstrap over so few points); else a paired percentile bootstrap over sizes.
+    Returns {"value", "ci", "n_points", "span" (decades of C = 6ND), "ci_method", "why"} (NaN and why when
+    fewer than 3 sizes are shared)."""
+    a = stair_centres(fr_kaplan["env"], fr_kaplan["keep"], "kaplan")
+    b = stair_centres(fr_full["env"], fr_full["keep"], "full")
+    j = a.add_suffix("_k").join(b.add_suffix("_f"), how="inner")
+    n = len(j)
+    out = {"value": math.nan, "ci": (math.nan, math.nan), "n_points": n, "span": None, "ci_method": None, "why": ""}
+    if n < 3:
+        out["why"] = f"{n} size(s) on both countings' fitted stretches: a paired shift needs 3"
+        return out
+    xk, yk = j["lc_k"].to_numpy(float), np.log(j["N_k"].to_numpy(float))
+    xf, yf = j["lc_f"].to_numpy(float), np.log(j["N_f"].to_numpy(float))
+    d = _slope(xk, yk) - _slope(xf, yf)
+    out.update(value=d, span=float((xk.max() - xk.min()) / math.log(10)))
+    if n < 6:
+        from scipy.stats import t as student_t
+
+        def parts(x, y):
+            xc = x - x.mean()
+            w = xc / float(xc @ xc)
+            e = y - y.mean() - _slope(x, y) * xc
+            return w, e
+
+        wk, ek = parts(xk, yk)
+        wf, ef = parts(xf, yf)
+        dof = n - 2
+        var = (float(ek @ ek) * float(wk @ wk) + float(ef @ ef) * float(wf @ wf)
+               - 2 * float(ek @ ef) * float(wk @ wf)) / dof
+        q = float(student_t.ppf((1 + level) / 2, dof))
+        se = math.sqrt(max(var, 0.0))
+        out.update(ci=(d - q * se, d + q * se), ci_method=f"paired t interval ({n} sizes)")
+        return out
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(max(n_boot, 0)):
+        i = rng.integers(0, n, n)
+        draws.append(_slope(xk[i], yk[i]) - _slope(xf[i], yf[i]))
+    draws = np.array(draws, float)
+    draws = draws[np.isfinite(draws)]
+    if len(draws) >= 10:
+        lo, hi = np.percentile(draws, [100 * (1 - level) / 2, 100 * (1 + level) / 2])
+        out.update(ci=(float(lo), float(hi)), ci_method=f"paired percentile bootstrap over {n} sizes")
+    else:
+        out["why"] = "no bootstrap asked for: no interval"
+    return out
+
+
+def interpret_counting_shift(shift: dict) -> str:
+    """What the paired shift a_kaplan - a_full says, true in every branch: not measured, no interval, resolved
+    (interval excludes 0, either sign) or not resolved."""
+    d, (lo, hi), n = shift["value"], shift["ci"], shift["n_points"]
+    if not np.isfinite(d):
+        return f"The counting shift of a is not measured here: {shift['why']}."
+    head = (f"On the same {n} sizes, Kaplan's counting (non-embedding N, C = 6ND) gives a frontier exponent a "
+            f"{abs(d):.2f} {'larger' if d > 0 else 'smaller'} than the full count (all parameters, C_full)")
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return head + " (no interval), so whether counting moves a is not resolved."
+    head += f": a_kaplan - a_full = {d:.2f} [95% CI {lo:.2f}, {hi:.2f}] ({shift['ci_method']})"
+    if lo <= 0 <= hi:
+        return head + ", which includes 0: the counting shift is not resolved."
+    return head + ", which excludes 0: the counting alone moves a, resolved by the paired interval."
+
+
+def interpret_ablation(table: pd.DataFrame, kaplan_paper: float = 0.73, chinchilla_paper: float = 0.50,
+                       paired: dict | None = None) -> str:
     """Step by step, how each change moves a, true in every branch: a step whose exponent or whose
-    predecessor's is missing says so; a move counts only when the two intervals do not overlap."""
+    predecessor's is missing says so; a move counts when the two intervals do not overlap, or, for a step with
+    a paired interval of its shift (``paired``: row position -> counting_shift() of predecessor minus it, on
+    the same runs), when that paired interval excludes 0."""
     lines = []
     prev = None
-    for r in table.itertuples():
+    paired = paired or {}
+    for pos, r in enumerate(table.itertuples()):
         if not np.isfinite(r.a):
             lines.append(f"- {r.analysis}: not fitted here.")
             prev = None
@@ -101,7 +192,13 @@ def interpret_ablation(table: pd.DataFrame, kaplan_paper: float = 0.73, chinchil
                        and max(prev.a_low, r.a_low) <= min(prev.a_high, r.a_high))
             no_ci = not np.isfinite([prev.a_low, prev.a_high, r.a_low, r.a_high]).all()
             move = "up" if r.a > prev.a else "down"
-            if no_ci:
+            sh = paired.get(pos)
+            if sh is not None and np.isfinite(sh["value"]) and np.all(np.isfinite(sh["ci"])):
+                lo, hi = sh["ci"]
+                resolved = "not resolved" if lo <= 0 <= hi else "resolved"
+                line += (f"; {move} by {abs(r.a - prev.a):.2f} from the step before, paired shift {sh['value']:.2f} "
+                         f"[95% CI {lo:.2f}, {hi:.2f}] on the same sizes ({resolved})")
+            elif no_ci:
                 line += f"; {move} from the step before by {abs(r.a - prev.a):.2f}, without intervals to judge it"
             elif overlap:
                 line += f"; {move} by {abs(r.a - prev.a):.2f} from the step before, within the intervals (not resolved)"
