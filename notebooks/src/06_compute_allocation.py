@@ -166,10 +166,23 @@ if fit_B is not None:
     display(fit_B.summary_frame())
     # independent points: the target losses (loss levels); span: decades of L they cover
     b_design = {"n_points": int(bc.target.nunique()), "span": float(np.log10(bc.target.max() / bc.target.min()))}
-    res.add_fit(fit_B, "alpha_B", "alpha_B", K["alpha_B"].value, "", f"B_crit(L) = B*/L^(1/alpha_B) over L = {bc.target.min():.3g} to {bc.target.max():.3g}", **b_design)
+    res.add_fit(fit_B, "alpha_B", "alpha_B", K["alpha_B"].value, "", f"B_crit(L) = B*/L^(1/alpha_B) over L = {bc.target.min():.3g} to {bc.target.max():.3g}"
+                + (f"; {int((bc.unreliable != '').sum())} of {len(bc)} targets' B_crit not bracketed by the batches tried" if (bc.unreliable != "").any() else ""), **b_design)
     res.add_fit(fit_B, "B_star", "B*", K["B_star"].value, "tokens", "extrapolation to a loss of 1 nat", **b_design)
-for r in bc.itertuples():  # a fit without an interval says why
-    res.add(f"B_crit at L={r.target:.3f}", r.B_crit, (r.B_crit_low, r.B_crit_high), None, "tokens per step", r.note)
+for r in bc.itertuples():  # a fit without an interval says why; a B_crit the batches tried do not bracket is unreliable
+    b_tok = r.points["batch_tokens"]
+    res.add(f"B_crit at L={r.target:.3f}", r.B_crit, (r.B_crit_low, r.B_crit_high), None, "tokens per step", r.note,
+            n_points=r.n_batches, span=float(np.log10(b_tok.max() / b_tok.min())), unreliable=r.unreliable)
+# How warmup steps are counted: B_crit = E_min/S_min at each target with 0, 50, 100 of the warmup's steps subtracted
+# from every run's S (the hyperbola counts every step alike; warmup steps at a low LR are not alike).
+wsens = bs.warmup_sensitivity(batch_runs, h1, n_targets=4, subtracts=(0, batch_runs.warmup.max() // 2, batch_runs.warmup.max()))
+display(wsens.pivot(index="target", columns="warmup_subtracted", values="B_crit"))
+if len(wsens):
+    top = wsens[wsens.target == wsens.target.max()]
+    for r in top.itertuples():
+        res.add(f"B_crit at the highest target L={r.target:.3f}, {r.warmup_subtracted} warmup steps subtracted", r.B_crit, None, None,
+                "tokens per step", f"point estimate; the warmup is {batch_runs.warmup.max()} steps", key=f"bcrit.warmup_sensitivity:w={r.warmup_subtracted}")
+    print(bs.interpret_warmup_sensitivity(top))
 for r in lrb.itertuples():
     res.add(f"batch {r.batch_size}: sqrt(B)-scaled LR minus best of x0.5 / x2", r.scaled_minus_best, None, None, "nats/token", "0 = the scaled LR is best")
 
@@ -191,7 +204,8 @@ kap_runs = study.ensure(study.grid("kaplan"))
 long_runs = study.ensure(study.grid("convergence"))
 windows = bs.noise_windows(pd.concat([main, kap_runs, long_runs], ignore_index=True))
 los = bs.loss_or_size(windows, n_boot, seed)
-print(bs.interpret_loss_or_size(los))
+shared = bs.shared_loss_range(windows)  # loss levels every size reached: where "at equal loss" can be tested
+print(bs.interpret_loss_or_size(los, shared))
 svc = bs.simple_vs_crit(windows, bc)  # McCandlish et al.: B_crit ≈ B_simple up to a factor of order one
 display(svc)
 for r in svc.dropna(subset=["ratio_simple_to_crit"]).itertuples():
@@ -206,7 +220,10 @@ if len(bc):
 ax.set_xlabel("validation loss (nats/token)"); ax.set_ylabel("batch size (tokens per step)"); P.log_axes(ax); ax.legend(fontsize="x-small")
 an.save(study, fig, {"B_simple": windows, "B_crit": bc.drop(columns="points")}, "06_noise_scale")
 if np.isfinite(los["gamma"]):
-    res.add("gamma: d log B_simple / d log N at equal loss", los["gamma"], los["gamma_ci"], 0.0, "", f"{los['sizes']} sizes; 0 = depends on the loss alone (Kaplan)")
+    w_n = windows.dropna(subset=["B_simple"])["N"]
+    res.add("gamma: d log B_simple / d log N at equal loss", los["gamma"], los["gamma_ci"], 0.0, "",
+            f"{los['sizes']} sizes; 0 = depends on the loss alone (Kaplan)" + (f"; not testable: {shared['why']}" if shared["why"] else ""),
+            n_points=los["sizes"], span=float(np.log10(w_n.max() / w_n.min())), status="untestable" if shared["why"] else None)
     res.add("alpha_B from B_simple", los["alpha_B"], los["alpha_B_ci"], K["alpha_B"].value, "", "same regression")
 fig
 
@@ -428,7 +445,7 @@ if an.usable(fit_C):
 else:
     print("No L(C) frontier fit: fewer than two interior model sizes hold the frontier below the unigram entropy (see section 1).")
 print(bs.interpret_bcrit(fit_B, K["alpha_B"].value))
-print(bs.interpret_loss_or_size(los))
+print(bs.interpret_loss_or_size(los, shared))
 print("How the allocation exponent moves from Kaplan's setting to Chinchilla's:")
 print(al.interpret_ablation(steps, paired={2: shift}))
 
