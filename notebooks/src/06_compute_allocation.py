@@ -234,6 +234,7 @@ fig
 # %%
 B_tok = study.profile.batch_size * study.profile.n_ctx
 ns_min = fit_Cmin = None
+s_unstable = ""  # why the Eq. 1.6 fit on S_min is unstable (computed below), "" when it is not
 if an.usable(fit_B):
     lad = ladder[ladder.step > ladder.warmup].copy()
     bcrit_l = fit_B.predict(lad["val_loss"].to_numpy(float))
@@ -245,11 +246,25 @@ if an.usable(fit_B):
     km = F.frontier_fit_rows(envm, max_loss=h1)
     fit_Cmin = al.frontier_loss_fit(envm[km].rename(columns={"C_min": "C"}), n_boot=n_boot, seed=seed)
     if an.usable(ns_min):
-        res.add_fit(ns_min, "alpha_S", "alpha_S (on S_min)", K["alpha_S"].value, "", "Eq. 1.6 with S_min = S/(1 + B_crit(L)/B)")
+        # How far alpha_S moves when one size is left out (point refits, so the same with or without intervals)
+        loo = bs.leave_one_out(F.fit_kaplan_ns, lad, "N", "alpha_S", N="N", S="S_min", L="val_loss")
+        s_unstable = bs.unstable_reason("alpha_S", loo)
+        print("alpha_S on S_min, leaving out one size at a time: " + ", ".join(f"{v:.3g}" for v in loo) + (f" -> unreliable: {s_unstable}" if s_unstable else ""))
+        res.add_fit(ns_min, "alpha_S", "alpha_S (on S_min)", K["alpha_S"].value, "", "Eq. 1.6 with S_min = S/(1 + B_crit(L)/B)", unreliable=s_unstable)
     if an.usable(fit_Cmin):
         res.add_fit(fit_Cmin, "alpha", "alpha_C^min (frontier on C_min)", K["alpha_C_min"].value, "", "C_min = C/(1 + B/B_crit(L))", n_points=int(envm[km].N.nunique()))
 else:
     print("No usable B_crit(L) fit, so S and C are not adjusted to S_min and C_min here.")
+# Kaplan's internal consistency (Eq. 1.8): alpha_C^min follows from alpha_N, alpha_S (the Eq. 1.6 fit above) and alpha_B
+eq18 = al.eq18_consistency(ns_min, fit_B, fit_Cmin, seed)
+print(al.interpret_eq18(eq18, unreliable=s_unstable))
+eq18_n = min([int(f.n_points) for f in (ns_min, fit_B, fit_Cmin) if an.usable(f)], default=None)  # the fewest independent points of its inputs
+res.add("alpha_C^min predicted by Eq. 1.8 from alpha_N, alpha_S, alpha_B", eq18["predicted"], eq18["predicted_ci"], None, "",
+        "1/(1/alpha_S + 1/alpha_B + 1/alpha_N); Kaplan's own exponents give 0.052; interval: the three fits' draws paired at random",
+        key="consistency.alpha_C_min.predicted", n_points=eq18_n, ci_method=f"propagated draws ({eq18['draws']})", unreliable=s_unstable)
+res.add("Eq. 1.8 predicted minus measured alpha_C^min", eq18["difference"], eq18["difference_ci"], 0.0, "",
+        "0 = Kaplan's exponents are consistent with each other (Eq. 1.8)", key="consistency.alpha_C_min.difference", n_points=eq18_n,
+        span=float(fit_Cmin.span) if an.usable(fit_Cmin) else None, ci_method=f"propagated draws ({eq18['draws']})", unreliable=s_unstable)
 
 # %% [markdown]
 # ## 3. How to spend more compute (Kaplan Fig. 3 / Eq. 1.7)
@@ -445,9 +460,18 @@ if an.usable(fit_C):
 else:
     print("No L(C) frontier fit: fewer than two interior model sizes hold the frontier below the unigram entropy (see section 1).")
 print(bs.interpret_bcrit(fit_B, K["alpha_B"].value))
+print(bs.interpret_warmup_sensitivity(wsens[wsens.target == wsens.target.max()]) if len(wsens) else bs.interpret_warmup_sensitivity(wsens))
 print(bs.interpret_loss_or_size(los, shared))
+print(al.interpret_eq18(eq18, unreliable=s_unstable))
 print("How the allocation exponent moves from Kaplan's setting to Chinchilla's:")
 print(al.interpret_ablation(steps, paired={2: shift}))
+print(al.interpret_counting_shift(shift))
+print("Kaplan's 0.73 or Chinchilla's 0.49, record by record:")
+for key in ["a.frontier.kaplan_counting", "a.frontier.full_counting", "a.approach2.c_6nd", "a.approach2.c_full", "a.approach3"]:
+    if any(r["key"] == key for r in res.records):
+        print("- " + al.kaplan_or_chinchilla(res.get(key)))
+print("Verdicts on the paper's claims (the README's claims table applies the same rule to the same records):")
+print(al.conclude_claims(res.records))
 
 # %% [markdown]
 # **Try it — another seed** (`quick`, trains: longer than the other notebooks' seed runs, as this notebook needs the

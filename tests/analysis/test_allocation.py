@@ -17,7 +17,7 @@ def test_chinchilla_interpretation_says_whether_the_two_exponents_agree():
         return SimpleNamespace(params={"a": a}, ci={"a": (lo, hi)})
 
     agree = allocation.interpret_chinchilla(f(0.77, 0.70, 0.89), f(0.79, 0.54, 0.94), None)
-    assert "overlap: at this scale the two methods agree" in agree
+    assert "overlap: at this scale the two methods are not told apart" in agree and "not resolved" in agree
     apart = allocation.interpret_chinchilla(f(0.73, 0.70, 0.76), f(0.50, 0.45, 0.55), None)
     assert "do not overlap" in apart and "larger" in apart and "opposite" not in apart
     opposite = allocation.interpret_chinchilla(f(0.24, 0.11, 0.30), f(0.79, 0.54, 0.94), None)
@@ -162,3 +162,62 @@ def test_ablation_reads_a_paired_interval_where_it_has_one():
     assert "paired shift 0.21" in line and "(resolved)" in line
     line = al.interpret_ablation(t, paired={1: {"value": 0.21, "ci": (-0.05, 0.33)}}).splitlines()[1]
     assert "(not resolved)" in line
+
+
+def test_eq18_gives_kaplans_own_consistency():
+    assert float(al.eq18_alpha_c_min(0.076, 0.76, 0.21)) == pytest.approx(0.052, abs=5e-4)  # Kaplan: 0.052 vs 0.050
+    assert math.isnan(float(al.eq18_alpha_c_min(0.076, 0.76, -0.2)))  # a law that does not fall: no prediction
+
+
+def _draw_fit(names, values, draws):
+    return SimpleNamespace(params=dict(zip(names, values)), ci={n: (v * 0.9, v * 1.1) for n, v in zip(names, values)},
+                           converged=True, param_names=tuple(names), boot=np.asarray(draws, float))
+
+
+def test_eq18_consistency_propagates_the_fits_draws():
+    rng = np.random.default_rng(0)
+    ns = _draw_fit(("alpha_N", "alpha_S"), (0.076, 0.76), np.column_stack([rng.normal(0.076, 0.004, 300), rng.normal(0.76, 0.04, 300)]))
+    b = _draw_fit(("alpha_B",), (0.21,), rng.normal(0.21, 0.01, (300, 1)))
+    c = _draw_fit(("alpha",), (0.052,), rng.normal(0.052, 0.001, (300, 1)))
+    out = al.eq18_consistency(ns, b, c, seed=0)
+    assert out["predicted"] == pytest.approx(0.0520, abs=2e-4) and out["draws"] == 300
+    lo, hi = out["predicted_ci"]
+    assert lo < out["predicted"] < hi and hi - lo < 0.01
+    dl, dh = out["difference_ci"]
+    assert dl < 0 < dh and "within ±0.01: the relation holds here" in al.interpret_eq18(out)
+    off = al.eq18_consistency(ns, b, _draw_fit(("alpha",), (0.09,), rng.normal(0.09, 0.001, (300, 1))), seed=0)
+    assert off["difference"] < -0.03 and "do not satisfy Eq. 1.8" in al.interpret_eq18(off)
+    wide = dict(out, difference_ci=(-0.02, 0.005))
+    assert "not resolved" in al.interpret_eq18(wide)
+    bare = al.eq18_consistency(_draw_fit(("alpha_N", "alpha_S"), (0.076, 0.76), np.empty((0, 2))), b, c, seed=0)
+    assert math.isnan(bare["predicted_ci"][0]) and "no interval" in al.interpret_eq18(bare)
+    assert "not computed" in al.interpret_eq18(al.eq18_consistency(None, b, c, seed=0))
+    assert "not reliable here: x" in al.interpret_eq18(out, unreliable="x")
+
+
+def _rec(key, value, lo=None, hi=None, status="ok", n=7, span=1.5):
+    return {"key": key, "label": key, "value": value, "ci_low": lo, "ci_high": hi, "paper_value": None, "units": "",
+            "note": "n", "status": status, "n_points": n, "span": span}
+
+
+def test_kaplan_or_chinchilla_says_which_the_interval_admits():
+    both = al.kaplan_or_chinchilla(_rec("a.approach2.c_full", 0.58, 0.17, 0.99, status="few_points", n=3))
+    assert "consistent with both, inconclusive" in both
+    k = al.kaplan_or_chinchilla(_rec("a", 0.77, 0.6, 0.95))
+    assert "holds Kaplan's 0.73 and excludes Chinchilla's 0.49." in k
+    c = al.kaplan_or_chinchilla(_rec("a", 0.5, 0.4, 0.6, status="few_points", n=3))
+    assert "holds Chinchilla's 0.49 and excludes Kaplan's 0.73 (few points" in c
+    assert "excludes both" in al.kaplan_or_chinchilla(_rec("a", 1.2, 1.1, 1.3))
+    assert "without an interval" in al.kaplan_or_chinchilla(_rec("a", 0.7))
+    assert "not reliable here" in al.kaplan_or_chinchilla(_rec("a.approach3", 0.76, 0.69, 0.97, status="unreliable"))
+    assert "no measurement (failed)" in al.kaplan_or_chinchilla(_rec("a", None, status="failed"))
+
+
+def test_the_conclusion_reads_the_claims_verdicts_from_the_records():
+    recs = [_rec("a.frontier.kaplan_counting", 0.77, 0.58, 0.96, status="few_points", n=4),
+            _rec("consistency.alpha_C_min.difference", -0.02, -0.03, -0.012, n=4, span=1.85)]
+    text = al.conclude_claims(recs)
+    assert "- compute-optimal N ∝ C^0.73 (frontier): consistent, inconclusive" in text
+    assert "- Eq. 1.8: α_C^min follows from α_N, α_S, α_B: inconclusive" in text
+    assert "on the compute frontier L ∝ C_min^-0.050: not measured" in text
+    assert len(text.splitlines()) == sum(len(f.claims) for f in al.FINDINGS if f.nb == "06")

@@ -198,3 +198,19 @@ def test_equal_loss_is_untestable_when_no_loss_level_is_shared_by_all_sizes():
     assert text.startswith("Whether B_crit depends on N beyond the loss is not testable") and "resolved" not in text
     assert "not testable" not in bs.interpret_loss_or_size(los, bs.shared_loss_range(w))
     assert bs.shared_loss_range(w[w.N == 3e3])["why"].startswith("B_simple was measured at 1 size")
+
+
+def test_leave_one_size_out_finds_an_unstable_exponent():
+    from scalinglaws import fit as F
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for i, N in enumerate(np.geomspace(1e4, 1e6, 6)):
+        for x in np.geomspace(1e2, 1e4, 8):
+            rows.append({"run_id": f"r{i}", "N": N, "x": x, "y": 50 * x**-0.3 * math.exp(rng.normal(0, 0.01))})
+    d = pd.DataFrame(rows)
+    loo = bs.leave_one_out(F.fit_power_law, d, "N", "alpha", x="x", y="y")
+    assert len(loo) == 6 and np.allclose(loo, 0.3, atol=0.01) and bs.unstable_reason("alpha", loo) == ""
+    assert "more than a factor 2" in bs.unstable_reason("alpha_S", pd.Series([0.058, 0.081, 0.151]))
+    assert "more than a factor 2" in bs.unstable_reason("alpha_S", pd.Series([-0.1, 0.2]))
+    assert "1 of 2 leave-one-size-out refits" in bs.unstable_reason("alpha_S", pd.Series([0.1, np.nan]))

@@ -23,6 +23,8 @@ import pandas as pd
 
 from scalinglaws import fit as F
 from scalinglaws.analysis.common import pm, try_fit, usable
+from scalinglaws.findings import FINDINGS, Claim, verdict
+from scalinglaws.records import read_record
 from scalinglaws.data.corpus import corpus_fingerprint
 from scalinglaws.data.tokens import prepare_tokens, unigram_entropy
 
@@ -259,8 +261,8 @@ def interpret_chinchilla(a_kaplan: F.FitResult | None, a2: F.FitResult | None, a
                      f"N_opt ∝ C^{pm(a2, 'a', 2)}.")
     agree = methods_agree(a_kaplan, a2)
     if agree:
-        parts.append("The two intervals overlap: at this scale the two methods agree, and the contrast found at "
-                     "scale (Kaplan 0.73 against Chinchilla's ~0.5) does not appear.")
+        parts.append("The two intervals overlap: at this scale the two methods are not told apart, so the contrast "
+                     "found at scale (Kaplan 0.73 against Chinchilla's ~0.5) is not resolved here.")
     elif agree is False:
         larger = a_kaplan.params["a"] > a2.params["a"]
         parts.append(f"The two intervals do not overlap: the frontier's exponent is {'larger' if larger else 'smaller'} "
@@ -330,3 +332,130 @@ def methods_agree(a_kaplan: F.FitResult | None, a2: F.FitResult | None) -> bool 
     if not all(np.isfinite([lo1, hi1, lo2, hi2])):
         return None
     return bool(max(lo1, lo2) <= min(hi1, hi2))
+
+
+# ------------------------------------------------------------------------------ Kaplan's internal consistency
+
+def _claim(key: str) -> Claim:
+    return next(c for f in FINDINGS if f.nb == "06" for c in f.claims if c.keys[0] == key)
+
+
+# Eq. 1.8's prediction against the measured frontier exponent: a difference within this margin counts as the
+# relation holding; the claim's margin (findings.py says why 0.01), so the sentence and the verdict agree.
+EQ18_DELTA = _claim("consistency.alpha_C_min.difference").delta
+
+
+def conclude_claims(records, nb: str = "06") -> str:
+    """The notebook's conclusion, one line per claim of the paper it tests: the verdict word and its reason from
+    findings.verdict on these records, the rule and the records the README's claims table is generated from, so
+    the two say the same thing."""
+    lines = []
+    for f in FINDINGS:
+        if f.nb != nb:
+            continue
+        for c in f.claims:
+            v = verdict(c, records)
+            lines.append(f"- {c.text}: {v.word} ({v.reason}).")
+    return "\n".join(lines)
+
+
+def kaplan_or_chinchilla(rec, kaplan: float = 0.73, chinchilla: float = 0.49) -> str:
+    """Which of the two allocation exponents an a record's interval admits, true in every branch: no usable
+    value (status), no interval, both inside ("consistent with both, inconclusive"), one, or neither. ``rec``: a
+    results record (dict or records.Record)."""
+    r = read_record(rec)
+    if r.value is None or r.status in ("failed", "not_converged", "untestable"):
+        return f"{r.label}: no measurement ({r.status})."
+    if r.status == "unreliable":
+        return f"{r.label}: {r.value:.2f} is not reliable here, so it decides nothing between {kaplan} and {chinchilla}."
+    if r.interval is None:
+        return f"{r.label}: {r.value:.2f} without an interval, so it decides nothing between {kaplan} and {chinchilla}."
+    lo, hi = r.interval
+    k_in, c_in = lo <= kaplan <= hi, lo <= chinchilla <= hi
+    head = f"{r.label}: {r.value:.2f} [95% CI {lo:.2f}, {hi:.2f}]"
+    if k_in and c_in:
+        return head + f" holds both Kaplan's {kaplan} and Chinchilla's {chinchilla}: consistent with both, inconclusive."
+    if k_in or c_in:
+        yes, no = (f"Kaplan's {kaplan}", f"Chinchilla's {chinchilla}") if k_in else (f"Chinchilla's {chinchilla}", f"Kaplan's {kaplan}")
+        return head + f" holds {yes} and excludes {no}" + (" (few points: not decisive)." if r.status == "few_points" else ".")
+    return head + f" excludes both Kaplan's {kaplan} and Chinchilla's {chinchilla}."
+
+
+def eq18_alpha_c_min(alpha_N, alpha_S, alpha_B):
+    """Kaplan Eq. 1.8 (with B_crit ∝ L^-1/alpha_B, Eq. 1.6 on S_min): alpha_C^min = 1/(1/alpha_S + 1/alpha_B +
+    1/alpha_N). NaN where an exponent is not positive (the derivation assumes all three laws fall)."""
+    a = [np.asarray(x, float) for x in (alpha_N, alpha_S, alpha_B)]
+    with np.errstate(all="ignore"):
+        ok = (a[0] > 0) & (a[1] > 0) & (a[2] > 0)
+        return np.where(ok, 1.0 / (1.0 / a[0] + 1.0 / a[1] + 1.0 / a[2]), np.nan)
+
+
+def _draws(fit, names: tuple, rng: np.random.Generator) -> np.ndarray:
+    """The fit's draws of ``names`` (bootstrap refits, or the t-distribution draws of a t interval), rows with
+    every name finite, shuffled (so that pairing draws of independent fits by index pairs them at random)."""
+    boot = np.asarray(getattr(fit, "boot", np.empty((0, 0))), float)
+    if boot.ndim != 2 or len(boot) == 0:
+        return np.empty((0, len(names)))
+    cols = [list(fit.param_names).index(n) for n in names]
+    d = boot[:, cols]
+    d = d[np.all(np.isfinite(d), axis=1)]
+    return d[rng.permutation(len(d))]
+
+
+def eq18_consistency(ns_fit, b_fit, c_fit, seed: int, level: float = 0.95) -> dict:
+    """Kaplan's internal consistency: alpha_C^min predicted by Eq. 1.8 from alpha_N and alpha_S (one Eq. 1.6 fit
+    on S_min, ``ns_fit``) and alpha_B (the B_crit(L) fit, ``b_fit``), beside the measured frontier exponent
+    (``c_fit``, L ∝ C_min^-alpha), and their difference predicted - measured.
+
+    Intervals propagate the fits' own draws: the joint (alpha_N, alpha_S) bootstrap refits of the Eq. 1.6 fit,
+    the draws of alpha_B and of the measured alpha from their t intervals (the fit layer draws those from the
+    line's t distribution); draws of the three fits are paired at random (treated as independent, though
+    alpha_S and alpha_C^min share the ladder runs), percentiles of the predicted value and of the difference.
+    Returns {"predicted", "predicted_ci", "measured", "measured_ci", "difference", "difference_ci", "draws"}
+    (NaN where a fit is missing; NaN intervals with fewer than 10 usable draws, e.g. without a bootstrap)."""
+    nan2 = (math.nan, math.nan)
+    out = {"predicted": math.nan, "predicted_ci": nan2, "measured": math.nan, "measured_ci": nan2,
+           "difference": math.nan, "difference_ci": nan2, "draws": 0}
+    if not (usable(ns_fit) and usable(b_fit) and usable(c_fit)):
+        return out
+    out["predicted"] = float(eq18_alpha_c_min(ns_fit.params["alpha_N"], ns_fit.params["alpha_S"], b_fit.params["alpha_B"]))
+    out["measured"] = float(c_fit.params["alpha"])
+    out["measured_ci"] = tuple(float(x) for x in c_fit.ci.get("alpha", nan2))
+    out["difference"] = out["predicted"] - out["measured"]
+    rng = np.random.default_rng(seed)
+    ns, b, c = _draws(ns_fit, ("alpha_N", "alpha_S"), rng), _draws(b_fit, ("alpha_B",), rng), _draws(c_fit, ("alpha",), rng)
+    n = min(len(ns), len(b), len(c))
+    if n < 10:
+        return out
+    p = eq18_alpha_c_min(ns[:n, 0], ns[:n, 1], b[:n, 0])
+    diff = p - c[:n, 0]
+    keep = np.isfinite(p)
+    out["draws"] = int(keep.sum())
+    if out["draws"] < 10:
+        return out
+    q = [100 * (1 - level) / 2, 100 * (1 + level) / 2]
+    out["predicted_ci"] = tuple(float(x) for x in np.percentile(p[keep], q))
+    out["difference_ci"] = tuple(float(x) for x in np.percentile(diff[keep], q))
+    return out
+
+
+def interpret_eq18(c: dict, delta: float = EQ18_DELTA, unreliable: str = "") -> str:
+    """Eq. 1.8's prediction against the measured alpha_C^min, true in every branch: not computed, no interval,
+    the difference's interval inside ±delta, wholly outside it, or neither; ``unreliable``: why an input is."""
+    if not np.isfinite(c["predicted"]):
+        return "Eq. 1.8's alpha_C^min is not computed here: one of alpha_N, alpha_S, alpha_B or the frontier fit is missing."
+    pl, ph = c["predicted_ci"]
+    dl, dh = c["difference_ci"]
+    head = (f"Eq. 1.8 predicts alpha_C^min = 1/(1/alpha_S + 1/alpha_B + 1/alpha_N) = {c['predicted']:.3f}"
+            + (f" [95% CI {pl:.3f}, {ph:.3f}]" if np.isfinite(pl) else "")
+            + f" from this study's exponents, against {c['measured']:.3f} measured on the frontier (Kaplan's own: "
+            "0.052 predicted against 0.050 measured)")
+    tail = f" Its inputs are not reliable here: {unreliable}." if unreliable else ""
+    if not (np.isfinite(dl) and np.isfinite(dh)):
+        return head + f"; the difference {c['difference']:+.3f} has no interval to judge it by." + tail
+    d = f"; predicted - measured = {c['difference']:+.3f} [95% CI {dl:+.3f}, {dh:+.3f}]"
+    if -delta <= dl and dh <= delta:
+        return head + d + f", within ±{delta:g}: the relation holds here." + tail
+    if dh < -delta or dl > delta:
+        return head + d + f", wholly beyond ±{delta:g}: the exponents measured here do not satisfy Eq. 1.8." + tail
+    return head + d + f", reaching beyond ±{delta:g}: whether Eq. 1.8 holds here is not resolved." + tail

@@ -290,3 +290,42 @@ def interpret_bcrit(fit_B: F.FitResult | None, paper_alpha_B: float = 0.21) -> s
     direction = ("grows as the loss falls, as in the paper" if a > 0 else
                  "shrinks as the loss falls, the opposite of the paper's finding")
     return f"B_crit {direction}: alpha_B = {pm(fit_B, 'alpha_B', 2)} (paper {paper_alpha_B})."
+
+
+# ------------------------------------------------------------------------------ fits on the adjusted axes
+
+# Leaving out one size may move an exponent fitted on S_min or C_min by at most this factor before the fit is
+# called unstable: a factor 2 is more than any comparison with the paper's value could absorb.
+MAX_LEAVE_ONE_OUT_FACTOR = 2.0
+
+
+def leave_one_out(fit_fn, frame: pd.DataFrame, group_col: str, param: str, **columns) -> pd.Series:
+    """``param`` refitted (point estimates) with each value of ``group_col`` (a size) left out in turn:
+    fit_fn(frame[columns...], groups=frame.run_id, n_boot=0, seed=0). ``columns``: the fit's positional inputs
+    by column name, in order. A refit that fails or does not converge gives NaN."""
+    from scalinglaws import ScalingLawsError
+
+    out = {}
+    for g in sorted(frame[group_col].unique()):
+        d = frame[frame[group_col] != g]
+        try:
+            f = fit_fn(*(d[c] for c in columns.values()), groups=d["run_id"], n_boot=0, seed=0)
+            out[g] = float(f.params[param]) if f.converged else math.nan
+        except ScalingLawsError:
+            out[g] = math.nan
+    return pd.Series(out, dtype=float)
+
+
+def unstable_reason(name: str, values: pd.Series, factor: float = MAX_LEAVE_ONE_OUT_FACTOR) -> str:
+    """Why a fit is unstable ("" when it is not): some leave-one-out refit failed, or the refits' estimates span
+    more than ``factor`` (or change sign)."""
+    v = values.to_numpy(float)
+    if len(v) == 0:
+        return ""
+    if not np.all(np.isfinite(v)):
+        return f"{int((~np.isfinite(v)).sum())} of {len(v)} leave-one-size-out refits of {name} failed (the fit is unstable)"
+    lo, hi = float(v.min()), float(v.max())
+    if lo <= 0 < hi or (lo > 0 and hi / lo > factor):
+        return (f"leaving out one size moves {name} from {lo:.3g} to {hi:.3g} (more than a factor {factor:g}): the fit "
+                "is unstable")
+    return ""
