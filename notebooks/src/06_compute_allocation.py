@@ -181,7 +181,8 @@ if len(wsens):
     top = wsens[wsens.target == wsens.target.max()]
     for r in top.itertuples():
         res.add(f"B_crit at the highest target L={r.target:.3f}, {r.warmup_subtracted} warmup steps subtracted", r.B_crit, None, None,
-                "tokens per step", f"point estimate; the warmup is {batch_runs.warmup.max()} steps", key=f"bcrit.warmup_sensitivity:w={r.warmup_subtracted}")
+                "tokens per step", f"point estimate; the warmup is {batch_runs.warmup.max()} steps", key=f"bcrit.warmup_sensitivity:w={r.warmup_subtracted}",
+                n_points=int(bc.n_batches.iloc[0]) if len(bc) else None)
     print(bs.interpret_warmup_sensitivity(top))
 for r in lrb.itertuples():
     res.add(f"batch {r.batch_size}: sqrt(B)-scaled LR minus best of x0.5 / x2", r.scaled_minus_best, None, None, "nats/token", "0 = the scaled LR is best")
