@@ -219,7 +219,8 @@ if len(w):
 if len(bc):
     ax.errorbar(bc["target"], bc["B_crit"], yerr=[bc["B_crit"] - bc["B_crit_low"].fillna(bc["B_crit"]), bc["B_crit_high"].fillna(bc["B_crit"]) - bc["B_crit"]], fmt="s", color="C3", label="B_crit from the batch sweep")
 ax.set_xlabel("validation loss (nats/token)"); ax.set_ylabel("batch size (tokens per step)"); P.log_axes(ax); ax.legend(fontsize="x-small")
-an.save(study, fig, {"B_simple": windows, "B_crit": bc.drop(columns="points")}, "06_noise_scale")
+# the fit's message is left out of the saved table: it counts failed bootstrap refits, absent from a run without intervals
+an.save(study, fig, {"B_simple": windows, "B_crit": bc.drop(columns=["points", "message"])}, "06_noise_scale")
 if np.isfinite(los["gamma"]):
     w_n = windows.dropna(subset=["B_simple"])["N"]
     res.add("gamma: d log B_simple / d log N at equal loss", los["gamma"], los["gamma_ci"], 0.0, "",
@@ -380,7 +381,7 @@ ok = steps[np.isfinite(steps.a)]
 ax.errorbar(ok.index + 1, ok["a"], yerr=[(ok["a"] - ok["a_low"]).fillna(0), (ok["a_high"] - ok["a"]).fillna(0)], fmt="o", color="k")
 ax.axhline(K["N_opt_exponent"].value, color="C0", ls="--", lw=1, label="Kaplan 0.73"); ax.axhline(paper.CHINCHILLA["a_approach2"].value, color="C3", ls="--", lw=1, label=f"Chinchilla {paper.CHINCHILLA['a_approach2'].value}")
 ax.set_xticks(range(1, len(steps) + 1)); ax.set_xlabel("analysis (see the table above)"); ax.set_ylabel("a in N_opt ∝ C^a"); ax.legend(fontsize="small")
-an.save(study, fig, steps, "06_contrast")
+an.save(study, fig, steps.drop(columns="ci_method"), "06_contrast")  # how an interval was made depends on the bootstrap asked for
 for r in steps.itertuples():
     if np.isfinite(r.a):
         res.add(f"a: {r.analysis}", r.a, (r.a_low, r.a_high), None, "", r.how, n_points=int(r.n_points) if pd.notna(r.n_points) else None,
