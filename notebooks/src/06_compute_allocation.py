@@ -381,7 +381,7 @@ ok = steps[np.isfinite(steps.a)]
 ax.errorbar(ok.index + 1, ok["a"], yerr=[(ok["a"] - ok["a_low"]).fillna(0), (ok["a_high"] - ok["a"]).fillna(0)], fmt="o", color="k")
 ax.axhline(K["N_opt_exponent"].value, color="C0", ls="--", lw=1, label="Kaplan 0.73"); ax.axhline(paper.CHINCHILLA["a_approach2"].value, color="C3", ls="--", lw=1, label=f"Chinchilla {paper.CHINCHILLA['a_approach2'].value}")
 ax.set_xticks(range(1, len(steps) + 1)); ax.set_xlabel("analysis (see the table above)"); ax.set_ylabel("a in N_opt ∝ C^a"); ax.legend(fontsize="small")
-an.save(study, fig, steps.drop(columns="ci_method"), "06_contrast")  # how an interval was made depends on the bootstrap asked for
+an.save(study, fig, steps[["analysis", "how", "a", "a_low", "a_high"]], "06_contrast")  # the design columns go to the records
 for r in steps.itertuples():
     if np.isfinite(r.a):
         res.add(f"a: {r.analysis}", r.a, (r.a_low, r.a_high), None, "", r.how, n_points=int(r.n_points) if pd.notna(r.n_points) else None,
