@@ -26,6 +26,7 @@ n_points counts independent points (never runs or seeds); span is decades of the
 | 06 | alpha_B | value | 0.21 | none | loss levels | L (≥ 0.1) |
 | 06 | bcrit.gamma_N | null | 0 | δ 0.1 | sizes | N |
 | 06 | a.approach2.c_full (then .c_6nd, a.approach2) | value | 0.49 | 0.73 | compute budgets | C |
+| 06 | consistency.alpha_C_min.difference | null | 0 | δ 0.01 | fewest of its fits' points | C_min |
 | 07 | ood.alpha_N:<set> (context ood.sets_judged) | sign > | 0 | | sizes | N |
 | 07 | ood.slope:<set> (rival ood.ratio_slope:<set>) | null | 1 | δ 0.1 | sizes | N |
 | 07 | ood.phase_deviation:<set> | null | 0 | δ 0.05 nats | runs | (none) |
@@ -185,6 +186,11 @@ FINDINGS = (
                 Claim("Chinchilla: with matched schedules N_opt ∝ C^~0.5",
                       ("a.approach2.c_full", "a.approach2.c_6nd", "a.approach2"), paper=0.49, rival=0.73,
                       points="compute budgets", basis="rival 0.73: Kaplan's frontier exponent"),
+                Claim("Eq. 1.8: α_C^min follows from α_N, α_S, α_B", ("consistency.alpha_C_min.difference",),
+                      kind="null", paper=0.0, delta=0.01, points="independent points (fewest of its three fits)",
+                      basis="|predicted - measured| <= 0.01: 20% of the paper's 0.050 and 2.5x Kaplan's own gap "
+                            "(0.054 from Eq. 1.8 against 0.050 measured, which the paper calls consistent); span: "
+                            "decades of C_min of the measured frontier"),
             )),
     Finding("07", "07_generalization", "7. Generalisation to other text", ("generalization",), "07_other_vs_books", (
         Claim("loss on other text falls with N as a power law (text sets the tokenizer covers)", ("ood.alpha_N:*",),

@@ -86,6 +86,57 @@ def test_critical_batch_recovers_the_hyperbola_from_curves():
     assert bs.batch_targets(bs.stable_phase(curves), 1.0, 4) == []
 
 
+def _hyperbola_curves(warmup=0):
+    """Curves on which reaching L takes S = S_min(L)(1 + B_crit(L)/B) + warmup steps at batch B (tokens)."""
+    n_ctx, rows = 64, []
+    for b in (2, 4, 8, 16, 32, 64):
+        B = b * n_ctx
+        for step in np.unique(np.geomspace(1, 4e6, 400).astype(int)):
+            lo, hi = 2.0, 8.0
+            for _ in range(50):
+                mid = (lo + hi) / 2
+                S_need = 1e7 / mid**6 * (1 + 2e3 * (5 / mid) ** 4 / B) + warmup
+                lo, hi = (mid, hi) if S_need > step else (lo, mid)
+            rows.append({"run_id": f"b{b}", "batch_size": b, "n_ctx": n_ctx, "seed": 0, "label": f"batch={b}",
+                         "step": int(step), "warmup": 0, "peak_lr": 1.0, "lr": 1.0, "val_loss": (lo + hi) / 2})
+    return pd.DataFrame(rows)
+
+
+def test_warmup_sensitivity_recovers_b_crit_once_the_extra_steps_are_subtracted():
+    """200 steps added to every run (a warmup that does not count): subtracting them recovers B_crit, counting
+    them inflates S_min and so lowers B_crit = E_min/S_min."""
+    t = bs.warmup_sensitivity(_hyperbola_curves(warmup=200), below=5.0, n_targets=3, subtracts=(0, 200))
+    assert set(t.warmup_subtracted) == {0, 200} and len(t) == 6
+    for target, g in t.groupby("target"):
+        true = 2e3 * (5 / target) ** 4
+        right = float(g[g.warmup_subtracted == 200].B_crit.iloc[0])
+        counted = float(g[g.warmup_subtracted == 0].B_crit.iloc[0])
+        assert abs(math.log(right / true)) < 0.1 and counted < right
+    top = t[t.target == t.target.max()]
+    text = bs.interpret_warmup_sensitivity(top)
+    assert text.startswith("At the highest target") and "0 / 200 warmup steps" in text
+    big = pd.DataFrame({"target": [5.0] * 3, "warmup_subtracted": [0, 50, 100], "B_crit": [1348.0, 2522.0, 38329.0]})
+    assert "factor 28.4" in bs.interpret_warmup_sensitivity(big) and "as much as on the data" in bs.interpret_warmup_sensitivity(big)
+    small = big.assign(B_crit=[1000.0, 1100.0, 1300.0])
+    assert "less than one step" in bs.interpret_warmup_sensitivity(small)
+    assert "not measured in full" in bs.interpret_warmup_sensitivity(big.assign(B_crit=[1.0, np.nan, 2.0]))
+    assert "not measured" in bs.interpret_warmup_sensitivity(big.iloc[:0])
+
+
+def test_a_b_crit_the_batches_do_not_bracket_is_flagged():
+    grid = [256.0 * 2**k for k in range(6)]  # 256 .. 8192 tokens
+    assert bs.beyond_grid(2000.0, grid) == ""
+    assert "at or beyond the largest batch tried (8,192" in bs.beyond_grid(8028.0, grid)  # within half a step
+    assert "at or beyond" in bs.beyond_grid(11516.0, grid)
+    assert bs.beyond_grid(5700.0, grid) == ""  # more than half a step (8192/1.41 = 5793) below the largest
+    assert "at or below the smallest" in bs.beyond_grid(300.0, grid)
+    table, _ = bs.critical_batch(_hyperbola_curves(), below=5.0, n_targets=3, n_boot=0, seed=0)
+    assert (table.n_batches == 6).all()
+    for r in table.itertuples():  # batches of 128..4096 tokens: flagged exactly where the true B_crit leaves them
+        true = 2e3 * (5 / r.target) ** 4
+        assert (r.unreliable != "") == (true >= 4096 / math.sqrt(2)), (r.target, true, r.unreliable)
+
+
 def test_lr_check_reads_the_scaled_lr_against_its_neighbours():
     rows = [{"batch_size": 4, "peak_lr": lr, "final_val_loss": L, "is_final": True, "seed": 0, "label": lab}
             for lr, L, lab in [(0.01, 4.0, "batch=4"), (0.005, 4.1, "batch=4 lr-check x0.5"), (0.02, 3.95, "batch=4 lr-check x2")]]
@@ -131,3 +182,35 @@ def test_bcrit_interpretation_is_true_in_every_branch():
     assert "grows" in nan and "no interval" in nan
 
 
+
+
+def test_equal_loss_is_untestable_when_no_loss_level_is_shared_by_all_sizes():
+    w = _windows(0.0)
+    assert bs.shared_loss_range(w)["why"] == ""  # every size measured from 4.0 to 5.5
+    apart = pd.concat([w[w.N < 1e5].assign(L=lambda d: d.L + 1.0), w[w.N >= 1e5]], ignore_index=True)
+    sh = bs.shared_loss_range(apart)
+    assert sh["low"] == pytest.approx(5.0) and sh["high"] == pytest.approx(5.5) and sh["why"] == ""
+    apart = pd.concat([w[w.N < 1e5].assign(L=lambda d: d.L + 2.0), w[w.N >= 1e5]], ignore_index=True)
+    sh = bs.shared_loss_range(apart)
+    assert "no loss level is shared by all 5 sizes" in sh["why"] and "6.00 nats" in sh["why"]
+    los = bs.loss_or_size(w, n_boot=20, seed=0)
+    text = bs.interpret_loss_or_size(los, sh)
+    assert text.startswith("Whether B_crit depends on N beyond the loss is not testable") and "resolved" not in text
+    assert "not testable" not in bs.interpret_loss_or_size(los, bs.shared_loss_range(w))
+    assert bs.shared_loss_range(w[w.N == 3e3])["why"].startswith("B_simple was measured at 1 size")
+
+
+def test_leave_one_size_out_finds_an_unstable_exponent():
+    from scalinglaws import fit as F
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for i, N in enumerate(np.geomspace(1e4, 1e6, 6)):
+        for x in np.geomspace(1e2, 1e4, 8):
+            rows.append({"run_id": f"r{i}", "N": N, "x": x, "y": 50 * x**-0.3 * math.exp(rng.normal(0, 0.01))})
+    d = pd.DataFrame(rows)
+    loo = bs.leave_one_out(F.fit_power_law, d, "N", "alpha", x="x", y="y")
+    assert len(loo) == 6 and np.allclose(loo, 0.3, atol=0.01) and bs.unstable_reason("alpha", loo) == ""
+    assert "more than a factor 2" in bs.unstable_reason("alpha_S", pd.Series([0.058, 0.081, 0.151]))
+    assert "more than a factor 2" in bs.unstable_reason("alpha_S", pd.Series([-0.1, 0.2]))
+    assert "1 of 2 leave-one-size-out refits" in bs.unstable_reason("alpha_S", pd.Series([0.1, np.nan]))

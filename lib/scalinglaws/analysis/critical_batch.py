@@ -43,10 +43,13 @@ def batch_targets(stable: pd.DataFrame, below: float, n: int) -> list[float]:
     return [float(x) for x in np.geomspace(hi / 1.001, lo * 1.001, n)]
 
 
-def critical_batch(curves: pd.DataFrame, below: float, n_targets: int, n_boot: int, seed: int):
+def critical_batch(curves: pd.DataFrame, below: float, n_targets: int, n_boot: int, seed: int,
+                   warmup_subtract: float = 0.0):
     """(table, fits): per target loss, the fitted S_min, E_min, B_crit (tokens per step) with intervals from
     resampling runs (every seed of every batch size is a run), and the (S, E) points; targets as in
-    batch_targets. Steps count from the first step (the warmup is the same for every batch size)."""
+    batch_targets. Steps count from the first step (the warmup is the same for every batch size), less
+    ``warmup_subtract`` steps (warmup_sensitivity: how much B_crit depends on how warmup steps are counted);
+    a run that reaches the target within them gives no point. ``unreliable``: beyond_grid's reason, if any."""
     runs = sweep_runs(curves)
     stable = stable_phase(runs)
     targets = batch_targets(stable, below, n_targets)
@@ -56,8 +59,8 @@ def critical_batch(curves: pd.DataFrame, below: float, n_targets: int, n_boot: i
         for rid, g in stable.groupby("run_id"):
             # Reached in the stable phase by construction; interpolate on the whole curve up to there.
             whole = runs[(runs.run_id == rid) & (runs.step <= g.step.max())]
-            S = tokens_to_reach(whole, t, "step")
-            if np.isfinite(S):
+            S = tokens_to_reach(whole, t, "step") - warmup_subtract
+            if np.isfinite(S) and S > 0:
                 B = float(g["batch_size"].iloc[0] * g["n_ctx"].iloc[0])
                 pts.append({"target": t, "run_id": rid, "seed": int(g["seed"].iloc[0]), "batch_tokens": B,
                             "steps": S, "examples": S * B})
@@ -69,9 +72,60 @@ def critical_batch(curves: pd.DataFrame, below: float, n_targets: int, n_boot: i
         rows.append({"target": t, "S_min": fb.params["S_min"], "E_min": fb.params["E_min"],
                      "B_crit": fb.params["B_crit"], "B_crit_low": fb.ci["B_crit"][0],
                      "B_crit_high": fb.ci["B_crit"][1], "converged": fb.converged, "message": fb.message,
-                     "note": fb.no_interval_reason("B_crit"), "points": pts})
-    cols = ["target", "S_min", "E_min", "B_crit", "B_crit_low", "B_crit_high", "converged", "message", "note", "points"]
+                     "note": fb.no_interval_reason("B_crit"), "points": pts,
+                     "n_batches": int(pts["batch_tokens"].nunique()),
+                     "unreliable": beyond_grid(fb.params["B_crit"], pts["batch_tokens"])})
+    cols = ["target", "S_min", "E_min", "B_crit", "B_crit_low", "B_crit_high", "converged", "message", "note", "points",
+            "n_batches", "unreliable"]
     return pd.DataFrame(rows, columns=cols), fits
+
+
+def beyond_grid(b_crit: float, batch_tokens) -> str:
+    """Why a B_crit is not located by the batches tried ("" when it is): the knee of the hyperbola needs batches
+    on both sides of it. A B_crit within half a grid step (in log) of the largest batch tried, or beyond it, has
+    no batch above it to bend the curve (likewise below the smallest); the grid step is the geometric mean ratio
+    of consecutive batch sizes (2 for a factor-2 grid: half a step is a factor 1.41)."""
+    b = np.unique(np.asarray(batch_tokens, float))
+    if not np.isfinite(b_crit) or len(b) < 2:
+        return "" if np.isfinite(b_crit) else "no B_crit"
+    half = math.sqrt((b[-1] / b[0]) ** (1 / (len(b) - 1)))
+    if b_crit >= b[-1] / half:
+        return (f"B_crit = {b_crit:,.0f} tokens is at or beyond the largest batch tried ({b[-1]:,.0f}; within half a "
+                "grid step of it or above): no larger batch locates the knee")
+    if b_crit <= b[0] * half:
+        return (f"B_crit = {b_crit:,.0f} tokens is at or below the smallest batch tried ({b[0]:,.0f}; within half a "
+                "grid step of it or below): no smaller batch locates the knee")
+    return ""
+
+
+def warmup_sensitivity(curves: pd.DataFrame, below: float, n_targets: int, subtracts=(0, 50, 100)) -> pd.DataFrame:
+    """B_crit per target (point estimates) with 0, 50, ... warmup steps subtracted from every run's steps S: the
+    hyperbola (S/S_min - 1)(E/E_min - 1) = 1 assumes every step counts alike, but warmup steps at a lower LR do
+    not, and B_crit = E_min/S_min moves with how they are counted. Columns: target, warmup_subtracted, B_crit."""
+    rows = []
+    for w in subtracts:
+        t, _ = critical_batch(curves, below, n_targets, n_boot=0, seed=0, warmup_subtract=float(w))
+        rows += [{"target": r.target, "warmup_subtracted": int(w), "B_crit": r.B_crit} for r in t.itertuples()]
+    return pd.DataFrame(rows, columns=["target", "warmup_subtracted", "B_crit"])
+
+
+def interpret_warmup_sensitivity(top: pd.DataFrame, factor: float = 2.0) -> str:
+    """What warmup_sensitivity's rows for one target say, true in every branch: no rows, a B_crit missing for
+    some count, B_crit moving by more than ``factor`` (one step of the factor-2 batch grid) or not."""
+    if top.empty:
+        return "No target loss gave a B_crit, so its sensitivity to the warmup is not measured."
+    t = float(top["target"].iloc[0])
+    vals = ", ".join(f"{b:,.0f}" if np.isfinite(b) else "no fit" for b in top["B_crit"])
+    ws = " / ".join(str(int(w)) for w in top["warmup_subtracted"])
+    head = f"At the highest target (L = {t:.3f}), B_crit is {vals} tokens with {ws} warmup steps subtracted"
+    b = top["B_crit"].to_numpy(float)
+    if not np.all(np.isfinite(b)) or np.any(b <= 0):
+        return head + ": not every count gave a B_crit, so its sensitivity is not measured in full."
+    ratio = float(b.max() / b.min())
+    if ratio > factor:
+        return (head + f": it moves by a factor {ratio:.1f}, more than one step of the batch grid, so at this loss "
+                "B_crit depends on how the warmup's steps are counted as much as on the data.")
+    return head + f": it moves by a factor {ratio:.2f}, less than one step of the batch grid."
 
 
 def lr_check(curves: pd.DataFrame) -> pd.DataFrame:
@@ -173,11 +227,36 @@ def loss_or_size(windows: pd.DataFrame, n_boot: int, seed: int) -> dict:
     return out
 
 
-def interpret_loss_or_size(r: dict) -> str:
-    """True in every branch: too few sizes, no interval, gamma's interval containing 0 or not."""
+def shared_loss_range(windows: pd.DataFrame) -> dict:
+    """The loss levels at which B_simple was measured for EVERY size: from the highest per-size minimum loss to
+    the lowest per-size maximum. {"low", "high", "sizes", "why"}; ``why`` (the computed reason) is non-empty
+    when no loss level is shared: then "does B_crit depend on N at equal loss" compares sizes only through the
+    assumed power law in L, never at equal loss, and the test cannot be made with these runs."""
+    w = windows.dropna(subset=["B_simple"])
+    g = w.groupby("N")["L"].agg(["min", "max"])
+    out = {"low": math.nan, "high": math.nan, "sizes": len(g), "why": ""}
+    if len(g) < 2:
+        out["why"] = f"B_simple was measured at {len(g)} size(s)"
+        return out
+    lo, hi = float(g["min"].max()), float(g["max"].min())
+    out.update(low=lo, high=hi)
+    if lo > hi:
+        n_lo, n_hi = g["min"].idxmax(), g["max"].idxmin()
+        out["why"] = (f"no loss level is shared by all {len(g)} sizes: the highest per-size minimum loss "
+                      f"({lo:.2f} nats, N = {n_lo:,.0f}) lies above the lowest per-size maximum ({hi:.2f}, N = "
+                      f"{n_hi:,.0f}), so sizes are never compared at equal loss")
+    return out
+
+
+def interpret_loss_or_size(r: dict, shared: dict | None = None) -> str:
+    """True in every branch: too few sizes, no loss level shared by all sizes (``shared``: shared_loss_range),
+    no interval, gamma's interval containing 0 or not."""
     if not np.isfinite(r["gamma"]):
         return (f"B_simple was measured at {r['sizes']} model size(s): too few to separate a dependence on N from one "
                 "on the loss.")
+    if shared is not None and shared["why"]:
+        return (f"Whether B_crit depends on N beyond the loss is not testable with these runs: {shared['why']}. "
+                f"The regression's gamma = {r['gamma']:.2f} compares them only along its assumed power law in L.")
     lo, hi = r["gamma_ci"]
     head = f"Across {r['sizes']} model sizes, log B_simple ≈ c − (1/alpha_B) log L + gamma log N gives gamma = {r['gamma']:.2f}"
     if not (np.isfinite(lo) and np.isfinite(hi)):
@@ -211,3 +290,42 @@ def interpret_bcrit(fit_B: F.FitResult | None, paper_alpha_B: float = 0.21) -> s
     direction = ("grows as the loss falls, as in the paper" if a > 0 else
                  "shrinks as the loss falls, the opposite of the paper's finding")
     return f"B_crit {direction}: alpha_B = {pm(fit_B, 'alpha_B', 2)} (paper {paper_alpha_B})."
+
+
+# ------------------------------------------------------------------------------ fits on the adjusted axes
+
+# Leaving out one size may move an exponent fitted on S_min or C_min by at most this factor before the fit is
+# called unstable: a factor 2 is more than any comparison with the paper's value could absorb.
+MAX_LEAVE_ONE_OUT_FACTOR = 2.0
+
+
+def leave_one_out(fit_fn, frame: pd.DataFrame, group_col: str, param: str, **columns) -> pd.Series:
+    """``param`` refitted (point estimates) with each value of ``group_col`` (a size) left out in turn:
+    fit_fn(frame[columns...], groups=frame.run_id, n_boot=0, seed=0). ``columns``: the fit's positional inputs
+    by column name, in order. A refit that fails or does not converge gives NaN."""
+    from scalinglaws import ScalingLawsError
+
+    out = {}
+    for g in sorted(frame[group_col].unique()):
+        d = frame[frame[group_col] != g]
+        try:
+            f = fit_fn(*(d[c] for c in columns.values()), groups=d["run_id"], n_boot=0, seed=0)
+            out[g] = float(f.params[param]) if f.converged else math.nan
+        except ScalingLawsError:
+            out[g] = math.nan
+    return pd.Series(out, dtype=float)
+
+
+def unstable_reason(name: str, values: pd.Series, factor: float = MAX_LEAVE_ONE_OUT_FACTOR) -> str:
+    """Why a fit is unstable ("" when it is not): some leave-one-out refit failed, or the refits' estimates span
+    more than ``factor`` (or change sign)."""
+    v = values.to_numpy(float)
+    if len(v) == 0:
+        return ""
+    if not np.all(np.isfinite(v)):
+        return f"{int((~np.isfinite(v)).sum())} of {len(v)} leave-one-size-out refits of {name} failed (the fit is unstable)"
+    lo, hi = float(v.min()), float(v.max())
+    if lo <= 0 < hi or (lo > 0 and hi / lo > factor):
+        return (f"leaving out one size moves {name} from {lo:.3g} to {hi:.3g} (more than a factor {factor:g}): the fit "
+                "is unstable")
+    return ""
