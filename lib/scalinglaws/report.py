@@ -1,12 +1,8 @@
-"""Run the study: execute the notebooks with papermill, in order, at one profile.
+"""The README's tables and docs/findings.md, built from figures/<profile>/NN_results.json (never typed by
+hand): one row per claim with its verdict (findings + verdicts), every quantity, and each claim's evidence.
 
-    scalinglaws study --profile cpu          # or: make study PROFILE=cpu
-    scalinglaws study --profile quick --notebooks 01 05
-
-The reference `cpu` profile writes executed notebooks over the committed ones in notebooks/ (so
-readers see the reference outputs); other profiles write executed copies under runs/<profile>/.
-Figures and NN_results.json go to figures/<profile>/. Runs already in the store are not retrained,
-so a second run of the study takes seconds per notebook.
+    scalinglaws report --profile cpu                 # the claims table
+    scalinglaws report --profile cpu --table findings
 """
 
 from __future__ import annotations
@@ -78,6 +74,46 @@ def claims_markdown(profile: str = "cpu", figures_dir: str | None = None) -> str
             pv = r["paper_value"] if r is not None and r["paper_value"] is not None else c.paper
             lines.append(f"| {_cell(c.text)} | {ours} | {_fmt(pv)} | **{word}** | {_cell(why)} | {_links(profile, fig, f)} |")
     return "\n".join(lines)
+
+
+def findings_markdown(profile: str = "cpu", figures_dir: str | None = None) -> str:
+    """docs/findings.md: each finding's claims with the verdict, the measured value and interval, the paper's
+    value, the rival or margin and why it was chosen, the design behind the record (independent points, span,
+    how the interval was made, seeds) and the computed reason -- all read from the results records, so every
+    sentence is true of the numbers it stands beside."""
+    fig = _results_dir(profile, figures_dir)
+    out = []
+    for f in FINDINGS_REGISTRY.FINDINGS:
+        path = fig / f"{f.nb}_results.json"
+        records = read_results(path) if path.exists() else []
+        out.append(f"## {f.title}\n\n[notebook](../notebooks/{f.name}.ipynb) · "
+                   f"[figure](../figures/{profile}/{f.figure}.png)\n")
+        for c in f.claims:
+            v = FINDINGS_REGISTRY.verdict(c, records)
+            r = v.record
+            lines = [f"- **{v.word}** — {c.text}"]
+            if r is not None and r["value"] is not None:
+                ci = f" [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]" if r["ci_low"] is not None else " (no interval)"
+                lines.append(f"  - measured: {_fmt(r['value'])}{ci} ({_label(r)}; key `{r['key'] if 'key' in r else '–'}`)")
+                design = [f"{r[k]} {c.points}" if k == "n_points" else f"{_fmt(r[k])} decades" if k == "span" else
+                          f"{r[k]}" for k in ("n_points", "span", "ci_method", "status")
+                          if _get(r, k) not in (None, "")]
+                if design:
+                    lines.append(f"  - design: {'; '.join(design)}")
+            target = {"null": f"{_fmt(c.paper)} ± {_fmt(c.delta)}", "value": _fmt(c.paper)}.get(c.kind, _fmt(c.paper))
+            rival = f"; rival {_fmt(c.rival)}" if c.rival is not None else ""
+            lines.append(f"  - paper: {target}{rival}" + (f" ({c.basis})" if c.basis else ""))
+            lines.append(f"  - why this verdict: {v.reason}")
+            out.append("\n".join(lines))
+        out.append("")
+    return "\n".join(out)
+
+
+def _get(r, k):
+    try:
+        return r[k]
+    except KeyError:
+        return None
 
 
 def _label(r) -> str:

@@ -1,8 +1,5 @@
-"""The analysis behind each notebook: tables from the run store, fits, figures, results records.
-
-Notebooks call these one step at a time; nothing here trains (training goes through Study.ensure).
-Every number written to ``NN_results.json`` is computed here from runs and fits; interpretations are
-assembled from those numbers (`interpret_*`), never typed in ahead of them.
+"""Notebook 01 (model size): the LR sweeps behind every size, and whether models of every depth fall on one
+trend in non-embedding N (the depth collapse, with a paired interval over models).
 """
 
 from __future__ import annotations

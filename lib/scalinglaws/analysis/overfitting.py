@@ -1,8 +1,5 @@
-"""The analysis behind each notebook: tables from the run store, fits, figures, results records.
-
-Notebooks call these one step at a time; nothing here trains (training goes through Study.ensure).
-Every number written to ``NN_results.json`` is computed here from runs and fits; interpretations are
-assembled from those numbers (`interpret_*`), never typed in ahead of them.
+"""Notebook 04 (overfitting): the rule D ∝ N^(α_N/α_D) from the L(N, D) fit, on the data-limited points,
+and whether α_N is determined there (leave one size out).
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""The analysis behind each notebook: tables from the run store, fits, figures, results records.
-
-Notebooks call these one step at a time; nothing here trains (training goes through Study.ensure).
-Every number written to ``NN_results.json`` is computed here from runs and fits; interpretations are
-assembled from those numbers (`interpret_*`), never typed in ahead of them.
+"""Notebook 05 (sample efficiency): tokens to reach a target loss by size, the L(N, S) fit with its
+sensitivity to the warmup cut, and the hold-out prediction of each curve's end from its first half.
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""The analysis behind each notebook: tables from the run store, fits, figures, results records.
-
-Notebooks call these one step at a time; nothing here trains (training goes through Study.ensure).
-Every number written to ``NN_results.json`` is computed here from runs and fits; interpretations are
-assembled from those numbers (`interpret_*`), never typed in ahead of them.
+"""Notebook 03 (model shape): each shape's loss penalty against the best at its N, and the contiguous range of
+aspect ratios within tolerance of the best (3% plus the seed noise of the difference).
 """
 
 from __future__ import annotations

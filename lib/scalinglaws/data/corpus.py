@@ -1,4 +1,4 @@
-"""Corpus -> tokenizer -> token cache (memmap) -> random contiguous windows.
+"""Corpus strings to documents, and documents to train/validation/test splits.
 
 Corpus strings (the `corpus` field of a RunSpec):
 - ``gutenberg``        the 251 public-domain Project Gutenberg books listed in gutenberg_manifest.tsv;
@@ -13,12 +13,7 @@ Corpus strings (the `corpus` field of a RunSpec):
   each row a document. Offline this fails fast with a one-line message.
 
 Everything is loaded through Hugging Face ``datasets``. Documents are split train/validation/test by
-a hash of their id, so no document is in two splits. The train split is stored in a fixed shuffled
-document order, so the first D tokens of it are the nested L(D) subsets. Token ids are stored as
-uint16 memmaps (uint32 above 65536 types) in a git-ignored cache keyed by (corpus fingerprint, vocab).
-
-Extra evaluation sets (``resolve_eval_sets``, ``eval_set_tokens``): the out-of-distribution texts in
-../shared/ood (``ood_dir``), or any corpus string, encoded with a run's tokenizer and cached the same way.
+a hash of their id, so no document is in two splits (tokens.py turns the splits into a token cache).
 """
 
 from __future__ import annotations

@@ -1,24 +1,6 @@
-"""Corpus -> tokenizer -> token cache (memmap) -> random contiguous windows.
-
-Corpus strings (the `corpus` field of a RunSpec):
-- ``gutenberg``        the 251 public-domain Project Gutenberg books listed in gutenberg_manifest.tsv;
-  ``gutenberg:N``      the first N of them in manifest order (small corpora for tests and smoke runs).
-  Texts come from a local mirror folder of ``pg<id>.txt.xz`` files (env ``SCALINGLAWS_GUTENBERG_MIRROR``;
-  on our machines and in CI ``../shared/corpus/books``), else they are downloaded once from Project
-  Gutenberg, stripped of the licence header/footer the same way, and cached.
-- a local path: a file, a glob, or a folder of ``*.txt``, ``*.txt.xz``, ``*.jsonl``/``*.json`` or
-  ``*.parquet``. Text files are one document each; JSON/parquet rows are documents (column ``text``,
-  or ``path?column=body``).
-- ``hub:<dataset id>`` (options ``?column=text&config=NAME&split=train``): a Hugging Face hub dataset,
-  each row a document. Offline this fails fast with a one-line message.
-
-Everything is loaded through Hugging Face ``datasets``. Documents are split train/validation/test by
-a hash of their id, so no document is in two splits. The train split is stored in a fixed shuffled
-document order, so the first D tokens of it are the nested L(D) subsets. Token ids are stored as
-uint16 memmaps (uint32 above 65536 types) in a git-ignored cache keyed by (corpus fingerprint, vocab).
-
-Extra evaluation sets (``resolve_eval_sets``, ``eval_set_tokens``): the out-of-distribution texts in
-../shared/ood (``ood_dir``), or any corpus string, encoded with a run's tokenizer and cached the same way.
+"""Where the data layer keeps and finds things: the checkout, the cache folder, the Gutenberg mirror, the
+out-of-distribution texts; a file lock shared by everything that builds a cache or trains a run; and the
+data layer's error (CorpusError).
 """
 
 from __future__ import annotations

@@ -1,29 +1,8 @@
-"""Corpus -> tokenizer -> token cache (memmap) -> random contiguous windows.
+"""Documents to token ids: a byte-level BPE trained on the train split (tokenizers), and the token cache.
 
-Corpus strings (the `corpus` field of a RunSpec):
-- ``gutenberg``        the 251 public-domain Project Gutenberg books listed in gutenberg_manifest.tsv;
-  ``gutenberg:N``      the first N of them in manifest order (small corpora for tests and smoke runs).
-  Texts come from a local mirror folder of ``pg<id>.txt.xz`` files (env ``SCALINGLAWS_GUTENBERG_MIRROR``;
-  on our machines and in CI ``../shared/corpus/books``), else they are downloaded once from Project
-  Gutenberg, stripped of the licence header/footer the same way, and cached.
-- a local path: a file, a glob, or a folder of ``*.txt``, ``*.txt.xz``, ``*.jsonl``/``*.json`` or
-  ``*.parquet``. Text files are one document each; JSON/parquet rows are documents (column ``text``,
-  or ``path?column=body``).
-- ``hub:<dataset id>`` (options ``?column=text&config=NAME&split=train``): a Hugging Face hub dataset,
-  each row a document. Offline this fails fast with a one-line message.
-
-Everything is loaded through Hugging Face ``datasets``. Documents are split train/validation/test by
-a hash of their id, so no document is in two splits. The train split is stored in a fixed shuffled
-document order, so the first D tokens of it are the nested L(D) subsets. Token ids are stored as
-uint16 memmaps (uint32 above 65536 types) in a git-ignored cache keyed by (corpus fingerprint, vocab).
-The cache's ``checksums.json`` (written at build, inside the folder that is renamed into place) holds the
-size and SHA-256 of every file; each process verifies them when it first opens the cache (and again if a
-file's size or mtime changes), and a damaged cache is rebuilt with one line saying so. A full hash, not a
-sample of blocks: on the gutenberg cache (vocab 1024, 90 MB) it takes 0.07 s warm (Intel Xeon, sha_ni), so
-no damage can hide between sampled blocks.
-
-Extra evaluation sets (``resolve_eval_sets``, ``eval_set_tokens``): the out-of-distribution texts in
-../shared/ood (``ood_dir``), or any corpus string, encoded with a run's tokenizer and cached the same way.
+The train split is stored in a fixed shuffled document order, so the first D tokens of it are the nested
+L(D) subsets. Token ids are uint16 memmaps (uint32 above 65536 types) in a git-ignored cache keyed by
+(corpus fingerprint, vocab), hashed when built and verified when opened.
 """
 
 from __future__ import annotations

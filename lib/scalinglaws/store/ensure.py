@@ -1,20 +1,12 @@
-"""The run store: content-addressed run folders, `ensure_runs`, and tidy DataFrames.
+"""ensure_runs: the runs a study needs, trained where missing, read where done.
 
     from scalinglaws.store.ensure import ensure_runs
     df = ensure_runs(specs, "runs/cpu", workers=2)   # trains only what is missing
 
-``runs/<store>/<spec.run_id>/`` is one run (see train.py). Only folders with ``DONE`` are results.
-``ensure_runs`` de-duplicates specs, trains the missing ones through an Executor (local worker
-processes; the interface is small so a cluster engine can be added without touching notebooks), and
-returns one row per eval point with the spec's fields and derived quantities as columns.
-
-Beside a run's results, its *sidecars* (written before DONE, never part of its address):
-``evals.jsonl`` (losses on extra eval sets), ``positions.json`` (final loss by position in the context)
-and ``evals.json`` (what the sets are, and the SHA-256 of both files). Read them with ``read_evals``,
-``read_positions``, ``load_evals`` and ``load_positions``; ``evaluate.evaluate_run`` adds sets later.
-
-This module imports no torch (reading a store must stay cheap); training and evaluation are imported
-where they are called.
+``runs/<store>/<spec.run_id>/`` is one run (training/run_folder.py); only folders with ``DONE`` are results.
+``ensure_runs`` de-duplicates specs, trains the missing ones through an Executor (executors.py; Slurm in
+slurm.py), adds eval sets a finished run lacks, and returns the runs table (tables.py). It imports no
+torch: training is imported where it is called.
 """
 
 from __future__ import annotations

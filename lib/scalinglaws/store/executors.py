@@ -1,20 +1,5 @@
-"""The run store: content-addressed run folders, `ensure_runs`, and tidy DataFrames.
-
-    from scalinglaws.store.ensure import ensure_runs
-    df = ensure_runs(specs, "runs/cpu", workers=2)   # trains only what is missing
-
-``runs/<store>/<spec.run_id>/`` is one run (see train.py). Only folders with ``DONE`` are results.
-``ensure_runs`` de-duplicates specs, trains the missing ones through an Executor (local worker
-processes; the interface is small so a cluster engine can be added without touching notebooks), and
-returns one row per eval point with the spec's fields and derived quantities as columns.
-
-Beside a run's results, its *sidecars* (written before DONE, never part of its address):
-``evals.jsonl`` (losses on extra eval sets), ``positions.json`` (final loss by position in the context)
-and ``evals.json`` (what the sets are, and the SHA-256 of both files). Read them with ``read_evals``,
-``read_positions``, ``load_evals`` and ``load_positions``; ``evaluate.evaluate_run`` adds sets later.
-
-This module imports no torch (reading a store must stay cheap); training and evaluation are imported
-where they are called.
+"""Where runs train: in this process (InlineExecutor) or in worker processes that die with their parent
+(ProcessExecutor); how many workers and threads a machine gets (auto_layout), and which runs go first.
 """
 
 from __future__ import annotations

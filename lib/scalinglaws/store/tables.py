@@ -1,20 +1,6 @@
-"""The run store: content-addressed run folders, `ensure_runs`, and tidy DataFrames.
-
-    from scalinglaws.store.ensure import ensure_runs
-    df = ensure_runs(specs, "runs/cpu", workers=2)   # trains only what is missing
-
-``runs/<store>/<spec.run_id>/`` is one run (see train.py). Only folders with ``DONE`` are results.
-``ensure_runs`` de-duplicates specs, trains the missing ones through an Executor (local worker
-processes; the interface is small so a cluster engine can be added without touching notebooks), and
-returns one row per eval point with the spec's fields and derived quantities as columns.
-
-Beside a run's results, its *sidecars* (written before DONE, never part of its address):
-``evals.jsonl`` (losses on extra eval sets), ``positions.json`` (final loss by position in the context)
-and ``evals.json`` (what the sets are, and the SHA-256 of both files). Read them with ``read_evals``,
-``read_positions``, ``load_evals`` and ``load_positions``; ``evaluate.evaluate_run`` adds sets later.
-
-This module imports no torch (reading a store must stay cheap); training and evaluation are imported
-where they are called.
+"""Finished runs as tidy DataFrames: load_runs (one row per eval point, the spec's fields as columns),
+list_runs (every folder of a store, damaged ones marked), load_evals and load_positions (the sidecars).
+Every read goes through the run-folder checks of training/run_folder.py. No torch.
 """
 
 from __future__ import annotations

@@ -3,30 +3,11 @@
     from scalinglaws import RunSpec, train_run
     run_dir = train_run(RunSpec(n_layer=2, d_model=32, tokens=2_000_000), "runs/demo")
 
-Where things are: the LR schedule and the eval steps in schedule.py; the model in model.py; the loss
-(training, validation, extra sets, by position) in evaluate.Scorer; one optimizer step in
-``Trainer.step``; the loop in ``_train_locked``, with a helper for each thing it does at an eval point.
-
-The run folder (``<runs_dir>/<spec.run_id>/``):
-- ``config.json``   the spec, derived quantities (N, FLOPs/token), versions, corpus fingerprint and split
-- ``metrics.jsonl`` one row per eval: step, tokens, C (6N·tokens), C_full, lr, train/val loss, wall seconds
-- ``summary.json``  final and best validation loss, step of best, tokens/s, status
-- ``evals.jsonl``, ``positions.json``, ``evals.json``  sidecars (store.py): losses on extra eval sets at
-  every eval point, the final loss at each position in the context, and their checksums
-- ``model.safetensors``  the final weights, with the spec (git-ignored: not part of the published store)
-- ``checksums.json``  the SHA-256 of config, metrics, summary and sidecars (run_folder.write_checksums),
-  written just before DONE; every read of the run compares them
-- ``DONE``          written last and atomically; a folder without it is never read as a result
-- ``ckpt.pt``       resume point while the run is unfinished (git-ignored, removed at the end); loaded
-  with torch's weights-only unpickler (tensors, numbers, strings and containers; never code), and one
-  that does not load is reported in one line and deleted, and the run starts over
-- ``ckpt_step<s>.pt``  a trunk's checkpoint at step s, where cooldown branches start (branches.py; kept
-  after the end, git-ignored, loaded weights-only like ckpt.pt); only for a trunk trained with branches
-
-None of these, nor the folder, may be a symbolic link (run_folder.refuse_links): training refuses one
-rather than write through it.
-
-Extra eval sets never change a run: same address, same metrics.jsonl and summary.json as without them.
+The loop reads top to bottom in ``_train_locked``: a step (trainer.Trainer.step), the divergence check, and
+at an eval point (trainer.eval_point) the metrics row, early stopping and a checkpoint; then ``finish_run``
+writes metrics, sidecars, weights, the summary and the checksums, and last the atomic DONE. Checkpoints
+load weights-only; a cooldown branch starts from its trunk's checkpoint (branches.py). The files of a run
+folder and their checks: run_folder.py.
 """
 
 from __future__ import annotations

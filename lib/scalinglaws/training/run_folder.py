@@ -1,34 +1,10 @@
-"""The run store: content-addressed run folders, `ensure_runs`, and tidy DataFrames.
+"""The run-folder format, and every check a reader makes before trusting one.
 
-    from scalinglaws.store.ensure import ensure_runs
-    df = ensure_runs(specs, "runs/cpu", workers=2)   # trains only what is missing
-
-``runs/<store>/<spec.run_id>/`` is one run (see train.py). Only folders with ``DONE`` are results.
-``ensure_runs`` de-duplicates specs, trains the missing ones through an Executor (local worker
-processes; the interface is small so a cluster engine can be added without touching notebooks), and
-returns one row per eval point with the spec's fields and derived quantities as columns.
-
-Beside a run's results, its *sidecars* (written before DONE, never part of its address):
-``evals.jsonl`` (losses on extra eval sets), ``positions.json`` (final loss by position in the context)
-and ``evals.json`` (what the sets are, and the SHA-256 of both files). Read them with ``read_evals``,
-``read_positions``, ``load_evals`` and ``load_positions``; ``evaluate.evaluate_run`` adds sets later.
-
-A run folder is read and written only as plain files: a symbolic link at the folder or at any file the
-store keeps in it is refused (LinkError when writing, CorruptRunError when reading), so a planted link
-never makes training overwrite, or a check read, a file elsewhere; and the file names a sidecar index
-lists are checked against the known sidecars before any is opened.
-
-Every byte a result depends on is verified when it is read. ``checksums.json`` (written last before DONE,
-by write_checksums) holds the SHA-256 of every file of the run the store keeps: config.json, metrics.jsonl,
-summary.json and, where present, the sidecars; ``read_verified`` and ``read_sidecars`` compare them on every
-read, and cross-check the summary's own numbers (final and best loss, step of best, steps, tokens) against
-metrics.jsonl, so an edited summary is refused even by a reader that trusts a re-stamped checksum. DONE holds
-the run's status. A run trained before checksums existed is refused until scripts/migrate_checksums.py has
-checked it against its own metrics and stamped it. A checksum is no signature (whoever edits a file can
-re-hash it): it catches an edit by hand, a bad copy or a bad disk; the published store's history is in git.
-
-This module imports no torch (reading a store must stay cheap); training and evaluation are imported
-where they are called.
+``<runs_dir>/<spec.run_id>/``: ``config.json`` (spec, derived quantities, versions, corpus), ``metrics.jsonl``
+(one row per eval), ``summary.json`` (final and best loss, status), the sidecars ``evals.jsonl``,
+``positions.json``, ``evals.json``, ``checksums.json`` (SHA-256 of each), then ``DONE``. Readers refuse links,
+files that are not plain files, names outside the format, a checksum that does not match and a summary that
+disagrees with its metrics, each with one line naming the run and the fix. Torch-free.
 """
 
 from __future__ import annotations

@@ -1,23 +1,6 @@
-"""train_run(spec) -> run_dir: one idempotent, resumable training run (GPT-2, or an LSTM baseline).
-
-    from scalinglaws import RunSpec, train_run
-    run_dir = train_run(RunSpec(n_layer=2, d_model=32, tokens=2_000_000), "runs/demo")
-
-Where things are: the LR schedule and the eval steps in schedule.py; the model in model.py; the loss
-(training, validation, extra sets, by position) in evaluate.Scorer; one optimizer step in
-``Trainer.step``; the loop in ``_train_locked``, with a helper for each thing it does at an eval point.
-
-The run folder (``<runs_dir>/<spec.run_id>/``):
-- ``config.json``   the spec, derived quantities (N, FLOPs/token), versions, corpus fingerprint and split
-- ``metrics.jsonl`` one row per eval: step, tokens, C (6N·tokens), C_full, lr, train/val loss, wall seconds
-- ``summary.json``  final and best validation loss, step of best, tokens/s, status
-- ``evals.jsonl``, ``positions.json``, ``evals.json``  sidecars (store.py): losses on extra eval sets at
-  every eval point, the final loss at each position in the context, and their checksums
-- ``model.safetensors``  the final weights, with the spec (git-ignored: not part of the published store)
-- ``DONE``          written last and atomically; a folder without it is never read as a result
-- ``ckpt.pt``       resume point while the run is unfinished (git-ignored, removed at the end)
-
-Extra eval sets never change a run: same address, same metrics.jsonl and summary.json as without them.
+"""What one training step and one eval point need: the model and optimizer (Trainer), the run's progress
+(Progress), the divergence and early-stopping rules, the metrics row, the progress log; shared by the
+one-at-a-time loop (loop.py) and stacked training (batched.py).
 """
 
 from __future__ import annotations
