@@ -94,7 +94,7 @@ def findings_markdown(profile: str = "cpu", figures_dir: str | None = None) -> s
             lines = [f"- **{v.word}** — {c.text}"]
             if r is not None and r["value"] is not None:
                 ci = f" [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]" if r["ci_low"] is not None else " (no interval)"
-                lines.append(f"  - measured: {_fmt(r['value'])}{ci} ({_label(r)}; key `{r['key'] if 'key' in r else '–'}`)")
+                lines.append(f"  - measured: {_fmt(r['value'])}{ci} ({_label(r)}; key `{_get(r, 'key') or '–'}`)")
                 design = [f"{r[k]} {c.points}" if k == "n_points" else f"{_fmt(r[k])} decades" if k == "span" else
                           f"{r[k]}" for k in ("n_points", "span", "ci_method", "status")
                           if _get(r, k) not in (None, "")]

@@ -102,7 +102,14 @@ if fit_D is not None:
     # n_points: only the usable points (an early-stopping minimum with >= 40 steps per epoch); the fit itself uses
     # every run past its minimum or saturated, so its interval is no better than the usable count says
     n_usable = int(fitted.usable.sum())
-    res.add_fit(fit_D, "alpha", "alpha_D", K["alpha_D"].value, "", f"L(D)=(D_c/D)^alpha_D on {len(fitted)} runs past their minimum or saturated; " + dl.usability_note(fitted), n_points=n_usable)
+    note_D = f"L(D)=(D_c/D)^alpha_D on {len(fitted)} runs past their minimum or saturated; " + dl.usability_note(fitted)
+    if n_usable == 0 and an.usable(fit_D):  # the fit exists, but no point is what Kaplan's L(D) is about
+        res.add("alpha_D", fit_D.params["alpha"], fit_D.ci.get("alpha"), K["alpha_D"].value, "",
+                note_D + "; untestable: no dataset size has an early-stopping minimum with >= 40 optimizer steps "
+                "per epoch (Kaplan's condition), so none measures the early-stopped L(D)", key="alpha_D", n_points=0,
+                span=fit_D.span, status="untestable", ci_method=fit_D.ci_method)
+    else:
+        res.add_fit(fit_D, "alpha", "alpha_D", K["alpha_D"].value, "", note_D, n_points=n_usable)
     res.add_fit(fit_D, "X_c", "D_c", K["D_c"].value, "tokens", "extrapolation to a loss of 1 nat; depends on the tokenizer", n_points=n_usable)
     d_ref = float(np.exp(np.log(fitted.data_tokens).mean()))
     if an.usable(fit_D):
