@@ -164,7 +164,8 @@ if trend is not None:
             f"only, so windows cannot be resampled); {trend['boot_failed']} of {trend['boot_total']} replicates failed"
             + (f", {trend['share_positive']:.1%} of the others above 0" if trend["share_positive"] is not None else ""),
             key="context.alpha_t_trend", n_points=trend["n_sizes"], span=trend["span"],
-            ci_method="paired percentile bootstrap over positions in doubling bins", unreliable=trend["mc_unstable"])
+            ci_method="paired percentile bootstrap over positions in doubling bins", unreliable=trend["mc_unstable"],
+            boot_failed=trend["boot_failed"], boot_total=trend["boot_total"])
 gain = None
 if tf_pos["run_id"].nunique() >= 2:
     ids = tf_pos.groupby("run_id")["N"].first().sort_values()

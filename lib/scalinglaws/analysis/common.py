@@ -57,19 +57,24 @@ class Results:
         return d
 
     def add(self, label, value, ci=None, paper_value=None, units="", note="", *, key=None, n_points=None,
-            span=None, status=None, ci_method=None, seeds=None, unreliable=""):
-        """A value measured without a FitResult (a count, a difference, a range). Its status comes from
-        ``status`` if given, else from the value, n_points and ``unreliable`` (records.derive_status)."""
+            span=None, status=None, ci_method=None, seeds=None, unreliable="", boot_failed=None, boot_total=None):
+        """A value measured without a FitResult (a count, a difference, a range, a bootstrap of its own). Its
+        status comes from ``status`` if given, else from the value, n_points, the failed share of its own
+        bootstrap (boot_failed of boot_total) and ``unreliable`` (records.derive_status)."""
         lo, hi = ci if ci is not None else (None, None)
         value, lo, hi = _clean(value), _clean(lo), _clean(hi)
+        if not boot_total:
+            boot_failed = boot_total = None
         if status is None:
-            status = derive_status(has_value=value is not None, converged=True, boot_failed=None, boot_total=None,
-                                   n_points=n_points, unreliable=unreliable)
+            status = derive_status(has_value=value is not None, converged=True, boot_failed=boot_failed,
+                                   boot_total=boot_total, n_points=n_points, unreliable=unreliable)
+            if status == "unreliable" and not unreliable:
+                note = f"{note} [unreliable: {boot_failed}/{boot_total} bootstrap refits failed]".strip()
         if unreliable and status == "unreliable":
             note = f"{note} [unreliable: {unreliable}]".strip()
         return self._append(Record(key or legacy_key(label), label, value, lo, hi, _clean(paper_value), units, note,
                                    status, n_points, _clean(span), ci_method if lo is not None else None,
-                                   None, None, seeds))
+                                   boot_failed, boot_total, seeds))
 
     def add_fit(self, fit: F.FitResult | None, name: str, label: str, paper_value=None, units="", note="", *,
                 key=None, n_points=None, span=None, seeds=None, unreliable=""):
