@@ -60,8 +60,8 @@ def claims_markdown(profile: str = "cpu", figures_dir: str | None = None) -> str
     """Results at a glance: one row per claim of the paper, our measurement with its interval, the paper's
     value and a verdict computed by scalinglaws.findings.verdict."""
     fig = _results_dir(profile, figures_dir)
-    lines = ["| claim (Kaplan et al. 2020 unless noted) | this study (95% CI) | paper | verdict | why | notebook |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| claim (Kaplan et al. 2020 unless noted) | this study (95% CI) | paper | rival / margin | n points | verdict "
+             "| why | notebook |", "|---|---|---|---|---|---|---|---|"]
     for f in FINDINGS_REGISTRY.FINDINGS:
         path = fig / f"{f.nb}_results.json"
         records = read_results(path) if path.exists() else []
@@ -72,7 +72,11 @@ def claims_markdown(profile: str = "cpu", figures_dir: str | None = None) -> str
                 ci = f" [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]" if r["ci_low"] is not None else ""
                 ours = f"{_fmt(r['value'])}{ci} ({_cell(_label(r))})"
             pv = r["paper_value"] if r is not None and r["paper_value"] is not None else c.paper
-            lines.append(f"| {_cell(c.text)} | {ours} | {_fmt(pv)} | **{word}** | {_cell(why)} | {_links(profile, fig, f)} |")
+            rival = (f"{_fmt(c.rival)}" if c.rival is not None else f"± {_fmt(c.delta)}" if c.delta is not None else "–")
+            n = _get(r, "n_points") if r is not None else None
+            npts = f"{n} {c.points}" if n is not None else "–"
+            lines.append(f"| {_cell(c.text)} | {ours} | {_fmt(pv)} | {rival} | {_cell(npts)} | **{word}** | {_cell(why)} "
+                         f"| {_links(profile, fig, f)} |")
     return "\n".join(lines)
 
 
