@@ -260,7 +260,9 @@ def test_another_store_does_not_write_the_profile_figures(tmp_path):
     st = Study("smoke", runs_dir=tmp_path / "store" / "runs", log="none")
     assert st.figures_dir == (tmp_path / "store" / "figures" / "smoke").resolve()
     root = project_root() or Path.cwd()
-    assert Study("smoke", runs_dir=root / "runs" / "smoke", log="none").figures_dir == root / "figures" / "smoke"
+    assert Study("quick", runs_dir=root / "runs" / "quick", log="none").figures_dir == root / "figures" / "quick"
+    # smoke figures are never published: they stay beside the git-ignored smoke store, not in figures/
+    assert Study("smoke", runs_dir=root / "runs" / "smoke", log="none").figures_dir == root / "runs" / "smoke" / "figures"
 
 
 # --- report: a corrupt or non-finite results file ---

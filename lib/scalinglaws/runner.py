@@ -206,7 +206,8 @@ def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device:
     t_all = time.perf_counter()
     findings = tuple(dict.fromkeys(f for nb in nbs for f in NOTEBOOK_FINDINGS.get(nb, ())))  # exercises: none
     if pretrain and findings:
-        print(f"[study {profile}] training every run of the {len(nbs)} notebook(s) first ...", flush=True)
+        print(f"[study {profile}] training every run of the {len(nbs)} notebook(s) first (grids: {', '.join(findings)}; "
+              f"each run prints a line with the time left) ...", flush=True)
         n = _study_from_parameters(params).train_all(findings)  # the Study every notebook will bind
         times["train"] = time.perf_counter() - t_all
         print(f"[study {profile}] {n} grid runs (besides the LR sweeps) in the store after {times['train'] / 60:.1f} min", flush=True)

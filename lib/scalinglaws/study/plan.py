@@ -82,6 +82,8 @@ class Study:
         so a section re-run on another store (-p runs_dir) never overwrites the figures and NN_results.json
         of runs/<profile> (for the cpu profile: the committed reference ones)."""
         if self.runs_dir.resolve() == default_runs.resolve():
+            if self.is_smoke:  # smoke figures mean nothing and are never published: beside its (ignored) store
+                return self.runs_dir / "figures"
             return root / "figures" / self.profile.name
         return self.runs_dir.resolve().parent / "figures" / self.profile.name
 
