@@ -153,3 +153,18 @@ def test_window_with_noise_and_bootstrap_covers_the_truth():
     # the true N_opt (measured: 11 of 12 at this seed).
     inside = (mins["N_opt_low"] <= n_opt(EPOCH, mins["C"])) & (n_opt(EPOCH, mins["C"]) <= mins["N_opt_high"])
     assert inside.sum() >= 9
+
+
+def test_three_budgets_with_many_draws_never_overflow():
+    """Three budgets leave the exponent line one degree of freedom: its Student-t draws have heavy tails, and
+    exp of an extreme intercept used to raise OverflowError at 1,000 draws (the cpu profile's n_boot). The
+    fit must finish, with finite estimates and an interval whose ends may be infinite but never NaN."""
+    rng = np.random.default_rng(7)
+    df = sweep(EPOCH, fixed_grid(EPOCH))
+    df = df[df["C"].isin(BUDGETS[[0, 5, 11]])].copy()
+    df["L"] *= np.exp(rng.normal(0, 0.01, len(df)))
+    res = fit.chinchilla_approach2(df, n_boot=3000, seed=0)
+    assert res.n_points == 3 and res.ci_method.startswith("t interval")
+    assert all(np.isfinite(v) for v in res.params.values())
+    lo, hi = res.ci["a"]
+    assert lo < res.params["a"] < hi and not (np.isnan(lo) or np.isnan(hi))

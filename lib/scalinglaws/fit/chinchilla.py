@@ -14,6 +14,7 @@ from scipy.optimize import minimize
 from scipy.special import huber as _huber
 
 from scalinglaws import ScalingLawsError
+from scalinglaws.fit.result import safe_exp
 
 from .blas import blas_serial
 from .core import as_array, group_index, same_length, solve_and_finish
@@ -23,6 +24,7 @@ from .solve import line_starts, robust_lsq
 
 __all__ = ["chinchilla_approach2", "A2_WINDOW", "chinchilla_loss", "chinchilla_init_grid", "chinchilla_objective", "vanished_terms",
            "chinchilla_approach3", "VANISHED_SHARE"]
+
 
 
 def _a2_model(p: dict[str, float], C: np.ndarray) -> np.ndarray:
@@ -79,8 +81,8 @@ def _a2_line(mins: pd.DataFrame, lc_mean: float):
         c_lo, c_hi = lt.value_ci(-lc_mean)  # log N_opt at C = 1
         a_lo, a_hi = lt.slope_ci()
         # D_opt = C/(6 N_opt): log k_D = -log 6 - log k_N, so its interval is the mirror of k_N's.
-        return {"k_N": (math.exp(c_lo), math.exp(c_hi)), "a": (a_lo, a_hi),
-                "k_D": (math.exp(-math.log(6.0) - c_hi), math.exp(-math.log(6.0) - c_lo)), "b": (1.0 - a_hi, 1.0 - a_lo)}
+        return {"k_N": (safe_exp(c_lo), safe_exp(c_hi)), "a": (a_lo, a_hi),
+                "k_D": (safe_exp(-math.log(6.0) - c_hi), safe_exp(-math.log(6.0) - c_lo)), "b": (1.0 - a_hi, 1.0 - a_lo)}
 
     ident = lambda b: np.asarray(b, dtype=float)  # noqa: E731 - the optimiser's parameters are (b0, slope)
     return Line(z, y, np.arange(len(y)), coef=ident, internal=ident, intervals=intervals)
@@ -188,7 +190,7 @@ def chinchilla_approach2(
     def natural(t):
         c0, a = t[0] - t[1] * lc_mean, t[1]
         # D_opt = C/(6 N_opt) => log D_opt = -log 6 - c0 + (1 - a) log C exactly.
-        return np.array([math.exp(c0), a, math.exp(-math.log(6.0) - c0), 1.0 - a])
+        return np.array([safe_exp(c0), a, safe_exp(-math.log(6.0) - c0), 1.0 - a])
 
     dropped = int((~np.isfinite(mins[:, 1])).sum())
     mins_df = pd.DataFrame(

@@ -60,7 +60,15 @@ from scalinglaws.fit.intervals import (
     percentile_ci,
     residual_bootstrap,
 )
-from scalinglaws.fit.result import BOOT_UNRELIABLE_FAILURE_RATE, FitResult, FitWarning, ModelFn, Solution, no_solution
+from scalinglaws.fit.result import (
+    BOOT_UNRELIABLE_FAILURE_RATE,
+    FitResult,
+    FitWarning,
+    ModelFn,
+    Solution,
+    no_solution,
+    safe_exp,
+)
 from scalinglaws.fit.solve import REFIT_EXTRA_STARTS, line_starts, robust_lsq, same_objective
 
 __all__: list[str] = []  # the protocol's helpers are for the laws' modules; the public names live in result, intervals, solve
@@ -348,7 +356,7 @@ def fit_loglinear(
     codes, group_idx = group_index(groups, n)
     m = float(np.mean(np.log(x)))
     zall, yall = np.log(x) - m, np.log(y)
-    transform = transform or (lambda c, s: (math.exp(c), s))
+    transform = transform or (lambda c, s: (safe_exp(c), s))
 
     def solve(idx, starts, ylog=None):
         z, ly = zall[idx], (yall[idx] if ylog is None else ylog)

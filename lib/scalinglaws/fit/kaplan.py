@@ -9,6 +9,7 @@ from typing import Any, Callable
 import numpy as np
 
 from scalinglaws import ScalingLawsError
+from scalinglaws.fit.result import safe_exp
 
 from .blas import blas_serial
 from .core import as_array, fit_loglinear, group_index, same_length, solve_and_finish
@@ -20,6 +21,7 @@ __all__ = [
     "fit_power_law", "kaplan_nd_loss", "overfit_delta", "collapse_variable", "kaplan_nd_overfit", "fit_kaplan_nd",
     "kaplan_ns_loss", "fit_kaplan_ns", "fit_critical_batch", "fit_bcrit_vs_loss", "s_min_adjust", "c_min_adjust",
 ]
+
 
 
 def _power_law_model(p: dict[str, float], x: np.ndarray) -> np.ndarray:
@@ -124,7 +126,7 @@ def fit_power_law(
         # The line is log L = b0 + b1 z with b0 = u, b1 = -alpha; X_c is where it reaches log L = 0.
         s_lo, s_hi = lt.slope_ci()
         zc = lt.crossing_ci(0.0)
-        xc = (math.exp(zc[0] + m), math.exp(zc[1] + m)) if zc is not None else (
+        xc = (safe_exp(zc[0] + m), safe_exp(zc[1] + m)) if zc is not None else (
             "the slope's t interval reaches 0, so where the line reaches L = 1 is unbounded")
         return {"X_c": xc, "alpha": (-s_hi, -s_lo)}
 
@@ -382,7 +384,7 @@ def fit_critical_batch(
                            f_scale=huber_scale, max_iter=max_iter)
 
     def natural(t):
-        s_min, b_crit = math.exp(t[0]), math.exp(t[1])
+        s_min, b_crit = safe_exp(t[0]), safe_exp(t[1])
         return np.array([s_min, s_min * b_crit, b_crit])
 
     return solve_and_finish(solve, natural, n=n, law="critical_batch", names=names, model=_cb_model,
@@ -413,7 +415,7 @@ def fit_bcrit_vs_loss(
 
     def transform(c, s):
         # log B = log B* - (1/alpha_B) log L  =>  slope s = -1/alpha_B.
-        return (math.exp(c), -1.0 / s if s != 0 else math.nan)
+        return (safe_exp(c), -1.0 / s if s != 0 else math.nan)
 
     def reject(p):
         # Kaplan's B_crit grows as the loss falls; a fitted (or refitted) B_crit growing with the loss is not his law.

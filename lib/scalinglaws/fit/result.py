@@ -33,6 +33,13 @@ ModelFn = Callable[..., np.ndarray]
 BOOT_UNRELIABLE_FAILURE_RATE = 0.1
 
 
+def safe_exp(x: float) -> float:
+    """exp that saturates to inf instead of raising OverflowError: a law's internal parameters map to natural
+    ones through exp, and a t-interval draw on 3 points (1 degree of freedom) can be extreme."""
+    with np.errstate(over="ignore"):
+        return float(np.exp(x))
+
+
 class FitWarning(UserWarning):
     """A fit did not converge, or many bootstrap refits failed."""
 
