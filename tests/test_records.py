@@ -141,3 +141,9 @@ def test_every_committed_results_file_loads():
         recs = load_records(f)
         assert len(recs) == len(json.loads(f.read_text())) and all(r.key for r in recs)
     assert pd.Series([r.status for f in files for r in load_records(f)]).isin(STATUSES).all()
+
+
+def test_a_record_answers_membership_and_get_like_the_old_dicts():
+    r = Record("a.x", "a", 0.5, 0.4, 0.6, n_points=7, span=1.2)
+    assert "label" in r and "quantity" in r and "n_points" in r and "nope" not in r and 0 not in r
+    assert r.get("n_points") == 7 and r.get("quantity") == "a" and r.get("nope", "d") == "d"

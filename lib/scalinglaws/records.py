@@ -127,6 +127,14 @@ class Record:
             return getattr(self, name)
         raise KeyError(name)
 
+    def __contains__(self, name: object) -> bool:
+        # without it, `"label" in record` would iterate __getitem__ with 0, 1, ... and raise KeyError(0)
+        return name == "quantity" or name in _FIELD_NAMES
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """dict.get for a Record: readers of results records take typed records and old dicts alike."""
+        return self[name] if name in self else default
+
 
 _FIELD_NAMES = tuple(f.name for f in fields(Record))
 

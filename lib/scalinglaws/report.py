@@ -73,7 +73,7 @@ def claims_markdown(profile: str = "cpu", figures_dir: str | None = None) -> str
                 ours = f"{_fmt(r['value'])}{ci} ({_cell(_label(r))})"
             pv = r["paper_value"] if r is not None and r["paper_value"] is not None else c.paper
             rival = (f"{_fmt(c.rival)}" if c.rival is not None else f"± {_fmt(c.delta)}" if c.delta is not None else "–")
-            n = _get(r, "n_points") if r is not None else None
+            n = r.get("n_points") if r is not None else None
             npts = f"{n} {c.points}" if n is not None else "–"
             lines.append(f"| {_cell(c.text)} | {ours} | {_fmt(pv)} | {rival} | {_cell(npts)} | **{word}** | {_cell(why)} "
                          f"| {_links(profile, fig, f)} |")
@@ -98,10 +98,10 @@ def findings_markdown(profile: str = "cpu", figures_dir: str | None = None) -> s
             lines = [f"- **{v.word}** — {c.text}"]
             if r is not None and r["value"] is not None:
                 ci = f" [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]" if r["ci_low"] is not None else " (no interval)"
-                lines.append(f"  - measured: {_fmt(r['value'])}{ci} ({_label(r)}; key `{_get(r, 'key') or '–'}`)")
+                lines.append(f"  - measured: {_fmt(r['value'])}{ci} ({_label(r)}; key `{r.get('key') or '–'}`)")
                 design = [f"{r[k]} {c.points}" if k == "n_points" else f"{_fmt(r[k])} decades" if k == "span" else
                           f"{r[k]}" for k in ("n_points", "span", "ci_method", "status")
-                          if _get(r, k) not in (None, "")]
+                          if r.get(k) not in (None, "")]
                 if design:
                     lines.append(f"  - design: {'; '.join(design)}")
             target = {"null": f"{_fmt(c.paper)} ± {_fmt(c.delta)}", "value": _fmt(c.paper)}.get(c.kind, _fmt(c.paper))
@@ -113,17 +113,8 @@ def findings_markdown(profile: str = "cpu", figures_dir: str | None = None) -> s
     return "\n".join(out)
 
 
-def _get(r, k):
-    try:
-        return r[k]
-    except KeyError:
-        return None
-
-
 def _label(r) -> str:
     """A record's display text: `label` (typed records) or `quantity` (results files written before them)."""
-    if hasattr(r, "label"):  # a records.Record
-        return r.label
     return r["label"] if "label" in r else r["quantity"]
 
 
