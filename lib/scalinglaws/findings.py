@@ -165,7 +165,7 @@ FINDINGS = (
               basis="a sign claim: tokens to a target ∝ N^-exponent with exponent > 0 (0 = no size effect)"),
     )),
     Finding("06", "06_compute_allocation", "6. Compute allocation",
-            ("model_size", "batch", "kaplan", "convergence", "isoflop", "isoflop_full"), "06_contrast", (
+            ("model_size", "batch", "kaplan", "ablation", "convergence", "isoflop"), "06_contrast", (
                 Claim("on the compute frontier L ∝ C_min^-0.050", ("alpha_C_min.frontier",), paper=0.050,
                       points="sizes on the frontier",
                       basis=NO_RIVAL + " (Eq. 1.8's 0.054 is the same theory, not a rival)"),

@@ -65,14 +65,19 @@ def planned_runs(profile: str, *, runs_dir=None, seed: int = 0, corpus=None, sca
             sets = len(st.eval_sets_for(g) or ())
             rows += [(g, s, sets) for s in st.grid(g)]
     seen, out = set(), []
+    planned = {spec.run_id for _, spec, _ in rows}
     for grid, spec, sets in rows:
         if spec.run_id in seen:
             continue
         seen.add(spec.run_id)
+        # A cooldown branch whose trunk the study trains too starts from the trunk's checkpoint at its branch
+        # step (store.ensure_runs trains them together): it costs its cooldown steps and the evals after it.
+        start = spec.branch_step if spec.branch_from in planned else 0
         out.append({"grid": grid, "run_id": spec.run_id, "N": spec.n_params, "arch": spec.arch,
                     "n_layer": spec.n_layer, "d_model": spec.d_model, "batch_size": spec.batch_size,
-                    "steps": spec.steps, "evals": len(eval_steps(spec)), "extra_sets": sets,
-                    "early_stopping": bool(spec.patience), "spec": spec, "key": cost_key(spec)})
+                    "steps": spec.steps - start, "evals": sum(1 for e in eval_steps(spec) if e > start),
+                    "extra_sets": sets, "branch": bool(start), "early_stopping": bool(spec.patience), "spec": spec,
+                    "key": cost_key(spec)})
     return pd.DataFrame(out)
 
 
@@ -159,7 +164,9 @@ class Estimate:
 
     def summary(self) -> str:
         upper = int(self.runs["early_stopping"].sum())
-        lines = [f"{self.profile}: {len(self.runs)} runs, {self.runs['seconds'].sum():,.0f} worker-seconds, "
+        branches = int(self.runs["branch"].sum()) if "branch" in self.runs else 0
+        lines = [f"{self.profile}: {len(self.runs)} runs ({branches} of them cooldown branches, costed from their "
+                 f"branch point), {self.runs['seconds'].sum():,.0f} worker-seconds, "
                  f"about {self.wall_s / 60:.1f} min of training on {self.workers} worker(s) ({self.machine}; "
                  f"{upper} early-stopping runs costed at their cap; the token cache, built once per machine, and "
                  f"the notebooks come on top)"]

@@ -76,6 +76,8 @@ class Study:
         self._read_only = False  # set on a reference study whose store must not be trained into
         self._lr_ref: str | None = None  # profile whose store gave the LRs (Profile.lr_from), once looked up
         self._lstm: pd.DataFrame | None = None  # lstm_lrs(), once swept (notebook 08 and grid("lstm") both ask)
+        self._budget_cache: dict[tuple, set[int]] = {}  # _ladder_budgets per size
+        self._n_train: int | None = None  # train_tokens(), once read
 
     def _default_figures(self, root: Path, default_runs: Path) -> Path:
         """figures/<profile> for the profile's own store; for any other store <runs_dir>/../figures/<profile>,
@@ -151,7 +153,7 @@ class Study:
 
     # ------------------------------------------------------------------ learning rates
     def _spec(self, n_layer, d_model, tokens, **kw) -> RunSpec:
-        return self.profile.base(n_layer, d_model, tokens, seed=self.seed, **kw)
+        return self.profile.base(n_layer, d_model, tokens, **{"seed": self.seed, **kw})
 
     def _first_sweep_lrs(self, spec: RunSpec) -> list[float]:
         """The first round of a shape's LR sweep: the profile's factors around the starting rule."""
@@ -252,24 +254,73 @@ class Study:
             raise ScalingLawsError(f"unknown grid '{finding}': choose one of {', '.join(GRIDS)}")
         return getattr(self, f"_grid_{finding}")()
 
+    # ------------------------------------------------------------------ final losses: trunks and cooldown branches
+    # Every final loss a notebook reads at a size's ladder budget, or at several budgets of one size, is a
+    # WSD run (constant peak, 20% linear cooldown; Hägele et al. 2024) with the profile's explicit warmup,
+    # and the budgets of one size form a family: one trunk (the largest budget) and one cooldown branch per
+    # smaller budget (training.branches), so a size's loss at k budgets costs about one run. Runs that are
+    # not in a family (other seeds, LR checks, other depths) are from-scratch WSD runs of the same kind,
+    # which a branch equals by construction (tests/training/test_branches.py).
+    def _final_spec(self, n_layer: int, d_model: int, tokens: int, **kw) -> RunSpec:
+        """A from-scratch final-loss run: WSD with the profile's explicit warmup (no LR, no label yet)."""
+        return self._spec(n_layer, d_model, tokens, schedule="wsd", warmup_steps=self.profile.final_warmup, **kw)
+
+    def _ladder_budgets(self, n_layer: int, d_model: int) -> set[int]:
+        """Token budgets of a size's final-loss family, a factor 2 apart where the profile says so: for a
+        ladder size its ladder budget and ladder_budgets, and for a long_ladder size every doubling on to
+        long_tokens; an IsoFLOP size that is not on the ladder gets the ladder's budgets too (the IsoFLOP
+        slices are read off these final losses, analysis.allocation)."""
+        p, size = self.profile, (n_layer, d_model)
+        out: set[int] = set()
+        if size in p.ladder or size in p.iso_ladder:
+            out |= {p.ladder_tokens, *(int(b) for b in p.ladder_budgets if b < p.ladder_tokens)}
+        if size in p.long_ladder and p.long_tokens:
+            b = p.ladder_tokens
+            while b < p.long_tokens:
+                out.add(b)
+                b *= 2
+            out.add(p.long_tokens)
+        return {int(b) for b in out if b}
+
+    def _family(self, n_layer: int, d_model: int, budgets=None, label: str = "final", **kw) -> dict[int, RunSpec]:
+        """{budget: run} of one size's final-loss family (budgets default: _ladder_budgets): the trunk at the
+        largest budget, cooldown branches at the others. kw changes the whole family (beta2, lr, ...)."""
+        from scalinglaws.training.branches import branch_specs
+
+        budgets = sorted(budgets or self._ladder_budgets(n_layer, d_model))
+        spec = self._final_spec(n_layer, d_model, budgets[-1])
+        spec = self._with_lr(spec, label) if "lr" not in kw else spec.replace(label=label)
+        trunk, branches = branch_specs(spec.replace(**kw), budgets)
+        return {s.tokens: s for s in (*branches, trunk)}
+
+    def _final(self, n_layer: int, d_model: int, tokens: int, label: str) -> RunSpec:
+        """The size's final loss at `tokens`: its family's member when the family holds that budget, else a
+        from-scratch WSD run with the tuned LR."""
+        if int(tokens) in self._ladder_budgets(n_layer, d_model):
+            return self._family(n_layer, d_model)[tokens].replace(label=label)
+        return self._with_lr(self._final_spec(n_layer, d_model, tokens), label)
+
     def _grid_model_size(self):
         p = self.profile
-        return [self._with_lr(self._spec(l, d, p.ladder_tokens), "model_size") for l, d in p.ladder]
+        return [self._final(l, d, p.ladder_tokens, "model_size") for l, d in p.ladder]
 
     def _grid_depth(self):
         p = self.profile
-        return [self._with_lr(self._spec(l, d, p.depth_tokens), "depth") for l, ds in p.depths for d in ds]
+        return [self._final(l, d, p.depth_tokens, "depth") for l, ds in p.depths for d in ds]
 
     def _grid_convergence(self):
-        """The long_ladder sizes at long_tokens (their 2 other budgets: the sweep and the ladder)."""
+        """Every member of every ladder size's family (trunk and branches): the final loss of each size at
+        each of its budgets, for convergence (01), the frontier of final losses and Approaches 1 and 3 (06)."""
         p = self.profile
-        # noise_scale: B_simple along these curves too, to test whether it depends on the loss alone (Kaplan)
-        return [self._with_lr(self._spec(l, d, p.long_tokens, noise_scale=True), "convergence") for l, d in p.long_ladder]
+        out = []
+        for l, d in p.ladder:
+            out += [s.replace(label=f"final D={t}") for t, s in sorted(self._family(l, d).items())]
+        return out
 
     def _grid_lr_check(self):
         """lr_check sizes at the ladder budget with the tuned LR ×/÷ √2: the tuned LR should be no worse."""
         p = self.profile
-        return [self._with_lr(self._spec(l, d, p.ladder_tokens), f"lr-check x{f:.3g}", factor=f)
+        return [self._with_lr(self._final_spec(l, d, p.ladder_tokens), f"lr-check x{f:.3g}", factor=f)
                 for l, d in p.lr_check for f in (1 / math.sqrt(2), math.sqrt(2))]
 
     def _grid_seeds(self):
@@ -277,25 +328,54 @@ class Study:
         p = self.profile
         out = []
         for seed in p.extra_seeds:
-            out += [self._with_lr(self._spec(l, d, p.ladder_tokens).replace(seed=seed), f"seed {seed}")
+            out += [self._with_lr(self._final_spec(l, d, p.ladder_tokens, seed=seed), f"seed {seed}")
                     for l, d in p.seed_ladder]
             out += [s.replace(seed=seed, label=f"{s.label} seed {seed}") for s in self._grid_shape(first_size_only=True)]
         return out
 
+    def _kaplan_style(self, n_layer: int, d_model: int, warmup_steps: int | None = None, label: str = "kaplan-style",
+                      **kw) -> RunSpec:
+        """A ladder size trained as Kaplan et al. did (see Profile.kaplan) at kaplan_tokens: cosine set for
+        kaplan_schedule_mult × the run, the untuned starting LR rule, warmup kaplan_warmup_frac of the steps
+        unless warmup_steps says otherwise."""
+        p = self.profile
+        s = self._spec(n_layer, d_model, p.kaplan_tokens or p.ladder_tokens, **kw)
+        return s.replace(lr=round_lr(default_lr(s.n_params)), lr_source=LR_RULE_SOURCE, label=label,
+                         warmup_steps=warmup_steps or max(1, int(p.kaplan_warmup_frac * s.steps)),
+                         schedule_tokens=int(p.kaplan_schedule_mult * s.tokens))
+
     def _grid_kaplan(self):
-        """The ladder trained as Kaplan et al. did (see Profile.kaplan): long warmup, cosine set for a
-        longer run, the untuned starting LR rule."""
+        """The ladder trained as Kaplan et al. did: step (a) of the ablation (notebook 06)."""
+        p = self.profile
+        # noise_scale: B_simple at every ladder size: does it depend on the loss alone?
+        return [self._kaplan_style(l, d, noise_scale=True) for l, d in p.ladder] if p.kaplan else []
+
+    def _grid_ablation(self):
+        """Porian et al. 2024's steps from Kaplan's setup to Chinchilla's, one change at a time, on the ladder
+        sizes at kaplan_tokens (step (a) is the kaplan grid, (b) a recount of its runs, (e) the ladder
+        families' final losses at the same budgets; their labels say which step each run is):
+        (c) the kaplan grid with the short warmup; (d) schedules matched to each budget: a WSD family with
+        the untuned LR rule; (f) the tuned family with AdamW beta2 = 0.99 instead of 0.95."""
         p = self.profile
         if not p.kaplan:
             return []
-        out = []
+        out = [self._kaplan_style(l, d, warmup_steps=p.final_warmup, label="ablation c: short warmup")
+               for l, d in p.ladder]
         for l, d in p.ladder:
-            s = self._spec(l, d, p.ladder_tokens)
-            out.append(s.replace(lr=round_lr(default_lr(s.n_params)), lr_source=LR_RULE_SOURCE, label="kaplan-style",
-                                 noise_scale=True,  # B_simple at 7 sizes: does it depend on the loss alone?
-                                 warmup_steps=max(1, int(p.kaplan_warmup_frac * s.steps)),
-                                 schedule_tokens=int(p.kaplan_schedule_mult * s.tokens)))
+            budgets = self.ablation_budgets()
+            rule_lr = round_lr(default_lr(self._spec(l, d, 1).n_params))
+            fam_d = self._family(l, d, budgets, "ablation d: schedule per budget", lr=rule_lr,
+                                 lr_source=LR_RULE_SOURCE)
+            fam_f = self._family(l, d, budgets, "ablation f: beta2 0.99", beta2=0.99)
+            out += list(fam_d.values()) + list(fam_f.values())
         return out
+
+    def ablation_budgets(self) -> list[int]:
+        """Token budgets of the ablation's final losses: the ladder_budgets below kaplan_tokens, and it."""
+        p = self.profile
+        top = p.kaplan_tokens or p.ladder_tokens
+        step = p.batch_size * p.n_ctx
+        return sorted({int(b) // step * step for b in (*[b for b in p.ladder_budgets if b < top], top)})
 
     def _subset_tokens(self, D: int, cap: int) -> int:
         # Train up to data_max_epochs passes over the subset (early stopping usually ends sooner),
@@ -349,9 +429,18 @@ class Study:
         return out
 
     def _grid_generalization(self):
-        """The ood_ladder at ood_tokens (train with eval_sets=profile.ood_sets: Study.ensure_grid does)."""
+        """The ood_ladder at ood_tokens, each size a trunk with cooldown branches at ood_branch_fracs of it
+        (train with eval_sets=profile.ood_sets: Study.ensure_grid does); the trunk is labelled
+        "generalization", its branches "generalization branch"."""
         p = self.profile
-        return [self._with_lr(self._spec(l, d, p.ood_tokens), "generalization") for l, d in p.ood_ladder]
+        step = p.batch_size * p.n_ctx
+        budgets = sorted({int(p.ood_tokens * f) // step * step for f in (1.0, *p.ood_branch_fracs)} - {0})
+        out = []
+        for l, d in p.ood_ladder:
+            fam = self._family(l, d, budgets, "generalization")
+            out += [s.replace(label="generalization" if s.tokens == budgets[-1] else "generalization branch")
+                    for _, s in sorted(fam.items())]
+        return out
 
     def _lstm_sweep_jobs(self) -> list[tuple[RunSpec, int]]:
         """(spec, sweep tokens) of every LSTM size's LR sweep (sweep_frac of lstm_tokens)."""
@@ -409,29 +498,12 @@ class Study:
         return out
 
     def _grid_isoflop(self):
-        return self._isoflop(self.profile.iso_budgets, "kaplan", "isoflop", self.profile.iso_ladder)
-
-    def _grid_isoflop_full(self):
-        p = self.profile
-        return self._isoflop(p.iso_full_budgets, "full", "isoflop-full", p.iso_full_ladder or p.iso_ladder)
-
-    def _isoflop(self, budgets, convention: str, label: str, ladder):
-        """Per budget C (FLOPs under `convention`: "kaplan" = 6·N·D, "full" = C_full), every iso_ladder
-        shape trained for D = C / (FLOPs per token), keeping those with >= iso_min_steps steps and no
-        repetition of the train split (nor more than iso_max_tokens)."""
-        from scalinglaws.training.model import train_flops_per_token
-
-        p = self.profile
-        n_train = self.train_tokens()
-        cap = min(n_train, p.iso_max_tokens or n_train)
+        """The final-loss families of the iso_ladder sizes (trunks and branches at budgets a factor 2 apart):
+        the IsoFLOP slices at iso_budgets (6ND) and iso_full_budgets (C_full) are read off them by
+        interpolation in log-log between neighbouring final losses (analysis.allocation.isoflop_slices)."""
         out = []
-        for C in budgets:
-            for l, d in ladder:
-                per_token = train_flops_per_token(self._spec(l, d, 1).shape())[convention]
-                steps = int(C / per_token) // (p.batch_size * p.n_ctx)
-                tokens = steps * p.batch_size * p.n_ctx
-                if steps >= p.iso_min_steps and tokens <= cap:  # enough steps, no repetition
-                    out.append(self._with_lr(self._spec(l, d, tokens), f"{label} C={C:g}"))
+        for l, d in self.profile.iso_ladder:
+            out += [s.replace(label=f"final D={t}") for t, s in sorted(self._family(l, d).items())]
         return out
 
     def train_all(self, findings=GRIDS) -> int:
@@ -458,9 +530,13 @@ class Study:
         from scalinglaws.data.corpus import corpus_fingerprint
         from scalinglaws.data.tokens import prepare_tokens
 
+        if self._n_train is not None:
+            return self._n_train
         fp = corpus_fingerprint(self.profile.corpus)
         for cfg in sorted(self.runs_dir.glob("*/config.json"))[:50]:
             c = json.loads(cfg.read_text())
             if c["corpus"]["fingerprint"] == fp and c["spec"]["vocab_size"] == self.profile.vocab_size:
-                return int(c["corpus"]["split_tokens"]["train"])
-        return prepare_tokens(self.profile.corpus, self.profile.vocab_size, quiet=True).meta["tokens"]["train"]
+                self._n_train = int(c["corpus"]["split_tokens"]["train"])
+                return self._n_train
+        self._n_train = prepare_tokens(self.profile.corpus, self.profile.vocab_size, quiet=True).meta["tokens"]["train"]
+        return self._n_train

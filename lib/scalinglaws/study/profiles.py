@@ -35,7 +35,7 @@ from scalinglaws.training.spec import RunSpec
 # lr_check / seeds / kaplan check the main grids: the ladder at other budgets, its LRs at x/÷√2, other
 # seeds, and a Kaplan-style copy of the ladder.
 GRIDS = ("model_size", "depth", "convergence", "lr_check", "seeds", "dataset_size", "shape", "overfitting",
-         "batch", "isoflop", "isoflop_full", "kaplan", "generalization", "lstm")
+         "batch", "isoflop", "kaplan", "ablation", "generalization", "lstm")
 
 
 @dataclass(frozen=True)
@@ -64,9 +64,15 @@ class Profile:
     # --- 01 model size: the ladder (n_layer, d_model) at ladder_tokens, no repetition ---
     ladder: tuple = ()
     ladder_tokens: int = 0
-    # --- 01/05 convergence: these ladder sizes also at long_tokens (own cosine schedule, the LR tuned at
-    # the sweep budget). With the sweep (sweep_frac·ladder_tokens) and ladder budgets that is three budgets
-    # per size: the loss gain per doubling of tokens measures how converged a size is.
+    # --- final losses (study.plan: trunks and cooldown branches): every final-loss run is WSD with this
+    # explicit warmup (steps), the same for a trunk and its branches (an automatic warmup depends on the
+    # budget). 100 steps is short next to every run here (Porian et al. 2024's "short warmup").
+    final_warmup: int = 100
+    # Budgets (tokens) below ladder_tokens at which every ladder size's final loss is also measured, as
+    # cooldown branches of its trunk (about 20% of each budget on top of the trunk).
+    ladder_budgets: tuple = ()
+    # --- 01/06 convergence: these ladder sizes' trunks run on to long_tokens, with a branch at every
+    # doubling from ladder_tokens: the loss gain per doubling of tokens says how converged a size is.
     long_ladder: tuple = ()
     long_tokens: int = 0
     # --- 01 LR check: these ladder sizes again at the ladder budget with the tuned LR ×/÷ √2 ---
@@ -79,8 +85,13 @@ class Profile:
     # per size): warmup kaplan_warmup_frac of the steps, schedule kaplan_schedule_mult × the budget,
     # the library's starting LR rule. Porian et al. 2024 trace the Kaplan-vs-Chinchilla gap to these.
     kaplan: bool = False
+    kaplan_tokens: int = 0  # their budget; 0 = ladder_tokens
     kaplan_warmup_frac: float = 0.25
     kaplan_schedule_mult: float = 4.0
+    # The same ladder, one change at a time towards Chinchilla's setup (Porian et al. 2024), trained when
+    # `kaplan` is: (c) short warmup, (d) schedule matched to each budget (final losses from cooldown
+    # branches at ladder_budgets up to kaplan_tokens), (f) AdamW beta2 0.99; (b) recounts (a)'s runs and
+    # (e) is the ladder's own families (tuned LR). The grid: Study.grid("ablation").
     # --- 01 depth collapse: {n_layer: (d_model, ...)} at depth_tokens ---
     depths: tuple = ()
     depth_tokens: int = 0
@@ -122,21 +133,27 @@ class Profile:
     batch_warmup: int = 100
     batch_lr_check: tuple = ()
     batch_seed_sizes: tuple = ()  # batch sizes trained again with each of extra_seeds
-    # --- 06 IsoFLOP: budgets C = 6·N·D, each with sizes around its optimum, schedule matched ---
+    # --- 06 IsoFLOP slices: at each budget C of iso_budgets (C = 6·N·D) and of iso_full_budgets (C_full:
+    # attention context and de-embedding counted; at this scale 6ND is only 15-75% of it), the final loss of
+    # every iso_ladder size whose budgets reach D = C / (FLOPs per token), interpolated in log-log between
+    # the two nearest of its final losses (a factor 2 apart: its family, Study.grid("isoflop")). No run
+    # is trained at exactly C; the interpolation error is measured by leaving budgets out (notebook 06).
     iso_budgets: tuple = ()
-    iso_ladder: tuple = ()  # (n_layer, d_model) candidates; each budget uses those giving >= iso_min_steps
-    iso_min_steps: int = 100
-    iso_max_tokens: int = 0  # 0 = the train split (no repetition); else a cap on any IsoFLOP run's tokens
-    # The same profiles with budgets in full FLOPs (C_full: attention context and de-embedding counted),
-    # so each budget's runs share their real compute; at this scale 6ND is only 15-75% of it.
     iso_full_budgets: tuple = ()
-    iso_full_ladder: tuple = ()  # (n_layer, d_model) candidates for those; empty = iso_ladder
+    iso_ladder: tuple = ()  # (n_layer, d_model); a size not on the ladder gets the ladder's budgets
+    # The budget exercise's shapes (scalinglaws.exercise): these, else iso_ladder; and its runs' rules.
+    iso_full_ladder: tuple = ()
+    iso_min_steps: int = 100
+    iso_max_tokens: int = 0  # 0 = the train split (no repetition); else a cap on an exercise run's tokens
     # --- 07 generalisation: these ladder sizes at ood_tokens, evaluating the extra text sets ood_sets
     # (scalinglaws.evaluate; "ood" = the four texts of ../shared/ood) at every eval. A budget of their own,
     # so the runs are new: a finished run has no curve on a set it was not evaluated on during training.
     # Their final weights and loss by position (08) are kept too.
     ood_ladder: tuple = ()
     ood_tokens: int = 0
+    # Each of them also cooled down at these fractions of ood_tokens (branches of its trunk), so 07 can
+    # compare constant-LR trunk checkpoints with annealed ends at the same tokens (phase vs annealing).
+    ood_branch_fracs: tuple = (0.25, 0.5)
     ood_sets: tuple = ("ood",)
     # --- 08 LSTMs: (n_layer, d_model) LSTM language models (RunSpec.arch = "lstm") at lstm_tokens, each
     # with its own LR sweep (sweep_factors around the library's starting rule, at sweep_frac of the budget)
@@ -194,10 +211,12 @@ PROFILES: dict[str, Profile] = {
     "cpu": Profile(
         name="cpu", sweep_frac=0.25, sweep_factors=(0.5, 1.0, 2.0),
         ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 48), (4, 64), (5, 80)), ladder_tokens=8_000_000,
+        ladder_budgets=(500_000, 1_000_000, 2_000_000, 4_000_000),
         depths=((1, (16, 32, 64)), (2, (16, 24, 32)), (3, (48,)), (4, (64,)), (5, (80,)), (6, (32,))),
         depth_tokens=8_000_000,
         long_ladder=((1, 16), (2, 16), (2, 24), (2, 32)), long_tokens=32_000_000,
-        lr_check=((2, 16), (3, 48)), seed_ladder=((1, 16), (2, 32), (3, 48)), extra_seeds=(1, 2), kaplan=True,
+        lr_check=((2, 16), (3, 48)), seed_ladder=((1, 16), (2, 32), (3, 48)), extra_seeds=(1, 2),
+        kaplan=True, kaplan_tokens=4_000_000,
         data_model=(4, 64), data_sizes=(1e4, 3e4, 1e5, 3e5), data_max_tokens=6_000_000,
         shape_sizes=(3e4, 1e5), shape_aspects=(1.5, 4, 8, 16, 48, 96), shape_ff=(0.5, 1, 2, 4, 8),
         shape_heads=(1, 2, 4, 8), shape_tokens=1_500_000,
@@ -205,8 +224,10 @@ PROFILES: dict[str, Profile] = {
         nd_max_tokens=6_000_000,
         batch_model=(2, 32), batch_sizes=(2, 4, 8, 16, 32, 64), batch_tokens=4_000_000, batch_min_steps=1500,
         batch_lr_check=(4, 32), batch_seed_sizes=(4, 16, 32),
-        iso_budgets=(1e11, 3e11, 1e12), iso_ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 48), (4, 64), (5, 80)),
-        iso_min_steps=300, iso_max_tokens=20_000_000, iso_full_budgets=(7e11, 1.5e12, 3e12),
+        # IsoFLOP slices: 6 budgets a factor 2 apart (1.5 decades) under each convention, on the ladder's families
+        iso_budgets=tuple(1e11 * 2 ** k for k in range(6)), iso_full_budgets=tuple(5e11 * 2 ** k for k in range(6)),
+        iso_ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 48), (4, 64), (5, 80)), iso_min_steps=300,
+        iso_max_tokens=20_000_000,
         iso_full_ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 40), (3, 48), (4, 48), (4, 64), (5, 80)),
         # 07/08: the ladder and an LSTM ladder of matched N (2e3-2.6e5) at one budget of their own
         ood_ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 48), (4, 64), (5, 80)), ood_tokens=3_000_000,
