@@ -22,7 +22,7 @@ EXPECTED_FIGURES = {
     "04_overfitting": ["04_LND"],
     "05_sample_efficiency": ["05_learning_curves", "05_tokens_to_target", "05_LNS_fit", "05_predict_from_first_half"],
     "06_compute_allocation": ["06_frontier", "06_frontier_fits", "06_critical_batch", "06_noise_scale", "06_isoflop",
-                              "06_contrast", "06_allocation"],
+                              "06_final_frontier", "06_contrast", "06_allocation"],
     "07_generalization": ["07_loss_vs_N_by_text", "07_other_vs_books"],
     "08_context_and_lstm": ["08_lstm_vs_transformer", "08_loss_by_position"],
     "09_prediction_exercise": ["09_prediction_check"],
@@ -32,7 +32,8 @@ EXPECTED_COLUMNS = {
     "01_convergence": ["n_layer", "d_model", "N", "tokens", "L", "peak_lr", "source"],  # convergence.budget_table
     "05_predict_from_first_half": ["run_id", "N", "final_step", "actual", "predicted", "pred_low", "pred_high",
                                    "error_pct"],  # analysis.holdout_prediction
-    "06_contrast": ["analysis", "how", "a", "a_low", "a_high"],  # allocation.exponent_row, one row per step
+    "06_contrast": ["step", "change", "counting", "a", "a_low", "a_high", "n_points", "span", "ci_method", "delta",
+                    "delta_low", "delta_high", "delta_n"],  # final_losses.ablation, one row per step and counting
 }
 RECORD_KEYS = {"key", "label", "value", "ci_low", "ci_high", "paper_value", "units", "note", "status", "n_points", "span",
                "ci_method", "boot_failed", "boot_total", "seeds"}

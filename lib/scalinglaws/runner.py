@@ -117,7 +117,7 @@ def start_notebook(nb: str, namespace: dict, extra: tuple = ()):
     pd.set_option("display.width", 160, "display.max_columns", 30)
     print(an.smoke_banner(study))
     print(f"runs: {checkout_relative(study.runs_dir)}   figures: {checkout_relative(study.figures_dir)}")
-    return study, an.Results(nb, study.figures_dir), n_boot
+    return study, an.Results(nb, study.figures_dir, default_seeds=f"single seed ({study.seed})"), n_boot
 
 
 def repo_root() -> Path:

@@ -95,29 +95,31 @@ print(f"pooled seed-to-seed sd of the final loss: {seed_sd:.4f} nats" if spread.
 # spread.
 
 # %% [markdown]
-# ## 3. How converged is each size? The same sizes at 2–3 matched budgets
-# Each point is a run with its own cosine schedule (not a checkpoint of a longer run): the best run of the size's LR sweep, the ladder run, and for the small sizes a run 4× longer. A size counts as converged when one more doubling of its tokens gains less than 1% of its loss. Eq. 1.6's step term cannot make this call: it has no N, so it predicts the same gain for every model trained the same number of steps.
+# ## 3. How converged is each size? Each size's final loss at budgets a factor 2 apart
+# Every point is an annealed final loss: a short linear cooldown branched from the size's constant-LR trunk at that budget (the same numbers as a run trained from scratch for that budget, `tests/training/test_branches.py`), not a checkpoint of a longer run. The small sizes' trunks run on to 4× the ladder budget. A size counts as converged when one more doubling of its tokens gains less than 1% of its loss. Eq. 1.6's step term cannot make this call: it has no N, so it predicts the same gain for every model trained the same number of steps.
 
 # %% [markdown]
-# **What to look for:** the x axis is training tokens (log scale), and every point is a separate run with a cosine
-# schedule set for exactly that many tokens; the y axis is its final validation loss; colour is N. Read the
-# *slope of each size's line*: a nearly flat line means more tokens no longer help that size (it is close to
-# converged at this budget), a steep one means it is still limited by its tokens and steps. Compare the dark (small)
-# and light (large) lines: if the large sizes are steeper, their losses at the ladder budget sit further above their
-# converged values than the small sizes' do, and that flattens the fixed-budget L(N) of section 4. Kaplan's Fig. 1
-# (right) plots only converged losses: the flat ends of lines like these. The table above gives each size's gain per
-# doubling in % (`gain_pct`) and the verdict (`converged`).
+# **What to look for:** the x axis is training tokens (log scale), the y axis the final validation loss at that
+# budget; colour is N. Read the *slope of each size's line*: a nearly flat line means more tokens no longer help
+# that size (it is close to converged), a steep one means it is still limited by its tokens. If the large sizes
+# are steeper at the ladder budget, their losses there sit further above their converged values than the small
+# sizes' do, and that flattens the fixed-budget L(N) of section 4. Kaplan's Fig. 1 (right) plots only converged
+# losses: the flat ends of lines like these. The table gives each size's gain per doubling in % (`gain_pct`) and
+# the verdict (`converged`).
 
 # %%
 long_final = an.final_table(study.ensure(study.grid("convergence")))
-budgets = cv.budget_table(rule.sweeps, final, long_final)
+budgets = cv.budget_table(final, long_final)
 conv = cv.convergence_by_budget(budgets)
 display(conv)
 conv_fits = cv.converged_fits(conv, n_boot, seed)
 print(cv.interpret_convergence(conv, conv_fits))
+hold = {k: cv.holdout(conv, without_1_layer=k == "without 1-layer") for k in ("without 1-layer", "with 1-layer")}
+for k, h in hold.items():
+    print(f"hold-out ({k}): " + (h["why"] if h["why"] else f"fitted on {h['sizes'] - 1} converged sizes, the law predicts {h['predicted']:.4f} for N = {h['N_held']:,.0f}, measured {h['measured']:.4f} ({h['err_pct']:+.2f}%)"))
 fig, ax = P.new_figure(figsize=(6.5, 4.2))
 d = P.learning_curves(ax, budgets.assign(run_id=budgets.N), x="tokens", y="L", hue="N", run="run_id", color_label="N (non-embedding)", marker="o")
-ax.set_xlabel("training tokens (each point its own run and schedule)"); ax.set_ylabel("final validation loss (nats/token)")
+ax.set_xlabel("training tokens (each point an annealed final loss)"); ax.set_ylabel("final validation loss (nats/token)")
 an.save(study, fig, budgets, "01_convergence")
 fig
 
@@ -203,11 +205,10 @@ if an.usable(fit_final):
 # the largest ladder size is an extrapolation and can miss by more, in the direction section 3 suggests.
 
 # %% [markdown]
-# Kaplan's converged L(N) can also be read off Eq. 1.5: L(N, D) = [(N_c/N)^(α_N/α_D) + D_c/D]^α_D fitted to runs that saw each token once with a schedule matched to their budget (the three budgets above and the IsoFLOP runs of notebook 06); its D → ∞ limit is (N_c/N)^α_N.
+# Kaplan's converged L(N) can also be read off Eq. 1.5: L(N, D) = [(N_c/N)^(α_N/α_D) + D_c/D]^α_D fitted to runs that saw each token once with a schedule matched to their budget (every final loss of section 3); its D → ∞ limit is (N_c/N)^α_N.
 
 # %%
-iso_final = an.final_table(study.ensure(study.grid("isoflop")))
-single = pd.concat([budgets.rename(columns={"L": "final_val_loss"}), iso_final], ignore_index=True)[["n_layer", "N", "tokens", "final_val_loss"]]
+single = budgets.rename(columns={"L": "final_val_loss"})[["n_layer", "N", "tokens", "final_val_loss"]]
 nd_single = cv.nd_limit_fit(single, n_boot, seed)
 nd_deep = cv.nd_limit_fit(single, n_boot, seed, without_1_layer=True)  # Kaplan leave 1-layer models out of L(N)
 for f in (nd_single, nd_deep):
@@ -219,13 +220,15 @@ if ref is not None:
     print(f"fitted loss at N = {n_ref:,.0f}: {ref.estimate[0]:.4f} [95% CI {ref.low[0]:.4f}, {ref.high[0]:.4f}] nats/token")
 
 # %%
+ladder_seeds_used = an.seeds_entered(points)  # the ladder budget's fits pool the seed replicates
 for t, f in sorted(fixed.items()):
     res.add_fit(f, "alpha", f"alpha_N at a fixed budget of {t:.3g} tokens", K["alpha_N"].value, "",
-                "a fixed-budget slope of final losses, not converged losses; " + ("every seed of the ladder" if t == ladder_tok else "one run per size (seed 0)"),
-                key=f"alpha_N.fixed_budget:{t}")
+                "a fixed-budget slope of final losses, not converged losses; " + ("every seed of the ladder" if t == ladder_tok else "one run per size"),
+                key=f"alpha_N.fixed_budget:{t}", seeds=ladder_seeds_used if t == ladder_tok else None)
 if ref is not None:
-    res.add(f"fitted loss at N = {n_ref:.3g} (ladder budget)", ref.estimate[0], (ref.low[0], ref.high[0]), None, "nats/token", "headline scale: inside the data")
-res.add_fit(fit_final, "X_c", "N_c (final loss)", K["N_c"].value, "parameters", "extrapolation to a loss of 1 nat; depends on the tokenizer")
+    res.add(f"fitted loss at N = {n_ref:.3g} (ladder budget)", ref.estimate[0], (ref.low[0], ref.high[0]), None, "nats/token", "headline scale: inside the data",
+            seeds=ladder_seeds_used)
+res.add_fit(fit_final, "X_c", "N_c (final loss)", K["N_c"].value, "parameters", "extrapolation to a loss of 1 nat; depends on the tokenizer", seeds=ladder_seeds_used)
 claim = cv.converged_claim(conv, conv_fits)
 if claim["ok"]:
     res.add_fit(claim["fit"], "alpha", "alpha_N (converged sizes, without 1-layer)", K["alpha_N"].value, "", f"{claim['converged_deep']} sizes gaining < 1% per doubling of tokens", key="alpha_N.converged")
@@ -233,6 +236,11 @@ else:
     res.add("alpha_N (converged sizes, without 1-layer)", None, None, K["alpha_N"].value, "", claim["reason"], key="alpha_N.converged", status="untestable", n_points=claim["converged_deep"])
     if conv_fits["without 1-layer"] is not None:
         res.add_fit(conv_fits["without 1-layer"], "alpha", "alpha_N (converged sizes, without 1-layer; too few for the claim)", K["alpha_N"].value, "", claim["reason"], key="alpha_N.converged_sizes")
+for k, h in hold.items():
+    if not h["why"]:
+        res.add(f"converged L(N) hold-out error at N = {h['N_held']:.3g} ({k})", h["err_pct"], None, None, "%",
+                f"fitted on the {h['sizes'] - 1} smaller converged sizes; predicted minus measured", key=f"alpha_N.converged.holdout.{k.replace(' ', '_')}",
+                n_points=h["sizes"] - 1)
 if conv_fits["with 1-layer"] is not None:
     res.add_fit(conv_fits["with 1-layer"], "alpha", "alpha_N (converged sizes, with 1-layer)", K["alpha_N"].value, "", "sizes gaining < 1% per doubling of tokens", key="alpha_N.converged.with_1_layer")
 for f, key, who in ((nd_single, "alpha_N.nd_limit", "all depths"), (nd_deep, "alpha_N.nd_limit.without_1_layer", "2+ layers, as Kaplan fit L(N)")):
@@ -241,7 +249,8 @@ for f, key, who in ((nd_single, "alpha_N.nd_limit", "all depths"), (nd_deep, "al
                     f"{len(f.points)} runs with matched schedules, resampled by size; an extrapolation through Eq. 1.5's form", key=key)
 res.add("sizes meeting the convergence criterion", int(conv.converged.sum()), None, None, "count", f"of {len(conv)}; gain per doubling of tokens < 1% of the loss")
 if spread.size:
-    res.add("seed-to-seed sd of the final loss (pooled)", seed_sd, None, None, "nats/token", f"{len(spread)} sizes x {int(spread.seeds.max())} seeds")
+    res.add("seed-to-seed sd of the final loss (pooled)", seed_sd, None, None, "nats/token", f"{len(spread)} sizes x {int(spread.seeds.max())} seeds",
+            seeds=ladder_seeds_used)
 res.add("N range", final.N.max() / final.N.min(), None, None, "ratio", f"{final.N.min():.3g} to {final.N.max():.3g} parameters")
 
 # %% [markdown]

@@ -107,7 +107,8 @@ print(f"pooled seed-to-seed sd: {noise_pct:.2f}% of the loss over {len(sspread)}
 table["distinguishable"] = sh.distinguishable(table, noise_pct)  # penalty > 2 seed sd of the difference
 display(table[["kind", "size", "n_layer", "d_model", "increase_pct", "distinguishable"]])
 if np.isfinite(noise_pct):
-    res.add("seed-to-seed sd of the loss (pooled over shapes)", noise_pct, None, None, "%", f"{len(sspread)} shapes x {int(sspread.seeds.max())} seeds")
+    res.add("seed-to-seed sd of the loss (pooled over shapes)", noise_pct, None, None, "%", f"{len(sspread)} shapes x {int(sspread.seeds.max())} seeds",
+            seeds=an.seeds_entered(reps.assign(shape=reps[key].astype(str).agg("/".join, axis=1)), by="shape"))
 
 # %% [markdown]
 # **Try it — another seed** (`quick`, trains: several minutes on 2 cores). The quick profile has no seed replicates,

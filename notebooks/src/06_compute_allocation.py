@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 from scalinglaws import fit as F, paper
-from scalinglaws.analysis import allocation as al, common as an, critical_batch as bs, plots as P
+from scalinglaws.analysis import allocation as al, common as an, convergence as cv, critical_batch as bs, final_losses as fl, plots as P
 from scalinglaws.runner import start_notebook
 
 # Checks the parameters above (a mistyped papermill -p name stops here, not after an hour of training), then
@@ -165,14 +165,16 @@ fit_B = an.try_fit(F.fit_bcrit_vs_loss, bc["target"], bc["B_crit"], n_boot=n_boo
 if fit_B is not None:
     display(fit_B.summary_frame())
     # independent points: the target losses (loss levels); span: decades of L they cover
-    b_design = {"n_points": int(bc.target.nunique()), "span": float(np.log10(bc.target.max() / bc.target.min()))}
+    b_design = {"n_points": int(bc.target.nunique()), "span": float(np.log10(bc.target.max() / bc.target.min())),
+                "seeds": an.seeds_entered(bs.sweep_runs(batch_runs), by="batch_size")}
     res.add_fit(fit_B, "alpha_B", "alpha_B", K["alpha_B"].value, "", f"B_crit(L) = B*/L^(1/alpha_B) over L = {bc.target.min():.3g} to {bc.target.max():.3g}"
                 + (f"; {int((bc.unreliable != '').sum())} of {len(bc)} targets' B_crit not bracketed by the batches tried" if (bc.unreliable != "").any() else ""), **b_design)
     res.add_fit(fit_B, "B_star", "B*", K["B_star"].value, "tokens", "extrapolation to a loss of 1 nat", **b_design)
 for r in bc.itertuples():  # a fit without an interval says why; a B_crit the batches tried do not bracket is unreliable
     b_tok = r.points["batch_tokens"]
     res.add(f"B_crit at L={r.target:.3f}", r.B_crit, (r.B_crit_low, r.B_crit_high), None, "tokens per step", r.note,
-            n_points=r.n_batches, span=float(np.log10(b_tok.max() / b_tok.min())), unreliable=r.unreliable)
+            n_points=r.n_batches, span=float(np.log10(b_tok.max() / b_tok.min())), unreliable=r.unreliable,
+            seeds=an.seeds_entered(bs.sweep_runs(batch_runs), by="batch_size"))
 # How warmup steps are counted: B_crit = E_min/S_min at each target with 0, 50, 100 of the warmup's steps subtracted
 # from every run's S (the hyperbola counts every step alike; warmup steps at a low LR are not alike).
 wsens = bs.warmup_sensitivity(batch_runs, h1, n_targets=4, subtracts=(0, batch_runs.warmup.max() // 2, batch_runs.warmup.max()))
@@ -298,48 +300,78 @@ res.add("B exponent alpha_C/alpha_B", b_B, None, K["B_opt_exponent"].value, "", 
 res.add("S exponent 1 - a - alpha_C/alpha_B", 1 - a_N - b_B, None, K["S_opt_exponent"].value, "", "derived")
 
 # %% [markdown]
-# ## 4. IsoFLOP profiles with matched schedules (Chinchilla Approach 2), under both countings
-# Each budget's runs share their compute exactly under the counting the budget was set in: C = 6ND (left) or C_full (right).
+# ## 4. Final losses at many budgets: IsoFLOP slices (Approach 2), their envelope (Approach 1), and L(N, D) (Approach 3)
+# Every size of the ladder has its final loss at budgets a factor 2 apart, each annealed (a WSD cooldown branched
+# from the size's constant-LR trunk). An IsoFLOP slice at budget C reads each size's final loss at D = C / (FLOPs
+# per token) between its two nearest budgets (log-log); the printed check says how far such an interpolation can be
+# off. Left: C = 6ND and non-embedding N; right: C_full and all parameters.
 
 # %% [markdown]
-# **What to look for:** one curve per compute budget: the final loss (y) against model size (x, log), each run
-# trained with its own schedule for exactly that budget, so a bigger model saw fewer tokens. Chinchilla's Fig. 3
-# (left) shows U-shaped valleys whose minimum moves to larger N as the budget grows; the slope of the minima against
-# C is the exponent a (the tables above give each budget's fitted N_opt). Look for a clear minimum *inside* each
-# curve (a curve whose lowest point is at its edge does not locate N_opt), for budgets whose curves lie below the
-# smaller budgets' (more compute, lower loss), and for how far the minimum moves from one budget to the next.
+# **What to look for:** one curve per compute budget: the final loss (y) against model size (x, log), a bigger
+# model seeing fewer tokens. Chinchilla's Fig. 3 (left) shows U-shaped valleys whose minimum moves to larger N as the
+# budget grows; the slope of the minima against C is the exponent a. Look for a minimum *inside* each curve (the
+# table's `bracketed` column: a curve whose lowest point is at its edge does not locate N_opt), for how many sizes
+# each slice holds (`sizes`), and for how far the minimum moves from one budget to the next.
 
 # %%
-iso_specs, isof_specs = study.grid("isoflop"), study.grid("isoflop_full")
-iso_final = an.final_for(iso_specs, study.ensure(iso_specs))
-isof_final = an.final_for(isof_specs, study.ensure(isof_specs)) if isof_specs else iso_final.iloc[:0]
-iso, a2fit = al.isoflop(iso_final, "kaplan", n_boot, seed)
-isof, a2full = al.isoflop(isof_final, "full", n_boot, seed)
-for f in (a2fit, a2full):
+fam_runs = study.ensure(study.grid("isoflop"))
+finals = fl.final_losses(fam_runs)
+seed_pts = pd.concat([an.final_table(ladder), an.final_table(study.ensure(study.grid("seeds")))], ignore_index=True)
+seed_pts = seed_pts[seed_pts["label"].astype(str).str.fullmatch(r"model_size|seed \d+")]  # the ladder sizes' replicates
+seed_sd = cv.pooled_sd(cv.seed_spread(seed_pts, ["n_layer", "d_model", "N"]))
+interp = fl.interpolation_error(finals)
+print(fl.describe_interpolation(interp, seed_sd))
+p_ = study.profile
+iso, a2fit = al.isoflop(fl.isoflop_slices(finals, "kaplan", p_.iso_budgets), "kaplan", n_boot, seed)
+isof, a2full = al.isoflop(fl.isoflop_slices(finals, "full", p_.iso_full_budgets), "full", n_boot, seed)
+for t, f, name in ((iso, a2fit, "C = 6ND"), (isof, a2full, "C_full")):
+    print(f"IsoFLOP slices, {name}:"); display(fl.slice_design(t))
     if f is not None:
         display(f.summary_frame()); display(f.tables.get("minima"))
 fig, axes = P.new_figure(1, 2, figsize=(11, 4.2))
 for ax, (t, ncol, title) in zip(axes, [(iso, "N", "C = 6ND, non-embedding N"), (isof, "N_total", "C_full, all parameters")]):
     for i, (C, g) in enumerate(t.groupby("budget")):
-        g = g.sort_values(ncol); ax.plot(g[ncol], g["final_val_loss"], "o-", color=f"C{i}", label=f"C = {C:.0e}")
+        g = g.sort_values(ncol); ax.plot(g[ncol], g["final_val_loss"], "o-", color=f"C{i % 10}", label=f"C = {C:.2g} FLOPs")
     ax.set_xlabel(f"N ({title.split(', ')[1]})"); ax.set_ylabel("final loss (nats/token)"); ax.set_title(title, fontsize="small")
     if len(t):
-        P.log_axes(ax); ax.legend(fontsize="small")
-an.save(study, fig, {"kaplan": iso[["budget", "N", "N_total", "tokens", "final_val_loss"]], "full": isof[["budget", "N", "N_total", "tokens", "final_val_loss"]] if len(isof) else isof}, "06_isoflop")
+        P.log_axes(ax); ax.legend(fontsize="x-small")
+cols = ["budget", "size", "N", "N_total", "tokens", "final_val_loss", "nearest_budget_ratio"]
+an.save(study, fig, {"kaplan": iso[cols], "full": isof[cols], "interpolation_check": interp}, "06_isoflop")
 fig
 
 # %% [markdown]
-# Approach 3 fits L = E + A/N^α + B/D^β. Its irreducible loss E is identified only when each N is seen at several D; here every single-epoch run with a schedule matched to its length enters: both IsoFLOP grids, the ladder, the long runs and each size's best LR-sweep run (up to 3 budgets per size).
+# **Approach 1** is the lower envelope of these final losses over sizes (at each C, the best final loss any size
+# reached at that compute), and N_opt(C) the size holding it: the same staircase fit as section 1, on annealed final
+# losses instead of learning curves read part-way through a schedule. Dashed: section 1's learning-curve frontier.
 
 # %%
-lad = an.final_table(ladder)
-sweep_best = rule.sweeps.dropna(subset=["final_val_loss"]).sort_values("final_val_loss").drop_duplicates(["n_layer", "d_model"])
-matched = pd.concat([iso, isof, lad, an.final_table(long_runs), sweep_best], ignore_index=True).drop_duplicates("run_id")
+a1 = {conv: al.frontier(fl.final_curves(finals), conv, h1, n_boot, seed) for conv in al.CONVENTIONS}
+fig, axes = P.new_figure(1, 2, figsize=(11, 4.2))
+for ax, conv in zip(axes, al.CONVENTIONS):
+    c, ncol = al.CONVENTIONS[conv]["C"], al.CONVENTIONS[conv]["N"]
+    P.learning_curves(ax, fl.final_curves(finals), x=c, y="val_loss", hue="N", run="run_id", color_label="N (non-embedding)", marker="o", lw=0.7)
+    ax.plot(a1[conv]["env"][c], a1[conv]["env"]["L"], "r-", lw=2, label="envelope of final losses (Approach 1)")
+    ax.plot(fr[conv]["env"][c], fr[conv]["env"]["L"], "k--", lw=1, label="learning-curve frontier (section 1)")
+    ax.set_xlabel({"C": "C = 6·N·D (FLOPs)", "C_full": "C_full incl. context + de-embedding (FLOPs)"}[c]); ax.set_ylabel("final validation loss (nats/token)")
+    ax.legend(fontsize="x-small")
+an.save(study, fig, {conv: a1[conv]["env"] for conv in al.CONVENTIONS}, "06_final_frontier")
+for conv, label in (("kaplan", "a (Approach 1, envelope of final losses, Kaplan counting)"), ("full", "a (Approach 1, envelope of final losses, full counting)")):
+    f = a1[conv]["fit_Nopt"]
+    if an.usable(f):
+        res.add_fit(f, "a", label, paper.CHINCHILLA["a_approach1"].value, "", "sizes holding the envelope of annealed final losses",
+                    key=f"a.approach1.{conv}_counting", n_points=int(a1[conv]["env"][a1[conv]["keep"]][al.CONVENTIONS[conv]["N"]].nunique()))
+fig
+
+# %% [markdown]
+# Approach 3 fits L = E + A/N^α + B/D^β. Its irreducible loss E is identified only when each N is seen at several D: here every size's annealed final losses at its 5–7 budgets.
+
+# %%
+matched = finals
 print(f"{len(matched)} runs over {matched.N.nunique()} sizes, {matched.groupby('N').tokens.nunique().median():.0f} budgets per size (median)")
 a3fit = F.chinchilla_approach3(matched["N"], matched["tokens"], matched["final_val_loss"], n_boot=n_boot, seed=seed)
 display(a3fit.summary_frame())
 if a2fit is not None:
-    res.add_fit(a2fit, "a", "a (Approach 2, IsoFLOP, C=6ND)", paper.CHINCHILLA["a_approach2"].value, "", "N_opt ∝ C^a, schedules matched")
+    res.add_fit(a2fit, "a", "a (Approach 2, IsoFLOP, C=6ND)", paper.CHINCHILLA["a_approach2"].value, "", "N_opt ∝ C^a on IsoFLOP slices of annealed final losses")
 if a2full is not None:
     res.add_fit(a2full, "a", "a (Approach 2, IsoFLOP, C_full)", paper.CHINCHILLA["a_approach2"].value, "", "all parameters, budgets in full FLOPs")
 # Whether E is identified is judged from its bootstrap interval; without intervals (n_boot = -1) a separate
@@ -351,41 +383,49 @@ print("Approach 3 " + ("is usable for claims here." if a3_ok else f"is unreliabl
 a3_units = {"E": "nats/token", "A": "nats/token x parameters^alpha", "B": "nats/token x tokens^beta"}
 for name in ["alpha", "beta", "E", "A", "B", "a"]:  # A and B too: `scalinglaws predict --laws cpu` reads them (and refuses an unreliable law)
     res.add_fit(a3fit, name, f"{name} (Approach 3)", paper.CHINCHILLA[name if name != "a" else "a_approach3"].value, a3_units.get(name, ""),
-                f"L = E + A/N^alpha + B/D^beta on {len(matched)} runs with matched schedules", unreliable="" if a3_ok else a3_why)
+                f"L = E + A/N^alpha + B/D^beta on {len(matched)} annealed final losses ({matched.N.nunique()} sizes)", unreliable="" if a3_ok else a3_why)
 
 # %% [markdown]
-# ## 5. Why Kaplan and Chinchilla disagree, one change at a time
-# The same question (how fast should N grow with compute?) answered five ways, from Kaplan's setting to Chinchilla's. Each row changes one thing.
+# ## 5. Why Kaplan and Chinchilla disagree, one change at a time (Porian et al. 2024)
+# The same ladder sizes, the same estimator (the sizes holding the lower envelope, fitted as N_opt ∝ C^a), and one
+# change per step: (a) Kaplan-style training read off learning curves; (b) the same runs counted in all parameters
+# and C_full; (c) a short warmup; (d) a schedule matched to each budget (annealed final losses); (e) the LR tuned per
+# size; (f) AdamW β2 = 0.99. Each change comes with a *paired* interval: the same sizes resampled in both steps.
 
 # %% [markdown]
-# **What to look for:** the five estimates of a in N_opt ∝ C^a from the table, one per analysis (x: its row number),
-# each with its 95% interval; the dashed lines are Kaplan's 0.73 and Chinchilla's ~0.5. Read it as a sequence of
-# single changes: 1→2 changes the training (Kaplan-style vs tuned), 2→3 and 4→5 the counting (non-embedding N and
-# 6ND vs all parameters and C_full), 2→4 and 3→5 the method (frontier vs IsoFLOP). Which change moves the point
-# most, and does the move exceed the error bars (the printed lines say whether each step is resolved)? A row with no
-# point was not measured at this profile.
+# **What to look for:** a against the step (x), under both countings (colours), each with its 95% interval; the
+# dashed lines are Kaplan's 0.73 and Chinchilla's ~0.5. The table's `delta` column is each step's change from the one
+# before with its paired interval: a step moves a only where that interval excludes 0. A step with no point was not
+# fitted (the printed lines say why).
 
 # %%
-kap_fr = al.frontier(kap_runs, "kaplan", h1, n_boot, seed)  # no runs at this profile: nothing fitted
-steps = pd.DataFrame([
-    al.exponent_row("1. Kaplan-style training, frontier, Kaplan counting", kap_fr["fit_Nopt"], "a", "warmup 25% of steps, cosine set for 4x the run, untuned LR rule"),
-    al.exponent_row("2. tuned training, frontier, Kaplan counting", fit_Nopt, "a", "LR tuned per size, cosine set for the run itself, warmup <= 5%"),
-    al.exponent_row("3. tuned training, frontier, full counting", fr["full"]["fit_Nopt"], "a", "all parameters, C_full"),
-    al.exponent_row("4. IsoFLOP with matched schedules, Kaplan counting", a2fit, "a", "Chinchilla Approach 2, C = 6ND"),
-    al.exponent_row("5. IsoFLOP with matched schedules, full counting", a2full, "a", "Chinchilla Approach 2, C_full"),
-])
-display(steps)
-print(al.interpret_ablation(steps, paired={2: shift}))
-fig, ax = P.new_figure(figsize=(7.5, 4))
-ok = steps[np.isfinite(steps.a)]
-ax.errorbar(ok.index + 1, ok["a"], yerr=[(ok["a"] - ok["a_low"]).fillna(0), (ok["a_high"] - ok["a"]).fillna(0)], fmt="o", color="k")
-ax.axhline(K["N_opt_exponent"].value, color="C0", ls="--", lw=1, label="Kaplan 0.73"); ax.axhline(paper.CHINCHILLA["a_approach2"].value, color="C3", ls="--", lw=1, label=f"Chinchilla {paper.CHINCHILLA['a_approach2'].value}")
-ax.set_xticks(range(1, len(steps) + 1)); ax.set_xlabel("analysis (see the table above)"); ax.set_ylabel("a in N_opt ∝ C^a"); ax.legend(fontsize="small")
-an.save(study, fig, steps[["analysis", "how", "a", "a_low", "a_high"]], "06_contrast")  # the design columns go to the records
+kap_runs_ab = study.ensure(study.grid("kaplan"))
+abl_specs = study.grid("ablation")
+abl_runs = study.ensure(abl_specs)
+label_of = {s.run_id: s.label for s in abl_specs}
+step_runs = {k: abl_runs[abl_runs.run_id.map(label_of).str.startswith(f"ablation {k}:")] for k in "cdf"}
+ladder_sizes = set(fl.size_key(pd.DataFrame(study.profile.ladder, columns=["n_layer", "d_model"])))
+curves = {"a": fl.as_size_curves(kap_runs_ab), "c": fl.as_size_curves(step_runs["c"]),
+          "d": fl.final_curves(fl.final_losses(step_runs["d"])),
+          "e": fl.final_curves(finals[finals["size"].isin(ladder_sizes) & finals["tokens"].isin(study.ablation_budgets())]),
+          "f": fl.final_curves(fl.final_losses(step_runs["f"]))}
+curves = {k: v for k, v in curves.items() if len(v)}
+steps, abl_fr = fl.ablation(curves, h1, n_boot, seed)
+display(steps[["step", "counting", "a", "a_low", "a_high", "n_points", "delta", "delta_low", "delta_high", "delta_n"]])
+print(fl.interpret_ablation_steps(steps))
+fig, ax = P.new_figure(figsize=(8, 4.2))
+fl.ablation_plot(ax, steps, K["N_opt_exponent"].value, paper.CHINCHILLA["a_approach2"].value)
+an.save(study, fig, steps.drop(columns=["delta_why", "why"]), "06_contrast")
 for r in steps.itertuples():
+    conv = "kaplan" if r.counting == al.CONVENTIONS["kaplan"]["describe"] else "full"
     if np.isfinite(r.a):
-        res.add(f"a: {r.analysis}", r.a, (r.a_low, r.a_high), None, "", r.how, n_points=int(r.n_points) if pd.notna(r.n_points) else None,
-                span=float(r.span) if pd.notna(r.span) else None, ci_method=r.ci_method if isinstance(r.ci_method, str) else None)
+        res.add(f"a: ablation step ({r.step}), {conv} counting", r.a, (r.a_low, r.a_high), None, "", r.change, key=f"a.ablation.{r.step}.{conv}",
+                n_points=int(r.n_points) if pd.notna(r.n_points) else None, span=float(r.span) if pd.notna(r.span) else None,
+                ci_method=r.ci_method if isinstance(r.ci_method, str) else None)
+    if np.isfinite(r.delta):
+        res.add(f"change of a at step ({r.step}), {conv} counting (paired)", r.delta, (r.delta_low, r.delta_high), None, "",
+                f"a after minus a before this change, on {r.delta_n} sizes in both", key=f"a.ablation.delta.{r.step}.{conv}",
+                n_points=int(r.delta_n) if pd.notna(r.delta_n) else None, ci_method="paired (see allocation.paired_shift)")
 fig
 
 # %% [markdown]
@@ -409,7 +449,7 @@ if a3_ok:
     cases = cases.assign(C=6 * cases.N * cases.D, L_pred=pi.estimate, L_low=pi.low, L_high=pi.high); display(cases)
 else:  # an unreliable law predicts nothing here, as `scalinglaws predict` refuses it
     print(f"Approach 3 neither predicts losses nor allocates compute (its columns below are empty): its {a3_why}.")
-budgets = np.array(sorted(set(iso["budget"])) + [max(iso["budget"]) * 10])
+budgets = np.array(sorted(set(iso["budget"])) + [max(iso["budget"]) * 10]) if len(iso) else np.array([])
 rows = []
 for C in budgets:
     nK = fit_Nopt.predict(np.array([C]))[0] if an.usable(fit_Nopt) else np.nan
@@ -465,11 +505,11 @@ print(bs.interpret_bcrit(fit_B, K["alpha_B"].value))
 print(bs.interpret_warmup_sensitivity(wsens[wsens.target == wsens.target.max()]) if len(wsens) else bs.interpret_warmup_sensitivity(wsens))
 print(bs.interpret_loss_or_size(los, shared))
 print(al.interpret_eq18(eq18, unreliable=s_unstable))
-print("How the allocation exponent moves from Kaplan's setting to Chinchilla's:")
-print(al.interpret_ablation(steps, paired={2: shift}))
+print("How the allocation exponent moves from Kaplan's setting to Chinchilla's, one change at a time:")
+print(fl.interpret_ablation_steps(steps))
 print(al.interpret_counting_shift(shift))
 print("Kaplan's 0.73 or Chinchilla's 0.49, record by record:")
-for key in ["a.frontier.kaplan_counting", "a.frontier.full_counting", "a.approach2.c_6nd", "a.approach2.c_full", "a.approach3"]:
+for key in ["a.frontier.kaplan_counting", "a.frontier.full_counting", "a.approach1.kaplan_counting", "a.approach1.full_counting", "a.approach2.c_6nd", "a.approach2.c_full", "a.approach3"]:
     if any(r["key"] == key for r in res.records):
         print("- " + al.kaplan_or_chinchilla(res.get(key)))
 print("Verdicts on the paper's claims (the README's claims table applies the same rule to the same records):")

@@ -91,29 +91,6 @@ def test_a_check_fit_is_needed_only_to_judge_an_e_without_interval():
     assert not allocation.needs_check_fit(None)
 
 
-def test_ablation_story_says_what_moved_and_what_was_not_resolved():
-    t = pd.DataFrame([{"analysis": "1", "how": "", "a": 0.8, "a_low": 0.7, "a_high": 0.9},
-                      {"analysis": "2", "how": "", "a": 0.75, "a_low": 0.6, "a_high": 0.85},
-                      {"analysis": "3", "how": "", "a": 0.45, "a_low": 0.40, "a_high": 0.50},
-                      {"analysis": "4", "how": "", "a": math.nan, "a_low": math.nan, "a_high": math.nan},
-                      {"analysis": "5", "how": "", "a": 0.5, "a_low": math.nan, "a_high": math.nan}])
-    lines = al.interpret_ablation(t).splitlines()
-    assert "nearer Kaplan" in lines[0] and "not resolved" in lines[1]
-    assert "down by 0.30" in lines[2] and "beyond the intervals" in lines[2] and "nearer Chinchilla" in lines[2]
-    assert lines[3].endswith("not fitted here.") and "judge" not in lines[4] and "step before" not in lines[4]
-
-
-
-
-def test_exponent_row_carries_the_fits_design():
-    fit = SimpleNamespace(params={"a": 0.77}, ci={"a": (0.58, 0.96)}, converged=True, n_points=4, span=1.51,
-                          ci_method="t interval (4 points)")
-    row = al.exponent_row("2", fit, "a", "")
-    assert (row["n_points"], row["span"], row["ci_method"]) == (4, 1.51, "t interval (4 points)")
-    none = al.exponent_row("1", None, "a", "")
-    assert math.isnan(none["a"]) and none["n_points"] is None and none["span"] is None
-
-
 def _frontiers(sizes, a_k, a_f, noise, seed=0):
     """Frontier envelopes under both countings for the same runs: size k holds C in a stair around its centre."""
     rng = np.random.default_rng(seed)
@@ -152,16 +129,6 @@ def test_counting_shift_is_the_difference_of_the_paired_slopes_with_a_paired_int
     k2, f2 = _frontiers([1e4, 3e4], 0.75, 0.55, noise=0.0)
     s2 = al.counting_shift(k2, f2, n_boot=0, seed=0)
     assert math.isnan(s2["value"]) and "not measured" in al.interpret_counting_shift(s2)
-
-
-def test_ablation_reads_a_paired_interval_where_it_has_one():
-    t = pd.DataFrame([{"analysis": "2", "how": "", "a": 0.77, "a_low": 0.58, "a_high": 0.96},
-                      {"analysis": "3", "how": "", "a": 0.56, "a_low": 0.29, "a_high": 0.83}])
-    assert "not resolved" in al.interpret_ablation(t).splitlines()[1]
-    line = al.interpret_ablation(t, paired={1: {"value": 0.21, "ci": (0.07, 0.33)}}).splitlines()[1]
-    assert "paired shift 0.21" in line and "(resolved)" in line
-    line = al.interpret_ablation(t, paired={1: {"value": 0.21, "ci": (-0.05, 0.33)}}).splitlines()[1]
-    assert "(not resolved)" in line
 
 
 def test_eq18_gives_kaplans_own_consistency():

@@ -8,23 +8,34 @@ from scalinglaws.analysis import convergence as cv
 
 
 def _budgets():
-    sweeps = pd.DataFrame({"n_layer": [2, 2, 3, 3], "d_model": [16, 16, 48, 48], "N": [6592, 6592, 84912, 84912],
-                           "tokens": [2e6] * 4, "peak_lr": [0.01, 0.02, 0.004, 0.008], "final_val_loss": [4.62, 4.60, 4.2, 4.1],
-                           "run_id": list("abcd")})
+    # the ladder budget and the families' branches (2M) and trunks (32M): one point per size and budget
     ladder = pd.DataFrame({"n_layer": [2, 3], "d_model": [16, 48], "N": [6592, 84912], "tokens": [8e6, 8e6],
                            "final_val_loss": [4.55, 3.8], "peak_lr": [0.014, 0.006]})
-    long = pd.DataFrame({"n_layer": [2], "d_model": [16], "N": [6592], "tokens": [32e6], "final_val_loss": [4.53], "peak_lr": [0.014]})
-    return cv.budget_table(sweeps, ladder, long)
+    family = pd.DataFrame({"n_layer": [2, 2, 2, 3, 3], "d_model": [16, 16, 16, 48, 48], "N": [6592] * 3 + [84912] * 2,
+                           "tokens": [2e6, 8e6, 32e6, 2e6, 8e6], "final_val_loss": [4.60, 4.55, 4.53, 4.1, 3.8],
+                           "peak_lr": [0.014] * 3 + [0.006] * 2})
+    return cv.budget_table(ladder, family)
 
 
 def test_convergence_is_the_gain_per_doubling_between_the_two_largest_budgets():
     b = _budgets()
-    assert len(b) == 5 and b[b.N == 6592].L.iloc[0] == 4.60  # the sweep's best LR is that budget's point
+    assert len(b) == 5 and b[b.N == 6592].L.iloc[0] == 4.60  # the ladder run and its family member count once
     conv = cv.convergence_by_budget(b).set_index("N")
     assert conv.loc[6592, "gain_per_doubling"] == pytest.approx(0.01) and bool(conv.loc[6592, "converged"])
     assert conv.loc[84912, "gain_pct"] == pytest.approx(100 * 0.15 / 3.8) and not conv.loc[84912, "converged"]
     text = cv.interpret_convergence(cv.convergence_by_budget(b), {"without 1-layer": None})
     assert text.startswith("1 of 2 sizes") and "Too few sizes converged" in text
+
+
+def test_holdout_predicts_the_largest_converged_size_from_the_others():
+    N = [1e3, 2e3, 4e3, 8e3, 16e3]
+    conv = pd.DataFrame({"n_layer": [2] * 5, "N": N, "L_at_max": [(1e6 / n) ** 0.1 for n in N], "converged": True})
+    h = cv.holdout(conv)
+    assert h["N_held"] == 16e3 and abs(h["err"]) < 1e-9  # an exact power law predicts its own next point
+    bent = conv.assign(L_at_max=conv["L_at_max"] + [0, 0, 0, 0, 0.05])
+    assert cv.holdout(bent)["err"] == pytest.approx(-0.05, abs=1e-9)  # measured above the law: under-predicted
+    few = cv.holdout(conv.iloc[:3])
+    assert math.isnan(few["err"]) and "3 converged size(s)" in few["why"]
 
 
 def test_converged_fits_leave_out_one_layer_models():

@@ -34,13 +34,14 @@ CONVENTIONS = {
 }
 
 
-def frontier(curves: pd.DataFrame, convention: str, max_loss: float, n_boot: int, seed: int) -> dict:
+def frontier(curves: pd.DataFrame, convention: str, max_loss: float, n_boot: int, seed: int, quiet: bool = False) -> dict:
     """The compute frontier of a ladder's learning curves under a convention, and its two fits: L(C) on the
     frontier rows to fit (F.frontier_fit_rows: attained, not the edge sizes, below max_loss; two sizes
     needed) and N_opt(C). Returns {"env", "keep", "fit_C", "fit_Nopt"} (fits None when not possible)."""
     n_col, c_col = CONVENTIONS[convention]["N"], CONVENTIONS[convention]["C"]
     if curves.empty:
-        print(f"no frontier ({convention} counting): no runs")
+        if not quiet:
+            print(f"no frontier ({convention} counting): no runs")
         return {"env": pd.DataFrame(columns=[c_col, "L", n_col, "run", "attained"]), "keep": np.zeros(0, bool),
                 "fit_C": None, "fit_Nopt": None}
     env = F.compute_frontier(curves, c_col=c_col, l_col="val_loss", n_col=n_col, run_col="run_id")
@@ -49,40 +50,25 @@ def frontier(curves: pd.DataFrame, convention: str, max_loss: float, n_boot: int
     rows = env[keep]
     fit_C = None
     if rows[n_col].nunique() >= 2:
-        fit_C = try_fit(F.fit_power_law, rows[c_col], rows["L"], groups=rows[n_col], n_boot=n_boot, seed=seed)
-    else:
+        fit_C = try_fit(F.fit_power_law, rows[c_col], rows["L"], groups=rows[n_col], n_boot=n_boot, seed=seed, quiet=quiet)
+    elif not quiet:
         print(f"not fitted (L(C), {convention} counting): {rows[n_col].nunique()} interior size(s) below the unigram loss")
     fit_N = try_fit(F.fit_frontier_n_opt, env, c_col=c_col, n_col=n_col, l_col="L", max_loss=max_loss,
-                    n_boot=n_boot, seed=seed)
+                    n_boot=n_boot, seed=seed, quiet=quiet)
     return {"env": env, "keep": keep, "fit_C": fit_C, "fit_Nopt": fit_N}
 
 
-def isoflop(final: pd.DataFrame, convention: str, n_boot: int, seed: int):
-    """Chinchilla Approach 2 on runs grouped by their budget label ("... C=<budget>"), with N under the
-    convention. The budget is exact within a group only for the convention the grid was built in
-    (isoflop: kaplan, isoflop-full: full). Returns (table, fit or None)."""
+def isoflop(slices: pd.DataFrame, convention: str, n_boot: int, seed: int):
+    """Chinchilla Approach 2 on IsoFLOP slices (final_losses.isoflop_slices: one row per size and budget C,
+    the budget in the convention's FLOPs), N under the same convention. Returns (slices, fit or None)."""
     n_col = CONVENTIONS[convention]["N"]
-    t = final.copy()
-    t["budget"] = t["label"].astype(str).str.extract(r"C=([\d.e+]+)")[0].astype(float)
-    t = t.dropna(subset=["budget"])
-    if t.empty:
-        print(f"not fitted (Approach 2, {convention} counting): no IsoFLOP runs at this profile")
-        return t, None
-    d = pd.DataFrame({"N": t[n_col].to_numpy(float), "C": t["budget"].to_numpy(float),
-                      "L": t["final_val_loss"].to_numpy(float)})
+    if slices.empty:
+        print(f"not fitted (Approach 2, {convention} counting): no IsoFLOP slice at this profile")
+        return slices, None
+    d = pd.DataFrame({"N": slices[n_col].to_numpy(float), "C": slices["budget"].to_numpy(float),
+                      "L": slices["final_val_loss"].to_numpy(float)})
     fit = try_fit(F.chinchilla_approach2, d, n_col="N", c_col="C", l_col="L", n_boot=n_boot, seed=seed)
-    return t, fit
-
-
-def exponent_row(step: str, fit, name: str, how: str) -> dict:
-    """One row of the ablation table: the allocation exponent a (N_opt ∝ C^a) of one analysis."""
-    ok = usable(fit)
-    lo, hi = fit.ci.get(name, (math.nan, math.nan)) if ok else (math.nan, math.nan)
-    return {"analysis": step, "how": how, "a": fit.params[name] if ok else math.nan, "a_low": lo, "a_high": hi,
-            # the fit's own account of its evidence (sizes on the frontier, budgets' minima) for the results record
-            "n_points": int(fit.n_points) if ok and getattr(fit, "n_points", None) else None,
-            "span": float(fit.span) if ok and np.isfinite(getattr(fit, "span", math.nan)) else None,
-            "ci_method": getattr(fit, "ci_method", None) if ok else None}
+    return slices, fit
 
 
 def stair_centres(env: pd.DataFrame, keep, convention: str) -> pd.DataFrame:
@@ -103,21 +89,27 @@ def _slope(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def counting_shift(fr_kaplan: dict, fr_full: dict, n_boot: int, seed: int, level: float = 0.95) -> dict:
-    """The shift of the frontier's allocation exponent between Kaplan's counting and the full count, a_kaplan -
-    a_full, on the SAME runs (the sizes on both fitted stretches), with a paired interval: both slopes move
-    together when the same sizes are resampled, so their difference is far better known than two unpaired
+    """a_kaplan - a_full on the same runs: paired_shift of the two countings' frontiers."""
+    return paired_shift(fr_kaplan, "kaplan", fr_full, "full", n_boot, seed, level)
+
+
+def paired_shift(fr_a: dict, conv_a: str, fr_b: dict, conv_b: str, n_boot: int, seed: int, level: float = 0.95) -> dict:
+    """a_a - a_b: the shift of the frontier's allocation exponent between two frontiers (two countings of the
+    same runs, or two ablation steps' runs of the same sizes), on the sizes both fitted stretches hold (paired by
+    the env's run: a run id, or a size key where each size is one curve), with a paired interval: both slopes
+    move together when the same sizes are resampled, so their difference is far better known than two unpaired
     intervals say. Fewer than 6 shared sizes: a paired t interval on n - 2 degrees of freedom (the variance of
     the difference of the two least-squares slopes, the covariance of the paired residuals included; the fit
     layer's rule: no percentile bootstrap over so few points); else a paired percentile bootstrap over sizes.
-    Returns {"value", "ci", "n_points", "span" (decades of C = 6ND), "ci_method", "why"} (NaN and why when
-    fewer than 3 sizes are shared)."""
-    a = stair_centres(fr_kaplan["env"], fr_kaplan["keep"], "kaplan")
-    b = stair_centres(fr_full["env"], fr_full["keep"], "full")
+    Returns {"value", "ci", "n_points", "span" (decades of C under conv_a), "ci_method", "why"} (NaN and why
+    when fewer than 3 sizes are shared)."""
+    a = stair_centres(fr_a["env"], fr_a["keep"], conv_a)
+    b = stair_centres(fr_b["env"], fr_b["keep"], conv_b)
     j = a.add_suffix("_k").join(b.add_suffix("_f"), how="inner")
     n = len(j)
     out = {"value": math.nan, "ci": (math.nan, math.nan), "n_points": n, "span": None, "ci_method": None, "why": ""}
     if n < 3:
-        out["why"] = f"{n} size(s) on both countings' fitted stretches: a paired shift needs 3"
+        out["why"] = f"{n} size(s) on both fitted stretches: a paired shift needs 3"
         return out
     xk, yk = j["lc_k"].to_numpy(float), np.log(j["N_k"].to_numpy(float))
     xf, yf = j["lc_f"].to_numpy(float), np.log(j["N_f"].to_numpy(float))
@@ -170,45 +162,6 @@ def interpret_counting_shift(shift: dict) -> str:
     if lo <= 0 <= hi:
         return head + ", which includes 0: the counting shift is not resolved."
     return head + ", which excludes 0: the counting alone moves a, resolved by the paired interval."
-
-
-def interpret_ablation(table: pd.DataFrame, kaplan_paper: float = 0.73, chinchilla_paper: float = 0.50,
-                       paired: dict | None = None) -> str:
-    """Step by step, how each change moves a, true in every branch: a step whose exponent or whose
-    predecessor's is missing says so; a move counts when the two intervals do not overlap, or, for a step with
-    a paired interval of its shift (``paired``: row position -> counting_shift() of predecessor minus it, on
-    the same runs), when that paired interval excludes 0."""
-    lines = []
-    prev = None
-    paired = paired or {}
-    for pos, r in enumerate(table.itertuples()):
-        if not np.isfinite(r.a):
-            lines.append(f"- {r.analysis}: not fitted here.")
-            prev = None
-            continue
-        ci = f" [95% CI {r.a_low:.2f}, {r.a_high:.2f}]" if np.isfinite(r.a_low) and np.isfinite(r.a_high) else " (no interval)"
-        nearer = "Kaplan's 0.73" if abs(r.a - kaplan_paper) < abs(r.a - chinchilla_paper) else "Chinchilla's ~0.5"
-        line = f"- {r.analysis}: a = {r.a:.2f}{ci}, nearer {nearer}"
-        if prev is not None:
-            overlap = (np.isfinite([prev.a_low, prev.a_high, r.a_low, r.a_high]).all()
-                       and max(prev.a_low, r.a_low) <= min(prev.a_high, r.a_high))
-            no_ci = not np.isfinite([prev.a_low, prev.a_high, r.a_low, r.a_high]).all()
-            move = "up" if r.a > prev.a else "down"
-            sh = paired.get(pos)
-            if sh is not None and np.isfinite(sh["value"]) and np.all(np.isfinite(sh["ci"])):
-                lo, hi = sh["ci"]
-                resolved = "not resolved" if lo <= 0 <= hi else "resolved"
-                line += (f"; {move} by {abs(r.a - prev.a):.2f} from the step before, paired shift {sh['value']:.2f} "
-                         f"[95% CI {lo:.2f}, {hi:.2f}] on the same sizes ({resolved})")
-            elif no_ci:
-                line += f"; {move} from the step before by {abs(r.a - prev.a):.2f}, without intervals to judge it"
-            elif overlap:
-                line += f"; {move} by {abs(r.a - prev.a):.2f} from the step before, within the intervals (not resolved)"
-            else:
-                line += f"; {move} by {abs(r.a - prev.a):.2f} from the step before, beyond the intervals"
-        lines.append(line + ".")
-        prev = r
-    return "\n".join(lines)
 
 
 DATA_STATS_FILE = "data_stats.json"

@@ -7,6 +7,7 @@ assembled from those numbers (`interpret_*`), never typed in ahead of them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import warnings
@@ -48,8 +49,13 @@ class Results:
     notebook: str  # "01"
     out_dir: Path
     records: list = field(default_factory=list)
+    # what a record's ``seeds`` says when it does not say otherwise: the study's one seed (start_notebook sets
+    # "single seed (0)"); a record that pools replicates passes seeds=seeds_entered(...) itself
+    default_seeds: int | str | None = None
 
     def _append(self, rec: Record) -> dict:
+        if rec.seeds is None and self.default_seeds is not None:
+            rec = dataclasses.replace(rec, seeds=self.default_seeds)
         d = {k: _clean(v) for k, v in rec.to_json().items()}
         if any(r["key"] == d["key"] for r in self.records):
             raise ScalingLawsError(f"results of notebook {self.notebook}: two records with key {d['key']!r}")
@@ -99,13 +105,26 @@ class Results:
         return path
 
 
-def try_fit(fn, *args, **kw):
-    """Run a fit; return None (and say why) when the data cannot support it (e.g. too few sizes on
-    the frontier, no interior IsoFLOP minimum), so a notebook reports that instead of crashing."""
+def seeds_entered(runs: pd.DataFrame, by: str = "N") -> str:
+    """What a record's seeds were: "single seed (s)" when every `by` group has one seed, else how many seeds
+    entered at how many of the groups (e.g. "seeds 0, 1, 2 at 3 of 7 sizes; seed 0 at the others")."""
+    per = runs.groupby(by)["seed"].nunique()
+    seeds = sorted(int(x) for x in runs["seed"].unique())
+    if per.max() <= 1:
+        return f"single seed ({', '.join(map(str, seeds))})"
+    many = int((per > 1).sum())
+    rest = "" if many == len(per) else f"; seed {min(seeds)} at the others"
+    return f"seeds {', '.join(map(str, seeds))} at {many} of {len(per)} {'sizes' if by == 'N' else by + ' values'}{rest}"
+
+
+def try_fit(fn, *args, quiet: bool = False, **kw):
+    """Run a fit; return None (and say why, unless quiet) when the data cannot support it (e.g. too few sizes
+    on the frontier, no interior IsoFLOP minimum), so a notebook reports that instead of crashing."""
     try:
         return fn(*args, **kw)
     except ScalingLawsError as e:
-        print(f"not fitted ({getattr(fn, '__name__', fn)}): {e}")
+        if not quiet:
+            print(f"not fitted ({getattr(fn, '__name__', fn)}): {e}")
         return None
 
 

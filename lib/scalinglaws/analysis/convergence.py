@@ -1,13 +1,11 @@
-"""How converged each model size is, measured from runs at several matched budgets (notebook 01).
+"""How converged each model size is, measured from its final losses at several budgets (notebook 01).
 
 Kaplan's L(N) is the loss of a model trained to convergence (Sec. 3.1). Eq. 1.6's step term has no N, so
 its "gain if the steps were doubled" is the same for every model trained the same number of steps and
-cannot tell sizes apart. Here convergence is measured directly: each size is trained at 2-3 budgets, every
-budget with its own full cosine schedule (a matched schedule, not a checkpoint of a longer run), and the
-loss gained per doubling of tokens between the two largest budgets is compared with the loss itself.
-
-Budgets of a ladder size: its LR sweep (Profile.sweep_frac of the ladder budget; the best swept LR,
-so that point is tuned at its own budget), the ladder run, and the long run where trained (Profile.long_ladder).
+cannot tell sizes apart. Here convergence is measured directly: each size's final loss at budgets a factor
+2 apart, every one annealed (a WSD cooldown branch of the size's constant-LR trunk, study.plan, not a
+checkpoint of a longer run), and the loss gained per doubling of tokens between the two largest budgets is
+compared with the loss itself. The small sizes' trunks run on to Profile.long_tokens, so they can get there.
 """
 
 from __future__ import annotations
@@ -27,27 +25,18 @@ from scalinglaws.records import MIN_POINTS
 CONVERGED_GAIN = 0.01
 
 
-def budget_table(sweeps: pd.DataFrame, ladder_final: pd.DataFrame, long_final: pd.DataFrame) -> pd.DataFrame:
-    """One row per (size, budget): n_layer, d_model, N, tokens, L (final validation loss), source.
+def budget_table(ladder_final: pd.DataFrame, family_final: pd.DataFrame) -> pd.DataFrame:
+    """One row per (size, budget): n_layer, d_model, N, tokens, L (final validation loss), peak_lr, source.
 
-    sweeps: LRRule.sweeps (every sweep run's final loss, with n_layer, d_model, N, run_id); the best LR
-    of each size's sweep gives that size's point at the sweep budget. ladder_final / long_final:
-    analysis.final_table of the ladder and long runs (seed 0)."""
+    ladder_final / family_final: analysis.final_table of the ladder runs and of every size's final-loss family
+    (Study.grid("convergence"): its trunk and cooldown branches), seed 0; a run in both counts once."""
     rows = []
-    if not sweeps.empty:
-        ok = sweeps.dropna(subset=["final_val_loss"])
-        for (l, d), g in ok.groupby(["n_layer", "d_model"]):
-            best = g.loc[g["final_val_loss"].idxmin()]
-            rows.append({"n_layer": l, "d_model": d, "N": best["N"], "tokens": best["tokens"],
-                         "L": best["final_val_loss"], "peak_lr": best["peak_lr"], "source": "LR sweep (best LR)"})
-    for f, src in ((ladder_final, "ladder run"), (long_final, "long run")):
+    for f, src in ((ladder_final, "ladder budget"), (family_final, "cooldown branch or trunk")):
         for r in f.itertuples():
             rows.append({"n_layer": r.n_layer, "d_model": r.d_model, "N": r.N, "tokens": r.tokens,
                          "L": r.final_val_loss, "peak_lr": r.peak_lr, "source": src})
     t = pd.DataFrame(rows, columns=["n_layer", "d_model", "N", "tokens", "L", "peak_lr", "source"])
-    # One point per (size, budget): where a sweep ran at the ladder's own budget (quick reads cpu's sweeps at
-    # its ladder budget), the ladder run is the point.
-    t = t.drop_duplicates(["n_layer", "d_model", "tokens"], keep="last")
+    t = t.drop_duplicates(["n_layer", "d_model", "tokens"], keep="first")
     return t.sort_values(["N", "tokens"]).reset_index(drop=True)
 
 
@@ -85,6 +74,24 @@ def converged_fits(conv: pd.DataFrame, n_boot: int, seed: int) -> dict:
             out[key] = None
             continue
         out[key] = F.fit_power_law(pts["N"], pts["L_at_max"], n_boot=n_boot, seed=seed)
+    return out
+
+
+def holdout(conv: pd.DataFrame, without_1_layer: bool = True) -> dict:
+    """Fit the converged L(N) on all converged sizes but the largest and predict the largest: the error of
+    that prediction (nats, and % of the measured loss) is the law's out-of-sample check. Needs 3 sizes to fit,
+    so 4 converged sizes; else {"why"}."""
+    pts = conv[conv["converged"] & ((conv["n_layer"] > 1) if without_1_layer else True)].sort_values("N")
+    out = {"sizes": int(len(pts)), "why": "", "N_held": math.nan, "measured": math.nan, "predicted": math.nan,
+           "err": math.nan, "err_pct": math.nan}
+    if len(pts) < 4:
+        out["why"] = (f"{len(pts)} converged size(s){' with 2+ layers' if without_1_layer else ''}: a hold-out needs "
+                      "3 to fit and 1 to predict")
+        return out
+    fit = F.fit_power_law(pts["N"].iloc[:-1], pts["L_at_max"].iloc[:-1], n_boot=0, seed=0)
+    n, meas = float(pts["N"].iloc[-1]), float(pts["L_at_max"].iloc[-1])
+    pred = float(fit.predict(np.array([n]))[0])
+    out.update(N_held=n, measured=meas, predicted=pred, err=pred - meas, err_pct=100 * (pred - meas) / meas)
     return out
 
 
