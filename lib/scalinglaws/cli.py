@@ -9,6 +9,7 @@
     scalinglaws study --profile gpu --device cuda --train-only # train every run first (GPU: many at once)
     scalinglaws study --profile cpu --executor slurm           # the runs as Slurm job arrays (docs/slurm.md)
     scalinglaws estimate --profile cpu                         # how long a cold study takes on this machine
+    scalinglaws estimate --profile gpu --throughput benchmarks/results/speed_gpu.json   # on paper, on that GPU
     scalinglaws report --profile cpu                           # the results table (markdown) from NN_results.json
     scalinglaws predict --compute 1e21                         # compute-optimal N, D, loss: Kaplan beside Chinchilla
     scalinglaws predict --params 1e9 --tokens 2e10             # loss of a model, and whether it overfits
@@ -215,8 +216,20 @@ def _output_folder(flag: str, path: str) -> None:
 
 
 def _cmd_estimate(a) -> int:
-    from scalinglaws.study.estimate import estimate
+    from scalinglaws.study.estimate import estimate, estimate_from_throughput
 
+    if a.throughput:  # on paper, for the device the benchmark ran on: nothing is timed here
+        if not Path(a.throughput).is_file():
+            raise ScalingLawsError(f"--throughput {a.throughput}: no such file; give a bench_speed.py result such as "
+                                   "benchmarks/results/speed_gpu.json")
+        if a.csv:
+            _output_file("--csv", a.csv)
+        e = estimate_from_throughput(a.profile, a.throughput, runs_dir=a.runs_dir)
+        print(e.summary())
+        if a.csv:
+            _write_text("--csv", Path(a.csv), e.runs.to_csv(index=False))
+            print(f"wrote {a.csv} (one row per run)")
+        return 0
     if a.workers < 1:
         raise ScalingLawsError(f"--workers {a.workers}: use a whole number >= 1 (training processes timed at once)")
     if a.csv:
@@ -364,6 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
     pe.add_argument("--runs-dir", default=None, help="run store; runs/<profile> when left out (decides lr_from)")
     pe.add_argument("--csv", default=None, metavar="FILE", help="also write the per-run estimate to FILE")
     pe.add_argument("--quiet", action="store_true", help="no line per timed shape")
+    pe.add_argument("--throughput", default=None, metavar="FILE",
+                    help="cost the profile on another device from its measured throughput (a bench_speed.py JSON, e.g. "
+                         "benchmarks/results/speed_gpu.json) instead of timing shapes here")
     pe.set_defaults(fn=_cmd_estimate)
 
     pq = sub.add_parser("report", help="print the results table of a profile as markdown")

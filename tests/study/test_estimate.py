@@ -20,13 +20,18 @@ def test_planned_runs_cover_the_study(tmp_path, monkeypatch):
         [{"n_layer": l, "d_model": d, "N": 0, "best_lr": 3e-3, "at_edge": False} for l, d in self.profile.lstm_ladder]))
     st = Study("smoke", runs_dir=tmp_path / "runs", figures_dir=tmp_path / "fig", log="none")
     st._rule = LRRule(0.02, -0.5, "test rule")  # no sweeps trained: LRs do not change a run's cost
-    study = {(cost_key(s), s.steps) for g in GRIDS for s in st.grid(g)}
+    specs = [s for g in GRIDS for s in st.grid(g)]
+    ids = {s.run_id for s in specs}
+    # a cooldown branch whose trunk is planned costs its steps after the branch point (trained from the trunk's checkpoint)
+    study = {(cost_key(s), s.steps - (s.branch_step if s.branch_from in ids else 0)) for s in specs}
     grids = plan[plan.grid != "lr-sweep"]
     assert set(zip(grids.key, grids.steps)) == study
+    assert grids["branch"].sum() == sum(1 for s in {s.run_id: s for s in specs}.values() if s.branch_from in ids) > 0
     assert plan.run_id.is_unique
     # extra eval sets are costed on the grid that asks for them, and nowhere else
     assert set(plan.loc[plan.extra_sets > 0, "grid"]) == {"generalization"}
-    assert (plan.evals >= 2).all() and (plan.steps > 0).all()
+    # every run ends with an eval (a branch with few evals after its branch point still has its last one)
+    assert (plan.evals >= 1).all() and (plan.loc[~plan.branch, "evals"] >= 2).all() and (plan.steps > 0).all()
 
 
 def test_tuned_profile_plans_its_sweeps(tmp_path, monkeypatch):
@@ -96,3 +101,27 @@ def test_estimate_command(tmp_path, capsys, small_tokens):
     assert text.startswith(f"smoke: {len(rows)} runs") and "min of training on 1 worker(s)" in text
     assert (rows.seconds > 0).all() and set(rows.grid) >= {"model_size", "lr-sweep", "generalization"}
     assert len(rows) == len(planned_runs("smoke", runs_dir=tmp_path / "runs"))
+
+
+def test_paper_estimate_costs_each_run_at_the_measured_throughput_of_its_size(tmp_path, monkeypatch):
+    """On paper for another device: seconds = trained tokens / throughput at N (log-interpolated between the
+    measured sizes, flat beyond them); several processes sharing the device divide by the measured gains."""
+    from scalinglaws.study.estimate import estimate_from_throughput
+
+    speed = {"machine": {"gpu": "Test GPU"}, "throughput": [{"N": 1e3, "ours": 1e5}, {"N": 1e5, "ours": 1e7}],
+             "layout": [{"ratio": 2.0}, {"ratio": 4.0}]}
+    f = tmp_path / "speed.json"
+    f.write_text(json.dumps(speed))
+    e = estimate_from_throughput("smoke", f, runs_dir=tmp_path / "runs")
+    r = e.runs
+    # smoke's sizes (N of a few thousand) sit between the two points: throughput = 1e5 * (N / 1e3) on this line
+    inside = r[(r.N > 1e3) & (r.N < 1e5)]
+    assert len(inside) and ((inside.tokens_per_s / (1e5 * inside.N / 1e3)).sub(1).abs() < 1e-9).all()
+    assert e.one_process_s == pytest.approx((r.tokens_trained / r.tokens_per_s).sum())
+    assert e.shared_s == pytest.approx((e.one_process_s / 4, e.one_process_s / 2))
+    assert "Test GPU" in e.summary() and "on paper" in e.summary()
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    from scalinglaws import ScalingLawsError
+    with pytest.raises(ScalingLawsError, match="not a speed benchmark result"):
+        estimate_from_throughput("smoke", bad)

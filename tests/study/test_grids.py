@@ -18,10 +18,49 @@ def test_grids_follow_the_measurement_design():
     assert lrs[64] / lrs[16] == pytest.approx(2.0, rel=0.01)  # √(64/16)
     kap = st.grid("kaplan")
     assert all(s.warmup == int(0.25 * s.steps) and s.schedule_tokens == 4 * s.tokens for s in kap)
+    assert {s.tokens for s in kap} == {st.profile.kaplan_tokens}
     aspect = [s.run_id for s in st.grid("shape") if "aspect=" in s.label]
     assert len(aspect) == len(set(aspect))  # aspects that round to one shape are trained and shown once
     for s in st.grid("dataset_size") + st.grid("overfitting"):
         assert s.dropout == 0.1 and s.data_sampling == "chunks" and s.patience > 0
+
+
+def test_final_losses_come_from_one_trunk_per_size_with_cooldown_branches():
+    """Every budget of a ladder size is a member of that size's family: one WSD trunk at its largest budget,
+    branches that name it; the ladder budget of a long size is a branch; the ablation's steps change one
+    thing each."""
+    from scalinglaws.study.plan import LRRule, Study
+    from scalinglaws.training.branches import check_branch_of
+
+    st = Study("cpu", log="none")
+    st._rule = LRRule(0.02, -0.5, "test rule")
+    st.train_tokens = lambda: 42_000_000
+    p = st.profile
+    fams = {}
+    for s in st.grid("convergence"):
+        fams.setdefault((s.n_layer, s.d_model), []).append(s)
+    for size, members in fams.items():
+        trunk = max(members, key=lambda s: s.tokens)
+        assert not trunk.branch_from and trunk.schedule == "wsd" and trunk.warmup_steps == p.final_warmup
+        for b in members:
+            if b is not trunk:
+                check_branch_of(trunk, b)  # raises unless b trains what a from-scratch WSD run of its budget trains
+        budgets = sorted(s.tokens for s in members)
+        assert all(b2 / b1 <= 2.0 + 1e-9 for b1, b2 in zip(budgets, budgets[1:]))  # a factor 2 apart at most
+        assert (trunk.tokens == p.long_tokens) == (size in p.long_ladder)
+    ladder = {(s.n_layer, s.d_model): s for s in st.grid("model_size")}
+    assert all(bool(ladder[sz].branch_from) == (sz in p.long_ladder) for sz in p.ladder)
+    assert {s.run_id for s in st.grid("isoflop")} == {s.run_id for s in st.grid("convergence")}  # slices read the families
+    abl = st.grid("ablation")
+    c = [s for s in abl if s.label.startswith("ablation c")]
+    kap = {(s.n_layer, s.d_model): s for s in st.grid("kaplan")}
+    for s in c:  # (c) differs from (a) in its warmup only (and does not record the noise scale)
+        k = kap[(s.n_layer, s.d_model)]
+        assert s.replace(warmup_steps=k.warmup_steps, noise_scale=True).run_id == k.run_id
+    d = [s for s in abl if s.label.startswith("ablation d")]
+    f = [s for s in abl if s.label.startswith("ablation f")]
+    assert {s.beta2 for s in f} == {0.99} and {s.beta2 for s in d} == {0.95}
+    assert sorted({s.tokens for s in d}) == st.ablation_budgets() == sorted({s.tokens for s in f})
 
 
 @pytest.mark.parametrize("profile", ["smoke", "quick", "cpu", "gpu"])

@@ -23,6 +23,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from scalinglaws.training.schedule import eval_steps
@@ -213,3 +214,61 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+# ------------------------------------------------------------------------------- on paper, for another device
+@dataclass
+class PaperEstimate:
+    """A profile's training time on a device this machine is not, from throughput measured there."""
+
+    profile: str
+    device: str  # the device the throughput was measured on (as its file says)
+    runs: pd.DataFrame  # one row per run: grid, N, tokens trained, seconds on one process
+    one_process_s: float  # every run one after another in one process
+    shared_s: tuple  # (low, high): the same with the device shared by several processes, at the measured gains
+    source: str
+
+    def summary(self) -> str:
+        lo, hi = self.shared_s
+        lines = [f"{self.profile} on {self.device} (on paper, from {self.source}): {len(self.runs)} runs, "
+                 f"{self.runs['tokens_trained'].sum():.3g} tokens trained, {self.one_process_s / 3600:.1f} h in one "
+                 f"process; {lo / 3600:.1f}-{hi / 3600:.1f} h with several processes sharing the device (the gains "
+                 "measured there); the LR sweeps' extensions, evaluations and start-up come on top"]
+        g = self.runs.groupby("grid", sort=False)["seconds"].agg(["size", "sum"]).sort_values("sum", ascending=False)
+        lines += [f"  {grid:16s} {int(r['size']):4d} runs {r['sum'] / 60:8.1f} min" for grid, r in g.iterrows()]
+        return "\n".join(lines)
+
+
+def estimate_from_throughput(profile: str, speed_file, *, runs_dir=None) -> PaperEstimate:
+    """Training time of `profile` on the device a speed benchmark was run on (benchmarks/bench_speed.py's JSON:
+    "throughput" = tokens/s of our loop at a few model sizes, one process; "layout" = the gain of several
+    processes sharing the device). A run's time is its trained tokens (a cooldown branch's from its branch
+    point) over the throughput at its N, interpolated in log N between the measured sizes and held flat
+    beyond them. An upper bound where the measurement's tokens per step were smaller than the profile's
+    (a launch-bound step does not get slower with more tokens)."""
+    import json
+    from pathlib import Path
+
+    from scalinglaws import ScalingLawsError
+
+    path = Path(speed_file)
+    try:
+        speed = json.loads(path.read_text())
+        tput = sorted((float(t["N"]), float(t["ours"])) for t in speed["throughput"])
+        gains = [float(x["ratio"]) for x in speed.get("layout", [])] or [1.0]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ScalingLawsError(f"{speed_file}: not a speed benchmark result ({e}); give benchmarks/results/speed_gpu.json "
+                               "or another bench_speed.py output") from None
+    if not tput:
+        raise ScalingLawsError(f"{speed_file}: no throughput measured in it; run benchmarks/bench_speed.py on the device")
+    runs = planned_runs(profile, runs_dir=runs_dir)
+    runs["tokens_trained"] = [steps * spec.tokens_per_step for steps, spec in zip(runs["steps"], runs["spec"])]
+    logN = np.log([n for n, _ in tput])
+    logT = np.log([t for _, t in tput])
+    runs["tokens_per_s"] = np.exp(np.interp(np.log(runs["N"].clip(lower=1)), logN, logT))
+    runs["seconds"] = runs["tokens_trained"] / runs["tokens_per_s"]
+    one = float(runs["seconds"].sum())
+    machine = speed.get("machine", {})
+    return PaperEstimate(profile, str(machine.get("gpu") or machine.get("device") or "the measured device"),
+                         runs.drop(columns=["spec", "key"]), one, (one / max(gains), one / min(gains)), path.name)
+

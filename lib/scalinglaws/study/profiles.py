@@ -245,7 +245,7 @@ PROFILES: dict[str, Profile] = {
         name="gpu", n_ctx=128, batch_size=128, precision="bf16", eval_tokens=131_072,
         sweep_frac=0.25, sweep_factors=(0.5, 1.0, 2.0),
         ladder=((1, 32), (2, 64), (3, 128), (4, 192), (5, 256), (6, 320), (8, 384)), ladder_tokens=20_000_000,
-        ladder_budgets=(1_250_000, 2_500_000, 5_000_000, 10_000_000), kaplan_tokens=10_000_000,
+        ladder_budgets=(5_000_000, 10_000_000), kaplan_tokens=10_000_000,  # >= 300 steps of 16,384 tokens
         depths=((1, (32, 128, 256)), (2, (64, 128, 256)), (3, (128,)), (6, (128, 256)), (8, (384,))),
         depth_tokens=20_000_000,
         data_model=(4, 192), data_sizes=(1e5, 3e5, 1e6, 3e6, 1e7), data_max_tokens=20_000_000,
