@@ -18,7 +18,8 @@
 # adjusts S to S_min), again starting after 2× and 4× each run's warmup, and on each run's curve alone: how far
 # α_S moves with these choices says how much one number can be trusted. Raw steps are not Kaplan's S_min, so this
 # α_S cannot reproduce or contradict his 0.76. (4) We fit Eq. 1.6 to the first half of every curve only and compare its prediction of each
-# final loss with the loss reached.
+# curve's end with the loss reached. Sections 2-4 read each curve up to the start of its cooldown (the ladder runs
+# hold the peak LR until their last 20% of steps): the loss against steps, without annealing.
 #
 # **How to read this notebook.** Before every figure a *What to look for* cell says which axis, slope or points
 # matter and what the paper's version looks like; the interpretations (at the end) are printed by the code from the
@@ -73,6 +74,11 @@ d1 = P.learning_curves(a1, runs, x="tokens", y="val_loss", hue="N", color_label=
 d2 = P.learning_curves(a2, runs, x="step", y="val_loss", hue="N", color_label="N (non-embedding)")
 a1.set_xlabel("tokens processed"); a2.set_xlabel("optimizer steps")
 an.save(study, fig, {"vs_tokens": d1, "vs_steps": d2}, "05_learning_curves")
+# From here on each curve ends where its cooldown starts (the last 20% of a WSD run, the steep drop at the right
+# of each curve above): the law of this notebook is the loss against steps at the peak LR; the cooldown's extra
+# drop is annealing (notebook 06 measures what it buys), and fitted as steps it would steepen alpha_S.
+runs = se.before_cooldown(runs)
+final = an.final_table(runs)
 fig
 
 # %% [markdown]
@@ -157,7 +163,7 @@ else:
 # ## 4. When to stop: predict the end of each run from its first half
 
 # %% [markdown]
-# **What to look for:** one point per run: x is the final loss it reached, y the final loss Eq. 1.6 predicted from
+# **What to look for:** one point per run: x is the loss it reached at the end of its constant-LR phase, y the loss Eq. 1.6 predicted from
 # the first half of every curve, the bars the 95% interval of the prediction. Points on the dashed diagonal are
 # perfect predictions; above it the law was too pessimistic, below it too optimistic. The largest models are on the
 # left (lowest losses) and the smallest on the right: if the points tilt away from the diagonal, the error depends on
@@ -170,7 +176,7 @@ display(pred)
 fig, ax = P.new_figure(figsize=(5.5, 4))
 ax.errorbar(pred["actual"], pred["predicted"], yerr=[pred["predicted"] - pred["pred_low"], pred["pred_high"] - pred["predicted"]], fmt="o")
 lim = [pred[["actual", "pred_low"]].min().min() * 0.98, pred[["actual", "pred_high"]].max().max() * 1.02]
-ax.plot(lim, lim, "k--", lw=0.8); ax.set_xlabel("final loss reached"); ax.set_ylabel("predicted from the first half")
+ax.plot(lim, lim, "k--", lw=0.8); ax.set_xlabel("loss reached before the cooldown (nats/token)"); ax.set_ylabel("predicted from the first half (nats/token)")
 an.save(study, fig, pred, "05_predict_from_first_half")
 fig
 
@@ -217,7 +223,7 @@ for r in reach_fits.itertuples():
     res.add_fit(r.fit, "alpha", f"tokens-to-target exponent at L={r.target:.3f}", None, "",
                 f"tokens ∝ N^-exponent over {r.models} models reaching the target ({r.N_decades:.2g} decades of N); least squares on log tokens",
                 key=f"tokens_to_target.exponent:L={r.target:.3f}", n_points=r.models, span=r.N_decades)
-res.add("median |error| predicting the final loss from the first half", float(pred.error_pct.abs().median()), None, None, "%",
+res.add("median |error| predicting the loss before the cooldown from the first half", float(pred.error_pct.abs().median()), None, None, "%",
         f"Eq. 1.6 fitted on steps <= half of each run; signed errors {pred.error_pct.min():+.1f}% to {pred.error_pct.max():+.1f}%",
         key="holdout.median_abs_error_pct", n_points=len(pred))
 

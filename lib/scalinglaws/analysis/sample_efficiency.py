@@ -11,6 +11,20 @@ from scalinglaws import ScalingLawsError, fit as F
 from scalinglaws.analysis.common import tokens_to_reach
 
 
+def before_cooldown(curves: pd.DataFrame) -> pd.DataFrame:
+    """Learning curves without the cooldown of WSD runs (the rows up to the step where it starts): Eq. 1.6
+    describes how the loss falls with steps at the peak LR; a cooldown's extra drop is annealing, not more
+    steps (Hägele et al. 2024), and would be read as a steeper step law. Cosine runs are kept whole (their LR
+    falls from the end of warmup on: there is no annealing-free stretch to keep)."""
+    if curves.empty or "schedule" not in curves:
+        return curves
+    keep = (curves["schedule"] != "wsd") | (curves["step"] <= curves["decay_start"])
+    out = curves[keep].copy()
+    last = out.groupby("run_id")["step"].transform("max")
+    out["is_final"] = out["step"] == last  # each curve's last kept point is its end
+    return out
+
+
 def target_losses(final: pd.DataFrame, k: int = 3) -> list[float]:
     """k targets every model can reach down to one only the 3 largest reach: between the smallest
     model's final loss and the third-largest model's, log-spaced, slightly inside both ends."""

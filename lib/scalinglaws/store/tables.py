@@ -80,6 +80,9 @@ def _run_frame(spec: RunSpec, run_dir: Path) -> pd.DataFrame:
             # The warmup in optimizer steps as trained (RunSpec.warmup resolves the spec's warmup_steps=0,
             # "automatic"). Fits of learning curves drop S <= this, per run.
             "warmup": spec.warmup,
+            # The first step of a WSD run's cooldown: before it the LR is constant (after warmup), so a curve read
+            # there is not annealed (analysis.sample_efficiency.before_cooldown).
+            "decay_start": spec.decay_start,
             "final_val_loss": summ["final_val_loss"], "best_val_loss": summ["best_val_loss"],
             "tokens_per_s": summ["tokens_per_s"]}
     df = pd.DataFrame(rows) if rows else pd.DataFrame(columns=["step", "tokens", "val_loss"])
