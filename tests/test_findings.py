@@ -88,11 +88,11 @@ def test_null_and_per_set_claims_through_the_registry():
     g = claim("B_crit depends")
     assert verdict(g, [rec("bcrit.gamma_N", 0.006, -0.082, 0.126)]).word == FR.CONSISTENT_INCONCLUSIVE
     assert verdict(g, [rec("bcrit.gamma_N", 0.006, -0.05, 0.07)]).word == FR.REPRODUCED
-    phase = claim("generalisation depends")  # min_span 0: a mean offset has no range, only runs
-    sets = [rec("ood.phase_deviation:a", -0.01, -0.04, 0.02, n=5, span=None),
-            rec("ood.phase_deviation:b", -0.01, -0.03, 0.01, n=5, span=None)]
+    phase = claim("generalisation depends")  # min_span 0: a mean shift has no range, only sizes
+    sets = [rec("ood.anneal_shift:a", -0.01, -0.04, 0.02, n=5, span=None),
+            rec("ood.anneal_shift:b", -0.01, -0.03, 0.01, n=5, span=None)]
     assert verdict(phase, sets).word == FR.REPRODUCED
-    sets[1] = rec("ood.phase_deviation:b", -0.044, -0.074, -0.011, n=5, span=None)
+    sets[1] = rec("ood.anneal_shift:b", -0.044, -0.074, -0.011, n=5, span=None)
     v = verdict(phase, sets)
     assert v.word == FR.INCONCLUSIVE and "b: inconclusive" in v.reason and len(v.records) == 2
     sign = claim("loss on other text")

@@ -14,10 +14,15 @@
 # evaluation each run also scores four kinds of text that differ clearly from the books it learns from:
 # dictionary definitions, short quotations, technical documentation and Python source (`../shared/ood`, read in
 # place, never copied). Each set is tokenized with the run's own tokenizer and scored on fixed windows; the extra
-# evaluations go to a sidecar file, so they never change a run's address or its training curve. Per set we fit
-# (1) L(N) on the final losses, to compare its slope with the books'; (2) the line L_other = a + b·L_books across
-# sizes (b = 1 is a constant offset); (3) how far mid-training points lie from that line (0: the training phase
-# does not matter). Intervals resample runs.
+# evaluations go to a sidecar file, so they never change a run's address or its training curve. Every size is one
+# constant-LR *trunk* (a WSD run: warmup, a constant LR, a linear cooldown over its last 20%) and two cooldown
+# *branches* of it, which leave the trunk at a quarter and at half of its budget and cool down there. Per set we
+# fit (1) L(N) on the trunks' final losses (one per size), to compare its slope with the books'; (2) the line
+# L_other = a + b·L_books across sizes through the same points (b = 1 is a constant offset); (3) the training
+# phase: at matched training tokens, a branch end differs from its trunk only by the cooldown, so we ask whether
+# the cooldown moves the two losses along the trunk's own relation L_other(L_books) (the relation depends on the
+# loss alone: trunk points and branch ends on one line) or off it (annealing changes the relation). Comparing
+# mid-training points with final ones of a cosine run would mix the phase of training with the decay of the LR.
 #
 # **How to read this notebook.** Before every figure a *What to look for* cell says what to look at; the
 # interpretations at the end are printed by the code from the numbers. *Try it* cells are experiments to run
@@ -56,15 +61,23 @@ K = paper.KAPLAN
 
 # %%
 sets = [s.strip() for s in eval_sets.split(",") if s.strip()] or list(study.profile.ood_sets)
-specs = study.grid("generalization")
+specs = study.grid("generalization")  # per size: the trunk at ood_tokens and its cooldown branches
 runs = study.ensure(specs, eval_sets=sets)
 ev = tables.load_evals(specs, study.runs_dir)
+# The across-size analyses (sections 2 and 3) read one final point per size: the trunk's end, labelled
+# "generalization"; the branches (at smaller budgets) enter only the training-phase comparison.
+trunk_ids = {sp.run_id for sp in specs if sp.label == "generalization"}
+n_branches = sum(bool(sp.branch_from) for sp in specs)
 final = an.final_table(runs)
+final = final[final["run_id"].isin(trunk_ids)].reset_index(drop=True)
 names = sorted(ev["set"].unique()) if len(ev) else []
 display(final[["N", "n_layer", "d_model", "tokens", "final_val_loss", "peak_lr"]])
-print(f"{len(final)} runs at {study.profile.ood_tokens:,} tokens; extra sets evaluated: {', '.join(names) or 'none'}")
-fin = ev[ev["is_final"]]
+print(f"{len(final)} trunks at {study.profile.ood_tokens:,} tokens, with {n_branches} cooldown branches; "
+      f"extra sets evaluated: {', '.join(names) or 'none'}")
+fin = ev[ev["is_final"] & ev["run_id"].isin(trunk_ids)]
 display(fin.pivot_table(index="N", columns="set", values="loss").assign(books=final.set_index("N")["final_val_loss"]))
+# The training-phase comparison: each trunk's points in its constant-LR phase, and each branch's end
+points = gz.phase_points(ev, gz.run_roles(specs))
 
 # %% [markdown]
 # ## 2. Loss against model size, on every text (Kaplan Fig. 8, left)
@@ -96,10 +109,12 @@ fig
 
 # %% [markdown]
 # ## 3. Loss on other text against loss on the books (Kaplan Fig. 8, right)
-# **What to look for:** big dots are the runs' final points (one per model size), small dots every evaluation during
-# training, the dashed line per text the fit through the big dots. If generalisation depends only on the
-# in-distribution loss, the small dots lie on the same dashed line as the big ones — the training phase does not
-# matter. A dashed line parallel to the diagonal (slope 1) is a constant offset.
+# **What to look for:** big dots are the trunks' final points (one per model size), the dashed line per text the
+# fit through them; a dashed line parallel to the diagonal (slope 1) is a constant offset. Small dots are each
+# trunk's evaluations in its constant-LR phase, triangles the ends of its cooldown branches, and a thin segment
+# joins each branch end to its trunk at the same number of training tokens: that segment is what the cooldown
+# alone did. If generalisation depends only on the in-distribution loss, the segments run along the small dots'
+# trend and the triangles sit on it; if annealing changes the relation, the triangles sit above or below it.
 
 # %%
 lines, phases = {}, {}
@@ -108,18 +123,23 @@ plotted = []
 for i, s in enumerate(names):
     c = f"C{i + 1}"
     e = ev[ev["set"] == s]
-    mid = e[~e["is_final"] & e["after_warmup"]]
-    ax.plot(mid["val_loss"], mid["loss"], ".", color=c, alpha=0.35, ms=3)
-    f = e[e["is_final"]]
+    pts = points[points["set"] == s]
+    stable = pts[pts["point"] == gz.STABLE]
+    ax.plot(stable["val_loss"], stable["loss"], ".", color=c, alpha=0.35, ms=3)
+    f = e[e["is_final"] & e["run_id"].isin(trunk_ids)]
     line = gz.offset_line(f, s, n_boot=n_boot, seed=seed)
     lines[s] = line
     lab = s if line is None else f"{s}: slope {line.slope:.2f}"
     ax.plot(f["val_loss"], f["loss"], "o", color=c, label=lab)
     if line is not None:
-        phases[s] = gz.phase_residual(e, line, n_boot=n_boot, seed=seed)
-        xs = np.linspace(e["val_loss"].min(), f["val_loss"].max(), 20)
+        xs = np.linspace(min(e["val_loss"].min(), f["val_loss"].min()), f["val_loss"].max(), 20)
         ax.plot(xs, line.predict(xs), "--", color=c, lw=1)
-    plotted.append(e[["run_id", "N", "step", "val_loss", "set", "loss", "is_final"]])
+    phases[s] = gz.anneal_shift(points, s, n_boot=n_boot, seed=seed)
+    for r in phases[s]["ends"].itertuples(index=False):
+        ax.plot([r.x_trunk, r.x_end], [r.y_trunk, r.y_end], "-", color=c, lw=0.7, alpha=0.7)
+        ax.plot(r.x_end, r.y_end, "^", color=c, ms=4)
+    plotted.append(pts.assign(is_final=False)[["run_id", "N", "step", "val_loss", "set", "loss", "point", "is_final"]])
+    plotted.append(f.assign(point="trunk end")[["run_id", "N", "step", "val_loss", "set", "loss", "point", "is_final"]])
 lo = float(ev["val_loss"].min()) if len(ev) else 4.0
 ax.axline((lo, lo), slope=1, color="grey", lw=0.8, ls=":", label="L_other = L_books")
 ax.set_xlabel("loss on the books' validation split (nats/token)"); ax.set_ylabel("loss on the other text (nats/token)")
@@ -142,18 +162,27 @@ vocab = vocabs.pop()
 reach = {s: gz.vocab_check(fin[fin["set"] == s]["loss"], vocab) for s in names}
 judged = [s for s in names if not reach[s]["oov"]]
 excluded = {s: reach[s]["reason"] for s in names if reach[s]["oov"]}
-phase_delta = gz.claim_delta("ood.phase_deviation:*")  # the claim's equivalence margin (nats)
+phase_delta = gz.claim_delta("ood.anneal_shift:*")  # the claim's equivalence margin (nats)
+# whether each set's cooldowns moved the losses far enough along the relation for that margin to tell
+reach_phase = {s: gz.anneal_testable(phases[s], phase_delta) for s in names}
+# what the cooldowns did to the books loss itself (its "relation" with itself is the diagonal: only the drop counts)
+books_pts = points.drop_duplicates(["run_id", "step"]).assign(set="books", loss=lambda d: d["val_loss"])
+cool = gz.anneal_shift(books_pts, "books", n_boot=n_boot, seed=seed)
 if an.usable(fb):
     res.add_fit(fb, "alpha", "alpha_N (books, this budget)", K["alpha_N"].value, "", f"final loss at {study.profile.ood_tokens:,} tokens")
 
 
-def put(prefix, s, label, value, ci, paper_value, units, note, **kw):
+def put(prefix, s, label, value, ci, paper_value, units, note, *, untestable="", **kw):
     """One per-set record: key <prefix>:<set> for a set in reach, oov.<prefix>:<set> (status untestable,
-    the computed reason in its note) for one out of the tokenizer's reach."""
+    the computed reason in its note) for one out of the tokenizer's reach. `untestable`: another computed
+    reason the design cannot test the claim on this set (the record keeps its ood. key, status untestable)."""
     item = s.split(":", 1)[-1]
     if s in excluded:
         return res.add(label, value, ci, paper_value, units, f"{note}; untestable: {excluded[s]}",
                        key=f"oov.{prefix}:{item}", status="untestable", **kw)
+    if untestable:
+        return res.add(label, value, ci, paper_value, units, f"{note}; untestable: {untestable}",
+                       key=f"ood.{prefix}:{item}", status="untestable", **kw)
     return res.add(label, value, ci, paper_value, units, note, key=f"ood.{prefix}:{item}", **kw)
 
 
@@ -178,14 +207,23 @@ for s in names:
         res.add(f"offset L_other - L_books ({s})", line.offset_at_ref, line.offset_ci, None, "nats/token",
                 f"at L_books = {line.ref:.2f}" + (f"; untestable: {excluded[s]}" if s in excluded else ""),
                 status="untestable" if s in excluded else None)
-        pr = phases.get(s)
-        if pr and pr["mean"] is not None:
-            put("phase_deviation", s, f"mid-training points from the across-size line ({s})", pr["mean"], pr["ci"],
-                0.0, "nats/token", f"mean over {pr['n_runs']} runs, {pr['n_points']} points", n_points=pr["n_runs"],
-                ci_method="percentile bootstrap over runs")
+    pr = phases[s]
+    if pr["mean"] is not None:
+        # n_points: sizes (a size's branch ends share its trunk); fewer than 5 marks the record few_points
+        rp = reach_phase[s]
+        put("anneal_shift", s, f"branch ends off their trunks' relation at matched tokens ({s})", pr["mean"], pr["ci"],
+            0.0, "nats/token", f"the cooldown's shift of L_other off the constant-LR trunk's L_other(L_books), mean "
+            f"over {pr['n_sizes']} sizes ({pr['n_ends']} branch ends)"
+            + (f"; {rp['reason']}" if rp["testable"] else ""),
+            n_points=pr["n_sizes"], ci_method=pr["ci_method"], untestable="" if rp["testable"] else rp["reason"])
+if cool["drop"] is not None:
+    res.add("books loss change from the cooldown at matched tokens", cool["drop"], cool["drop_ci"], None,
+            "nats/token", gz.describe_cooldown(cool), key="ood.cooldown_books_drop", n_points=cool["n_sizes"],
+            ci_method=cool["ci_method"])
 res.add("text sets the all-sets claims judge", len(judged), None, None, "count",
         gz.describe_sets(judged, excluded), key="ood.sets_judged")
-res.add("runs", len(final), None, None, "count", f"ladder at {study.profile.ood_tokens:,} tokens")
+res.add("runs", len(final), None, None, "count",
+        f"trunks at {study.profile.ood_tokens:,} tokens (one per size), besides {n_branches} cooldown branches")
 res.save()
 display(res.frame())
 
@@ -213,7 +251,8 @@ for s in names:
         print("  no power-law fit in N.")
     if lines.get(s) is not None:
         print("  " + gz.describe_offset(lines[s]))
-        print("  " + gz.describe_phase(s, phases.get(s, {"mean": None}), phase_delta))
+    print("  " + gz.describe_anneal(s, phases[s], phase_delta, reach_phase[s]))
+print(gz.describe_cooldown(cool))
 
 # %% [markdown]
 # ## What to try
@@ -235,7 +274,8 @@ for s in names:
 #    model size?
 # 2. Read the slope of each dashed line in section 3. Where the slope is below 1, does the gap to the books grow or
 #    shrink as models improve?
-# 3. Kaplan found generalisation depends only on the in-distribution loss. Which of our texts agrees, and for which
-#    do mid-training points sit off the line? Suggest a reason.
+# 3. Kaplan found generalisation depends only on the in-distribution loss. In section 3, follow one segment from a
+#    trunk point to its branch end: does the cooldown move the loss on each text along the trunk's trend, or off it?
+#    Why would comparing mid-training points of a cosine run with its final point not answer this question?
 # 4. The offset is measured in nats per token of our tokenizer. Why would it change with a tokenizer trained on
 #    Python source?

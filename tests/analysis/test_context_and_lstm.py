@@ -91,3 +91,13 @@ def test_an_interval_end_within_monte_carlo_error_of_zero_supports_neither_side(
     assert cx.monte_carlo_unstable(odd, q) == ""
     mixed = np.array([x for pair in zip(rng.normal(-1, 0.1, 200), rng.normal(0.0, 0.5, 200)) for x in pair])
     assert "Monte Carlo" in cx.monte_carlo_unstable(mixed, q)  # one half's interval holds 0, the other's not
+
+
+def test_the_gap_reason_says_why_the_profile_has_no_longer_context():
+    cpu = cx.gap_testable(128, why_not_longer=cx.why_no_longer_context("cpu"))
+    assert not cpu["testable"] and cpu["reason"].endswith("not affordable on the 2 CPU cores this profile is sized for")
+    assert "28 of 128 positions" in cpu["reason"]
+    other = cx.gap_testable(64, why_not_longer=cx.why_no_longer_context("smoke"))
+    assert other["reason"].endswith("the smoke profile trains no longer-context ladder")
+    long = cx.gap_testable(512, why_not_longer=cx.why_no_longer_context("cpu"))
+    assert long["testable"] and "CPU cores" not in long["reason"]  # the excuse appears only where it applies

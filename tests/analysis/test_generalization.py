@@ -1,6 +1,8 @@
 """generalization and context: the laws recover known synthetic truths, and every printed sentence is true
 in each branch."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 from scalinglaws.analysis import context_and_lstm as cx
@@ -26,40 +28,110 @@ def test_offset_line_recovers_slope_and_offset():
     assert gz.offset_line(_final(1.0, 0.5, n=2), "s") is None  # too few runs: no line
 
 
-def test_phase_residual_only_inside_the_fitted_range_and_every_branch():
-    f = _final(1.0, 0.5, noise=0.001)
-    line = gz.offset_line(f, "s", n_boot=50)
-    rows = []
-    for shift, name in ((0.0, "on"), (0.2, "above")):
-        for i, x in enumerate(np.linspace(4.25, 4.95, 6)):
-            rows.append({"run_id": f"{name}{i}", "set": "s", "val_loss": x, "loss": line.predict([x])[0] + shift,
-                         "is_final": False, "after_warmup": True})
-    rows.append({"run_id": "early", "set": "s", "val_loss": 6.5, "loss": 99.0, "is_final": False, "after_warmup": True})
-    c = pd.DataFrame(rows)
-    on = gz.phase_residual(c[c.run_id.str.startswith(("on", "early"))], line, n_boot=50)
-    assert abs(on["mean"]) < 1e-9 and on["n_points"] == 6  # the point at 6.5 nats lies outside the fitted range
-    assert "depends on the in-distribution loss" in gz.describe_phase("s", on, 0.05)
-    above = gz.phase_residual(c[c.run_id.str.startswith("above")], line, n_boot=50)
-    said = gz.describe_phase("s", above, 0.05)
-    assert abs(above["mean"] - 0.2) < 1e-9 and "lies above the margin" in said and "worse" in said
-    assert "no mid-training" in gz.describe_phase("s", {"mean": None}, 0.05)
+TRUNK_STEPS = (5, 12, 25, 50, 100, 200, 320, 360, 400)  # warmup 10, stable phase to step 320, cooldown after
 
 
-def _pr(mean, lo, hi):
-    return {"mean": mean, "ci": (lo, hi), "n_runs": 5, "n_points": 15}
+def _books(step, size):
+    return 4.6 - 0.1 * size + 1.5 * step ** -0.5
 
 
-def test_phase_sentence_is_inconclusive_when_the_interval_exceeds_the_margin():
-    wide = gz.describe_phase("s", _pr(-0.13, -0.41, 0.15), 0.05)  # linux-kernel-docs today: zero inside, ±0.41 wide
-    assert "inconclusive" in wide and "depends on the in-distribution loss" not in wide
-    tight = gz.describe_phase("s", _pr(-0.01, -0.04, 0.02), 0.05)
-    assert "inconclusive" not in tight and "not on the phase" in tight
-    off = gz.describe_phase("s", _pr(-0.044, -0.074, -0.011), 0.05)  # excludes 0, overlaps the margin
-    assert "below the line" in off and "inconclusive" in off
-    below = gz.describe_phase("s", _pr(-0.2, -0.3, -0.1), 0.05)
-    assert "lies below the margin" in below and "better" in below
-    assert "no interval" in gz.describe_phase("s", _pr(0.0, None, None), 0.05)
-    assert gz.claim_delta("ood.phase_deviation:*") == 0.05  # the notebook's margin is the claim's
+def _trunk_and_branches(n_sizes, shift, drop=-0.2, slope=0.9, noise=0.0, seed=0, gain=None):
+    """(evals, roles) of n_sizes sizes on text "s", each a WSD trunk of 400 steps (warmup 10, cooldown from step
+    320) whose stable-phase points lie on its own relation L_other = 0.8 + slope·L_books, with branches of 100 and
+    200 steps whose ends lie `drop` nats below the trunk's books loss at the same step and `shift` nats off that
+    relation (or, with `gain`, `gain` nats from the trunk's other-text loss there). Points the comparison must
+    not read (warmup, the trunk's cooldown, a branch's points before its end) are planted far off the relation."""
+    rng = np.random.default_rng(seed)
+    specs, rows = [], []
+    for k in range(n_sizes):
+        trunk = SimpleNamespace(run_id=f"t{k}", branch_from="", schedule="wsd", warmup=10, decay_start=320, tokens=40_000)
+        specs.append(trunk)
+        for step in TRUNK_STEPS:
+            x = _books(step, k)
+            y = 0.8 + slope * x + (0.0 if 10 < step <= 320 else 3.0)
+            rows.append({"run_id": trunk.run_id, "step": step, "tokens": 100 * step, "set": "s", "loss": y, "N": 1e4 * (k + 1),
+                         "val_loss": x, "is_final": step == 400})
+        for budget in (100, 200):
+            b = SimpleNamespace(run_id=f"t{k}b{budget}", branch_from=trunk.run_id, schedule="wsd", warmup=10,
+                                decay_start=int(0.8 * budget), tokens=100 * budget)
+            specs.append(b)
+            x_t = _books(budget, k)
+            x_b = x_t + drop
+            y_b = (0.8 + slope * x_t + gain) if gain is not None else (0.8 + slope * x_b + shift)
+            rows.append({"run_id": b.run_id, "step": budget, "tokens": 100 * budget, "set": "s", "N": 1e4 * (k + 1),
+                         "loss": y_b + rng.normal(0, noise), "val_loss": x_b, "is_final": True})
+            rows.append({"run_id": b.run_id, "step": budget // 2, "tokens": 50 * budget, "set": "s", "N": 1e4 * (k + 1),
+                         "loss": 99.0, "val_loss": x_b, "is_final": False})
+    return pd.DataFrame(rows), gz.run_roles(specs)
+
+
+def _shift(n_sizes, shift, **kw):
+    ev, roles = _trunk_and_branches(n_sizes, shift, **kw)
+    return gz.anneal_shift(gz.phase_points(ev, roles), "s", n_boot=400, seed=1)
+
+
+def test_phase_points_read_the_trunks_stable_phase_and_the_branch_ends_only():
+    ev, roles = _trunk_and_branches(2, 0.0)
+    assert list(roles.role) == ["trunk", "branch", "branch"] * 2 and set(roles.family) == {"t0", "t1"}
+    pts = gz.phase_points(ev, roles)
+    stable, ends = pts[pts.point == gz.STABLE], pts[pts.point == gz.END]
+    assert sorted(stable[stable.family == "t0"].step) == [12, 25, 50, 100, 200, 320]  # no warmup, no cooldown
+    assert sorted(ends.step) == [100, 100, 200, 200] and (pts.loss < 50).all()  # branch ends only, final rows
+    cosine = gz.run_roles([SimpleNamespace(run_id="c", branch_from="", schedule="cosine", warmup=5, decay_start=9,
+                                           tokens=10)])
+    assert gz.phase_points(ev.assign(run_id="c"), cosine).empty  # a cosine run has no constant-LR phase
+
+
+def test_anneal_shift_tells_a_relation_annealing_keeps_from_one_it_changes():
+    delta = gz.claim_delta("ood.anneal_shift:*")
+    same = _shift(6, 0.0, noise=0.01)  # branch ends on their trunks' line
+    moved = _shift(6, 0.15, noise=0.01)  # annealing lifts the other text 0.15 nats off the line
+    for a in (same, moved):
+        assert a["n_sizes"] == 6 and a["n_ends"] == 12 and a["ci_method"] == "percentile bootstrap over 6 sizes"
+        assert abs(a["slope"] - 0.9) < 1e-6 and abs(a["drop"] + 0.2) < 1e-9 and a["extrapolated"] == 0
+        assert gz.anneal_testable(a, delta)["testable"]  # the cooldown moves the line's prediction 0.18 > 0.05
+    assert abs(same["mean"]) < 0.01 and -delta < same["ci"][0] < same["ci"][1] < delta
+    assert abs(moved["mean"] - 0.15) < 0.01 and moved["ci"][0] > delta
+    said_same = gz.describe_anneal("s", same, delta, gz.anneal_testable(same, delta))
+    said_moved = gz.describe_anneal("s", moved, delta, gz.anneal_testable(moved, delta))
+    assert "lie on one line" in said_same and "changes the relation" not in said_same and "few points" not in said_same
+    assert "annealing changes the relation" in said_moved and "worse" in said_moved and "one line" not in said_moved
+    # the rival of "one line": the cooldown lowers the books loss but leaves the other text where the trunk was
+    unchanged = _shift(6, 0.0, gain=0.0)
+    assert abs(unchanged["mean"] - 0.18) < 1e-6 and unchanged["ci"][0] > delta
+    lower = _shift(6, -0.15, noise=0.01)
+    assert "lies below the margin" in gz.describe_anneal("s", lower, delta, gz.anneal_testable(lower, delta))
+
+
+def test_anneal_shift_with_few_sizes_or_a_cooldown_too_small_to_tell():
+    delta = 0.05
+    few = _shift(3, 0.0, noise=0.01)
+    assert few["ci_method"] == "Student-t over 3 sizes (2 degrees of freedom)" and few["ci"][0] < few["mean"] < few["ci"][1]
+    said = gz.describe_anneal("s", few, delta, gz.anneal_testable(few, delta))
+    assert "few points: 3 sizes, fewer than 5" in said
+    assert "of 3 sizes; few points)" in gz.describe_cooldown(few) and "few points" not in gz.describe_cooldown(_shift(6, 0.0))
+    tiny = _shift(6, 0.0, drop=-0.02, noise=0.001)  # the cooldown barely moves the books loss
+    reach = gz.anneal_testable(tiny, delta)
+    assert not reach["testable"] and "cannot tell one line from" in reach["reason"] and "-0.020" in reach["reason"]
+    assert "cannot tell one line from" in gz.describe_anneal("s", tiny, delta, reach)
+    none = gz.anneal_shift(gz.phase_points(*_trunk_and_branches(2, 0.0)), "other text", n_boot=50)
+    assert none["mean"] is None and not gz.anneal_testable(none, delta)["testable"]
+    assert "no branch end" in gz.describe_anneal("other text", none, delta, gz.anneal_testable(none, delta))
+    assert "No branch end" in gz.describe_cooldown(none)
+    assert gz.anneal_shift(gz.phase_points(*_trunk_and_branches(6, 0.0)), "s", n_boot=0)["ci"] == (None, None)
+    assert gz.mean_interval([0.1], n_boot=100) == ((None, None), None)  # one size: no interval
+
+
+def _ash(mean, lo, hi, n=6):
+    return {"mean": mean, "ci": (lo, hi), "ci_method": "m", "n_sizes": n, "move": -0.2, "drop": -0.2, "slope": 1.0}
+
+
+def test_anneal_sentence_in_every_branch():
+    ok = {"testable": True, "reason": "r"}
+    assert "inconclusive" in gz.describe_anneal("s", _ash(0.01, -0.08, 0.1), 0.05, ok)
+    assert "lie above the relation" in gz.describe_anneal("s", _ash(0.05, 0.01, 0.09), 0.05, ok)
+    assert "no interval" in gz.describe_anneal("s", _ash(0.0, None, None), 0.05, ok)
+    assert gz.claim_delta("ood.anneal_shift:*") == 0.05  # the notebook's margin is the claim's
 
 
 def _line(slope, ci, offset=0.9, ref=4.4):

@@ -210,15 +210,30 @@ def describe_plateau(pc: dict, n_ctx: int) -> str:
     return s + ": within the noise, so an earlier LSTM plateau cannot be told here."
 
 
-def gap_testable(n_ctx: int, onset: int = LSTM_GAP_ONSET) -> dict:
+# Why a profile trains no context long enough for Kaplan's LSTM gap (gap_testable's `why_not_longer`): a design
+# decision recorded beside the computed shortfall (a judgement of the study's budget, not a number computed here):
+# the cpu profile is sized for 2 CPU cores, and a transformer and LSTM ladder at n_ctx 512 was not affordable there.
+WHY_NO_LONGER_CONTEXT = {
+    "cpu": "a comparison at n_ctx 512 was not affordable on the 2 CPU cores this profile is sized for",
+}
+
+
+def why_no_longer_context(profile_name: str) -> str:
+    """The recorded reason a profile trains no longer context (WHY_NO_LONGER_CONTEXT), or a plain statement."""
+    return WHY_NO_LONGER_CONTEXT.get(profile_name, f"the {profile_name} profile trains no longer-context ladder")
+
+
+def gap_testable(n_ctx: int, onset: int = LSTM_GAP_ONSET, why_not_longer: str = "") -> dict:
     """Whether a context of n_ctx tokens can show Kaplan's LSTM-transformer gap, which opens beyond ~onset
     tokens: testable when at least half of a window's positions lie past the onset (n_ctx >= 2·onset), so a
-    loss averaged over positions is dominated by the regime the claim is about."""
+    loss averaged over positions is dominated by the regime the claim is about. why_not_longer: why the design
+    has no longer context, added to the reason when it is untestable."""
     past = max(n_ctx - onset, 0)
     ok = n_ctx >= 2 * onset
     reason = (f"Kaplan's LSTM-transformer gap opens beyond ~{onset} tokens of context (Fig. 7); with n_ctx = "
               f"{n_ctx}, {past} of {n_ctx} positions ({past / n_ctx:.0%}) lie past it"
-              + ("" if ok else f", so a loss averaged over the context cannot show the gap (needs n_ctx >= {2 * onset})"))
+              + ("" if ok else f", so a loss averaged over the context cannot show the gap (needs n_ctx >= {2 * onset})"
+                 + (f"; {why_not_longer}" if why_not_longer else "")))
     return {"testable": ok, "reason": reason, "past": past}
 
 
