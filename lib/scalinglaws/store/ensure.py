@@ -89,6 +89,7 @@ def ensure_runs(
             executor = SlurmExecutor(threads=threads, parallelism=workers, log=log != "none")
         local = executor is None or isinstance(executor, str)
         phases, branches_of = _branch_phases(missing)
+        waiting = {b.run_id for bs in branches_of.values() for b in bs}  # branches whose trunk trains first
         can_group = local or hasattr(executor, "submit_group")
         jobs = [j for ph in phases for j in _plan_phase(ph, branches_of, group, can_group, device)]
         if hasattr(executor, "describe"):
@@ -105,7 +106,9 @@ def ensure_runs(
             layout += f", {len(missing)} runs as {len(jobs)} jobs (same-shape runs stacked, up to {max(map(len, jobs))} per job)"
         say(f"[ensure_runs] {len(specs)} runs, {len(specs) - len(missing)} cached, training {len(missing)} ({layout})")
         t0 = time.perf_counter()
-        total_cost, done_cost = sum(run_cost(s) for s in missing), 0.0  # for the ETA: work left / rate so far
+        # for the ETA: work left / rate so far; a branch trained from its trunk's checkpoint costs its cooldown only
+        cost = {s.run_id: run_cost(s) * (1 - s.branch_step / s.steps if s.run_id in waiting else 1) for s in missing}
+        total_cost, done_cost = sum(cost.values()), 0.0
         try:
             # eval_sets only when asked for, so an Executor that predates it keeps working without them
             kw = {"eval_sets": sets} if sets else {}
@@ -116,7 +119,7 @@ def ensure_runs(
                     rd = fut.result()
                     summ = read_summary(rd if isinstance(rd, Path) else Path(rd[k]))
                     val = summ["final_val_loss"]  # None when a run diverged before its first eval
-                    done_cost += run_cost(s)
+                    done_cost += cost[s.run_id]
                     elapsed = time.perf_counter() - t0
                     eta = elapsed * (total_cost - done_cost) / done_cost if done_cost else 0.0
                     say(f"[ensure_runs] {i}/{len(missing)} N={s.n_params:,} tokens={s.tokens:.3g} "
