@@ -96,3 +96,16 @@ def test_lr_from_reads_the_reference_sweeps_and_falls_back_without_them(small_to
     shutil.rmtree(next((tmp_path / "runs" / "ref").glob("*/DONE")).parent)
     with pytest.raises(MissingRunsError, match="runs/user"):
         Study("user", runs_dir=tmp_path / "runs" / "user", **kw).lr_rule()
+
+
+def test_last_notebook_times_give_the_study_an_eta_and_never_fail(tmp_path):
+    import json
+
+    from scalinglaws.runner import _last_notebook_times
+
+    (tmp_path / "study_times.json").write_text(json.dumps({"profile": "cpu", "seconds": {"train": 9.0, "01_model_size": 30.5}}))
+    assert _last_notebook_times(tmp_path, "cpu") == {"01_model_size": 30.5}  # training time is not a notebook's
+    assert _last_notebook_times(tmp_path, "quick") == {}  # another profile's times say nothing here
+    (tmp_path / "study_times.json").write_text("{not json")
+    assert _last_notebook_times(tmp_path, "cpu") == {}
+    assert _last_notebook_times(tmp_path / "missing", "cpu") == {}

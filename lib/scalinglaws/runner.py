@@ -120,6 +120,16 @@ def start_notebook(nb: str, namespace: dict, extra: tuple = ()):
     return study, an.Results(nb, study.figures_dir, default_seeds=f"single seed ({study.seed})"), n_boot
 
 
+def _last_notebook_times(rec: Path, profile: str) -> dict[str, float]:
+    """{notebook: seconds} of the last full study execution recorded beside the store (study_times.json),
+    {} when there is none or it is unreadable (a time estimate is never worth a failure)."""
+    try:
+        d = json.loads((rec / "study_times.json").read_text())
+        return {k: float(v) for k, v in d["seconds"].items() if k != "train"} if d.get("profile") == profile else {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
 def repo_root() -> Path:
     root = project_root()
     if root is None or not (root / "notebooks").is_dir():
@@ -205,6 +215,10 @@ def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device:
     failed: list[str] = []
     t_all = time.perf_counter()
     findings = tuple(dict.fromkeys(f for nb in nbs for f in NOTEBOOK_FINDINGS.get(nb, ())))  # exercises: none
+    last = _last_notebook_times(Path(runs_dir) if runs_dir else root / "runs" / profile, profile)
+    if last and all(nb in last for nb in nbs):
+        print(f"[study {profile}] the {len(nbs)} notebook(s) took {sum(last[nb] for nb in nbs) / 60:.1f} min at their last "
+              "full execution on this store (runs/<profile>/study_times.json); training, if any, comes first", flush=True)
     if pretrain and findings:
         print(f"[study {profile}] training every run of the {len(nbs)} notebook(s) first (grids: {', '.join(findings)}; "
               f"each run prints a line with the time left) ...", flush=True)
@@ -239,7 +253,10 @@ def run_study(profile: str = "cpu", notebooks=None, *, workers: int = 0, device:
             print(f"[study {profile}] {i}/{len(nbs)} FAILED: {failed[-1]}", flush=True)
         times[nb] = time.perf_counter() - t0
         if not failed or not failed[-1].startswith(f"{nb} failed"):  # a failed notebook is not "done"
-            print(f"[study {profile}] {i}/{len(nbs)} {nb} done in {times[nb]:.0f}s", flush=True)
+            rest = nbs[i:]
+            eta = (f", about {sum(last[n] for n in rest) / 60:.1f} min of notebooks left by their last execution"
+                   if rest and last and all(n in last for n in rest) else "")
+            print(f"[study {profile}] {i}/{len(nbs)} {nb} done in {times[nb]:.0f}s{eta}", flush=True)
     total = time.perf_counter() - t_all
     print(f"[study {profile}] all {len(nbs)} notebooks in {total / 60:.1f} min", flush=True)
     # Wall times are a record of a whole-study execution, not a result: they go beside the runs, not the
