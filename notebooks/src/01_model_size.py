@@ -118,18 +118,20 @@ hold = {k: cv.holdout(conv, without_1_layer=k == "without 1-layer") for k in ("w
 for k, h in hold.items():
     print(f"hold-out ({k}): " + (h["why"] if h["why"] else f"fitted on {h['sizes'] - 1} converged sizes, the law predicts {h['predicted']:.4f} for N = {h['N_held']:,.0f}, measured {h['measured']:.4f} ({h['err_pct']:+.2f}%)"))
 fig, ax = P.new_figure(figsize=(6.5, 4.2))
-d = P.learning_curves(ax, budgets.assign(run_id=budgets.N), x="tokens", y="L", hue="N", run="run_id", color_label="N (non-embedding)", marker="o")
+d = P.learning_curves(ax, budgets.assign(run_id=budgets.N), x="tokens", y="L", hue="N", run="run_id", color_label="N (non-embedding parameters)", marker="o")
 ax.set_xlabel("training tokens (each point an annealed final loss)"); ax.set_ylabel("final validation loss (nats/token)")
 an.save(study, fig, budgets, "01_convergence")
 fig
 
 # %% [markdown]
 # ## 4. Fit L(N)
-# Left: final losses at the ladder budget (every seed), the slope **at a fixed budget**. Triangles and dotted lines: the same fit at the other budgets trained on 3+ sizes (one run per size); a fixed-budget slope depends on the budget, so none of them is Kaplan's converged α_N. Squares: the converged sizes, fitted without 1-layer models as Kaplan do. The headline number is the fitted loss at a model size inside the data, which the data pin down far better than N_c (an extrapolation to a loss of 1 nat).
+# Left: final losses at the ladder budget (every seed), the slope **at a fixed budget**. Triangles and dash-dot lines: the same fit at the other budgets trained on 3+ sizes (one run per size); a fixed-budget slope depends on the budget, so none of them is Kaplan's converged α_N. Squares: the converged sizes, fitted without 1-layer models as Kaplan do. The headline number is the fitted loss at a model size inside the data, which the data pin down far better than N_c (an extrapolation to a loss of 1 nat).
 
 # %% [markdown]
 # **What to look for:** on the left both axes are logarithmic, so a power law is a straight line and α_N is minus
 # its slope; the dashed line is the fit at the ladder budget and its legend gives α_N beside the paper's 0.076.
+# The grey dotted line has the paper's slope (α_N = 0.076), drawn through the geometric middle of our points (the
+# cross): where the dashed fit is flatter than the dotted line, our losses fall more slowly with N than Kaplan's.
 # Check whether the points bend away from the line at either end: a flattening towards large N is what
 # under-training of the largest models would produce. Several points at one N are seed replicates. In Kaplan's
 # Fig. 1 (right) the points follow one straight line over six decades of N; ours cover the range printed as
@@ -143,24 +145,9 @@ fit_final = F.fit_power_law(points["N"], points["final_val_loss"], groups=points
 ladder_tok = int(final.tokens.max())
 fixed = cv.fixed_budget_fits(budgets[budgets.tokens != ladder_tok], n_boot, seed)
 fixed[ladder_tok] = fit_final
-fig, (ax, ax2) = P.new_figure(1, 2, figsize=(10, 4))
-d1 = P.powerlaw_plot(ax, points["N"], points["final_val_loss"], fit_final, label_x="N (non-embedding parameters)",
-                     paper_alpha=K["alpha_N"].value, data_label=f"final loss at {study.profile.ladder_tokens:.2g} tokens")
-fc = conv_fits["without 1-layer"]
-ok = conv[conv.converged & (conv.n_layer > 1)]
-ax.plot(ok["N"], ok["L_at_max"], "s", mfc="none", ms=9, color="C3", label="converged sizes (no 1-layer)" + (f": α_N = {an.pm(fc, 'alpha', 2)}" if fc is not None else ""))
-if fc is not None:
-    xs = ok["N"].sort_values().to_numpy(); ax.plot(xs, fc.predict(xs), "-", color="C3", lw=1)
-other_budgets = []
-for i, (t, f) in enumerate(sorted((t, f) for t, f in fixed.items() if t != ladder_tok)):
-    g = budgets[budgets.tokens == t].sort_values("N")
-    ax.plot(g.N, g.L, "^", ms=4, color=f"C{4 + i}", label=f"fixed budget {t:.2g} tokens: α_N = {an.pm(f, 'alpha', 2)}")
-    ax.plot(g.N, f.predict(g.N.to_numpy()), ":", color=f"C{4 + i}", lw=1)
-    other_budgets.append(g.assign(L_fit=f.predict(g.N.to_numpy())))
-ax.legend(fontsize="x-small")
+fig, data = ms.loss_vs_N_figure(points, fit_final, conv, conv_fits["without 1-layer"], fixed, budgets, ladder_tok, K["alpha_N"].value)
 print(cv.interpret_fixed_budgets(fixed))
-d2 = P.residual_plot(ax2, fit_final, label_x="N (non-embedding parameters)")
-an.save(study, fig, {"fit": d1, "converged": conv, "residuals": d2, "other_budgets": pd.concat(other_budgets, ignore_index=True) if other_budgets else pd.DataFrame()}, "01_loss_vs_N")
+an.save(study, fig, data, "01_loss_vs_N")
 fig
 
 # %% [markdown]

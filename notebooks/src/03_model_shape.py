@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 from scalinglaws import fit as F, paper
-from scalinglaws.analysis import common as an, convergence as cv, plots as P, shape as sh
+from scalinglaws.analysis import common as an, convergence as cv, shape as sh
 from scalinglaws.runner import start_notebook
 
 # Checks the parameters above (a mistyped papermill -p name stops here, not after an hour of training), then
@@ -68,6 +68,11 @@ seed_runs = an.final_for(seed_specs, study.ensure(seed_specs)) if seed_specs els
 reps = pd.concat([final.drop_duplicates("run_id"), seed_runs.drop_duplicates("run_id")], ignore_index=True)
 table = sh.shape_table(pd.concat([final, seed_runs], ignore_index=True), max(fit_N.params["alpha"], 0.0))  # a negative slope would not be a correction
 display(table[["kind", "size", "n_layer", "d_model", "n_head_eff", "ff_ratio", "aspect_ratio", "N", "seeds", "final_val_loss", "L_corrected", "increase_pct"]])
+# Seed noise of one run's loss, in % of the loss (pooled over the replicated shapes; section 3 shows it): the
+# figure's grey band is 0 ± twice it
+key = ["n_layer", "d_model", "n_head_eff", "d_ff_eff"]
+sspread = cv.seed_spread(reps, key)
+noise_pct = 100 * cv.pooled_sd(sspread) / float(reps.final_val_loss.mean()) if len(sspread) else np.nan
 
 # %% [markdown]
 # ## 2. Loss increase over the best shape (Kaplan Fig. 5)
@@ -75,22 +80,16 @@ display(table[["kind", "size", "n_layer", "d_model", "n_head_eff", "ff_ratio", "
 # %% [markdown]
 # **What to look for:** three panels, each the loss increase (%) over the best shape of its group (y) against one
 # shape variable on a log axis (x): the aspect ratio d_model/n_layer (one line per target N), the feed-forward ratio
-# and the head dimension. The dotted line marks 3%. Kaplan's Fig. 5 shows wide, flat-bottomed bowls: the penalty stays
-# within a few % over a 40× range of aspect ratio and rises only at the extremes (very deep and narrow, or very
-# shallow and wide). Look for (a) how wide the stretch of x below the dotted line is, (b) whether each line is a bowl
-# or a zig-zag — ups and downs smaller than twice the seed spread of section 3 are noise, not shape effects — and
-# (c) whether the two target sizes put the bottom of the bowl at a similar aspect ratio.
+# and the head dimension; one colour per target N in all three. The dotted line marks 3%; the grey band around 0% is
+# ± twice the pooled seed-to-seed sd of one run's loss (section 3): a penalty inside it is not told apart from seed
+# noise. Kaplan's Fig. 5 shows wide, flat-bottomed bowls: the penalty stays within a few % over a 40× range of aspect
+# ratio and rises only at the extremes (very deep and narrow, or very shallow and wide). Look for (a) how wide the
+# stretch of x below the dotted line is, (b) whether each line is a bowl or a zig-zag — ups and downs inside the grey
+# band are noise, not shape effects — and (c) whether the two target sizes put the bottom of the bowl at a similar
+# aspect ratio.
 
 # %%
-fig, axes = P.new_figure(1, 3, figsize=(14, 4))
-plotted = {}
-for ax, (kind, var, xl) in zip(axes, [("aspect", "aspect_ratio", "aspect ratio d_model / n_layer"), ("ff", "ff_ratio", "feed-forward ratio d_ff / d_model"), ("heads", "head_dim", "head dimension d_model / n_head")]):
-    t = table[table.kind == kind]
-    for size, g in t.groupby("size"):
-        g = g.sort_values(var); ax.plot(g[var], g["increase_pct"], "o-", label=f"N ≈ {float(size):,.0f}")
-    ax.set_xscale("log"); ax.set_xlabel(xl); ax.set_ylabel("loss increase over best (%)"); ax.legend(fontsize="small")
-    ax.axhline(3, color="grey", ls=":", lw=0.8)
-    plotted[kind] = t[["size", var, "N", "final_val_loss", "L_corrected", "increase_pct"]]
+fig, plotted = sh.shape_figure(table, noise_pct, pct=3.0)
 an.save(study, fig, plotted, "03_shape")
 fig
 
@@ -99,9 +98,6 @@ fig
 # The same shapes (first size) with other seeds. The pooled seed-to-seed sd, in % of the loss, is the floor below which two shapes cannot be told apart.
 
 # %%
-key = ["n_layer", "d_model", "n_head_eff", "d_ff_eff"]
-sspread = cv.seed_spread(reps, key)
-noise_pct = 100 * cv.pooled_sd(sspread) / float(reps.final_val_loss.mean()) if len(sspread) else np.nan
 display(sspread)
 print(f"pooled seed-to-seed sd: {noise_pct:.2f}% of the loss over {len(sspread)} shapes" if np.isfinite(noise_pct) else "no seed replicates at this profile")
 table["distinguishable"] = sh.distinguishable(table, noise_pct)  # penalty > 2 seed sd of the difference

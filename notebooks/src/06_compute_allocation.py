@@ -125,7 +125,7 @@ fig
 # One model at batch sizes spanning 32×, every one with the same warmup, then a constant LR scaled as √B (checked with ×/÷2 at two batch sizes). For each target loss (below the unigram plateau, reached by every batch size while the LR is constant) the steps S and tokens E lie on (S/S_min − 1)(E/E_min − 1) = 1, and B_crit = E_min/S_min.
 
 # %% [markdown]
-# **What to look for:** left, loss against tokens for each batch size (colour), the dotted horizontal lines the
+# **What to look for:** left, loss against tokens for each batch size (colour, in tokens per step), the dotted horizontal lines the
 # target losses. Right, for each target, one point per batch size: the steps S (x) and tokens E (y) it needed, with
 # the fitted hyperbola. Small batches sit at the lower right (many steps, few tokens), large ones at the upper left
 # (few steps, many tokens). B_crit = E_min/S_min is the knee of each hyperbola: the batch at which a run needs twice
@@ -140,23 +140,8 @@ batch_runs = study.ensure(study.grid("batch"))
 bc, bfits = bs.critical_batch(batch_runs, h1, n_targets=4, n_boot=n_boot, seed=seed)
 display(bc.drop(columns="points"))
 lrb = bs.lr_check(batch_runs); display(lrb)
-fig, (a1, a2) = P.new_figure(1, 2, figsize=(11, 4))
 main = bs.sweep_runs(batch_runs)
-P.learning_curves(a1, main, x="tokens", y="val_loss", hue="batch_size", run="run_id", color_label="batch (sequences)")
-for t in bc.target:
-    a1.axhline(t, color="grey", lw=0.6, ls=":")
-a1.set_xlabel("tokens processed"); a1.set_ylabel("validation loss (nats/token)")
-pts = pd.concat(list(bc["points"]), ignore_index=True) if len(bc) else pd.DataFrame(columns=["target", "steps", "examples"])
-for i, (r, fb) in enumerate(zip(bc.itertuples(), bfits)):
-    g = pts[pts.target == r.target]
-    a2.plot(g["steps"], g["examples"], "o", color=f"C{i}", label=f"L={r.target:.2f}: B_crit={r.B_crit:.3g}")
-    Bs = np.geomspace(g.batch_tokens.min() / 2, g.batch_tokens.max() * 2, 50); S = r.S_min * (1 + r.B_crit / Bs)
-    a2.plot(S, S * Bs, "-", color=f"C{i}", lw=0.8)  # the fitted hyperbola
-a2.set_xlabel("optimizer steps S to reach the target"); a2.set_ylabel("tokens E to reach the target")
-if len(bc):
-    P.log_axes(a2); a2.legend(fontsize="x-small")
-else:
-    a2.text(0.5, 0.5, "no target loss is reached by every batch size\nbelow the unigram loss while the LR is constant", ha="center", transform=a2.transAxes)
+fig, pts = bs.critical_batch_figure(main, bc)
 an.save(study, fig, pts, "06_critical_batch")
 fig
 
@@ -194,7 +179,7 @@ for r in lrb.itertuples():
 # McCandlish et al. (2018) predict B_crit ≈ B_simple = tr(Σ)/|G|², measured during training from gradient norms at two batch sizes. We record it in the batch runs, the long runs of notebook 01 and the Kaplan-style ladder (seven sizes), and ask whether, at equal loss, it still depends on N.
 
 # %% [markdown]
-# **What to look for:** each small dot is B_simple measured over one window of one run, coloured by log10 N; the
+# **What to look for:** each small dot is B_simple measured over one window of one run, coloured by N (log scale); the
 # squares are B_crit from the batch sweep above, with their intervals; x is the validation loss, y the batch size in
 # tokens per step (log). Kaplan's claim (Fig. 10) is that B_crit depends on the loss alone: at the same loss, dots of
 # different colours should overlap rather than sort into colour bands. McCandlish et al. predict B_simple ≈ B_crit up
@@ -213,16 +198,8 @@ svc = bs.simple_vs_crit(windows, bc)  # McCandlish et al.: B_crit ≈ B_simple u
 display(svc)
 for r in svc.dropna(subset=["ratio_simple_to_crit"]).itertuples():
     res.add(f"B_simple / B_crit at L={r.target:.3f}", r.ratio_simple_to_crit, None, 1.0, "ratio", f"median of {r.windows} B_simple windows within 2% of the loss")
-fig, ax = P.new_figure(figsize=(6.5, 4.2))
-w = windows.dropna(subset=["B_simple"])
-if len(w):
-    sc = ax.scatter(w["L"], w["B_simple"], c=np.log10(w["N"]), s=10, cmap="viridis", label="B_simple (one window of a run)")
-    fig.colorbar(sc, ax=ax, label="log10 N")
-if len(bc):
-    ax.errorbar(bc["target"], bc["B_crit"], yerr=[bc["B_crit"] - bc["B_crit_low"].fillna(bc["B_crit"]), bc["B_crit_high"].fillna(bc["B_crit"]) - bc["B_crit"]], fmt="s", color="C3", label="B_crit from the batch sweep")
-ax.set_xlabel("validation loss (nats/token)"); ax.set_ylabel("batch size (tokens per step)"); P.log_axes(ax); ax.legend(fontsize="x-small")
-# the fit's message is left out of the saved table: it counts failed bootstrap refits, absent from a run without intervals
-an.save(study, fig, {"B_simple": windows, "B_crit": bc.drop(columns=["points", "message"])}, "06_noise_scale")
+fig, data = bs.noise_scale_figure(windows, bc)
+an.save(study, fig, data, "06_noise_scale")
 if np.isfinite(los["gamma"]):
     w_n = windows.dropna(subset=["B_simple"])["N"]
     res.add("gamma: d log B_simple / d log N at equal loss", los["gamma"], los["gamma_ci"], 0.0, "",

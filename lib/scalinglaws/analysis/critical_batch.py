@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from scalinglaws import fit as F
+from scalinglaws.analysis import plots as P
 from scalinglaws.analysis.common import pm, tokens_to_reach
 
 
@@ -329,3 +330,71 @@ def unstable_reason(name: str, values: pd.Series, factor: float = MAX_LEAVE_ONE_
         return (f"leaving out one size moves {name} from {lo:.3g} to {hi:.3g} (more than a factor {factor:g}): the fit "
                 "is unstable")
     return ""
+
+
+# ------------------------------------------------------------------------------ figures
+
+BATCH_LABEL = "batch size (tokens per step)"
+
+
+def critical_batch_figure(main: pd.DataFrame, table: pd.DataFrame):
+    """Kaplan Fig. 10's measurement, two panels. Left: validation loss against tokens processed, one line per
+    run of the batch sweep (``main``: sweep_runs' curves), coloured by its batch in tokens per step, with the
+    target losses dotted. Right: per target loss (``table``: critical_batch's), the steps S and tokens E each
+    batch needed and the fitted hyperbola S = S_min(1 + B_crit/B), E = S·B. Returns (fig, points): the (S, E)
+    points drawn (critical_batch's point columns: target, run_id, seed, batch_tokens, steps, examples)."""
+    fig, (a1, a2) = P.new_figure(1, 2, figsize=(11, 4))
+    fig.subplots_adjust(wspace=0.45)
+    curves = main.assign(batch_tokens=main["batch_size"] * main["n_ctx"])
+    P.learning_curves(a1, curves, x="tokens", y="val_loss", hue="batch_tokens", run="run_id", color_label=BATCH_LABEL)
+    for t in table["target"]:
+        a1.axhline(t, color="grey", lw=0.6, ls=":")
+    a1.set_xlabel("tokens processed (training tokens)")
+    a1.set_ylabel("validation loss (nats/token)")
+    pts = (pd.concat(list(table["points"]), ignore_index=True) if len(table)
+           else pd.DataFrame(columns=["target", "run_id", "seed", "batch_tokens", "steps", "examples"]))
+    for i, r in enumerate(table.itertuples()):
+        g = pts[pts.target == r.target]
+        flag = " (not bracketed)" if r.unreliable else ""
+        a2.plot(g["steps"], g["examples"], "o", color=f"C{i}",
+                label=f"L = {r.target:.2f} nats: B_crit = {P.tick_label(r.B_crit)} tokens/step{flag}")
+        Bs = np.geomspace(g.batch_tokens.min() / 2, g.batch_tokens.max() * 2, 50)
+        S = r.S_min * (1 + r.B_crit / Bs)
+        a2.plot(S, S * Bs, "-", color=f"C{i}", lw=0.8)  # the fitted hyperbola
+    a2.set_xlabel("optimizer steps S to reach the target loss (steps)")
+    a2.set_ylabel("tokens E to reach the target loss (tokens)")
+    if len(table):
+        P.log_axes(a2)
+        P.legend_below(a2)
+    else:
+        a2.text(0.5, 0.5, "no target loss is reached by every batch size\nbelow the unigram loss while the LR is constant",
+                ha="center", transform=a2.transAxes)
+    return fig, pts
+
+
+def noise_scale_figure(windows: pd.DataFrame, table: pd.DataFrame):
+    """B_simple per window (dots coloured by N on a log scale) and the batch sweep's B_crit with its interval
+    (squares) against the validation loss; both in tokens per step on a log axis. Returns (fig, data): data keyed
+    B_simple (``windows``) and B_crit (``table`` without its points and fit messages)."""
+    fig, ax = P.new_figure(figsize=(6.5, 4.2))
+    fig.subplots_adjust(right=0.88)
+    w = windows.dropna(subset=["B_simple"])
+    if len(w):
+        norm, _ = P.log_colorbar(ax, w["N"], "N of the run (non-embedding parameters)")
+        ax.scatter(w["L"], w["B_simple"], c=w["N"], norm=norm, cmap="viridis", s=10,
+                   label="B_simple (one window of a run)")
+    if len(table):
+        low = table["B_crit"] - table["B_crit_low"].fillna(table["B_crit"])
+        high = table["B_crit_high"].fillna(table["B_crit"]) - table["B_crit"]
+        ax.errorbar(table["target"], table["B_crit"], yerr=[low, high], fmt="s", color="C3",
+                    label="B_crit from the batch sweep (95% CI)")
+    if not (len(w) or len(table)):
+        ax.text(0.5, 0.5, "no B_simple window and no B_crit", ha="center", transform=ax.transAxes)
+    ax.set_xlabel("validation loss (nats/token)")
+    ax.set_ylabel("B_simple and B_crit (tokens per step)")
+    if len(w) or len(table):
+        P.log_axes(ax)
+        ax.legend(fontsize="x-small")
+    # the fit's message is left out of the saved table: it counts failed bootstrap refits, absent from a run
+    # without intervals
+    return fig, {"B_simple": windows, "B_crit": table.drop(columns=["points", "message"])}

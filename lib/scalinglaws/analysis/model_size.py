@@ -11,6 +11,7 @@ import pandas as pd
 
 from scalinglaws import fit as F
 from scalinglaws.analysis import plots as P
+from scalinglaws.analysis.common import pm
 
 
 def lr_sweep_figure(study, rule):
@@ -20,7 +21,8 @@ def lr_sweep_figure(study, rule):
         a2.axis("off")
         return fig, pd.DataFrame({"note": ["no sweep at this profile"]})
     sw = rule.sweeps.dropna(subset=["final_val_loss"])
-    drawn = P.learning_curves(a1, sw.rename(columns={"final_val_loss": "loss"}), x="peak_lr", y="loss", hue="N")
+    drawn = P.learning_curves(a1, sw.rename(columns={"final_val_loss": "loss"}), x="peak_lr", y="loss", hue="N",
+                               color_label="N (non-embedding parameters)")
     a1.set_xlabel("peak learning rate")
     a1.set_ylabel("final validation loss (sweep budget)")
     where = getattr(study, "lr_store", "")
@@ -32,6 +34,43 @@ def lr_sweep_figure(study, rule):
     a2.plot(ns, [rule(n) for n in ns], "k--", lw=1, label=f"lr = {rule.A:.3g}·(N/1e4)^{rule.B:.2f}")
     a2.legend(fontsize="small")
     data = {"sweeps": drawn, "best": d2, "rule": pd.DataFrame({"x": ns, "y": [rule(n) for n in ns]})}
+    return fig, data
+
+
+def loss_vs_N_figure(points: pd.DataFrame, fit_final, conv: pd.DataFrame, conv_fit, fixed: dict, budgets: pd.DataFrame,
+                     ladder_tok: int, paper_alpha: float):
+    """Kaplan Fig. 1 (right) at our scale, two panels. Left: final losses at the ladder budget (every seed) with
+    their power-law fit (dashed), the paper's slope alpha_N drawn as a dotted line through the geometric middle of
+    those points (so only the slopes differ), the converged sizes (squares, fitted without 1-layer models) and the
+    fixed-budget fits at the other budgets (triangles, dash-dot). Right: the fit's log residuals.
+
+    ``points``: N, final_val_loss; ``conv``: convergence_by_budget's table; ``conv_fit``: the converged fit
+    without 1-layer models or None; ``fixed``: {tokens: FitResult} incl. the ladder budget; ``budgets``: N,
+    tokens, L. Returns (fig, data), data keyed fit / converged / residuals / other_budgets / paper_slope."""
+    fig, (ax, ax2) = P.new_figure(1, 2, figsize=(10, 4))
+    d1 = P.powerlaw_plot(ax, points["N"], points["final_val_loss"], fit_final, label_x="N (non-embedding parameters)",
+                         label_y="final validation loss (nats/token)", paper_alpha=paper_alpha,
+                         data_label=f"final loss at {ladder_tok:.2g} tokens")
+    paper_line = P.reference_slope(ax, points["N"], points["final_val_loss"], paper_alpha,
+                                   f"Kaplan et al. 2020 slope (α_N = {paper_alpha:g}), anchored at our middle size")
+    ok = conv[conv.converged & (conv.n_layer > 1)]
+    ax.plot(ok["N"], ok["L_at_max"], "s", mfc="none", ms=9, color="C3",
+            label="converged sizes (no 1-layer)" + (f": α_N = {pm(conv_fit, 'alpha', 2)}" if conv_fit is not None else ""))
+    if conv_fit is not None:
+        xs = ok["N"].sort_values().to_numpy()
+        ax.plot(xs, conv_fit.predict(xs), "-", color="C3", lw=1)
+    other = []
+    for i, (t, f) in enumerate(sorted((t, f) for t, f in fixed.items() if t != ladder_tok)):
+        g = budgets[budgets.tokens == t].sort_values("N")
+        ax.plot(g.N, g.L, "^", ms=4, color=f"C{4 + i}", label=f"fixed budget {t:.2g} tokens: α_N = {pm(f, 'alpha', 2)}")
+        ax.plot(g.N, f.predict(g.N.to_numpy()), "-.", color=f"C{4 + i}", lw=1)  # dash-dot: dotted is the paper's
+        other.append(g.assign(L_fit=f.predict(g.N.to_numpy())))
+    P.legend_below(ax)
+    d2 = P.residual_plot(ax2, fit_final, label_x="N (non-embedding parameters)")
+    ax2.set_ylabel("ln(observed / fitted loss), ladder budget")
+    data = {"fit": d1, "converged": conv, "residuals": d2,
+            "other_budgets": pd.concat(other, ignore_index=True) if other else pd.DataFrame(),
+            "paper_slope": paper_line}
     return fig, data
 
 

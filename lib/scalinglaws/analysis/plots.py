@@ -26,7 +26,7 @@ import seaborn as sns
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from scalinglaws import ScalingLawsError
 
@@ -37,6 +37,12 @@ __all__ = [
     "fit_label",
     "tick_label",
     "log_axes",
+    "log_subs",
+    "log_colorbar",
+    "colorbar_ticks",
+    "reference_slope",
+    "noise_band",
+    "legend_below",
     "powerlaw_plot",
     "learning_curves",
     "residual_plot",
@@ -147,10 +153,36 @@ def log_axes(ax: Any, *, x: bool = True, y: bool = True) -> None:
             axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
             axis.set_major_formatter(FuncFormatter(lambda v, _pos, a=axis: _spaced_label(v, a)))
         else:
-            subs = (1.0, 2.0, 3.0, 5.0) if lo > 0 and hi / lo < 30 else (1.0,)
-            axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=12))
+            axis.set_major_locator(LogLocator(base=10, subs=log_subs(lo, hi), numticks=12))
             axis.set_major_formatter(FuncFormatter(lambda v, _pos: tick_label(v)))
         axis.set_minor_formatter(NullFormatter())
+
+
+# Tick multiples per decade, coarsest first: a log axis gets the coarsest set that still labels MIN_LOG_TICKS
+# values inside its range (an aspect-ratio axis from 1.5 to 90 has only "10" at decades; 3, 10, 30 read it).
+_SUBS = ((1.0,), (1.0, 3.0), (1.0, 2.0, 5.0), (1.0, 2.0, 3.0, 5.0))
+MIN_LOG_TICKS = 3
+
+
+def _ticks_in(lo: float, hi: float, subs: tuple[float, ...]) -> list[float]:
+    """Values m·10^k (m in subs) between lo and hi (inclusive, up to rounding)."""
+    out = []
+    for k in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1):
+        out += [m * 10.0**k for m in subs if lo * (1 - 1e-9) <= m * 10.0**k <= hi * (1 + 1e-9)]
+    return sorted(out)
+
+
+def log_subs(lo: float, hi: float) -> tuple[float, ...]:
+    """Multiples per decade for log ticks between lo and hi: 1-2-3-5 below a factor 30 (as before), otherwise
+    the coarsest of decades, 1-3, 1-2-5 that gives at least MIN_LOG_TICKS ticks inside the range."""
+    if not (lo > 0 and hi > lo):
+        return (1.0,)
+    if hi / lo < 30:
+        return _SUBS[-1]
+    for subs in _SUBS:
+        if len(_ticks_in(lo, hi, subs)) >= MIN_LOG_TICKS:
+            return subs
+    return _SUBS[-1]
 
 
 def _spaced_label(value: float, axis: Any) -> str:
@@ -172,12 +204,32 @@ def _lognorm(values: np.ndarray) -> LogNorm:
     return LogNorm(vmin=lo, vmax=hi)
 
 
+def colorbar_ticks(lo: float, hi: float) -> list[float]:
+    """Tick values for a log colour scale from lo to hi: log_subs's multiples, or, within a factor 3 (where
+    they would leave one tick), evenly spaced round values; at least MIN_LOG_TICKS where the range allows."""
+    if hi / lo < 3:
+        ticks = [float(v) for v in MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)]
+        ticks = [v for v in ticks if lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9)]
+        return ticks if len(ticks) >= MIN_LOG_TICKS else [lo, math.sqrt(lo * hi), hi]
+    return _ticks_in(lo, hi, log_subs(lo, hi))
+
+
 def _colorbar(ax: Any, norm: LogNorm, cmap: str, label: str) -> Any:
     sm = mpl.cm.ScalarMappable(norm=norm, cmap=cmap)
     cb = ax.figure.colorbar(sm, ax=ax, label=label, pad=0.03, fraction=0.06)
+    # Fixed ticks: matplotlib's own log locator labels only whole decades, so a colour scale spanning 2-64
+    # (one decade boundary) showed a single "10".
+    cb.ax.yaxis.set_major_locator(FixedLocator(colorbar_ticks(float(norm.vmin), float(norm.vmax))))
     cb.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: tick_label(v)))
     cb.ax.yaxis.set_minor_formatter(NullFormatter())
     return cb
+
+
+def log_colorbar(ax: Any, values: Any, label: str, cmap: str = _CMAP) -> tuple[LogNorm, Any]:
+    """A log colour scale over the positive ``values`` and its colour bar beside ``ax`` (label with the unit,
+    e.g. "N (non-embedding parameters)"). Returns (norm, colorbar): colour points with ``c=values, norm=norm``."""
+    norm = _lognorm(np.asarray(values, dtype=float))
+    return norm, _colorbar(ax, norm, cmap, label)
 
 
 # ----------------------------------------------------------------------------- plots
@@ -325,6 +377,54 @@ def residual_plot(
     if len(xs):
         log_axes(ax, y=False)
     return out
+
+
+def reference_slope(
+    ax: Any,
+    x: Any,
+    y: Any,
+    exponent: float,
+    label: str,
+    *,
+    anchor: tuple[float, float] | None = None,
+    color: str = "0.3",
+) -> pd.DataFrame:
+    """A published power-law slope drawn through our data: y ∝ x^(−exponent) as a dotted line over the range of
+    ``x``, passing through ``anchor`` (default the geometric middle of the points: geometric mean of x and of y,
+    the point a least-squares line in log-log space also passes through), so that only the slopes differ.
+    Returns the line: columns ``series`` ("paper slope"), ``x``, ``y``."""
+    x = np.asarray(x, dtype=float).reshape(-1)
+    y = np.asarray(y, dtype=float).reshape(-1)
+    keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+    if keep.sum() < 1:
+        raise ScalingLawsError("reference_slope needs at least one point with positive x and y")
+    if not math.isfinite(exponent):
+        raise ScalingLawsError(f"reference_slope: exponent {exponent!r} is not a number")
+    x, y = x[keep], y[keep]
+    x0, y0 = anchor if anchor is not None else (float(np.exp(np.log(x).mean())), float(np.exp(np.log(y).mean())))
+    xs = np.geomspace(x.min(), x.max(), 50) if x.max() > x.min() else np.array([x0])
+    ys = y0 * (xs / x0) ** (-exponent)
+    ax.plot(xs, ys, ls=":", color=color, lw=1.8, label=label, zorder=4)
+    ax.plot([x0], [y0], marker="+", ms=9, mew=1.2, color=color, ls="none", zorder=5)
+    return pd.DataFrame({"series": "paper slope", "x": xs, "y": ys})
+
+
+def noise_band(ax: Any, half_width: float, label: str, *, center: float = 0.0) -> pd.DataFrame | None:
+    """A grey horizontal band center ± half_width (e.g. ± 2 seed sd around a 0% difference): differences inside
+    it are not told apart from seed noise. Nothing is drawn for a NaN half-width (no seed replicates); returns
+    None then, else the band's two edges (columns ``edge`` "low"/"high", ``y``)."""
+    if not np.isfinite(half_width):
+        return None
+    if half_width < 0:
+        raise ScalingLawsError(f"noise_band: half-width {half_width} is negative")
+    ax.axhspan(center - half_width, center + half_width, color="0.5", alpha=0.18, lw=0, label=label, zorder=1)
+    return pd.DataFrame({"edge": ["low", "high"], "y": [center - half_width, center + half_width]})
+
+
+def legend_below(ax: Any, ncol: int = 1, **kw: Any) -> Any:
+    """The axes' legend under its x label, outside the data (a crowded legend inside covers points); the saved
+    file's tight bounding box takes it in."""
+    return ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize="x-small", ncol=ncol, **kw)
 
 
 # ----------------------------------------------------------------------------- saving

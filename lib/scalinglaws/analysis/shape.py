@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from scalinglaws import ScalingLawsError
+from scalinglaws.analysis import plots as P
 
 _SHAPE = ["kind", "size", "n_layer", "d_model", "n_head_eff", "d_ff_eff"]
 
@@ -172,3 +173,48 @@ def distinguishable(table: pd.DataFrame, noise_pct: float) -> pd.Series:
     best_seeds = table.loc[table.groupby(["kind", "size"], dropna=False)["L_corrected"].transform("idxmin"), "seeds"]
     sd_diff = noise_pct * np.sqrt(1 / table["seeds"] + 1 / best_seeds.to_numpy())
     return table["increase_pct"] > 2 * sd_diff
+
+
+# (kind in shape_table, column, x label): the three panels of Kaplan Fig. 5, all ratios of counts (no unit)
+SHAPE_PANELS = (("aspect", "aspect_ratio", "aspect ratio d_model / n_layer (width per layer)"),
+                ("ff", "ff_ratio", "feed-forward ratio d_ff / d_model"),
+                ("heads", "head_dim", "head dimension d_model / n_head (channels per head)"))
+
+
+def shape_figure(table: pd.DataFrame, noise_pct: float, pct: float = 3.0):
+    """Kaplan Fig. 5 at our scale: each shape's loss increase over the best of its group (%, y) against the
+    aspect ratio, the feed-forward ratio and the head dimension (log x, one line per target N), with the
+    ``pct`` tolerance as a dotted line and, where there are seed replicates, a grey band 0 ± 2·noise_pct
+    (twice the pooled seed sd of one run's loss, in % of the loss): penalties inside it are not told apart from
+    seed noise. Returns (fig, data): data keyed aspect / ff / heads (the plotted rows) and, with a band,
+    seed_noise (its two edges in the increase_pct column)."""
+    fig, axes = P.new_figure(1, 3, figsize=(14, 4))
+    fig.subplots_adjust(wspace=0.35)
+    # one colour per target N in every panel, so the legend below the figure holds for all three
+    colors = {size: f"C{i}" for i, size in enumerate(sorted(table["size"].dropna().unique(), key=float, reverse=True))}
+    plotted, band, handles = {}, None, {}
+    for ax, (kind, var, xl) in zip(axes, SHAPE_PANELS):
+        t = table[table.kind == kind]
+        for size, g in t.groupby("size"):
+            g = g.sort_values(var)
+            (ln,) = ax.plot(g[var], g["increase_pct"], "o-", color=colors[size], zorder=3,
+                            label=f"N ≈ {float(size):,.0f} (non-embedding)")
+            handles.setdefault(ln.get_label(), ln)
+        band = P.noise_band(ax, 2 * noise_pct, f"seed noise: ±2 pooled seed sd (±{2 * noise_pct:.2g}% of the loss)")
+        tol = ax.axhline(pct, color="0.3", ls=":", lw=1.0, label=f"{pct:g}% tolerance")
+        ax.set_xlabel(xl)
+        ax.set_ylabel("loss increase over the best shape (%)")
+        if len(t):
+            P.log_axes(ax, y=False)
+        else:
+            ax.text(0.5, 0.5, f"no {kind} shapes at this profile", ha="center", transform=ax.transAxes)
+        plotted[kind] = t[["size", var, "N", "final_val_loss", "L_corrected", "increase_pct"]]
+    extra = [tol, *(p for p in axes[-1].patches if p.get_label().startswith("seed noise"))]  # the band, if drawn
+    axes[1].legend(handles=[*handles.values(), *extra], loc="upper center", bbox_to_anchor=(0.5, -0.2),
+                   fontsize="small", ncol=len(handles) + len(extra))
+    if band is not None:
+        plotted["seed_noise"] = pd.DataFrame({"increase_pct": band["y"].to_numpy()})
+    if not np.isfinite(noise_pct):
+        axes[0].text(0.98, 0.02, "no seed replicates: no noise band", ha="right", fontsize="x-small",
+                     transform=axes[0].transAxes)
+    return fig, plotted
