@@ -14,7 +14,7 @@ MAX_LINES = 600  # a module longer than this has more than one job
 
 # The layers, lowest first: a module may import from its own layer or a lower one, never a higher one.
 LAYERS = [
-    {"scalinglaws"},  # the package root: ScalingLawsError and the lazy public API
+    {"scalinglaws", "scalinglaws.numbers"},  # the package root: ScalingLawsError, the lazy public API, how numbers are written
     {"scalinglaws.data"},  # corpus -> tokenizer -> token cache -> windows
     {"scalinglaws.training"},  # RunSpec, the loop, the run-folder format
     {"scalinglaws.store"},  # ensure_runs / load_runs, executors, Slurm

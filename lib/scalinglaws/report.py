@@ -13,16 +13,13 @@ from pathlib import Path
 
 from scalinglaws import ScalingLawsError
 from scalinglaws import findings as FINDINGS_REGISTRY
+from scalinglaws.numbers import num
 from scalinglaws.runner import repo_root
 from scalinglaws.study.profiles import get_profile
 
 
 def _fmt(v) -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, (int,)) or (isinstance(v, float) and v.is_integer() and abs(v) < 1e6):
-        return f"{int(v):,}"
-    return f"{v:.3g}"
+    return num(v)
 
 
 def _results_dir(profile: str, figures_dir: str | None) -> Path:

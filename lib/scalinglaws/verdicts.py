@@ -30,6 +30,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+from scalinglaws.numbers import interval, num
+
 from . import ScalingLawsError
 from .records import MIN_POINTS, MIN_SPAN, Record
 
@@ -74,11 +76,11 @@ class Verdict:
 
 
 def _g(x: float) -> str:
-    return f"{x:.3g}"
+    return num(x)
 
 
 def _iv(lo: float, hi: float) -> str:
-    return f"[{_g(lo)}, {_g(hi)}]"
+    return interval(lo, hi) or "(no interval)"
 
 
 def unusable(rec: Record | None, missing: str = "no record in the results") -> Verdict | None:

@@ -37,12 +37,12 @@ def _example():
 
 
 def test_format_estimate():
-    assert plots.format_estimate("α", 0.0912, (0.081, 0.102), paper=0.076) == "α = 0.09 ± 0.01 (paper 0.076)"
-    assert plots.format_estimate("α", 0.0763, (0.0741, 0.0785)) == "α = 0.076 ± 0.002"
-    assert plots.format_estimate("α", 0.0763) == "α = 0.076"
-    assert plots.format_estimate("N_c", 8.8e13, (6e13, 1.2e14), paper=8.8e13) == "N_c = 8.8e+13 [6e+13, 1.2e+14] (paper 8.8e+13)"
-    assert plots.format_estimate("α", 0.08, (np.nan, np.nan)) == "α = 0.080"
-
+    """One way of writing an estimate everywhere (scalinglaws.numbers): value [interval] (paper X)."""
+    assert plots.format_estimate("α", 0.0912, (0.081, 0.102), paper=0.076) == "α = 0.0912 [0.081, 0.102] (paper 0.076)"
+    assert plots.format_estimate("α", 0.0763) == "α = 0.0763"
+    assert plots.format_estimate("N_c", 8.8e13, (6e13, 1.2e14), paper=8.8e13) == "N_c = 8.8e13 [6e13, 1.2e14] (paper 8.8e13)"
+    assert plots.format_estimate("α", 0.08, (np.nan, np.nan)) == "α = 0.08"  # no interval: none written
+    assert plots.format_estimate("B", 2048.0, (1500.0, 3000.0)) == "B = 2,048 [1,500, 3,000]"
 
 def test_tick_labels():
     got = [plots.tick_label(v) for v in (1, 2.5, 1e3, 1e4, 3e5, 1e6, 1e9, 2e12, 1e18, 3e19)]

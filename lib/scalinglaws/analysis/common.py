@@ -21,6 +21,7 @@ from scalinglaws import ScalingLawsError
 from scalinglaws import fit as F
 from scalinglaws.analysis import plots as P
 from scalinglaws.findings import against_paper
+from scalinglaws.numbers import num
 from scalinglaws.records import Record, derive_status, from_fit, legacy_key
 
 # Significant digits kept in NN_results.json (the figures' CSVs keep full precision).
@@ -136,8 +137,8 @@ def pm(fit: F.FitResult, name: str, digits: int = 3) -> str:
     """'0.071 [0.065, 0.078]' for interpretations."""
     v, (lo, hi) = fit.params[name], fit.ci[name]
     if not (np.isfinite(lo) and np.isfinite(hi)):
-        return f"{v:.{digits}g} (no interval)"
-    return f"{v:.{digits}g} [95% CI {lo:.{digits}g}, {hi:.{digits}g}]"
+        return f"{num(v, digits)} (no interval)"
+    return f"{num(v, digits)} [95% CI {num(lo, digits)}, {num(hi, digits)}]"
 
 
 def versus_paper(value: float, ci: tuple[float, float], paper_value: float, converged: bool = True) -> str:

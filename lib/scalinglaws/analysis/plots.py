@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from scalinglaws import ScalingLawsError
+from scalinglaws.numbers import estimate
 
 __all__ = [
     "set_style",
@@ -82,39 +83,15 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] |
 # ----------------------------------------------------------------------------- labels
 
 
-def _decimals_for(half_width: float) -> int:
-    # Round the estimate to the first significant digit of its uncertainty.
-    if not (half_width > 0 and math.isfinite(half_width)):
-        return 3
-    return max(0, -math.floor(math.log10(half_width)))
-
-
 def format_estimate(
     symbol: str,
     value: float,
     ci: tuple[float, float] | None = None,
     paper: float | None = None,
-    *,
-    decimals: int | None = None,
 ) -> str:
-    """``"α = 0.09 ± 0.01 (paper 0.076)"``: estimate ± half the CI width, with the paper's value.
-
-    Large constants (|value| >= 1e4) are written with their interval instead, e.g.
-    ``"N_c = 8.8e+13 [6.1e+13, 1.2e+14] (paper 8.8e+13)"``, since their CIs are asymmetric.
-    """
-    paper_txt = "" if paper is None else f" (paper {paper:g})"
-    have_ci = ci is not None and all(c is not None and math.isfinite(c) for c in ci)
-    if abs(value) >= 1e4:
-        core = f"{symbol} = {value:.2g}"
-        if have_ci:
-            core += f" [{ci[0]:.2g}, {ci[1]:.2g}]"
-        return core + paper_txt
-    if have_ci:
-        hw = (ci[1] - ci[0]) / 2
-        d = _decimals_for(hw) if decimals is None else decimals
-        return f"{symbol} = {value:.{d}f} ± {hw:.{d}f}{paper_txt}"
-    d = 3 if decimals is None else decimals
-    return f"{symbol} = {value:.{d}f}{paper_txt}"
+    """``"α = 0.0912 [0.081, 0.102] (paper 0.076)"``: numbers.estimate, the study's one way of writing an
+    estimate (also in the tables and the printed lines)."""
+    return estimate(value, ci, paper, symbol=symbol)
 
 
 def fit_label(fit: Any, name: str, *, symbol: str | None = None, paper: float | None = None) -> str:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-import re
+
+from scalinglaws.numbers import num as _num
 
 __all__ = ["fmt", "loss3", "num", "ci", "clean", "ratio"]
 
@@ -14,13 +15,7 @@ _DECIMAL_LIMIT = 1e6
 
 def fmt(x) -> str:
     """3 significant digits; powers of ten as e9, not e+09; "—" for a number that does not exist."""
-    if x is None:
-        return "—"
-    x = float(x)
-    if not math.isfinite(x):
-        return "inf" if x > 0 else str(x)
-    s = f"{x:.3g}"
-    return re.sub(r"e([+-])0*(\d)", lambda m: "e" + ("-" if m.group(1) == "-" else "") + m.group(2), s)
+    return _num(x, missing="—")
 
 
 def loss3(x, sign: bool = False) -> str:
