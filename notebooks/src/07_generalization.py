@@ -18,7 +18,8 @@
 # offset); (3) at matched tokens a branch end differs from its trunk only by the cooldown: does the cooldown move the
 # losses along the trunk's L_other(L_books) (the loss alone matters) or off it (annealing changes the relation)?
 # Mid-training points of a cosine run would mix the phase of training with the LR's decay. In code:
-# `F.fit_power_law`, `gz.offset_line`, `gz.anneal_shift`. [How to read the notebooks](../docs/teaching.md#how-to-read-the-notebooks).
+# `F.fit_power_law`, `gz.offset_line`, `gz.anneal_shift`.
+# [How to read the notebooks](../docs/teaching.md#how-to-read-the-notebooks).
 
 # %% tags=["parameters"]
 profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.study.profiles)
@@ -73,7 +74,7 @@ points = gz.phase_points(ev, gz.run_roles(specs))
 
 # %% [markdown]
 # ## 2. Does the loss on every text fall with N in parallel with the books? (Kaplan Fig. 8, left)
-# **What to look for:** one line per text, log-log; Kaplan's run nearly parallel to the training distribution's, a
+# **What to look for:** one line per text, log-log; Kaplan's lines run nearly parallel to the training distribution's, a
 # little above it. Is each line straight, and its slope (α in the legend) close to the books'? Steeper means the gap
 # closes as models grow, flatter that it widens.
 
