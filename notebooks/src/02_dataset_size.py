@@ -4,16 +4,14 @@
 # %% [markdown]
 # # 02 — Dataset size: L(D)
 #
-# Kaplan et al. 2020 (Sec. 3.2, Fig. 1 middle): a model large enough to be data-limited, trained with early stopping
-# on a dataset of D tokens, reaches L(D) = (D_c/D)^α_D with α_D ≈ 0.095.
+# **The claim** (Kaplan et al. 2020, Sec. 3.2, Fig. 1 middle): a model large enough to be data-limited, trained with
+# early stopping on D tokens, reaches L(D) = (D_c/D)^α_D, α_D ≈ 0.095.
 #
-# **How we measure it.** One model is trained on nested subsets of D tokens, each repeated for up to 100 epochs
-# (capped in tokens) at a constant learning rate after warmup, with Kaplan's 10% dropout, and stopped early when
-# the validation loss stops improving. A subset is made of 2,048-token chunks drawn at random across every book
-# (`RunSpec.data_sampling = "chunks"`), so a small D is a small sample of the whole corpus, not part of one book.
-# A run measures the data limit if it got **past its minimum** (the model started memorising its subset) or is
-# **saturated** (doubling its epochs lowered the loss by less than 1%); a run still improving at its cap gives only
-# an upper bound and is not fitted (`scalinglaws.analysis.data_limits`).
+# **How we measure it.** One model, nested subsets of D tokens (2,048-token chunks drawn at random across every book), each
+# repeated up to 100 epochs at a constant LR with 10% dropout and early stopping. A run measures the data limit if it
+# got **past its minimum** or is **saturated** (doubling its epochs gained < 1%); one still improving at its cap is an
+# upper bound, not fitted (`scalinglaws.analysis.data_limits`). In code: `F.fit_power_law(D, L)` (section 3).
+# [How to read the notebooks](../docs/teaching.md#how-to-read-the-notebooks).
 
 # %% tags=["parameters"]
 profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.study.profiles)
@@ -42,7 +40,7 @@ K = paper.KAPLAN
 
 
 # %% [markdown]
-# ## 1. Learning rate (shared sweeps) and the runs
+# ## 1. The runs: which subsets reach a data limit?
 
 # %%
 rule = study.lr_rule()
@@ -51,11 +49,10 @@ final = dl.usability(dl.classify(runs))  # + steps per epoch, early-stopping min
 display(final[["N", "data_tokens", "tokens", "epochs", "step", "steps_per_epoch", "best_step", "best_val_loss", "final_val_loss", "gain_last_doubling", "limit", "usable", "caveat"]])
 
 # %% [markdown]
-# ## 2. Learning curves, and where each one was best
-# **What to look for:** whether each curve falls, bottoms out and rises again as the model starts to memorise
-# its subset (red triangles: minima), or flattens out (orange squares: saturated); a curve still falling at its
-# end (grey circle) was still improving when its budget ended, and its best loss is only an upper bound on L(D).
-# Small subsets should turn up after fewer tokens than large ones.
+# ## 2. Does a smaller dataset turn up sooner?
+# **What to look for:** curves that turn up as the model memorises (red triangles: minima), flatten (orange squares:
+# saturated), or still fall at their end (grey circles: upper bounds on L(D)). Small subsets should turn up after
+# fewer tokens than large ones.
 
 # %%
 n_min = int(final.reached_min.sum())
@@ -66,10 +63,10 @@ an.save(study, fig, data, "02_early_stopping")
 fig
 
 # %% [markdown]
-# ## 3. Fit L(D) on the runs that measure a data limit
-# **What to look for:** filled points (fitted) on a straight line in log-log; the slope is −α_D. Open points were
-# still improving and sit above where L(D) would be. A note beside a filled point says why Kaplan's criterion would leave it out (fewer than 40
-# optimizer steps per epoch, or no early-stopping minimum); the results record counts only the points without one.
+# ## 3. Does L(D) follow a power law with Kaplan's slope?
+# **What to look for:** filled (fitted) points on a straight line in log-log, slope −α_D; open points, still
+# improving, sit above L(D). A note on a filled point says why Kaplan's criterion would drop it (< 40 optimizer steps
+# per epoch, or no early-stopping minimum); the record counts only points without one.
 
 # %%
 fitted = final[final.reached_min]
@@ -90,8 +87,9 @@ print(dl.interpret_usability(fitted))
 fig
 
 # %% [markdown]
-# ## 4. Is this model large enough? L(D) is the large-N limit
-# Notebook 04 trains the same subsets on several model sizes. Where the two largest sizes reach the same loss (within 1%), the model size no longer limits the loss and the point is L(D) itself; where they differ, L(D) lies below the larger model's loss.
+# ## 4. Is this model large enough for its loss to be L(D)?
+# Notebook 04 trains these subsets on several sizes: where the two largest agree within 1%, the point is L(D)
+# itself; otherwise L(D) lies below the larger one's loss.
 
 # %%
 agree = dl.large_n_agreement(dl.classify(study.ensure(study.grid("overfitting"))))
@@ -129,7 +127,7 @@ display(res.frame())
 
 
 # %% [markdown]
-# ## Interpretation (computed from the numbers above)
+# ## Interpretation (printed from the numbers above)
 
 # %%
 pv = K["alpha_D"].value
@@ -149,27 +147,22 @@ if len(agree):
           + (f" (D = {', '.join(f'{d:.3g}' for d in agree[agree.agree].D)}): there the loss is L(D) in its large-N limit." if agree.agree.any() else "; nowhere is the model large enough for its loss to be L(D) itself."))
 
 # %% [markdown]
-# ## What to try
-# **Try it — a narrower dataset** (`quick`, a few minutes on 2 cores). Subsets here are random chunks from every book.
-# Make them the first D tokens of the shuffled train split instead (a small D is then part of one or two books):
+# ## Try it
+# **A narrower dataset** (`quick`, minutes): subsets as the first D tokens of the shuffled train split (one or two
+# books) instead of random chunks:
 # ```python
 # import dataclasses
 # from scalinglaws import profiles
 # profiles.PROFILES["quick"] = dataclasses.replace(profiles.PROFILES["quick"], data_sampling="prefix")
 # ```
-# then re-run this notebook with `-p profile quick` in the same kernel (or papermill after the edit in
-# `lib/scalinglaws/study/profiles.py`). What to expect: if diversity matters as well as quantity, the prefix subsets
-# reach their minimum sooner and at a higher loss than random chunks of the same size.
+# then re-run with `-p profile quick` in the same kernel (or papermill after the edit in
+# `lib/scalinglaws/study/profiles.py`). If diversity matters, prefix subsets reach their minimum sooner and higher.
 #
-# **Try it — another seed**: `-p seed 1` retrains every run with another initialisation and data order; compare
-# α_D with the interval above. If the two estimates differ by more than the interval, the interval is too narrow
-# for this few points.
+# **Another seed**: `-p seed 1`. If α_D moves by more than its interval, the interval is too narrow.
 #
 # ## Exercises
-# 1. In the learning-curve figure, at how many epochs does each subset reach its best loss? Does a smaller D turn
-#    up sooner in epochs, or only in tokens?
+# 1. At how many epochs does each subset reach its best loss? Does a smaller D turn up sooner in epochs, or only in tokens?
 # 2. Why is a run still improving at its cap only an *upper bound* on L(D)? Which way would including it bias α_D?
-# 3. The table in section 4 compares the two largest models at each D. What would it mean for L(D) if the largest
-#    model were clearly better than the second at every D?
-# 4. Kaplan's α_D is 0.095 with D from 2·10⁷ to 2·10¹⁰ tokens. Our D spans 1e4–3e5. Name two reasons our exponent
-#    may differ that have nothing to do with the law being wrong.
+# 3. What would it mean for L(D) if, in section 4, the largest model beat the second at every D?
+# 4. Kaplan's α_D is 0.095 over D = 2·10⁷–2·10¹⁰ tokens; ours spans 1e4–3e5. Give two reasons our exponent may
+#    differ that have nothing to do with the law being wrong.

@@ -4,15 +4,14 @@
 # %% [markdown]
 # # 04 — Overfitting: L(N, D) and the D ∝ N^0.74 rule
 #
-# Kaplan et al. 2020 (Sec. 4, Eq. 1.5, Fig. 9): with early stopping, L(N, D) = [(N_c/N)^(α_N/α_D) + D_c/D]^α_D; the
-# overfitting penalty δL = L(N, D)/L(N, ∞) − 1 depends on N and D only through N^(α_N/α_D)/D, so keeping it small
-# needs D ≳ 5·10³·N^0.74.
+# **The claim** (Kaplan et al. 2020, Sec. 4, Eq. 1.5, Fig. 9): with early stopping,
+# L(N, D) = [(N_c/N)^(α_N/α_D) + D_c/D]^α_D; the penalty δL = L(N, D)/L(N, ∞) − 1 depends on N and D only through
+# N^(α_N/α_D)/D, so keeping it small needs D ≳ 5·10³·N^0.74.
 #
-# **How we measure it.** Model sizes × nested data subsets (random 2,048-token chunks across all books, as in
-# notebook 02), each repeated with 10% dropout at a constant learning rate after warmup until the validation loss
-# stops improving (patience rule, capped at 100 epochs); plus, per size, the ladder run that saw fresh data throughout
-# (D = tokens seen). Eq. 1.5 is fitted only on runs that measure a data limit — past their minimum, or saturated
-# (doubling the epochs gained < 1%) — a run still improving at its cap is not an early-stopped loss.
+# **How we measure it.** Sizes × nested subsets (as in notebook 02) trained to early stopping (10% dropout, constant
+# LR, ≤ 100 epochs), plus each size's single-epoch ladder run (D = tokens seen). Fitted: runs past their minimum or
+# saturated (doubling the epochs gained < 1%), and the ladder runs. In code: `F.fit_kaplan_nd(N, D, L)`.
+# [How to read the notebooks](../docs/teaching.md#how-to-read-the-notebooks).
 
 # %% tags=["parameters"]
 profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.study.profiles)
@@ -43,7 +42,7 @@ K = paper.KAPLAN
 
 
 # %% [markdown]
-# ## 1. Runs
+# ## 1. The runs: which (N, D) pairs reach a data limit?
 
 # %%
 rule = study.lr_rule()
@@ -58,10 +57,9 @@ print(f"{len(pts)} of {len(all_pts)} points are fitted: subset runs {dl.counts(s
 display(subsets.pivot_table(index="N", columns="D", values="limit", aggfunc="first"))
 
 # %% [markdown]
-# ## 2. Fit Eq. 1.5 jointly
-# **What to look for:** left, each size's points fall as D grows and flatten towards that size's own limit (the
-# dashed fits); larger sizes flatten later. Right, if Eq. 1.5 holds, every size's overfitting penalty δL falls on
-# the one dashed curve of N^(α_N/α_D)/D.
+# ## 2. Does one law, Eq. 1.5, describe every size and dataset?
+# **What to look for:** left, each size's points fall with D towards its own limit (dashed fits), larger sizes
+# later. Right, if Eq. 1.5 holds, every size's δL lies on one dashed curve of N^(α_N/α_D)/D.
 
 # %%
 nd = an.try_fit(F.fit_kaplan_nd, pts["N"], pts["D"], pts["L"], groups=pts["run_id"], n_boot=n_boot, seed=seed)
@@ -94,11 +92,9 @@ an.save(study, fig, {"points": all_pts, "fit": pd.concat(plotted, ignore_index=T
 fig
 
 # %% [markdown]
-# ## 3. This study's overfitting rule
-# The claim's exponent α_N/α_D is read from Eq. 1.5 refitted on the data-limited points alone (subset runs past their
-# minimum or saturated): the single-epoch ladder runs are limited by their steps, not their data. Whether those points
-# determine α_N is checked by leaving out one model size at a time (the table below); the all-points ratio is shown
-# beside it.
+# ## 3. Does keeping δL small need D ∝ N^0.74?
+# α_N/α_D comes from Eq. 1.5 refitted on the data-limited points alone (the single-epoch runs are step-limited).
+# The table leaves out one size at a time: do the points determine α_N? The all-points ratio is beside it.
 
 # %%
 rule_d = ov.overfit_rule(nd, tolerance=0.02) if nd is not None else None
@@ -141,7 +137,7 @@ display(res.frame())
 
 
 # %% [markdown]
-# ## Interpretation (computed from the numbers above)
+# ## Interpretation (printed from the numbers above)
 
 # %%
 print(f"{len(pts)} of {len(all_pts)} (N, D) points measure a data limit or saw fresh data throughout; only those are fitted.")
@@ -156,19 +152,16 @@ else:
         print(f"  N={N:,.0f}: no more than 2% overfitting needs D >= {rule_d['k'] * N ** e:.3g} tokens")
 
 # %% [markdown]
-# ## What to try
-# **Try it — patience** (`quick`, minutes). Early stopping waits `data_patience` evals without improvement (and twice
-# the best step). Halve it in `lib/scalinglaws/study/profiles.py` (`quick`: `data_patience=2`) and re-run with
-# `-p profile quick`: the runs change address, so they retrain. What to expect: runs stop sooner; if the minima were
-# real, the best losses barely move and the fitted exponent stays inside its interval.
+# ## Try it
+# **Patience** (`quick`, minutes): halve `data_patience` (evals without improvement, and twice the best step, before
+# stopping; `quick`: `data_patience=2` in `lib/scalinglaws/study/profiles.py`) and re-run with `-p profile quick`. If
+# the minima were real, the best losses barely move and the exponent stays inside its interval.
 #
-# **Try it — another seed**: `-p seed 1`; how much do α_N/α_D and the rule's coefficient move?
+# **Another seed**: `-p seed 1`; how much do α_N/α_D and the rule's coefficient move?
 #
 # ## Exercises
-# 1. From the pivot table in section 1: which (N, D) runs were still improving at their cap? Are they the large-D
-#    or the small-D ones, and why would that be?
-# 2. In the collapse plot, do all sizes fall on one curve? Which size deviates most, and in which direction?
-# 3. Use the printed rule to say how many tokens a model with N = 10⁶ non-embedding parameters needs to stay within 2%
-#    of its infinite-data loss; compare with Kaplan's 5·10³·N^0.74.
-# 4. Eq. 1.5 has four constants. Which of them are pinned by the single-epoch ladder points, and which only by the
-#    data-limited runs?
+# 1. Which runs in section 1 still improved at their cap: large-D or small-D? Why?
+# 2. Do all sizes fall on one curve in the collapse plot? Which deviates most, and which way?
+# 3. How many tokens does N = 10⁶ need to stay within 2% of its infinite-data loss, by the printed rule and by
+#    Kaplan's 5·10³·N^0.74?
+# 4. Which of Eq. 1.5's four constants are pinned by the single-epoch ladder points, which only by the data-limited runs?

@@ -4,27 +4,18 @@
 # %% [markdown]
 # # 05 — Sample efficiency and learning curves: L(N, S)
 #
-# **The claim.** Kaplan et al. 2020 (Sec. 5, Fig. 2, Fig. 4 right, Eq. 1.6): larger models reach any given loss in
-# fewer optimisation steps and fewer tokens ("larger models are more sample-efficient"), and learning curves after
-# warmup follow L(N, S) = (N_c/N)^α_N + (S_c/S)^α_S with α_S ≈ 0.76, S counted as S_min, the steps at a batch far
-# above the critical one (Sec. 5.1). The practical use: fit the law on the start of a run and predict where it will
-# end ("when to stop").
+# **The claim** (Kaplan et al. 2020, Sec. 5, Fig. 2, Fig. 4 right, Eq. 1.6): larger models reach any given loss in
+# fewer steps and fewer tokens, and learning curves after warmup follow L(N, S) = (N_c/N)^α_N + (S_c/S)^α_S with
+# α_S ≈ 0.76, S counted as S_min (steps at a batch far above the critical one, Sec. 5.1). The use: fit the start of a
+# run and predict where it ends ("when to stop").
 #
-# **How we measure it.** We reuse the learning curves of notebook 01's size ladder (the same runs from the store:
-# one model per size, the validation loss at log-spaced steps, each run with its own cosine schedule). (1) We plot the
-# curves against tokens and against steps. (2) For a few target losses we read off the tokens each size needs to
-# first reach it and fit tokens ∝ N^−k: sample efficiency grows with N if k > 0. (3) We fit Eq. 1.6 to every
-# evaluation after warmup of every size at once, with S our optimizer steps at the profile's fixed batch (notebook 06
-# adjusts S to S_min), again starting after 2× and 4× each run's warmup, and on each run's curve alone: how far
-# α_S moves with these choices says how much one number can be trusted. Raw steps are not Kaplan's S_min, so this
-# α_S cannot reproduce or contradict his 0.76. (4) We fit Eq. 1.6 to the first half of every curve only and compare its prediction of each
-# curve's end with the loss reached. Sections 2-4 read each curve up to the start of its cooldown (the ladder runs
-# hold the peak LR until their last 20% of steps): the loss against steps, without annealing.
-#
-# **How to read this notebook.** Before every figure a *What to look for* cell says which axis, slope or points
-# matter and what the paper's version looks like; the interpretations (at the end) are printed by the code from the
-# numbers. *Try it* cells are experiments to run yourself (they are not executed here, so re-running this notebook
-# trains nothing new); the *Exercises* at the end can be set as homework.
+# **How we measure it.** On notebook 01's ladder curves, each read up to its cooldown (the runs hold the peak LR
+# until their last 20% of steps): (1) the curves; (2) the tokens to reach a few target losses, fitted as
+# tokens ∝ N^−k (k > 0: larger is more sample-efficient); (3) Eq. 1.6 on all evaluations after warmup at once, S our
+# optimizer steps at the profile's fixed batch, refitted from 2× and 4× each run's warmup and per run: how far α_S
+# moves says how far to trust it. Raw steps are not S_min (notebook 06 adjusts S), so this α_S can neither reproduce
+# nor contradict 0.76. (4) Eq. 1.6 fitted on each curve's first half, predicting its end. In code:
+# `F.fit_kaplan_ns(N, S, L)`. [How to read the notebooks](../docs/teaching.md#how-to-read-the-notebooks).
 
 # %% tags=["parameters"]
 profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.study.profiles)
@@ -54,16 +45,11 @@ K = paper.KAPLAN
 
 
 # %% [markdown]
-# ## 1. Learning curves of the size ladder (Kaplan Fig. 2)
-
-# %% [markdown]
-# **What to look for:** validation loss (y) against tokens processed (left) and optimizer steps (right), both on log
-# axes, one curve per model size (colour = N). Since every run uses the same batch, the two panels have the same
-# shape; only the x labels differ. Check whether, at every number of tokens, the larger models' curves lie below the
-# smaller ones', and from which point on they separate; and how long each curve stays near the uniform loss
-# ln 1024 ≈ 6.93 and on the shoulder of the unigram plateau before it starts to fall. In Kaplan's Fig. 2 (left), past
-# the first stretch of training, the larger the model the lower its curve at any number of tokens: that horizontal
-# gap between the curves is the sample efficiency measured in section 2.
+# ## 1. Do larger models' curves lie lower at every number of tokens? (Kaplan Fig. 2)
+# **What to look for:** validation loss against tokens (left) and steps (right), log axes, colour = N; at one batch
+# the panels have the same shape. From which point on do larger models' curves lie below smaller ones', and how long
+# does each stay near the uniform loss ln 1024 ≈ 6.93 and on the unigram plateau before falling? In Kaplan's Fig. 2,
+# past the first stretch, the horizontal gap between curves is the sample efficiency of section 2.
 
 # %%
 rule = study.lr_rule()
@@ -82,17 +68,14 @@ final = an.final_table(runs)
 fig
 
 # %% [markdown]
-# ## 2. Tokens and steps to reach a target loss, against N
-# The targets run from a loss every size reaches to one only the three largest reach. For each run, the tokens it
-# needed to first reach a target are read off its curve; a size that never reaches a target has no point for it.
-
-# %% [markdown]
-# **What to look for:** one colour per target loss; x is N, y the tokens the run needed to reach the target, both on
-# log axes, so tokens ∝ N^−k is a straight falling line (the legend gives k with its interval). The claim "larger
-# models are more sample-efficient" is that every line falls (k > 0). Note how many sizes each target has (the
-# `models` column below): the hardest target is reached only by the largest models, so its fit rests on a few points
-# and its interval is wide. Points far from their dashed line show where the power law in N is a poor description,
-# e.g. if the small sizes' curves cross one another near a target.
+# ## 2. Do larger models need fewer tokens to reach a given loss?
+# The targets run from a loss every size reaches to one only the three largest reach; a size that never reaches a
+# target has no point for it.
+#
+# **What to look for:** tokens to reach each target (one colour per target) against N, log axes: tokens ∝ N^−k is a
+# straight falling line (k in the legend), and the claim is k > 0 for every target. The hardest target rests on few
+# sizes (`models` column), so its interval is wide; points far off their dashed line show where a power law in N fits
+# poorly, e.g. where small sizes' curves cross near a target.
 
 # %%
 targets = se.target_losses(final, k=3)
@@ -115,16 +98,11 @@ an.save(study, fig, pd.concat(plotted, ignore_index=True), "05_tokens_to_target"
 fig
 
 # %% [markdown]
-# ## 3. Fit L(N, S) on steps after warmup
-
-# %% [markdown]
-# **What to look for:** the solid curves are the measured losses after warmup (colour = N) against steps, the dotted
-# curves Eq. 1.6 with one set of constants for every size; the title gives α_S and the paper's value. A good fit puts
-# each dotted curve on its solid curve along the whole run. Look at where they part: at the end of the runs (the
-# cosine decay lowers the loss faster in the last steps, which a power law in S does not describe), and at the
-# smallest and largest sizes (the law's N term is a power law too, so sizes that do not follow one pull the fit).
-# In Kaplan's Fig. 4 (right) the same law, with S adjusted to S_min, tracks curves of models from 1e3 to 1e9
-# parameters.
+# ## 3. Does one law L(N, S) describe every curve after warmup? (Kaplan Eq. 1.6)
+# **What to look for:** measured losses after warmup (solid, colour = N) and Eq. 1.6 with one set of constants
+# (dotted); the title gives α_S against the paper's. A good fit keeps each dotted curve on its solid one; where they
+# part at the smallest or largest sizes, the law's power law in N is pulling the fit. In Kaplan's Fig. 4 (right) the
+# same law, with S as S_min, tracks models from 1e3 to 1e9 parameters.
 
 # %%
 # each run's own effective warmup (steps); the law describes training after it
@@ -146,8 +124,8 @@ an.save(study, fig, d.assign(fit=ns_fit.predict(d["N"].to_numpy(float), d["step"
 fig
 
 # %% [markdown]
-# The law in code, with our constants (Kaplan Eq. 1.6): the loss of a model of N non-embedding parameters after
-# S optimizer steps at this batch size.
+# **The law in code** (Eq. 1.6, our constants): the loss of N non-embedding parameters after S optimizer steps at
+# this batch size.
 
 # %%
 if ns_fit.converged:
@@ -160,15 +138,11 @@ else:
     print("Eq. 1.6 did not converge here, so there is no law to write down.")
 
 # %% [markdown]
-# ## 4. When to stop: predict the end of each run from its first half
-
-# %% [markdown]
-# **What to look for:** one point per run: x is the loss it reached at the end of its constant-LR phase, y the loss Eq. 1.6 predicted from
-# the first half of every curve, the bars the 95% interval of the prediction. Points on the dashed diagonal are
-# perfect predictions; above it the law was too pessimistic, below it too optimistic. The largest models are on the
-# left (lowest losses) and the smallest on the right: if the points tilt away from the diagonal, the error depends on
-# model size and is not just noise. Check also whether the bars cross the diagonal: a prediction that misses by more
-# than its interval is overconfident.
+# ## 4. When to stop: can the first half of a run predict its end?
+# **What to look for:** one point per run, the loss reached before its cooldown (x) against Eq. 1.6's prediction from
+# the first half of every curve (y), with 95% intervals; above the dashed diagonal the law was too pessimistic, below
+# it too optimistic. The largest models are on the left, so points tilting away from the diagonal mean an error that
+# depends on size, not noise; a bar that misses the diagonal is an overconfident prediction.
 
 # %%
 pred, early_fit = se.holdout_prediction(runs, n_boot, seed, frac=0.5)
@@ -181,26 +155,22 @@ an.save(study, fig, pred, "05_predict_from_first_half")
 fig
 
 # %% [markdown]
-# **Try it — predict from less of the curve** (no training, seconds). Open this notebook against the committed store
-# with training switched off: `SCALINGLAWS_NO_TRAIN=1 .venv/bin/jupyter lab notebooks/05_sample_efficiency.ipynb`,
-# run all cells, then add a cell:
+# **Try it — predict from less of the curve** (no training, seconds). Open this notebook with training off,
+# `SCALINGLAWS_NO_TRAIN=1 .venv/bin/jupyter lab notebooks/05_sample_efficiency.ipynb`, run all cells, then add:
 # ```python
 # for frac in (0.25, 0.5, 0.75):
 #     p_, _ = se.holdout_prediction(runs, n_boot, seed, frac=frac)
 #     print(f"fitted on the first {frac:.0%} of each curve: median error {p_.error_pct.median():+.1f}%, "
 #           f"median |error| {p_.error_pct.abs().median():.1f}%, worst {p_.error_pct.abs().max():.1f}%")
 # ```
-# What to expect: if Eq. 1.6 described the whole curve, the error would shrink steadily as the fitted fraction grows.
-# If the misses come from the cosine decay at the end of each run, even three quarters of the curve will not see it,
-# and the errors of the largest models will stay on the same side of the diagonal.
+# If Eq. 1.6 described the whole curve, the error would shrink steadily as the fraction grows; errors of the largest
+# models that stay on one side of the diagonal point to a curve shape the law misses.
 #
-# **Try it — when to stop one run** (no training, seconds). Pick a run id from the table of section 4 and ask the
-# command line for its forecast:
-# `.venv/bin/scalinglaws predict --run runs/cpu/<run id> --target-loss 4.0`. It fits the run's own curve and prints
-# the predicted final loss and the steps and tokens to reach the target, with intervals. What to expect: for a run
-# whose final loss is below the target, the forecast steps should lie inside the run, and the command prints the
-# step at which the run actually got there, so you can check it; for a small model whose curve flattens above the
-# target, the forecast should say the target is out of reach on that curve.
+# **Try it — when to stop one run** (no training, seconds):
+# `.venv/bin/scalinglaws predict --run runs/cpu/<run id> --target-loss 4.0`, with a run id from section 4, fits the
+# run's curve and prints the predicted final loss and the steps and tokens to the target, with intervals. For a run
+# ending below the target the forecast steps lie inside the run (it prints the step the run got there); for a small
+# model flattening above the target, the target is out of reach.
 
 # %%
 # alpha_S on raw steps: its sensitivity to where the fit starts (x1, x2, x4 each run's warmup) and its spread run by
@@ -236,7 +206,7 @@ display(res.frame())
 
 
 # %% [markdown]
-# ## Interpretation (computed from the numbers above)
+# ## Interpretation (printed from the numbers above)
 
 # %%
 print(se.interpret_alpha_s(cuts, per_run, K["alpha_S"].value, why_unreliable))
@@ -244,31 +214,28 @@ print(se.interpret_tokens_to_target(reach_fits))
 print(se.interpret_holdout(pred))
 
 # %% [markdown]
-# **Try it — another corpus** (`quick`, trains: several minutes on 2 cores). Put a few MB of plain text (`.txt`
-# files) in a folder; `.venv/bin/scalinglaws prepare --corpus path/to/texts/` prints how many tokens each split has
-# (the quick ladder reads 2M training tokens without repeating any). Then:
+# **Try it — another corpus** (`quick`, trains: several minutes on 2 cores). Put a few MB of `.txt` files in a folder;
+# `.venv/bin/scalinglaws prepare --corpus path/to/texts/` prints each split's tokens (the quick ladder reads 2M
+# training tokens without repeats). Then:
 # ```bash
 # cd notebooks && ../.venv/bin/papermill 05_sample_efficiency.ipynb /tmp/05_mytexts.ipynb \
 #     -p profile quick -p corpus path/to/texts/ -p figures_dir /tmp/figures-mytexts
 # ```
-# (With another corpus the quick profile tunes its own LRs, and the tokenizer is trained on your texts.) What to
-# expect: the absolute losses depend on the text and are not comparable across corpora; the *ordering* of the
-# curves by N and the sign of the tokens-to-target exponents should not, if sample efficiency is a property of model
-# size rather than of Gutenberg books.
+# (quick then tunes its own LRs and trains the tokenizer on your texts.) Absolute losses are not comparable across
+# corpora; the *ordering* of the curves by N and the sign of the tokens-to-target exponents should be, if sample
+# efficiency is a property of model size rather than of Gutenberg books.
 
 # %% [markdown]
 # ## Exercises
 # Answer from the figures and tables above (the reference `cpu` run), or with a short run where it says so.
 #
-# 1. **Curves.** In the learning-curve figure, after how many tokens do the curves of the smallest and the largest
-#    model separate? Before that, what are the models learning (hint: the uniform loss ln 1024 and the unigram
-#    entropy)?
-# 2. **Sample efficiency.** From the tokens-to-target table: how many times fewer tokens does the largest model need
-#    than the smallest one that reaches the same target? Do all fitted exponents have intervals above 0?
-# 3. **α_S.** Our α_S is fitted on raw steps at a fixed batch. Notebook 06 (section "Adjusting steps and compute")
-#    refits it on S_min: look up `alpha_S (on S_min)` in its results table. Does the adjustment move it towards the
-#    paper's 0.76?
-# 4. **When to stop.** Which runs does the first-half prediction over- and which under-predict? Explain the pattern
-#    with the LR schedule: what does the last stretch of a cosine schedule do to the loss?
-# 5. **Less of the curve** (no training). Run the *predict from less of the curve* experiment above. From what
-#    fraction of a run would you trust the forecast to within the seed noise of notebook 01 (its pooled seed sd)?
+# 1. **Curves.** After how many tokens do the smallest and largest models' curves separate? Before that, what are
+#    the models learning (hint: the uniform loss ln 1024 and the unigram entropy)?
+# 2. **Sample efficiency.** How many times fewer tokens does the largest model need than the smallest one reaching
+#    the same target? Are all fitted exponents' intervals above 0?
+# 3. **α_S.** Notebook 06 ("Adjusting steps and compute") refits α_S on S_min: look up `alpha_S (on S_min)` in its
+#    results. Does the adjustment move it towards the paper's 0.76?
+# 4. **When to stop.** Which runs does the first-half prediction over-, which under-predict, and does the sign follow
+#    model size? Why does this notebook cut each curve where its cooldown starts?
+# 5. **Less of the curve** (no training). From what fraction of a run would you trust the forecast to within the
+#    seed noise of notebook 01 (its pooled seed sd)?

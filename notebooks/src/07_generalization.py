@@ -4,29 +4,22 @@
 # %% [markdown]
 # # 07 — Generalisation to other text
 #
-# **The claim.** Kaplan et al. 2020 (Sec. 3.2.2, Fig. 8): a model trained on one distribution (their WebText2) does
-# worse on other text (books, Wikipedia, Common Crawl), but the loss there improves smoothly with model size, roughly
-# in parallel with the training distribution — a roughly constant offset. And generalisation depends only on how well
-# the model does in distribution, not on how far into training it is: a half-trained large model and a finished
-# small one with the same in-distribution loss do equally well elsewhere.
+# **The claim** (Kaplan et al. 2020, Sec. 3.2.2, Fig. 8): a model does worse on text unlike its training data, but
+# that loss improves smoothly with size, roughly in parallel with the training distribution (a roughly constant
+# offset). Generalisation depends only on the in-distribution loss, not on the phase of training: a half-trained
+# large model and a finished small one with the same in-distribution loss do equally well elsewhere.
 #
-# **How we measure it.** The size ladder of notebook 01 is trained again at a budget of its own, and at every
-# evaluation each run also scores four kinds of text that differ clearly from the books it learns from:
-# dictionary definitions, short quotations, technical documentation and Python source (`../shared/ood`, read in
-# place, never copied). Each set is tokenized with the run's own tokenizer and scored on fixed windows; the extra
-# evaluations go to a sidecar file, so they never change a run's address or its training curve. Every size is one
-# constant-LR *trunk* (a WSD run: warmup, a constant LR, a linear cooldown over its last 20%) and two cooldown
-# *branches* of it, which leave the trunk at a quarter and at half of its budget and cool down there. Per set we
-# fit (1) L(N) on the trunks' final losses (one per size), to compare its slope with the books'; (2) the line
-# L_other = a + b·L_books across sizes through the same points (b = 1 is a constant offset); (3) the training
-# phase: at matched training tokens, a branch end differs from its trunk only by the cooldown, so we ask whether
-# the cooldown moves the two losses along the trunk's own relation L_other(L_books) (the relation depends on the
-# loss alone: trunk points and branch ends on one line) or off it (annealing changes the relation). Comparing
-# mid-training points with final ones of a cosine run would mix the phase of training with the decay of the LR.
-#
-# **How to read this notebook.** Before every figure a *What to look for* cell says what to look at; the
-# interpretations at the end are printed by the code from the numbers. *Try it* cells are experiments to run
-# yourself; the *Exercises* at the end can be set as homework.
+# **How we measure it.** Notebook 01's ladder, retrained at a budget of its own, also scores four texts unlike its
+# books at every evaluation (dictionary definitions, short quotations, technical documentation, Python source;
+# `../shared/ood`, read in place), each with the run's own tokenizer, in a sidecar file that never changes a run's
+# address or curve. Each size is a constant-LR *trunk* (WSD: warmup, constant LR, a linear cooldown over its last
+# 20%) with two cooldown *branches* leaving it at a quarter and at half of its budget. Per text: (1) L(N) on the
+# trunks' final losses, its slope against the books'; (2) L_other = a + b·L_books across sizes (b = 1: a constant
+# offset); (3) at matched tokens a branch end differs from its trunk only by the cooldown: does the cooldown move the
+# losses along the trunk's L_other(L_books) (the loss alone matters) or off it (annealing changes the relation)?
+# Mid-training points of a cosine run would mix the phase of training with the LR's decay. In code:
+# `F.fit_power_law`, `gz.offset_line`, `gz.anneal_shift`.
+# [How to read the notebooks](../docs/teaching.md#how-to-read-the-notebooks).
 
 # %% tags=["parameters"]
 profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.study.profiles)
@@ -57,7 +50,7 @@ study, res, n_boot = start_notebook("07", globals())
 K = paper.KAPLAN
 
 # %% [markdown]
-# ## 1. The runs and the text they are scored on
+# ## 1. The runs, and the four texts they are scored on
 
 # %%
 sets = [s.strip() for s in eval_sets.split(",") if s.strip()] or list(study.profile.ood_sets)
@@ -80,11 +73,10 @@ display(fin.pivot_table(index="N", columns="set", values="loss").assign(books=fi
 points = gz.phase_points(ev, gz.run_roles(specs))
 
 # %% [markdown]
-# ## 2. Loss against model size, on every text (Kaplan Fig. 8, left)
-# **What to look for:** one line per text, falling with N on log-log axes. Kaplan's lines are nearly parallel to
-# the training distribution's, a little above it. Look at whether each text's line is straight (a power law) and
-# whether its slope (α in the legend) is close to the books' — a steeper line means the gap to the books closes as
-# models grow, a flatter one that it widens.
+# ## 2. Does the loss on every text fall with N in parallel with the books? (Kaplan Fig. 8, left)
+# **What to look for:** one line per text, log-log; Kaplan's lines run nearly parallel to the training distribution's, a
+# little above it. Is each line straight, and its slope (α in the legend) close to the books'? Steeper means the gap
+# closes as models grow, flatter that it widens.
 
 # %%
 fits_N = {"books (validation)": an.try_fit(F.fit_power_law, final["N"], final["final_val_loss"], n_boot=n_boot, seed=seed)}
@@ -108,13 +100,11 @@ an.save(study, fig, pd.concat(plotted, ignore_index=True), "07_loss_vs_N_by_text
 fig
 
 # %% [markdown]
-# ## 3. Loss on other text against loss on the books (Kaplan Fig. 8, right)
-# **What to look for:** big dots are the trunks' final points (one per model size), the dashed line per text the
-# fit through them; a dashed line parallel to the diagonal (slope 1) is a constant offset. Small dots are each
-# trunk's evaluations in its constant-LR phase, triangles the ends of its cooldown branches, and a thin segment
-# joins each branch end to its trunk at the same number of training tokens: that segment is what the cooldown
-# alone did. If generalisation depends only on the in-distribution loss, the segments run along the small dots'
-# trend and the triangles sit on it; if annealing changes the relation, the triangles sit above or below it.
+# ## 3. Does the loss on other text depend only on the loss on the books? (Kaplan Fig. 8, right)
+# **What to look for:** big dots are the trunks' final points, with a dashed fit per text (slope 1: a constant
+# offset); small dots are the trunks' constant-LR evaluations, and thin segments join each branch end (triangle) to
+# its trunk at the same tokens. If generalisation depends only on the books loss, the triangles sit on the small
+# dots' trend; if annealing changes the relation, above or below it.
 
 # %%
 lines, phases = {}, {}
@@ -228,7 +218,7 @@ res.save()
 display(res.frame())
 
 # %% [markdown]
-# ## Interpretation (computed from the numbers above)
+# ## Interpretation (printed from the numbers above)
 
 # %%
 if not names:
@@ -255,27 +245,23 @@ for s in names:
 print(gz.describe_cooldown(cool))
 
 # %% [markdown]
-# ## What to try
-# **Try it — your own text** (`quick`, minutes). Any corpus the project reads can be an evaluation set: a folder of
-# `.txt` files, a single file, or `gutenberg:<n>` books:
+# ## Try it
+# **Your own text** (`quick`, minutes): any corpus (a folder of `.txt` files, one file, `gutenberg:<n>` books) can
+# be an evaluation set:
 # ```bash
 # cd notebooks && ../.venv/bin/papermill 07_generalization.ipynb /tmp/07_mine.ipynb -p profile quick \
 #     -p eval_sets "ood:python-stdlib-source,/path/to/my/notes" -p figures_dir /tmp/figures-07
 # ```
-# The runs already trained evaluate a new set from their kept final weights (one point per run, no curve); runs
-# trained fresh record the whole curve. What to expect: text far from 19th-century books (code, markup) should sit
-# well above the books with a flatter slope; text close to them should track the books closely.
+# Trained runs score a new set from their kept final weights (one point per run); fresh runs record the whole
+# curve. Text far from 19th-century books (code, markup) should sit well above them with a flatter slope; text
+# close to them should track them.
 #
-# **Try it — one command**: `scalinglaws train --n-layer 2 --d-model 32 --tokens 1000000 --eval-sets ood` trains
-# one model that scores all four texts at every evaluation; its `evals.jsonl` holds the curves.
+# **One command**: `scalinglaws train --n-layer 2 --d-model 32 --tokens 1000000 --eval-sets ood` trains one model
+# scoring all four texts at every evaluation (curves in its `evals.jsonl`).
 #
 # ## Exercises
-# 1. Which text is hardest for a model trained on books, and which is closest to them? Does the order change with
-#    model size?
-# 2. Read the slope of each dashed line in section 3. Where the slope is below 1, does the gap to the books grow or
-#    shrink as models improve?
-# 3. Kaplan found generalisation depends only on the in-distribution loss. In section 3, follow one segment from a
-#    trunk point to its branch end: does the cooldown move the loss on each text along the trunk's trend, or off it?
-#    Why would comparing mid-training points of a cosine run with its final point not answer this question?
-# 4. The offset is measured in nats per token of our tokenizer. Why would it change with a tokenizer trained on
-#    Python source?
+# 1. Which text is hardest for a model trained on books, which closest? Does the order change with size?
+# 2. Where a dashed line in section 3 has a slope below 1, does the gap to the books grow or shrink as models improve?
+# 3. Follow one segment in section 3 from trunk to branch end: does the cooldown move each text's loss along the
+#    trunk's trend, or off it? Why would mid-training points of a cosine run not answer this?
+# 4. The offset is in nats per token of our tokenizer. Why would it change with a tokenizer trained on Python source?

@@ -4,28 +4,22 @@
 # %% [markdown]
 # # 08 — Context: loss by position, and LSTMs against transformers
 #
-# **The claims.** Kaplan et al. 2020:
-# - App. D.5, Fig. 20: the loss on the t-th token of the context falls steadily with t, roughly as a power law
-#   towards a floor, L(t) ≈ L_∞ + (t_c/t)^α_t; and larger models improve more at later positions — they use
-#   long context better.
-# - Sec. 3.2.1, Fig. 7: transformers beat LSTMs of the same non-embedding size N, and the gap is in the use of
-#   context: LSTMs do as well as transformers on early tokens but plateau after ~100 tokens, while transformers
-#   keep improving through the whole context.
+# **The claims** (Kaplan et al. 2020):
+# - App. D.5, Fig. 20: the loss on the t-th token of the context falls as a power law towards a floor,
+#   L(t) ≈ L_∞ + (t_c/t)^α_t; larger models gain more at later positions.
+# - Sec. 3.2.1, Fig. 7: transformers beat LSTMs of the same non-embedding N; LSTMs match them on early tokens but
+#   plateau after ~100 tokens, while transformers keep improving through the context.
 #
-# **How we measure it.** Every trunk of notebook 07 (the transformer ladder at one budget of its own; its cooldown
-# branches at smaller budgets are not used here) also recorded, at its final evaluation, the mean validation loss
-# at each position t = 1..n_ctx of the context (t = 1 predicts the second token of a window from the first alone).
-# An LSTM ladder (`RunSpec.arch = "lstm"`: n_layer LSTM layers of width d_model, the same tokenizer, data, context,
-# schedule family and optimizer; N counts all parameters except the token embedding, the output head being tied to
-# it) is trained at the same budget with its LR swept per size. We fit L(t) per model, compare the loss gain from a
-# small to a large model at early and late positions, and compare L(N) and L(t) of the two architectures at matched
-# N. Our context is 128 tokens (the cpu profile), not Kaplan's 1024: his LSTM-transformer gap opens beyond ~100
-# tokens, so at this context the comparison is a measurement, not a test of his claim, and the claim's record says
-# so (status "untestable", reason computed from the profile's context length).
+# **How we measure it.** Notebook 07's trunks also recorded, at their final evaluation, the mean validation loss at
+# each position t = 1..n_ctx (t = 1 predicts a window's second token from the first). An LSTM ladder
+# (`RunSpec.arch = "lstm"`; the same tokenizer, data, context, schedule family and optimizer; N excludes only the
+# token embedding, tied to the output head) trains at the same budget, its LR swept per size. We fit L(t) per model
+# (`cx.fit_position_law`), compare a small and a large model's gain at early and late positions, and compare the two
+# architectures' L(N) and L(t) at matched N.
 #
-# **How to read this notebook.** Before every figure a *What to look for* cell says what to look at; the
-# interpretations at the end are printed by the code from the numbers. *Try it* cells are experiments to run
-# yourself; the *Exercises* at the end can be set as homework.
+# **The LSTM claim is not testable at this scale:** n_ctx = 128 (cpu profile) is under twice the ~100-token onset of
+# Kaplan's gap, so our comparison is a measurement; the claim's record says "untestable", with the reason computed
+# from the context length. [How to read the notebooks](../docs/teaching.md#how-to-read-the-notebooks).
 
 # %% tags=["parameters"]
 profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.study.profiles)
@@ -55,7 +49,7 @@ study, res, n_boot = start_notebook("08", globals())
 K = paper.KAPLAN
 
 # %% [markdown]
-# ## 1. The runs: the transformer ladder (notebook 07's) and the LSTM ladder
+# ## 1. The runs: notebook 07's transformer trunks and an LSTM ladder
 
 # %%
 # Notebook 07's grid holds, per size, a trunk at ood_tokens (label "generalization") and its cooldown branches at
@@ -79,10 +73,9 @@ pos = cx.position_table(tables.load_positions(tf_specs, study.runs_dir) + tables
 pos["arch"] = pos["arch"].map({"gpt2": "transformer", "lstm": "LSTM"})
 
 # %% [markdown]
-# ## 2. Transformers against LSTMs in L(N) (Kaplan Fig. 7, left)
-# **What to look for:** two lines on log-log axes. Kaplan's LSTM line lies above the transformer line and the gap
-# grows with N. Look at whether our LSTM points sit above the transformer points at the same N, and whether the two
-# slopes (α in the legend) differ.
+# ## 2. Do LSTMs lose to transformers of the same size? (Kaplan Fig. 7, left)
+# **What to look for:** Kaplan's LSTM line lies above the transformer line, the gap growing with N. Do our LSTM
+# points sit above the transformer points at the same N, and do the slopes (α in the legend) differ?
 
 # %%
 fits = {}
@@ -101,11 +94,10 @@ an.save(study, fig, final[["arch", "N", "final_val_loss"]], "08_lstm_vs_transfor
 fig
 
 # %% [markdown]
-# ## 3. Loss by position in the context (Kaplan Fig. 20 and Fig. 7, right)
-# **What to look for:** left, one curve per transformer size, loss against the token's position on log-log axes:
-# each falls steeply over the first few tokens, then more slowly; Kaplan's curves keep falling to the end of the
-# context and larger models lie lower, more so at late positions. Right, a transformer and an LSTM of similar N: if
-# Kaplan's finding holds here, the two curves start together and the LSTM's flattens out while the transformer's
+# ## 3. Does the loss keep falling along the context, more so for larger models? (Kaplan Figs. 20, 7 right)
+# **What to look for:** left, loss against position per transformer size (log-log); in Kaplan's, the curves keep
+# falling to the end of the context and larger models lie lower, more so late. Right, a transformer and an LSTM of
+# similar N: if Kaplan's finding holds here, they start together and the LSTM's flattens while the transformer's
 # keeps falling.
 
 # %%
@@ -206,7 +198,7 @@ res.save()
 display(res.frame())
 
 # %% [markdown]
-# ## Interpretation (computed from the numbers above)
+# ## Interpretation (printed from the numbers above)
 
 # %%
 ft, fl = fits.get("transformer"), fits.get("LSTM")
@@ -235,22 +227,20 @@ if pair is not None:
     print(cx.describe_plateau(pc, int(pos["t"].max())))
 
 # %% [markdown]
-# ## What to try
-# **Try it — a longer context** (`quick`, minutes): train one transformer with `n_ctx` 256 and read its positions:
+# ## Try it
+# **A longer context** (`quick`, minutes):
 # ```bash
 # .venv/bin/scalinglaws train --n-layer 2 --d-model 32 --tokens 1000000 --n-ctx 256 --runs-dir runs/quick
 # ```
-# then `scalinglaws.training.run_folder.read_positions(path)` on its folder. What to expect: if the power law in t continues, positions 128–256
-# keep lowering the loss, by less per token than the first 128.
+# then `scalinglaws.training.run_folder.read_positions(path)` on its folder. If the power law in t goes on,
+# positions 128–256 keep lowering the loss, by less per token than the first 128.
 #
-# **Try it — position by training phase**: `evaluate.position_losses(run_dir)` scores a finished run from its kept
-# weights; compare two budgets of the same size from notebook 01's convergence grid trained with weights kept.
+# **Position by training phase**: `evaluate.position_losses(run_dir)` scores a finished run from its kept weights;
+# compare two budgets of one size from notebook 01's convergence grid, trained with weights kept.
 #
 # ## Exercises
-# 1. From the left figure of section 3: over which positions does the loss fall fastest? Why is position 1 so much
-#    worse than position 2?
-# 2. Is the gain from the smallest to the largest transformer larger at early or late positions? What does that say
-#    about what a bigger model learns?
-# 3. At matched N, where do the LSTM's and the transformer's curves part? Relate it to how each architecture
-#    carries information from earlier tokens.
+# 1. Over which positions does the loss fall fastest (section 3, left)? Why is position 1 so much worse than 2?
+# 2. Is the gain from the smallest to the largest transformer larger early or late? What does a bigger model learn?
+# 3. At matched N, where do the LSTM's and the transformer's curves part? Relate it to how each carries information
+#    from earlier tokens.
 # 4. Our context is 128 tokens; Kaplan's LSTMs plateaued after ~100. Why does that make the plateau harder to see here?

@@ -4,30 +4,24 @@
 # %% [markdown]
 # # 09 — Predict the compute-optimal model on a budget (an exercise with an answer key)
 #
-# **The task.** You have a small compute budget for experiments. Spend it on training runs of your choice, fit a
-# scaling law to what you get, and predict two things for a budget **ten times larger**: the model size N to train
-# (non-embedding parameters) and the final validation loss it will reach. Then find out how good your prediction was.
-# This is the exercise Stanford's CS336 (assignment 3) sets with a private training API; here every run is a real
-# model trained on your machine.
+# **The task.** Spend a small compute budget on runs of your choice, fit a scaling law, and predict for a budget
+# **ten times larger** the model size N (non-embedding) and the final validation loss it reaches; then check. Stanford's
+# CS336 (assignment 3) sets this with a private API; here every run is a real model trained on your machine.
 #
 # **The rules.**
-# * Every run is charged its real compute: the full count C_full (attention context and de-embedding included, the
-#   count notebook 06 uses), read from the run's metrics; Kaplan's 6·N·D is shown beside it. At these sizes 6ND is
-#   only 15-75% of the real compute.
-# * A request that would go past your budget is refused before anything trains, with what is left.
-# * Runs are content addressed: asking again for a run you already paid for is free. A run already in the store that
-#   you have not asked for yet is not retrained, but it *is* charged once: reuse saves time, not compute.
-# * You choose shapes (n_layer, d_model) from the list below (or a target N: the nearest shape), and a length in
-#   tokens or in FLOPs (`flops=`: the tokens that compute buys). Each run's cosine schedule is set for its own length,
-#   its peak LR comes from the study's sweeps (notebook 01).
+# * Each run is charged its real compute, C_full (attention context and de-embedding included, as in notebook 06),
+#   with Kaplan's 6·N·D beside it: at these sizes 6ND is only 15-75% of it.
+# * A request past your budget is refused before anything trains, with what is left.
+# * Runs are content addressed: one you paid for is free again; one already in the store that you have not asked for
+#   is not retrained but *is* charged once (reuse saves time, not compute).
+# * Shapes (n_layer, d_model) come from the list below (or a target N: the nearest shape), lengths in tokens or
+#   `flops=`. Each run's cosine is set for its own length, its peak LR from the study's sweeps (notebook 01).
 #
-# **The answer key.** An IsoFLOP slice at the target budget: several sizes at equal C_full, each trained for its
-# own number of tokens. It was trained once into the reference store runs/cpu, so checking is instant and trains
-# nothing. The key's own noise (the seed-to-seed spread of its best size) is shown, so you can see which differences
-# are real. Levels: `quick` (a class; the budget trains in minutes), `cpu` (twice the compute); `smoke` only checks
-# the code (its key is trained on the fly and its numbers mean nothing).
-#
-# Everything the notebook prints is computed from the runs; there is no worked solution here.
+# **The answer key.** An IsoFLOP slice at the target budget (sizes at equal C_full, each for its own tokens), trained
+# once into runs/cpu, so checking is instant; its seed-to-seed spread shows which differences are real. Levels:
+# `quick` (a class; minutes), `cpu` (twice the compute); `smoke` only checks the code (its key trains on the fly, its
+# numbers mean nothing). Everything printed is computed from the runs; there is no worked solution.
+# [How to read the notebooks](../docs/teaching.md#how-to-read-the-notebooks).
 
 # %% tags=["parameters"]
 profile: str = "quick"  # the exercise level: smoke | quick | cpu (scalinglaws.exercise.LEVELS)
@@ -55,7 +49,7 @@ level = get_level(study.profile.name)  # the exercise level is the profile's nam
 
 
 # %% [markdown]
-# ## 1. Your budget
+# ## 1. How much compute do you have, and what does each shape cost?
 
 # %%
 budget = Budget(profile=level.name, runs_dir=runs_dir or None, workers=study.workers)
@@ -69,10 +63,10 @@ shapes["6N / C_full"] = (shapes["C_6ND_per_token"] / shapes["C_full_per_token"])
 display(shapes)
 
 # %% [markdown]
-# ## 2. One run, to see the accounting
+# ## 2. What does one run cost, in C_full and in 6·N·D?
 #
-# The smallest shape for a quarter of the budget: the table shows what it was charged (C_full, from its metrics) and
-# what 6·N·D would have said. Then a request for more than is left, refused before training.
+# The smallest shape for a quarter of the budget, charged C_full from its metrics beside what 6·N·D says; then a
+# request for more than is left, refused before training.
 
 # %%
 first = shapes.iloc[0]
@@ -85,9 +79,7 @@ except BudgetError as e:
     print(e)
 
 # %% [markdown]
-# ## 3. Your experiments
-#
-# Spend the rest of the budget as you think best. Requests look like this:
+# ## 3. Your experiments: how will you spend the rest?
 #
 # ```python
 # budget.train(2, 32, tokens=300_000)               # one run: shape and tokens
@@ -96,29 +88,27 @@ except BudgetError as e:
 # budget.runs                                       # your runs: N, D, C_full, C_6ND, requested_flops, loss
 # ```
 #
-# `train_many` trains its runs side by side on the workers, and refuses the whole request if it does not fit.
-# The library's fits take these columns directly, for example (see `help(F.chinchilla_approach2)`,
-# `help(F.fit_power_law)`; notebook 06 shows both on the study's runs):
+# `train_many` trains its runs side by side and refuses the whole request if it does not fit. The library's fits
+# take these columns directly (`help(F.chinchilla_approach2)`, `help(F.fit_power_law)`; notebook 06 uses both):
 #
 # ```python
 # F.chinchilla_approach2(budget.runs, n_col="N", c_col="requested_flops", l_col="loss")   # IsoFLOP minima -> N_opt(C)
 # F.fit_power_law(runs["N"], runs["loss"])                                                 # L(N) at one budget
 # ```
 #
-# Things to decide: how many budgets and sizes, how to split the compute between them, which law to fit, and how to
-# get a *loss* at the target and not only a size. Runs with very few optimizer steps mostly measure the warmup.
+# Decide how many budgets and sizes, how to split the compute, which law to fit, and how to get a *loss* at the
+# target, not only a size. Runs of very few optimizer steps mostly measure the warmup.
 
 # %%
 # your experiments here
 
 
 # %% [markdown]
-# ## 4. Your prediction, and the answer key
+# ## 4. How close is your prediction to the answer key?
 #
 # Write your prediction for C_full = 10 × your budget as `Prediction(n_params=..., loss=...)` (or
-# `shape=(n_layer, d_model)` instead of n_params). Until you do, the cell below checks a *placeholder*: the run with
-# the lowest loss you trained, as if trained again at the target budget with the loss it reached at yours. It is a
-# baseline to beat, not a prediction.
+# `shape=(n_layer, d_model)`). Until you do, the cell below checks a *placeholder*, a baseline to beat: your
+# lowest-loss run as if trained again at the target budget with the loss it reached at yours.
 
 # %%
 prediction = None  # Prediction(n_params=..., loss=...)
@@ -137,9 +127,9 @@ display(Image(filename=str(result.figure["png"])))
 
 # %% [markdown]
 # **What to look for:** the slice's points (loss against N at equal compute, log axes) bottom out at the key's
-# compute-optimal size; the grey line is the key curve the regret is read from. The dashed line is your N, the square
-# the loss that N reaches at the target budget, the star the loss you predicted. The shaded band is the best loss ±
-# two seed standard deviations: a regret or a loss error inside it is not resolved by the key.
+# compute-optimal size, and the grey key curve gives the regret; the dashed line is your N, the square the loss it
+# reaches at the target, the star your predicted loss. A regret or loss error inside the shaded band (best loss ±
+# two seed sd) is not resolved by the key.
 
 # %%
 s = result.score
@@ -162,8 +152,7 @@ display(res.frame())
 # ## Questions
 #
 # 1. How much of your regret is within the key's noise? Would a second seed of your runs have changed your choice?
-# 2. Your experiments ran at budgets 10-100× below the target. Which of your fitted exponents would you trust
-#    over that extrapolation, and why?
-# 3. Count your compute in 6·N·D instead of C_full and redo the fit. Does the predicted N move, and in which direction?
-# 4. Was it better to spend the budget on many small runs (IsoFLOP slices) or on a few larger ones? Argue from
-#    the numbers you got.
+# 2. Your experiments ran 10-100× below the target. Which of your fitted exponents would you trust over that
+#    extrapolation, and why?
+# 3. Count your compute in 6·N·D instead of C_full and redo the fit. Does the predicted N move, and which way?
+# 4. Was it better to spend the budget on many small runs (IsoFLOP slices) or a few larger ones? Argue from your numbers.
