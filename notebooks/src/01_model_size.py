@@ -9,22 +9,17 @@
 # decades of N (768 to 1.5e9 parameters); models of different depths collapse onto one trend only when embeddings
 # are left out of N (except 1-layer models).
 #
-# Conventions: N = non-embedding parameters; loss in nats per token of our 1024-token BPE on held-out books.
-# Each model is trained on fresh text (no repetition) with its peak LR tuned by a sweep (appendix).
+# Conventions: N = non-embedding parameters; loss in nats per token of our 1024-token BPE on held-out books; every
+# model sees fresh text (no repetition) at a peak LR tuned by a sweep (appendix).
 #
-# **How we measure it.** Kaplan's L(N) is the loss of a *converged* model. We train every size at the ladder
-# budget, check how converged each is by training the small sizes at two more budgets (each with its own full
-# schedule), fit L(N) on the sizes that meet a measured criterion, and show the slope at each fixed budget beside
-# it. Where fewer than 5 sizes (2+ layers) meet it, the converged L(N) is not testable and the claim reads Eq. 1.5's
-# D → ∞ limit without 1-layer models instead (end of section 4): an extrapolation through Eq. 1.5's form. Seeds: three sizes are trained with three seeds, so the intervals include seed noise.
-# The depth comparison trains extra shapes at the ladder budget and fits one power law to all of them, once against
-# total parameters and once against non-embedding N; the claim reads the difference of the two rms residuals, paired
-# on the same models (bootstrap over models), without 1-layer models as Kaplan's Fig. 6 exempts them.
+# **How we measure it.** Kaplan's L(N) is the loss of a *converged* model. Every size is trained at the ladder budget
+# (three with three seeds), and its final loss measured at budgets a factor 2 apart (cooldown branches) to see which
+# sizes converge; L(N) is fitted on those, beside the slope at each fixed budget. With fewer than 5 converged sizes
+# of 2+ layers the claim reads Eq. 1.5's D → ∞ limit instead (an extrapolation through Eq. 1.5's form). Depths:
+# one power law through extra shapes, against total and against non-embedding N; the claim reads the paired
+# difference of the two rms residuals, without 1-layer models (Kaplan's Fig. 6 exempts them).
 #
-# **How to read this notebook.** Before every figure a *What to look for* cell says which axis, slope or points
-# matter and what the paper's version looks like; the interpretations (after a figure, and at the end) are printed
-# by the code from the numbers. *Try it* cells are experiments to run yourself (they are not executed here, so
-# re-running this notebook trains nothing new); the *Exercises* at the end can be set as homework.
+# [How to read the notebooks](../docs/teaching.md#how-to-read-the-notebooks).
 
 # %% tags=["parameters"]
 profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.study.profiles)
@@ -54,8 +49,8 @@ K = paper.KAPLAN
 
 
 # %% [markdown]
-# ## 1. Tune the peak learning rate per model size
-# A short sweep per ladder size (see the appendix figure); the best LR of each size is used for its run, and a power law lr(N) fitted to the optima serves the shapes that were not swept. A profile with `lr_from` (quick) reads these sweeps from that profile's store instead of repeating them; the line below says where they came from.
+# ## 1. The peak learning rate, tuned per model size
+# A short sweep per ladder size (appendix figure); other shapes use the power law lr(N) through the optima. A profile with `lr_from` (quick) reads these sweeps from that store (the line below says which).
 
 # %%
 rule = study.lr_rule()
@@ -63,9 +58,9 @@ print(rule.source, f': lr(N) = {rule.A:.3g}·(N/1e4)^{rule.B:.2f}')
 display(rule.best)
 
 # %% [markdown]
-# ## 2. Train the size ladder, and the seed replicates
-# **What to look for** in these tables: whether the final loss falls steadily with N, and how far the replicates of
-# a size lie apart (the `sd` column): that seed noise sets how small a difference between two runs can mean anything.
+# ## 2. Does the final loss fall steadily with N, beyond the seed noise?
+# **What to look for:** the final loss against N, and the `sd` column: the seed-to-seed spread that sets how small a
+# difference between two runs can mean anything.
 
 # %%
 runs = study.ensure(study.grid("model_size"))
@@ -81,31 +76,24 @@ display(spread)
 print(f"pooled seed-to-seed sd of the final loss: {seed_sd:.4f} nats" if spread.size else "no seed replicates at this profile")
 
 # %% [markdown]
-# **Try it — another seed** (`quick`, trains: several minutes on 2 cores). Train the quick ladder once, then
-# again with seed 1, writing the second set of figures elsewhere:
+# **Try it — another seed** (`quick`, trains: minutes). Train the quick ladder, then again with seed 1:
 # ```bash
 # .venv/bin/scalinglaws study --profile quick --notebooks 01          # seed 0 → runs/quick/notebooks/01_model_size.ipynb
 # cd notebooks && ../.venv/bin/papermill 01_model_size.ipynb /tmp/01_seed1.ipynb \
 #     -p profile quick -p seed 1 -p figures_dir /tmp/figures-seed1
 # ```
-# With seed 1 the quick profile cannot reuse the `cpu` LR sweeps (they were run with seed 0), so it sweeps its own
-# LRs first: the difference between the two runs is seed noise *and* LR-tuning noise. What to expect: if the
-# quick α_N intervals of the two seeds overlap, seed noise alone cannot explain a gap to the paper; if they do not,
-# the interval of a single seed understates the real uncertainty. Pool the α_N values of the class to see the
-# spread.
+# With seed 1 quick sweeps its own LRs (the `cpu` sweeps are seed 0), so the two runs differ by seed and LR-tuning
+# noise. If the two α_N intervals overlap, seed noise cannot explain a gap to the paper; if not, one seed's interval
+# understates the uncertainty.
 
 # %% [markdown]
-# ## 3. How converged is each size? Each size's final loss at budgets a factor 2 apart
-# Every point is an annealed final loss: a short linear cooldown branched from the size's constant-LR trunk at that budget (the same numbers as a run trained from scratch for that budget, `tests/training/test_branches.py`), not a checkpoint of a longer run. The small sizes' trunks run on to 4× the ladder budget. A size counts as converged when one more doubling of its tokens gains less than 1% of its loss. Eq. 1.6's step term cannot make this call: it has no N, so it predicts the same gain for every model trained the same number of steps.
+# ## 3. How converged is each size? Its final loss at budgets a factor 2 apart
+# Every point is an annealed final loss: a cooldown branched from the size's constant-LR trunk (the same numbers as a run trained from scratch for that budget). The small sizes' trunks run on to 4× the ladder budget. A size counts as converged when one more doubling of its tokens gains less than 1% of its loss.
 
 # %% [markdown]
-# **What to look for:** the x axis is training tokens (log scale), the y axis the final validation loss at that
-# budget; colour is N. Read the *slope of each size's line*: a nearly flat line means more tokens no longer help
-# that size (it is close to converged), a steep one means it is still limited by its tokens. If the large sizes
-# are steeper at the ladder budget, their losses there sit further above their converged values than the small
-# sizes' do, and that flattens the fixed-budget L(N) of section 4. Kaplan's Fig. 1 (right) plots only converged
-# losses: the flat ends of lines like these. The table gives each size's gain per doubling in % (`gain_pct`) and
-# the verdict (`converged`).
+# **What to look for:** final loss (y) against the budget it was trained for (x, log), one line per size. A flat
+# line is a converged size; a steep one is still limited by its tokens, and steep large sizes flatten the
+# fixed-budget L(N) of section 4. Kaplan's Fig. 1 (right) plots only the flat ends.
 
 # %%
 long_final = an.final_table(study.ensure(study.grid("convergence")))
@@ -124,19 +112,14 @@ an.save(study, fig, budgets, "01_convergence")
 fig
 
 # %% [markdown]
-# ## 4. Fit L(N)
-# Left: final losses at the ladder budget (every seed), the slope **at a fixed budget**. Triangles and dash-dot lines: the same fit at the other budgets trained on 3+ sizes (one run per size); a fixed-budget slope depends on the budget, so none of them is Kaplan's converged α_N. Squares: the converged sizes, fitted without 1-layer models as Kaplan do. The headline number is the fitted loss at a model size inside the data, which the data pin down far better than N_c (an extrapolation to a loss of 1 nat).
+# ## 4. How fast does the loss fall with N, at a fixed budget and once converged?
+# Left: final losses at the ladder budget (every seed): the slope **at a fixed budget**. Triangles and dash-dot lines: the same fit at the other budgets (one run per size); a fixed-budget slope depends on the budget, so none is Kaplan's converged α_N. Squares: the converged sizes without 1-layer models, as Kaplan fit them. The headline number is the fitted loss at a size inside the data.
 
 # %% [markdown]
-# **What to look for:** on the left both axes are logarithmic, so a power law is a straight line and α_N is minus
-# its slope; the dashed line is the fit at the ladder budget and its legend gives α_N beside the paper's 0.076.
-# The grey dotted line has the paper's slope (α_N = 0.076), drawn through the geometric middle of our points (the
-# cross): where the dashed fit is flatter than the dotted line, our losses fall more slowly with N than Kaplan's.
-# Check whether the points bend away from the line at either end: a flattening towards large N is what
-# under-training of the largest models would produce. Several points at one N are seed replicates. In Kaplan's
-# Fig. 1 (right) the points follow one straight line over six decades of N; ours cover the range printed as
-# `N range` in the results table. On the right, the residuals log(observed/fitted): a good power law leaves them
-# scattered around zero with no arch (curvature) or tilt, and no larger than the spread between the replicates.
+# **What to look for:** log-log axes, so a power law is a straight line and α_N minus its slope; the dashed line is
+# our fit at the ladder budget, the grey dotted line the paper's slope (0.076) through the middle of our points (the
+# cross), so a flatter dashed line means our loss falls more slowly with N. Right: residuals, which a good power law
+# leaves scattered around zero with no arch or tilt.
 
 # %%
 # Resampled by size (groups): the sizes are the independent points, a size's seed replicates are not.
@@ -161,9 +144,8 @@ if an.usable(fit_final):
         print(f"N = {N:.0e}: L = {L_N(N):.3f} nats/token" + ("  (beyond the largest size trained)" if N > final.N.max() else ""))
 
 # %% [markdown]
-# **Try it — how much does the fitted range move α_N?** (no training, seconds) Open this notebook against the
-# committed store with training switched off, so nothing can start by accident:
-# `SCALINGLAWS_NO_TRAIN=1 .venv/bin/jupyter lab notebooks/01_model_size.ipynb`, run all cells, then add a cell:
+# **Try it — how much does the fitted range move α_N?** (no training, seconds) Open this notebook with
+# `SCALINGLAWS_NO_TRAIN=1 .venv/bin/jupyter lab notebooks/01_model_size.ipynb`, run all cells, then add:
 # ```python
 # sizes = np.sort(points.N.unique())
 # for name, keep in [("all sizes", points.N > 0), ("without the smallest", points.N > sizes[0]),
@@ -173,26 +155,20 @@ if an.usable(fit_final):
 # f = F.fit_power_law(points.N_total, points.final_val_loss, n_boot=n_boot, seed=seed)
 # print(f"all parameters as N    alpha_N = {an.pm(f, 'alpha')}")
 # ```
-# What to expect: if L(N) were one straight line, dropping an end would change α_N by less than its interval. If
-# under-training of the largest sizes (section 3) were what flattens the slope, dropping them should *steepen* it;
-# if it does not, look at the other end: which sizes sit above or below the line in the residual plot? If the line
-# curves, the two ends give different slopes. Counting all parameters stretches the small end of the axis most
-# (embeddings are a larger share of small models: compare the `N` and `N_total` columns in section 2), so the slope
-# changes too.
+# What to expect: dropping an end of a straight line moves α_N by less than its interval; if under-training of the
+# largest sizes flattens the slope, dropping them steepens it. Counting all parameters stretches the small end most
+# (embeddings are a larger share of small models), so that slope differs too.
 #
-# **Try it — one more size, predicted before it is trained** (trains one run). In the same session, pick a shape between two ladder sizes and print what the law above predicts for it:
+# **Try it — predict one more size before training it** (trains one run): a shape between two ladder sizes,
 # ```python
 # spec = study.profile.base(3, 32, study.profile.ladder_tokens)   # 3 layers, d_model 32
 # print(f"N = {spec.n_params:,}  tokens = {spec.tokens:,}  LR = {rule(spec.n_params):.3g}  predicted loss = {L_N(spec.n_params):.3f}")
 # ```
-# then train it with those numbers from a terminal in the repository:
-# `.venv/bin/scalinglaws train --n-layer 3 --d-model 32 --tokens <tokens> --lr <LR> --runs-dir runs/try`.
-# What to expect: if the power law holds between the ladder sizes, the final loss it prints should land within
-# about the residual scatter of the figure above of the prediction; a shape beyond
-# the largest ladder size is an extrapolation and can miss by more, in the direction section 3 suggests.
+# then `.venv/bin/scalinglaws train --n-layer 3 --d-model 32 --tokens <tokens> --lr <LR> --runs-dir runs/try`. Inside
+# the ladder's range the loss should land within the residual scatter of the figure; beyond it, it can miss by more.
 
 # %% [markdown]
-# Kaplan's converged L(N) can also be read off Eq. 1.5: L(N, D) = [(N_c/N)^(α_N/α_D) + D_c/D]^α_D fitted to runs that saw each token once with a schedule matched to their budget (every final loss of section 3); its D → ∞ limit is (N_c/N)^α_N.
+# Kaplan's converged L(N) can also be read off Eq. 1.5, L(N, D) = [(N_c/N)^(α_N/α_D) + D_c/D]^α_D, fitted to every final loss of section 3 (each token seen once, schedule matched): its D → ∞ limit is (N_c/N)^α_N.
 
 # %%
 single = budgets.rename(columns={"L": "final_val_loss"})[["n_layer", "N", "tokens", "final_val_loss"]]
@@ -241,8 +217,8 @@ if spread.size:
 res.add("N range", final.N.max() / final.N.min(), None, None, "ratio", f"{final.N.min():.3g} to {final.N.max():.3g} parameters")
 
 # %% [markdown]
-# ## 5. Is the tuned LR right at the full budget?
-# The LRs were tuned at a quarter of the ladder budget. Two sizes are trained again at the full budget with that LR ×/÷ √2; if the tuned LR is within the seed noise of the best of the three, the tuning transfers.
+# ## 5. Is the LR tuned at a quarter of the budget still right at the full budget?
+# Two sizes again at the full budget with the tuned LR ×/÷ √2: the tuning transfers if the tuned LR is within the seed noise of the best.
 
 # %%
 checks = an.final_table(study.ensure(study.grid("lr_check")))
@@ -254,17 +230,13 @@ for r in lrc.itertuples():
     res.add(f"LR check at N = {r.N:.0f}: tuned minus best of LR x/÷ sqrt2", r.tuned_minus_best, None, None, "nats/token", "0 = the tuned LR is best")
 
 # %% [markdown]
-# ## 6. Embedding vs non-embedding parameters across depths (Kaplan Fig. 6)
-# Extra shapes (1 to 6 layers) at the ladder budget; one power law is fitted to all depths in each view.
+# ## 6. Do all depths fall on one line once embeddings are left out of N? (Kaplan Fig. 6)
+# Extra shapes (1 to 6 layers) at the ladder budget; one power law through all depths in each view.
 
 # %% [markdown]
-# **What to look for:** the same final losses plotted twice, one colour per depth: against all parameters (left)
-# and against non-embedding parameters (right); the dashed line is one power law through every depth. In Kaplan's
-# Fig. 6 the left panel fans out by depth while on the right every depth of 2 or more layers falls on one line and
-# only the 1-layer models sit off it. Ask which panel has its coloured points closer to the dashed line (the table
-# above gives the rms residual of each view) and on which side of the line the 1-layer points sit. At our sizes the
-# embeddings are a much larger share of all parameters than in the paper (compare the `N` and `N_total` columns of
-# section 2), so the two views can differ in either direction.
+# **What to look for:** the same final losses against all parameters (left) and non-embedding parameters (right),
+# one colour per depth, with one power law through every depth (dashed). In Kaplan's Fig. 6 the left panel fans out
+# by depth and the right one collapses onto one line, except 1-layer models; the table gives each view's rms residual.
 
 # %%
 depth_runs = study.ensure(study.grid("depth"))

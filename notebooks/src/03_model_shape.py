@@ -9,21 +9,16 @@
 # feed-forward ratio d_ff/d_model and the attention head dimension d_model/n_head. Size matters; shape hardly does,
 # which is why the other notebooks can describe a model by N alone.
 #
-# **How we measure it.** For each target N of the profile we build shapes with different aspect ratios whose
-# non-embedding N is close to the target (head dimension 8, d_ff = 4·d_model), and at the first target also 2-layer
-# shapes with other feed-forward ratios and other head counts. Every shape is trained once, on the same number of
-# fresh tokens, with the peak LR of notebook 01's rule lr(N). Small differences in N between shapes are corrected
-# with the L(N) slope fitted to the size ladder (the notebook 01 runs): L_corrected = L·(N/N_ref)^α_N, N_ref the
-# group's median N. A shape's penalty is its corrected loss over the best of its group, in %. The first size's whole
-# grid is trained with three seeds (their losses are averaged; the other size has one seed): a penalty smaller than
-# twice the seed sd of the difference is "no difference", not a ranking. The claim is judged on the contiguous stretch
-# of aspect ratios around the best shape whose penalty is within 3% plus twice that noise, without 1-layer shapes
-# (Kaplan left them out; with them as context), and only where the shapes tried span the claimed 40×.
+# **How we measure it.** For each target N, shapes of different aspect ratio with non-embedding N close to it (head
+# dimension 8, d_ff = 4·d_model), and at the first target 2-layer shapes with other feed-forward ratios and head
+# counts; each trained on the same fresh tokens at the LR of notebook 01's rule lr(N). Small differences in N are
+# corrected with the ladder's L(N) slope: L_corrected = L·(N/N_ref)^α_N, N_ref the group's median N. A shape's
+# penalty is its corrected loss over the best of its group, in %. The first size's grid has three seeds (averaged):
+# a penalty below twice the seed sd of the difference is "no difference". The claim is judged on the stretch of
+# aspect ratios around the best shape within 3% plus that noise, without 1-layer shapes (as Kaplan), and only where
+# the shapes tried span the claimed 40×. In code: `sh.shape_table`, `sh.within_range`.
 #
-# **How to read this notebook.** Before every figure a *What to look for* cell says which axis, slope or points
-# matter and what the paper's version looks like; the interpretations (at the end) are printed by the code from the
-# numbers. *Try it* cells are experiments to run yourself (they are not executed here, so re-running this notebook
-# trains nothing new); the *Exercises* at the end can be set as homework.
+# [How to read the notebooks](../docs/teaching.md#how-to-read-the-notebooks).
 
 # %% tags=["parameters"]
 profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.study.profiles)
@@ -53,7 +48,7 @@ K = paper.KAPLAN
 
 
 # %% [markdown]
-# ## 1. Runs: aspect ratios at fixed N, and feed-forward ratio / heads at one N
+# ## 1. The runs: aspect ratios at fixed N, and feed-forward ratio and heads at one N
 
 # %%
 rule = study.lr_rule()
@@ -75,18 +70,13 @@ sspread = cv.seed_spread(reps, key)
 noise_pct = 100 * cv.pooled_sd(sspread) / float(reps.final_val_loss.mean()) if len(sspread) else np.nan
 
 # %% [markdown]
-# ## 2. Loss increase over the best shape (Kaplan Fig. 5)
+# ## 2. How much does the shape cost at fixed N? (Kaplan Fig. 5)
 
 # %% [markdown]
-# **What to look for:** three panels, each the loss increase (%) over the best shape of its group (y) against one
-# shape variable on a log axis (x): the aspect ratio d_model/n_layer (one line per target N), the feed-forward ratio
-# and the head dimension; one colour per target N in all three. The dotted line marks 3%; the grey band around 0% is
-# ± twice the pooled seed-to-seed sd of one run's loss (section 3): a penalty inside it is not told apart from seed
-# noise. Kaplan's Fig. 5 shows wide, flat-bottomed bowls: the penalty stays within a few % over a 40× range of aspect
-# ratio and rises only at the extremes (very deep and narrow, or very shallow and wide). Look for (a) how wide the
-# stretch of x below the dotted line is, (b) whether each line is a bowl or a zig-zag — ups and downs inside the grey
-# band are noise, not shape effects — and (c) whether the two target sizes put the bottom of the bowl at a similar
-# aspect ratio.
+# **What to look for:** the loss increase (%) over the best shape of its group against the aspect ratio, the
+# feed-forward ratio and the head dimension (log axes); the dotted line is 3%, the grey band ± twice the seed sd (a
+# penalty inside it is noise). Kaplan's Fig. 5 shows wide flat-bottomed bowls: within a few % over a 40× range of
+# aspect ratio, rising only at the extremes.
 
 # %%
 fig, plotted = sh.shape_figure(table, noise_pct, pct=3.0)
@@ -94,8 +84,8 @@ an.save(study, fig, plotted, "03_shape")
 fig
 
 # %% [markdown]
-# ## 3. Seed noise: which differences are real?
-# The same shapes (first size) with other seeds. The pooled seed-to-seed sd, in % of the loss, is the floor below which two shapes cannot be told apart.
+# ## 3. Which differences between shapes are larger than the seed noise?
+# The first size's shapes again with other seeds: the pooled seed-to-seed sd, in % of the loss, is the floor below which two shapes cannot be told apart.
 
 # %%
 display(sspread)
@@ -107,21 +97,17 @@ if np.isfinite(noise_pct):
             seeds=an.seeds_entered(reps.assign(shape=reps[key].astype(str).agg("/".join, axis=1)), by="shape"))
 
 # %% [markdown]
-# **Try it — another seed** (`quick`, trains: several minutes on 2 cores). The quick profile has no seed replicates,
-# so a second seed is the only way to see its noise:
+# **Try it — another seed** (`quick`, trains: minutes; quick has no seed replicates of its own):
 # ```bash
 # .venv/bin/scalinglaws study --profile quick --notebooks 03          # seed 0 → runs/quick/notebooks/03_model_shape.ipynb
 # cd notebooks && ../.venv/bin/papermill 03_model_shape.ipynb /tmp/03_seed1.ipynb \
 #     -p profile quick -p seed 1 -p figures_dir /tmp/figures-seed1
 # ```
-# (With seed 1 the quick profile also sweeps its own LRs for the size ladder, so more runs train.) Compare the
-# `increase_pct` columns of the two runs. What to expect: if shape barely matters, the shapes near the bottom of the
-# bowl will swap places between seeds, and only penalties well above the seed-to-seed difference keep their order;
-# if a shape is worst in both seeds by a wide margin, that penalty is real.
+# (With seed 1 quick also sweeps its own LRs.) Compare the `increase_pct` columns: if shape barely matters, the shapes
+# near the bottom of the bowl swap places between seeds, and only penalties well above the seed noise keep their order.
 #
-# **Try it — the same runs, analysed differently** (no training, seconds). Open this notebook against the committed
-# store with training switched off: `SCALINGLAWS_NO_TRAIN=1 .venv/bin/jupyter lab notebooks/03_model_shape.ipynb`,
-# run all cells, then add a cell:
+# **Try it — the same runs, analysed differently** (no training, seconds). Open the notebook with
+# `SCALINGLAWS_NO_TRAIN=1 .venv/bin/jupyter lab notebooks/03_model_shape.ipynb`, run all cells, then add:
 # ```python
 # raw = sh.shape_table(final, 0.0)                    # no correction for the small differences in N
 # print(raw.assign(corrected=table.increase_pct)[["kind", "size", "n_layer", "d_model", "N", "increase_pct", "corrected"]])
@@ -130,10 +116,8 @@ if np.isfinite(noise_pct):
 #         lo, hi, ratio = sh.within_range(g, "aspect_ratio", pct)
 #         print(f"N≈{float(size):,.0f}: within {pct:.0f}% of the best: aspect {lo:.3g} to {hi:.3g} ({ratio:.0f}x)")
 # ```
-# What to expect: where the shapes of a group have nearly the same N the correction hardly changes the penalties;
-# where a shape's N is a few % off its group's, its uncorrected penalty moves by roughly α_N times that difference.
-# The "range within X%" claim depends on X: if the range grows quickly with X, the bowl is flat and its edges are
-# set by noise.
+# What to expect: the correction barely moves shapes whose N is close to their group's; the "range within X%"
+# depends on X, and a range that grows quickly with X means a flat bowl whose edges are set by noise.
 
 # %%
 # The claim's record: the contiguous stretch of aspect ratios around the best shape within 3% + twice the seed
@@ -180,12 +164,10 @@ if np.isfinite(noise_pct):
           "so their order among themselves is not a ranking" + ("." if len(tied) else " (every penalty here is larger than the noise)."))
 
 # %% [markdown]
-# **Try it — one more aspect ratio** (`quick`, trains one run; the rest of the grid is reused from the store). Add a
-# value to `shape_aspects` in the `quick` entry of `PROFILES` (`lib/scalinglaws/study/profiles.py`), e.g. 6, and re-run
-# `.venv/bin/scalinglaws study --profile quick --notebooks 03`. Before it runs, read off the figure where the new
-# ratio falls. What to expect: if it lies between two shapes inside the flat part of the bowl, its penalty should be
-# within about twice the seed noise of its neighbours'; if it lies beyond the deepest or shallowest shape tried, it
-# can be worse than all of them. (Undo the edit afterwards.)
+# **Try it — one more aspect ratio** (`quick`, trains one run). Add a value (e.g. 6) to `shape_aspects` in the `quick`
+# entry of `PROFILES` (`lib/scalinglaws/study/profiles.py`) and re-run `.venv/bin/scalinglaws study --profile quick
+# --notebooks 03`. Inside the flat part of the bowl its penalty should be within about twice the seed noise of its
+# neighbours'; beyond the shapes tried it can be worse than all of them. (Undo the edit afterwards.)
 
 # %% [markdown]
 # ## Exercises

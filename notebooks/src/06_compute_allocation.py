@@ -9,19 +9,14 @@
 # and extra compute goes mostly into model size (0.73), some into batch (0.24), hardly any into steps (0.03).
 # Hoffmann et al. 2022 (Chinchilla, Sec. 3, Fig. 3) found N_opt ∝ C^~0.5 with schedules matched to each budget.
 #
-# **How we measure it, and the contrast explained.** We compute the allocation exponent a several ways on our own
-# runs and change one thing at a time: Kaplan-style training (long warmup, a cosine set for 4× the run, an untuned LR
-# rule) against our tuned runs; Kaplan's counting (non-embedding N, C = 6ND) against the full count (all parameters,
-# C_full with attention context and de-embedding; at this scale 6ND is only 15–75% of the real FLOPs); the frontier
-# against IsoFLOP profiles with schedules matched to each budget. Section 5 shows which step moves a, and how far.
-# The frontier comes from the learning curves of notebook 01's size ladder; the critical batch from one model trained
-# at several batch sizes (section 2); the IsoFLOP profiles from runs whose token budget is set so that every run of a
-# budget costs the same compute (section 4).
+# **How we measure it.** The allocation exponent a several ways on our own runs: the frontier of notebook 01's
+# ladder curves (section 1); the critical batch from one model at several batch sizes (section 2); annealed final
+# losses at budgets a factor 2 apart per size, read as IsoFLOP slices (Approach 2), their envelope (Approach 1) and
+# L(N, D) (Approach 3) (section 4); and Porian et al.'s steps from Kaplan's setup to Chinchilla's, one change at a
+# time, each with a paired interval (section 5). Counting: Kaplan's non-embedding N and C = 6ND against all
+# parameters and C_full (attention context and de-embedding; at this scale 6ND is only 15–75% of the real FLOPs).
 #
-# **How to read this notebook.** Before every figure a *What to look for* cell says which axis, slope or points
-# matter and what the paper's version looks like; the interpretations (after a figure, and at the end) are printed
-# by the code from the numbers. *Try it* cells are experiments to run yourself (they are not executed here, so
-# re-running this notebook trains nothing new); the *Exercises* at the end can be set as homework.
+# [How to read the notebooks](../docs/teaching.md#how-to-read-the-notebooks).
 
 # %% tags=["parameters"]
 profile: str = "cpu"  # smoke | quick | cpu | gpu (grids in scalinglaws.study.profiles)
@@ -51,17 +46,13 @@ K = paper.KAPLAN
 
 
 # %% [markdown]
-# ## 1. The compute-efficient frontier from the size ladder's learning curves, under both countings
+# ## 1. Along the envelope of learning curves, how fast does the best N grow with compute? (Kaplan Sec. 6)
 
 # %% [markdown]
-# **What to look for:** every ladder run's learning curve against the compute spent so far (x: left C = 6·N·tokens,
-# right C_full, which also counts attention over the context and the de-embedding), coloured by N; the thick line is
-# the frontier, the lowest loss any run had reached at that compute. Follow the frontier from left to right: it is
-# held by one size after another, small models first, each handing over where a larger model's curve crosses below
-# it. In Kaplan's Fig. 13 (and Fig. 2, right) the frontier is, past the start, close to a straight line in log-log.
-# Compare the two panels: counting the real FLOPs moves small models' curves further right than large models'
-# (attention and de-embedding are a larger share of a small model's work), which changes which size holds the
-# frontier at a given compute.
+# **What to look for:** every ladder run's learning curve against compute (left C = 6·N·tokens, right C_full, which
+# also counts attention and the de-embedding); the thick line is the frontier, held by one size after another. In
+# Kaplan's Fig. 13 it is close to a straight line in log-log; the ladder runs hold a constant LR until their last 20%
+# (WSD), so most of a curve is un-annealed.
 
 # %%
 rule = study.lr_rule()
@@ -80,14 +71,10 @@ an.save(study, fig, plotted, "06_frontier")
 fig
 
 # %% [markdown]
-# **What to look for:** left, the frontier's loss against C (log-log): blue points are the stretch that is fitted, grey
-# the parts left out (the start above the unigram entropy, and the stretches held by the smallest and largest size,
-# which are censored: a smaller or larger model might have done better there). The dashed line is L ∝ C^−α with the
-# paper's 0.050 in the legend; check that the blue points lie along it without bending. Right: which N holds the
-# frontier at each C. It is a staircase, one step per model size, and the dashed line N_opt ∝ C^a is fitted through
-# the steps: the *slope* of the staircase is the allocation exponent (paper 0.73, Kaplan Fig. 14 left). Count the
-# blue steps: with only a few sizes holding the fitted stretch, a rests on a few points, which is why its interval
-# is wide.
+# **What to look for:** left, the frontier's loss against C, blue the fitted stretch (grey: above the unigram entropy,
+# or held by the smallest or largest size, which are censored), dashed L ∝ C^−α beside the paper's 0.050. Right, the
+# size holding the frontier: a staircase whose slope is the allocation exponent a (paper 0.73, Kaplan Fig. 14); with
+# few steps, a rests on few points.
 
 # %%
 # Which frontier points locate the compute-efficient law (F.frontier_fit_rows; both fits use them):
@@ -107,33 +94,24 @@ an.save(study, fig, {"L_vs_C": d1, "Nopt_vs_C": d2}, "06_frontier_fits")
 fig
 
 # %% [markdown]
-# **Try it — how many sizes set the exponent?** (no training; re-running this notebook takes a few minutes, or less
-# with `n_boot = -1` in the parameters cell). Open it against the committed store with training switched off:
+# **Try it — how many sizes set the exponent?** (no training, minutes; `n_boot = -1` is faster). Open the notebook with
 # `SCALINGLAWS_NO_TRAIN=1 .venv/bin/jupyter lab notebooks/06_compute_allocation.ipynb`, run all cells, then add:
 # ```python
 # for drop in sorted(ladder.N.unique()):
 #     f = al.frontier(ladder[ladder.N != drop], "kaplan", h1, n_boot, seed)["fit_Nopt"]
 #     print(f"without N = {drop:>9,.0f}: a = {an.pm(f, 'a') if an.usable(f) else 'no fit'}")
 # ```
-# What to expect: if the frontier exponent were a property of many sizes, dropping any one would move a by less than
-# its interval. If only a few sizes hold the fitted stretch, dropping one of them moves a a lot (or leaves too few
-# to fit). Dropping a size outside the fitted stretch should change little, unless it is the smallest or the largest
-# size: then its neighbour becomes the censored edge and leaves the fit.
+# What to expect: if many sizes set the exponent, dropping one moves a by less than its interval; if few do,
+# dropping one of them moves it a lot (or leaves too few to fit).
 
 # %% [markdown]
-# ## 2. Critical batch size (Kaplan Sec. 5.1)
-# One model at batch sizes spanning 32×, every one with the same warmup, then a constant LR scaled as √B (checked with ×/÷2 at two batch sizes). For each target loss (below the unigram plateau, reached by every batch size while the LR is constant) the steps S and tokens E lie on (S/S_min − 1)(E/E_min − 1) = 1, and B_crit = E_min/S_min.
+# ## 2. How large a batch before more batch stops saving steps? (Kaplan Sec. 5.1)
+# One model at batch sizes spanning 32×, the same warmup, then a constant LR scaled as √B (checked ×/÷2 at two batch sizes). For each target loss (below the unigram plateau, reached at constant LR) the steps S and tokens E lie on (S/S_min − 1)(E/E_min − 1) = 1, and B_crit = E_min/S_min.
 
 # %% [markdown]
-# **What to look for:** left, loss against tokens for each batch size (colour, in tokens per step), the dotted horizontal lines the
-# target losses. Right, for each target, one point per batch size: the steps S (x) and tokens E (y) it needed, with
-# the fitted hyperbola. Small batches sit at the lower right (many steps, few tokens), large ones at the upper left
-# (few steps, many tokens). B_crit = E_min/S_min is the knee of each hyperbola: the batch at which a run needs twice
-# the minimum steps and twice the minimum tokens; well below it more batch saves steps almost for free, well above
-# it more batch mostly costs tokens. Kaplan (Sec. 5.1, Fig. 10) find that B_crit roughly doubles for every 13%
-# decrease in loss, whatever the model size: compare the B_crit values in the legend from the highest target to the
-# lowest. Points far off their hyperbola, or a target with few points, make that target's B_crit uncertain (see
-# its interval in the table).
+# **What to look for:** left, loss against tokens per batch size, the dotted lines the targets; right, per target, the
+# steps S and tokens E each batch needed, with the fitted hyperbola, whose knee is B_crit = E_min/S_min. Kaplan
+# (Sec. 5.1, Fig. 10) find B_crit roughly doubles for every 13% decrease in loss: compare the legend's B_crit values.
 
 # %%
 batch_runs = study.ensure(study.grid("batch"))
@@ -175,17 +153,13 @@ for r in lrb.itertuples():
     res.add(f"batch {r.batch_size}: sqrt(B)-scaled LR minus best of x0.5 / x2", r.scaled_minus_best, None, None, "nats/token", "0 = the scaled LR is best")
 
 # %% [markdown]
-# ### The gradient noise scale, and does B_crit depend on the loss or on N?
-# McCandlish et al. (2018) predict B_crit ≈ B_simple = tr(Σ)/|G|², measured during training from gradient norms at two batch sizes. We record it in the batch runs, the long runs of notebook 01 and the Kaplan-style ladder (seven sizes), and ask whether, at equal loss, it still depends on N.
+# ### Does B_crit depend on the loss alone, or also on N? The gradient noise scale
+# McCandlish et al. (2018) predict B_crit ≈ B_simple = tr(Σ)/|G|², measured from gradient norms at two batch sizes during training: in the batch runs and the Kaplan-style ladder (seven sizes).
 
 # %% [markdown]
-# **What to look for:** each small dot is B_simple measured over one window of one run, coloured by N (log scale); the
-# squares are B_crit from the batch sweep above, with their intervals; x is the validation loss, y the batch size in
-# tokens per step (log). Kaplan's claim (Fig. 10) is that B_crit depends on the loss alone: at the same loss, dots of
-# different colours should overlap rather than sort into colour bands. McCandlish et al. predict B_simple ≈ B_crit up
-# to a factor of order one, so the squares should sit inside the cloud of dots at their losses. Both should rise
-# towards the left (lower loss). The vertical scatter of the dots at one loss shows how much a single window can be
-# trusted.
+# **What to look for:** dots are B_simple over one window of one run, coloured by N; squares are B_crit from the batch
+# sweep. Kaplan's claim (Fig. 10) is that B_crit depends on the loss alone: at one loss, colours should overlap, not
+# sort into bands; McCandlish et al. predict B_simple ≈ B_crit up to a factor of order one.
 
 # %%
 kap_runs = study.ensure(study.grid("kaplan"))
@@ -210,7 +184,7 @@ fig
 
 # %% [markdown]
 # ### Adjusting steps and compute for the batch size (Kaplan Eqs. 5.4–5.5)
-# With B_crit(L) measured, each ladder step S counts as S_min = S/(1 + B_crit/B) steps at a very large batch and each C as C_min = C/(1 + B/B_crit) at a very small one. Kaplan's α_S = 0.76 and α_C^min = 0.050 are on these adjusted axes. B_crit(L) is measured on one model over the loss range above; applying it to every size assumes Kaplan's claim that it depends on the loss alone, and outside that range it is extrapolated.
+# With B_crit(L), each ladder step S counts as S_min = S/(1 + B_crit/B) steps at a very large batch and each C as C_min = C/(1 + B/B_crit) at a very small one; Kaplan's α_S = 0.76 and α_C^min = 0.050 are on these axes. Applying B_crit(L) from one model to every size assumes Kaplan's claim that it depends on the loss alone.
 
 # %%
 B_tok = study.profile.batch_size * study.profile.n_ctx
@@ -248,8 +222,8 @@ res.add("Eq. 1.8 predicted minus measured alpha_C^min", eq18["difference"], eq18
         span=float(fit_Cmin.span) if an.usable(fit_Cmin) else None, ci_method=f"propagated draws ({eq18['draws']})", unreliable=s_unstable)
 
 # %% [markdown]
-# ## 3. How to spend more compute (Kaplan Fig. 3 / Eq. 1.7)
-# Along the frontier N_opt ∝ C^a. With L ∝ C^−α_C on the frontier and B_crit ∝ L^−1/α_B, the critical batch grows as C^(α_C/α_B), and serial steps take the rest: S ∝ C^(1 − a − α_C/α_B).
+# ## 3. Where should extra compute go? (Kaplan Fig. 3 / Eq. 1.7)
+# Along the frontier N_opt ∝ C^a; with L ∝ C^−α_C and B_crit ∝ L^−1/α_B the critical batch grows as C^(α_C/α_B), and serial steps take the rest: S ∝ C^(1 − a − α_C/α_B).
 
 # %%
 a_N = fit_Nopt.params["a"] if an.usable(fit_Nopt) else np.nan
@@ -277,18 +251,16 @@ res.add("B exponent alpha_C/alpha_B", b_B, None, K["B_opt_exponent"].value, "", 
 res.add("S exponent 1 - a - alpha_C/alpha_B", 1 - a_N - b_B, None, K["S_opt_exponent"].value, "", "derived")
 
 # %% [markdown]
-# ## 4. Final losses at many budgets: IsoFLOP slices (Approach 2), their envelope (Approach 1), and L(N, D) (Approach 3)
-# Every size of the ladder has its final loss at budgets a factor 2 apart, each annealed (a WSD cooldown branched
-# from the size's constant-LR trunk). An IsoFLOP slice at budget C reads each size's final loss at D = C / (FLOPs
-# per token) between its two nearest budgets (log-log); the printed check says how far such an interpolation can be
-# off. Left: C = 6ND and non-embedding N; right: C_full and all parameters.
+# ## 4. With schedules matched to every budget, how fast should N grow with C? (Chinchilla Approaches 1–3)
+# Every ladder size has annealed final losses at budgets a factor 2 apart (cooldown branches of its constant-LR
+# trunk). An IsoFLOP slice at C reads each size's final loss at D = C / (FLOPs per token) between its two nearest
+# budgets (log-log; the printed check bounds that interpolation). Left: C = 6ND, non-embedding N; right: C_full, all
+# parameters.
 
 # %% [markdown]
-# **What to look for:** one curve per compute budget: the final loss (y) against model size (x, log), a bigger
-# model seeing fewer tokens. Chinchilla's Fig. 3 (left) shows U-shaped valleys whose minimum moves to larger N as the
-# budget grows; the slope of the minima against C is the exponent a. Look for a minimum *inside* each curve (the
-# table's `bracketed` column: a curve whose lowest point is at its edge does not locate N_opt), for how many sizes
-# each slice holds (`sizes`), and for how far the minimum moves from one budget to the next.
+# **What to look for:** one curve per budget, final loss against N (log): Chinchilla's Fig. 3 (left) shows valleys
+# whose minimum moves to larger N as C grows. A minimum at a curve's edge does not locate N_opt (`bracketed` in the
+# table); `sizes` says how many sizes each slice holds.
 
 # %%
 fam_runs = study.ensure(study.grid("isoflop"))
@@ -363,17 +335,15 @@ for name in ["alpha", "beta", "E", "A", "B", "a"]:  # A and B too: `scalinglaws 
                 f"L = E + A/N^alpha + B/D^beta on {len(matched)} annealed final losses ({matched.N.nunique()} sizes)", unreliable="" if a3_ok else a3_why)
 
 # %% [markdown]
-# ## 5. Why Kaplan and Chinchilla disagree, one change at a time (Porian et al. 2024)
-# The same ladder sizes, the same estimator (the sizes holding the lower envelope, fitted as N_opt ∝ C^a), and one
-# change per step: (a) Kaplan-style training read off learning curves; (b) the same runs counted in all parameters
-# and C_full; (c) a short warmup; (d) a schedule matched to each budget (annealed final losses); (e) the LR tuned per
-# size; (f) AdamW β2 = 0.99. Each change comes with a *paired* interval: the same sizes resampled in both steps.
+# ## 5. Which change takes Kaplan's exponent to Chinchilla's? One change at a time (Porian et al. 2024)
+# The ladder sizes and one estimator (the sizes holding the lower envelope, N_opt ∝ C^a), one change per step:
+# (a) Kaplan-style training read off learning curves; (b) the same runs counted in all parameters and C_full;
+# (c) a 100-step warmup; (d) a schedule matched to each budget (annealed final losses); (e) the LR tuned per size;
+# (f) AdamW β2 = 0.99. Each change has a *paired* interval: the same sizes resampled in both steps.
 
 # %% [markdown]
-# **What to look for:** a against the step (x), under both countings (colours), each with its 95% interval; the
-# dashed lines are Kaplan's 0.73 and Chinchilla's ~0.5. The table's `delta` column is each step's change from the one
-# before with its paired interval: a step moves a only where that interval excludes 0. A step with no point was not
-# fitted (the printed lines say why).
+# **What to look for:** a at each step (x), under both countings (colours), with 95% intervals; dashed: Kaplan's 0.73
+# and Chinchilla's ~0.5. A step moves a only where the paired interval of its change (`delta` in the table) excludes 0.
 
 # %%
 kap_runs_ab = study.ensure(study.grid("kaplan"))
@@ -406,18 +376,14 @@ for r in steps.itertuples():
 fig
 
 # %% [markdown]
-# ## 6. The practical promise: predict the final loss, and allocate a budget
-# Approach 3's L(N, D) predicts the final loss of a few (N, D) pairs, including one beyond the largest model trained;
-# then each method gives its compute-optimal N at the IsoFLOP budgets and at one budget 10× beyond them.
+# ## 6. What do the laws recommend, inside and beyond our budgets?
+# Approach 3's L(N, D) predicts a few final losses (one beyond the largest model trained), where it is reliable; each
+# method gives its compute-optimal N at the IsoFLOP budgets and at one 10× beyond them.
 
 # %% [markdown]
-# **What to look for:** the compute-optimal N (y) that each method recommends against the budget C (x), log-log.
-# Parallel lines mean the methods agree on the exponent but not on the constant; lines that spread apart towards the
-# right disagree on the exponent, and the disagreement grows with compute. The rightmost point is an extrapolation
-# beyond every budget trained: the gap between the lines there is how differently the methods would size the next
-# model. Approach 3 also gives D_opt, where its fit is reliable (printed above; an unidentified E leaves its columns
-# empty): then compare its tokens per parameter (table) with Chinchilla's rule of thumb of about 20 at their scale.
-# A method that is missing from the figure gave no usable fit (printed above).
+# **What to look for:** the compute-optimal N each method recommends against C (log-log). Parallel lines agree on the
+# exponent but not the constant; lines that spread apart disagree on the exponent, and the rightmost point (10×
+# beyond every budget trained) shows how differently they would size the next model.
 
 # %%
 if a3_ok:
@@ -454,11 +420,10 @@ fig
 # .venv/bin/scalinglaws predict --compute 1e12 --laws kaplan chinchilla cpu    # inside the range of our runs
 # .venv/bin/scalinglaws predict --compute 1e21 --laws kaplan chinchilla cpu    # a large model's budget
 # ```
-# The `cpu` column reads this notebook's Approach 3 fit from `figures/cpu/06_results.json`. What to expect: the
-# three laws need not agree anywhere (different data, tokenizer and counting of N). At a budget inside our runs the
-# tool should warn about the papers' laws where they are extrapolated downwards and not about ours; at 1e21 it is the
-# other way round, our law extrapolated over many decades. Compare the tokens per parameter of the three columns:
-# that is how much the recommendation depends on whose law you trust.
+# The `cpu` column reads this notebook's Approach 3 fit from `figures/cpu/06_results.json` (and refuses it where E
+# is unidentified). The laws need not agree (different data, tokenizer and counting of N); inside our runs the tool
+# warns about the papers' laws, at 1e21 about ours. Their tokens per parameter show how much the advice depends on
+# whose law you trust.
 
 # %% [markdown]
 # ## Results
@@ -493,38 +458,35 @@ print("Verdicts on the paper's claims (the README's claims table applies the sam
 print(al.conclude_claims(res.records))
 
 # %% [markdown]
-# **Try it — another seed** (`quick`, trains: longer than the other notebooks' seed runs, as this notebook needs the
-# ladder, the batch sweep and the IsoFLOP runs). Train quick once, then again with seed 1:
+# **Try it — another seed** (`quick`, trains the quick ladder and batch sweep again):
 # ```bash
 # .venv/bin/scalinglaws study --profile quick --notebooks 06          # seed 0 → runs/quick/notebooks/06_compute_allocation.ipynb
 # cd notebooks && ../.venv/bin/papermill 06_compute_allocation.ipynb /tmp/06_seed1.ipynb \
 #     -p profile quick -p seed 1 -p figures_dir /tmp/figures-seed1
 # ```
-# The quick profile trains neither the Kaplan-style ladder nor the full-count IsoFLOP grid, so rows 1 and 5 of the
-# contrast table stay empty there. What to expect: if rows 2–4 move between the seeds by about as much as their
-# intervals, the intervals are honest; if they move by more, a single seed understates the uncertainty, and a
-# difference between two rows of that size is not evidence of anything.
+# Quick trains no Kaplan-style ladder and no ablation, so section 5 stays empty there. If the frontier and Approach
+# 1/2 exponents move between the seeds by about their intervals, the intervals are honest; by more, one seed
+# understates the uncertainty.
 
 # %% [markdown]
 # ## Exercises
 # Answer from the figures and tables above (the reference `cpu` run), or with a short run where it says so.
 #
-# 1. **The staircase.** In the frontier-fit figure (right), how many model sizes hold the fitted stretch of the
-#    frontier, and over how many decades of C? Why does that limit how well a is known?
+# 1. **The staircase.** In the frontier-fit figure (right), how many model sizes hold the fitted stretch, over how
+#    many decades of C? Why does that limit how well a is known?
 # 2. **Spending compute.** Section 3's table splits extra compute between model size, batch and serial steps.
 #    Compare our shares with the paper's. What does a negative share for serial steps mean, and which measured
 #    exponent (α_C or α_B) drives our batch share?
 # 3. **The critical batch.** By what factor does B_crit grow between the highest and the lowest target loss in the
 #    table of section 2? What factor would Kaplan's α_B = 0.21 predict over the same losses,
 #    (L_high/L_low)^(1/0.21)? Is the direction right even if the slope is not?
-# 4. **Kaplan vs Chinchilla.** In the contrast figure, which single change moves a the most? Is any step resolved by
-#    the intervals? Why would counting the embeddings matter much more for our models than for Kaplan's (compare N
+# 4. **Kaplan vs Chinchilla.** In the ablation figure, which single change moves a the most, and is its paired
+#    interval clear of 0? Why would counting the embeddings matter more for our models than for Kaplan's (compare N
 #    and N_total in notebook 01)?
 # 5. **Tokens per parameter.** (If Approach 3 is unreliable here, first say why an unidentified E makes its tokens per
 #    parameter meaningless.) In the allocation table, how many tokens per parameter does Approach 3 recommend at the
 #    largest budget, against Chinchilla's ~20? Give one reason why the ratio for models of 1e4–1e5 parameters on
 #    our data need not match theirs.
 #
-# Longer (hours, `cpu` profile): add budgets to `iso_full_budgets` for a longer IsoFLOP lever arm, or set
-# `kaplan_warmup_frac` to 0.05 (both in the `cpu` entry of `PROFILES`, `lib/scalinglaws/study/profiles.py`) to see how much
-# of step 1 → 2 of the contrast is the warmup.
+# Longer (hours, `cpu` profile): add budgets to `iso_full_budgets`, or set `kaplan_warmup_frac` to 0.05 (both in
+# the `cpu` entry of `PROFILES`, `lib/scalinglaws/study/profiles.py`) and compare with step (c) of the ablation.
