@@ -369,10 +369,15 @@ for r in steps.itertuples():
         res.add(f"a: ablation step ({r.step}), {conv} counting", r.a, (r.a_low, r.a_high), None, "", r.change, key=f"a.ablation.{r.step}.{conv}",
                 n_points=int(r.n_points) if pd.notna(r.n_points) else None, span=float(r.span) if pd.notna(r.span) else None,
                 ci_method=r.ci_method if isinstance(r.ci_method, str) else None)
-    if np.isfinite(r.delta):
-        res.add(f"change of a at step ({r.step}), {conv} counting (paired)", r.delta, (r.delta_low, r.delta_high), None, "",
-                f"a after minus a before this change, on {r.delta_n} sizes in both", key=f"a.ablation.delta.{r.step}.{conv}",
-                n_points=int(r.delta_n) if pd.notna(r.delta_n) else None, ci_method="paired (see allocation.paired_shift)")
+    if r.step == "a":
+        continue  # the first step has no change
+    # every change is written, measured or not (the claims table reads the full-counting ones)
+    measured = np.isfinite(r.delta)
+    res.add(f"change of a at step ({r.step}), {conv} counting (paired)", r.delta if measured else None,
+            (r.delta_low, r.delta_high) if measured else None, None, "",
+            f"a after minus a before this change, on {r.delta_n} sizes in both" if measured else f"not measured: {r.delta_why or r.why}",
+            key=f"a.ablation.delta.{r.step}.{conv}", n_points=int(r.delta_n) if pd.notna(r.delta_n) else None,
+            ci_method="paired (see allocation.paired_shift)", status=None if measured else "failed")
 fig
 
 # %% [markdown]
