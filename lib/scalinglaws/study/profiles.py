@@ -172,7 +172,8 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
-        name="smoke", corpus="gutenberg:12", vocab_size=512, n_ctx=64, batch_size=8, eval_points=6,
+        # eval_points 10: notebook 05 reads curves up to the WSD cooldown, and needs 5+ evals there
+        name="smoke", corpus="gutenberg:12", vocab_size=512, n_ctx=64, batch_size=8, eval_points=10,
         eval_tokens=4096, n_boot=20,
         sweep_frac=0.5, sweep_factors=(0.5, 1.0, 2.0),
         ladder=((1, 16), (2, 16), (2, 32)), ladder_tokens=8 * 64 * 60, final_warmup=5,
