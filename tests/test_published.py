@@ -37,7 +37,8 @@ FIGS = ROOT / "figures" / "cpu"
 FULL = bool(os.environ.get("SCALINGLAWS_FULL_REPRODUCTION"))
 
 # Figure-table columns that hold bootstrap intervals (absent from a point-estimate re-run).
-BOOTSTRAP_COLUMNS = {"pred_low", "pred_high", "lo", "hi", "B_crit_low", "B_crit_high", "ci_low", "ci_high", "a_low", "a_high"}
+BOOTSTRAP_COLUMNS = {"pred_low", "pred_high", "lo", "hi", "B_crit_low", "B_crit_high", "ci_low", "ci_high", "a_low", "a_high",
+                     "delta_low", "delta_high"}
 
 pytestmark = pytest.mark.skipif(not (FIGS / "01_results.json").exists(), reason="no committed cpu reference yet")
 
