@@ -32,7 +32,7 @@ EXPECTED_COLUMNS = {
     "01_convergence": ["n_layer", "d_model", "N", "tokens", "L", "peak_lr", "source"],  # convergence.budget_table
     "05_predict_from_first_half": ["run_id", "N", "final_step", "actual", "predicted", "pred_low", "pred_high",
                                    "error_pct"],  # analysis.holdout_prediction
-    "06_contrast": ["step", "change", "counting", "a", "a_low", "a_high", "n_points", "span", "ci_method", "delta",
+    "06_contrast": ["step", "change", "counting", "a", "a_low", "a_high", "n_points", "span", "delta",
                     "delta_low", "delta_high", "delta_n"],  # final_losses.ablation, one row per step and counting
 }
 RECORD_KEYS = {"key", "label", "value", "ci_low", "ci_high", "paper_value", "units", "note", "status", "n_points", "span",

@@ -362,7 +362,7 @@ display(steps[["step", "counting", "a", "a_low", "a_high", "n_points", "delta", 
 print(fl.interpret_ablation_steps(steps))
 fig, ax = P.new_figure(figsize=(8, 4.2))
 fl.ablation_plot(ax, steps, K["N_opt_exponent"].value, paper.CHINCHILLA["a_approach2"].value)
-an.save(study, fig, steps.drop(columns=["delta_why", "why"]), "06_contrast")
+an.save(study, fig, steps.drop(columns=["delta_why", "why", "ci_method"]), "06_contrast")  # how each interval was made: in the records
 for r in steps.itertuples():
     conv = "kaplan" if r.counting == al.CONVENTIONS["kaplan"]["describe"] else "full"
     if np.isfinite(r.a):
