@@ -164,3 +164,16 @@ def test_tokens_to_target_fit_is_least_squares_with_a_t_interval_on_three_models
     r = from_fit(ft, "alpha", "tokens_to_target.exponent:L=4.000", "tokens-to-target exponent at L=4.000",
                  n_points=3, span=float(np.log10(4)))
     assert r.status == "few_points" and r.n_points == 3
+
+
+def test_curves_end_where_the_cooldown_starts_and_cosine_runs_stay_whole():
+    import pandas as pd
+    from scalinglaws.analysis import sample_efficiency as se
+
+    wsd = pd.DataFrame({"run_id": "w", "schedule": "wsd", "decay_start": 80, "step": [10, 50, 80, 90, 100],
+                        "val_loss": [5.0, 4.5, 4.3, 4.1, 4.0], "is_final": [False] * 4 + [True]})
+    cos = pd.DataFrame({"run_id": "c", "schedule": "cosine", "decay_start": 80, "step": [10, 50, 100],
+                        "val_loss": [5.0, 4.5, 4.2], "is_final": [False, False, True]})
+    out = se.before_cooldown(pd.concat([wsd, cos], ignore_index=True))
+    assert list(out[out.run_id == "w"].step) == [10, 50, 80] and list(out[out.run_id == "c"].step) == [10, 50, 100]
+    assert set(out.loc[out.is_final, "step"]) == {80, 100}  # each curve's end is its last kept point
