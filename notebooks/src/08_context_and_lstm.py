@@ -102,18 +102,9 @@ fig
 
 # %%
 pos_fits = {}
-fig, (ax, ax2) = P.new_figure(1, 2, figsize=(12, 4.3))
 tf_pos = pos[pos.arch == "transformer"]
-import matplotlib as mpl
-
-norm = mpl.colors.LogNorm(max(tf_pos["N"].min(), 1), max(tf_pos["N"].max(), 2)) if len(tf_pos) else None
-for rid, g in tf_pos.groupby("run_id"):
-    c = mpl.colormaps["viridis"](norm(g["N"].iloc[0]))
-    ax.plot(g["t"], g["loss"], color=c, lw=1.2, label=f"N={g['N'].iloc[0]:,.0f}")
+for rid, g in tf_pos.groupby("run_id"):  # the law is fitted to every position, not to the bins drawn
     pos_fits[rid] = an.try_fit(cx.fit_position_law, g, n_boot=n_boot, seed=seed)
-P.log_axes(ax)
-ax.set_xlabel("position t in the context (tokens)"); ax.set_ylabel("mean loss at position t (nats/token)")
-ax.legend(fontsize="x-small", ncol=2)
 # matched pair: the LSTM and the transformer closest in log N
 pair = None
 if len(tf_pos) and (pos.arch == "LSTM").any():
@@ -121,13 +112,8 @@ if len(tf_pos) and (pos.arch == "LSTM").any():
     n_ls = pos[pos.arch == "LSTM"].groupby("run_id")["N"].first()
     d = {(a, b): abs(np.log(n_tf[a] / n_ls[b])) for a in n_tf.index for b in n_ls.index}
     pair = min(d, key=d.get)
-    for rid, arch, c in ((pair[0], "transformer", "C0"), (pair[1], "LSTM", "C1")):
-        g = pos[pos.run_id == rid]
-        ax2.plot(g["t"], g["loss"], color=c, label=f"{arch}, N={g['N'].iloc[0]:,.0f}")
-    P.log_axes(ax2)
-    ax2.legend(fontsize="small")
-ax2.set_xlabel("position t in the context (tokens)"); ax2.set_ylabel("mean loss at position t (nats/token)")
-an.save(study, fig, pos, "08_loss_by_position")
+fig, binned = cx.loss_by_position_figure(pos, pair)
+an.save(study, fig, {"binned": binned, "per_position": pos}, "08_loss_by_position")
 fig
 
 # %% [markdown]

@@ -101,3 +101,26 @@ def test_the_gap_reason_says_why_the_profile_has_no_longer_context():
     assert other["reason"].endswith("the smoke profile trains no longer-context ladder")
     long = cx.gap_testable(512, why_not_longer=cx.why_no_longer_context("cpu"))
     assert long["testable"] and "CPU cores" not in long["reason"]  # the excuse appears only where it applies
+
+
+def test_positions_are_drawn_in_log_bins_with_the_legend_in_order_of_N():
+    import numpy as np
+    import pandas as pd
+    from scalinglaws.analysis import context_and_lstm as cx
+
+    rows = []
+    for rid, N, arch in (("big", 4e5, "transformer"), ("small", 3e3, "transformer"), ("mid", 2e4, "transformer"),
+                         ("l", 2e4, "LSTM")):
+        t = np.arange(1, 129)
+        rows.append(pd.DataFrame({"run_id": rid, "N": N, "arch": arch, "n_ctx": 128, "t": t,
+                                  "loss": 4 + (10 / t) ** 0.5 + 0.05 * np.sin(t)}))  # a zig-zag on a power law
+    pos = pd.concat(rows, ignore_index=True)
+    b = cx.binned_positions(pos)
+    one = b[b.run_id == "big"]
+    assert len(one) < 40 and one.positions.sum() == 128  # every position in exactly one bin
+    assert np.all(np.diff(one.t) > 0) and np.all(np.diff(one.loss) < 0)  # the bins average the zig-zag away
+    fig, drawn = cx.loss_by_position_figure(pos, ("mid", "l"))
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["N = 3,000", "N = 20,000", "N = 400,000"]
+    assert "tokens" in fig.axes[0].get_xlabel() and "nats/token" in fig.axes[0].get_ylabel()
+    assert any("parameters" in a.get_ylabel() for a in fig.axes[2:])  # the colour bar says its unit

@@ -281,3 +281,52 @@ def describe_late_gain(g: dict, n_small: float, n_big: float) -> str:
     if g["late_gain"] <= 0:
         return s + ": the larger model does not improve late in the context here (Kaplan found it gains most there)."
     return s + ": the larger model does not gain more late in the context (Kaplan found it does)."
+
+
+def binned_positions(pos: pd.DataFrame, per_decade: int = 10) -> pd.DataFrame:
+    """The loss by position averaged over log-spaced bins of t (about `per_decade` per decade; each bin's
+    positions get equal weight): one point per bin and run instead of n_ctx, so curves of several sizes
+    can be read apart (raw per-position means zig-zag with the shared windows' content). Columns run_id, N,
+    arch, t (the bin's geometric centre), loss, positions (how many the bin averages)."""
+    cols = ["run_id", "N", "arch", "t", "loss", "positions"]
+    if pos.empty:
+        return pd.DataFrame(columns=cols)
+    t_max = int(pos["t"].max())
+    edges = np.unique(np.round(np.geomspace(1, t_max + 1, max(2, int(per_decade * np.log10(t_max + 1)) + 1))).astype(int))
+    which = np.digitize(pos["t"].to_numpy(), edges[1:-1])
+    g = pos.assign(bin=which).groupby(["run_id", "bin"], sort=False)
+    out = g.agg(N=("N", "first"), arch=("arch", "first"), t=("t", lambda t: float(np.exp(np.log(t).mean()))),
+                loss=("loss", "mean"), positions=("t", "size")).reset_index()
+    return out[cols].sort_values(["N", "run_id", "t"]).reset_index(drop=True)
+
+
+def loss_by_position_figure(pos: pd.DataFrame, pair: tuple | None):
+    """Left: loss against position (log-binned, log-log) per transformer size, coloured and listed by N (log
+    colour bar in parameters). Right: the matched transformer–LSTM pair (run ids) on the same axes.
+    Returns (figure, the binned table drawn)."""
+    import matplotlib as mpl
+
+    from scalinglaws.analysis import plots as P
+
+    b = binned_positions(pos)
+    fig, (ax, ax2) = P.new_figure(1, 2, figsize=(12, 4.3))
+    tf = b[b["arch"] == "transformer"]
+    if len(tf):
+        norm, _ = P.log_colorbar(ax, tf["N"], "N (non-embedding parameters)", cmap="viridis")
+        cmap = mpl.colormaps["viridis"]
+        for _, g in sorted(tf.groupby("run_id"), key=lambda kv: kv[1]["N"].iloc[0]):  # legend in order of N
+            ax.plot(g["t"], g["loss"], "-", marker="o", ms=2.5, lw=1.2, color=cmap(norm(g["N"].iloc[0])),
+                    label=f"N = {g['N'].iloc[0]:,.0f}")
+        P.log_axes(ax)
+        ax.legend(fontsize="x-small", ncol=2, title="transformer, by N", title_fontsize="x-small")
+    ax.set_xlabel("position t in the context (tokens; log-spaced bins)")
+    ax.set_ylabel("mean loss at position t (nats/token)")
+    if pair is not None:
+        for rid, arch, c in ((pair[0], "transformer", "C0"), (pair[1], "LSTM", "C1")):
+            g = b[b["run_id"] == rid]
+            ax2.plot(g["t"], g["loss"], "-", marker="o", ms=2.5, color=c, label=f"{arch}, N = {g['N'].iloc[0]:,.0f}")
+        P.log_axes(ax2)
+        ax2.legend(fontsize="small")
+    ax2.set_xlabel("position t in the context (tokens; log-spaced bins)")
+    ax2.set_ylabel("mean loss at position t (nats/token)")
+    return fig, b
