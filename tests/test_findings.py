@@ -138,7 +138,7 @@ def test_report_tables_come_from_the_results_files(tmp_path):
     assert len(claims) == 2 + sum(len(f.claims) for f in FR.FINDINGS)  # every claim has a row, measured or not
     row = next(line for line in claims if "α_D ≈ 0.095" in line)
     # an old record does not say how many dataset sizes it rests on: consistent, never reproduced
-    assert "0.09 [0.08, 0.1] (alpha_D)" in row and "**consistent, inconclusive**" in row
+    assert "| 0.09 [0.08, 0.1] |" in row and "**consistent, inconclusive**" in row  # value [CI]; the why names the record
     assert "dataset sizes is not recorded" in row
     assert sum("**not measured**" in line for line in claims) == len(claims) - 3
     full = results_markdown("cpu", figures_dir=str(tmp_path)).splitlines()

@@ -89,6 +89,7 @@ class Claim:
     basis: str = ""  # why this rival, margin or bound
     points: str = "points"  # what one independent point is ("sizes")
     each: str = ""  # a ":*" claim: what one record is ("text sets")
+    figure: str = ""  # the figure that shows this claim, when it is not the finding's main figure
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -144,7 +145,8 @@ FINDINGS = (
                       points="models", basis="Kaplan Fig. 6: one power law in non-embedding N fits the depths "
                       "better than in total parameters, 1-layer models excepted; judged on the paired difference of "
                       "rms residuals (non-embedding minus total, bootstrap over models): below 0 reproduces, above 0 "
-                      "contradicts (two separate intervals would ignore that both views fit the same losses)"),
+                      "contradicts (two separate intervals would ignore that both views fit the same losses)",
+                      figure="01_depth_collapse"),
             )),
     Finding("02", "02_dataset_size", "2. Dataset size L(D)", ("dataset_size", "overfitting"), "02_loss_vs_D", (
         Claim("early-stopped L(D) ∝ D^-α_D with α_D ≈ 0.095", ("alpha_D",), paper=0.095,
@@ -166,30 +168,31 @@ FINDINGS = (
               points="sizes (learning curves)", basis=NO_RIVAL),
         Claim("larger models reach a given loss with fewer tokens", ("tokens_to_target.exponent:*",), kind="above",
               paper=0.0, points="models", each="target losses",
-              basis="a sign claim: tokens to a target ∝ N^-exponent with exponent > 0 (0 = no size effect)"),
+              basis="a sign claim: tokens to a target ∝ N^-exponent with exponent > 0 (0 = no size effect)",
+              figure="05_tokens_to_target"),
     )),
     Finding("06", "06_compute_allocation", "6. Compute allocation",
             ("model_size", "batch", "kaplan", "ablation", "convergence", "isoflop"), "06_contrast", (
                 Claim("on the compute frontier L ∝ C_min^-0.050", ("alpha_C_min.frontier",), paper=0.050,
                       points="sizes on the frontier",
-                      basis=NO_RIVAL + " (Eq. 1.8's 0.054 is the same theory, not a rival)"),
+                      basis=NO_RIVAL + " (Eq. 1.8's 0.054 is the same theory, not a rival)", figure="06_frontier_fits"),
                 Claim("compute-optimal N ∝ C^0.73 (frontier)", ("a.frontier.kaplan_counting", "a.frontier"),
                       paper=0.73, rival=0.50, points="sizes on the frontier",
-                      basis="rival 0.50: Chinchilla's equal scaling of N and D (Hoffmann 2022, Table 2)"),
+                      basis="rival 0.50: Chinchilla's equal scaling of N and D (Hoffmann 2022, Table 2)", figure="06_frontier_fits"),
                 Claim("B_crit ∝ L^(-1/α_B) with α_B ≈ 0.21", ("alpha_B",), paper=0.21, points="loss levels",
                       min_span=_ALPHA_B_SPAN,
                       why="a loss cannot span decades; over 0.1 decade of L (26%) the claimed law moves B_crit "
                           "3x, two steps of the factor-2 batch grid",
                       basis="no rival: 'B_crit independent of L' is alpha_B -> infinity, outside every finite "
-                            "interval, so it would judge nothing"),
+                            "interval, so it would judge nothing", figure="06_critical_batch"),
                 Claim("B_crit depends on the loss, not on N", ("bcrit.gamma_N",), kind="null", paper=0.0, delta=0.1,
                       points="sizes",
                       basis="|gamma| <= 0.1: across two decades of N, B_crit would move < 1.6x (10^0.2), less "
                             "than one step of the factor-2 batch grid and small beside the 3x the loss moves it "
-                            "over 0.1 decade of L"),
+                            "over 0.1 decade of L", figure="06_noise_scale"),
                 Claim("Chinchilla: with matched schedules N_opt ∝ C^~0.5",
                       ("a.approach2.c_full", "a.approach2.c_6nd", "a.approach2"), paper=0.49, rival=0.73,
-                      points="compute budgets", basis="rival 0.73: Kaplan's frontier exponent"),
+                      points="compute budgets", basis="rival 0.73: Kaplan's frontier exponent", figure="06_isoflop"),
                 Claim("Porian et al. 2024: counting the last layer's FLOPs and parameters lowers a", ("a.ablation.delta.b.full",),
                       kind="below", paper=0.0, points="sizes on both frontiers",
                       basis="a sign claim on the paired change of a when Kaplan-style runs are recounted in all "
@@ -210,13 +213,13 @@ FINDINGS = (
                       kind="null", paper=0.0, delta=0.01, points="independent points (fewest of its three fits)",
                       basis="|predicted - measured| <= 0.01: 20% of the paper's 0.050 and 2.5x Kaplan's own gap "
                             "(0.054 from Eq. 1.8 against 0.050 measured, which the paper calls consistent); span: "
-                            "decades of C_min of the measured frontier"),
+                            "decades of C_min of the measured frontier", figure="06_frontier_fits"),
             )),
     Finding("07", "07_generalization", "7. Generalisation to other text", ("generalization",), "07_other_vs_books", (
         Claim("loss on other text falls with N as a power law (text sets the tokenizer covers)", ("ood.alpha_N:*",),
               kind="above", paper=0.0, context="ood.sets_judged", points="sizes", each="text sets",
               basis="a sign claim: alpha_N > 0 on every text (0 = no fall); a set scored worse than a uniform "
-                    "guess (> ln vocab) at most sizes is out of the tokenizer's reach, recorded as oov.* untestable"),
+                    "guess (> ln vocab) at most sizes is out of the tokenizer's reach, recorded as oov.* untestable", figure="07_loss_vs_N_by_text"),
         Claim("other text: a roughly constant offset (slope 1 against the training loss; text sets the tokenizer "
               "covers)", ("ood.slope:*",), kind="null", paper=1.0, delta=0.1, context="ood.sets_judged",
               points="sizes", each="text sets",
@@ -238,11 +241,11 @@ FINDINGS = (
     Finding("08", "08_context_and_lstm", "8. Context and LSTMs", ("generalization", "lstm"), "08_loss_by_position", (
         Claim("transformers beat LSTMs of the same N", ("lstm.gap",), kind="above", paper=0.0, points="LSTM sizes",
               basis="a sign claim: LSTM minus transformer loss at matched N > 0; Kaplan's gap opens beyond ~100 "
-                    "tokens of context (Fig. 7), so a context too short to reach it marks the record untestable"),
+                    "tokens of context (Fig. 7), so a context too short to reach it marks the record untestable", figure="08_lstm_vs_transformer"),
         Claim("larger models gain more at later positions in the context (App. D.5: the per-position exponent "
               "grows with N)", ("context.alpha_t_trend", "context.late_gain"), kind="above", paper=0.0,
               points="sizes", basis="a sign claim: d alpha_t / d log10 N > 0 (0 = exponent independent of N), "
-                                    "interval paired across sizes (they share the evaluation windows)"),
+                                    "interval paired across sizes (they share the evaluation windows)", figure="08_loss_by_position"),
     )),
 )
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from scalinglaws import ScalingLawsError
 from scalinglaws import findings as FINDINGS_REGISTRY
-from scalinglaws.numbers import num
+from scalinglaws.numbers import estimate, num
 from scalinglaws.runner import repo_root
 from scalinglaws.study.profiles import get_profile
 
@@ -31,9 +31,11 @@ def _results_dir(profile: str, figures_dir: str | None) -> Path:
     return fig
 
 
-def _links(profile: str, fig: Path, f) -> str:
+def _links(profile: str, fig: Path, f, figure: str = "") -> str:
+    """The notebook, and the figure that shows the claim (the claim's own, else the finding's main figure)."""
+    figure = figure or f.figure
     link = f"[{f.name}](notebooks/{f.name}.ipynb)"
-    return link + (f" · [fig](figures/{profile}/{f.figure}.png)" if (fig / f"{f.figure}.png").exists() else "")
+    return link + (f" · [fig](figures/{profile}/{figure}.png)" if (fig / f"{figure}.png").exists() else "")
 
 
 def results_markdown(profile: str = "cpu", figures_dir: str | None = None) -> str:
@@ -65,15 +67,14 @@ def claims_markdown(profile: str = "cpu", figures_dir: str | None = None) -> str
         for c in f.claims:
             word, why, r = FINDINGS_REGISTRY.verdict(c, records)
             ours = "–"
-            if r is not None and r["value"] is not None:
-                ci = f" [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]" if r["ci_low"] is not None else ""
-                ours = f"{_fmt(r['value'])}{ci} ({_cell(_label(r))})"
+            if r is not None and r["value"] is not None:  # which record decided it: the why column names its key
+                ours = estimate(r["value"], (r["ci_low"], r["ci_high"]) if r["ci_low"] is not None else None)
             pv = r["paper_value"] if r is not None and r["paper_value"] is not None else c.paper
             rival = (f"{_fmt(c.rival)}" if c.rival is not None else f"± {_fmt(c.delta)}" if c.delta is not None else "–")
             n = r.get("n_points") if r is not None else None
             npts = f"{n} {c.points}" if n is not None else "–"
             lines.append(f"| {_cell(c.text)} | {ours} | {_fmt(pv)} | {rival} | {_cell(npts)} | **{word}** | {_cell(why)} "
-                         f"| {_links(profile, fig, f)} |")
+                         f"| {_links(profile, fig, f, c.figure)} |")
     return "\n".join(lines)
 
 
