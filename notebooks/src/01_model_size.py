@@ -214,7 +214,7 @@ res.add("sizes meeting the convergence criterion", int(conv.converged.sum()), No
 if spread.size:
     res.add("seed-to-seed sd of the final loss (pooled)", seed_sd, None, None, "nats/token", f"{len(spread)} sizes x {int(spread.seeds.max())} seeds",
             seeds=ladder_seeds_used)
-res.add("N range", final.N.max() / final.N.min(), None, None, "ratio", f"{final.N.min():.3g} to {final.N.max():.3g} parameters")
+_ = res.add("N range", final.N.max() / final.N.min(), None, None, "ratio", f"{final.N.min():.3g} to {final.N.max():.3g} parameters")
 
 # %% [markdown]
 # ## 5. Is the LR tuned at a quarter of the budget still right at the full budget?

@@ -281,7 +281,7 @@ fig, axes = P.new_figure(1, 2, figsize=(11, 4.2))
 for ax, (t, ncol, title) in zip(axes, [(iso, "N", "C = 6ND, non-embedding N"), (isof, "N_total", "C_full, all parameters")]):
     for i, (C, g) in enumerate(t.groupby("budget")):
         g = g.sort_values(ncol); ax.plot(g[ncol], g["final_val_loss"], "o-", color=f"C{i % 10}", label=f"C = {C:.2g} FLOPs")
-    ax.set_xlabel(f"N ({title.split(', ')[1]})"); ax.set_ylabel("final loss (nats/token)"); ax.set_title(title, fontsize="small")
+    ax.set_xlabel({"N": "N, non-embedding parameters", "N_total": "N, all parameters"}[ncol]); ax.set_ylabel("final loss (nats/token)"); ax.set_title(title, fontsize="small")
     if len(t):
         P.log_axes(ax); ax.legend(fontsize="x-small")
 cols = ["budget", "size", "N", "N_total", "tokens", "final_val_loss", "nearest_budget_ratio"]

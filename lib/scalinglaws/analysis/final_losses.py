@@ -105,7 +105,8 @@ def describe_interpolation(err: pd.DataFrame, seed_sd: float) -> str:
     if err.empty:
         return "No size has three budgets, so the interpolation error is not measured."
     worst, med = float(err["err"].abs().max()), float(err["err"].abs().median())
-    gaps = f"{err['gap'].min():.3g}" if err["gap"].nunique() == 1 else f"{err['gap'].min():.3g}-{err['gap'].max():.3g}"
+    lo, hi = float(err["gap"].min()), float(err["gap"].max())
+    gaps = f"{lo:.2g}" if f"{lo:.2g}" == f"{hi:.2g}" else f"{lo:.2g}-{hi:.2g}"
     s = (f"Predicting each of {len(err)} interior final losses from its neighbours (a factor {gaps} apart in D) misses "
          f"by {med:.4f} nats (median) and {worst:.4f} at most; the slices interpolate across half that gap")
     if np.isfinite(seed_sd) and seed_sd > 0:
@@ -136,6 +137,11 @@ STEPS = (
     ("e", "LR tuned per size (the ladder's own families)"),
     ("f", "AdamW beta2 0.99 instead of 0.95, LR tuned"),
 )
+
+
+# The same steps in a few words, for the figure's axis.
+SHORT = {"a": "Kaplan-style\n(learning curves)", "b": "count all\nparams + FLOPs", "c": "short\nwarmup",
+         "d": "schedule matched\nto each budget", "e": "LR tuned\nper size", "f": "AdamW\nbeta2 0.99"}
 
 
 def ablation(curves: dict[str, pd.DataFrame], max_loss: float, n_boot: int, seed: int) -> tuple[pd.DataFrame, dict]:
@@ -193,7 +199,7 @@ def interpret_ablation_steps(table: pd.DataFrame) -> str:
         if np.isfinite(r.delta) and np.isfinite(r.delta_low) and np.isfinite(r.delta_high):
             res = "excludes 0: this change moves a" if (r.delta_low > 0 or r.delta_high < 0) else "includes 0: not resolved"
             line += (f"; change from the step before {r.delta:+.2f} [95% CI {r.delta_low:+.2f}, {r.delta_high:+.2f}] on "
-                     f"{r.delta_n} paired sizes, which {res}")
+                     f"{int(r.delta_n)} paired sizes, which {res}")
         elif np.isfinite(r.delta):
             line += f"; change from the step before {r.delta:+.2f}, no interval ({r.delta_why})"
         elif r.delta_why and r.delta_why != "first step":
@@ -205,8 +211,6 @@ def interpret_ablation_steps(table: pd.DataFrame) -> str:
 def ablation_plot(ax, table: pd.DataFrame, kaplan_paper: float, chinchilla_paper: float) -> None:
     """a of every ablation step (x: the step and its change, named on the axis) under both countings, with
     intervals; the papers' exponents as dashed lines. Draws on `ax`."""
-    import textwrap
-
     order = list(dict.fromkeys(table["step"]))
     x_of = {s: i for i, s in enumerate(order)}
     for k, (counting, g) in enumerate(table.groupby("counting", sort=False)):
@@ -219,9 +223,8 @@ def ablation_plot(ax, table: pd.DataFrame, kaplan_paper: float, chinchilla_paper
         ax.errorbar(x, g["a"], yerr=[lo, hi], fmt="o", ms=5, capsize=3, color=f"C{k}", label=counting)
     ax.axhline(kaplan_paper, color="C2", ls="--", lw=1, label=f"Kaplan et al. 2020: {kaplan_paper}")
     ax.axhline(chinchilla_paper, color="C3", ls="--", lw=1, label=f"Hoffmann et al. 2022: {chinchilla_paper}")
-    names = {s: textwrap.shorten(table.loc[table["step"] == s, "change"].iloc[0], 40, placeholder="…") for s in order}
     ax.set_xticks(range(len(order)))
-    ax.set_xticklabels([f"({s}) " + "\n".join(textwrap.wrap(names[s], 16)[:3]) for s in order], fontsize="x-small")
+    ax.set_xticklabels([f"({s}) {SHORT.get(s, s)}" for s in order], fontsize="x-small")
     ax.set_xlabel("ablation step: one change from the step before (Porian et al. 2024)")
     ax.set_ylabel("a in N_opt ∝ C^a")
     ax.legend(fontsize="x-small")
