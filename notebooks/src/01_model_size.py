@@ -177,6 +177,11 @@ nd_deep = cv.nd_limit_fit(single, n_boot, seed, without_1_layer=True)  # Kaplan 
 for f in (nd_single, nd_deep):
     if f is not None:
         display(f.summary_frame())
+# Is the limit the data's or the form's? Refit on the lower and the upper half of the budgets.
+nd_stable = {k: cv.nd_limit_stability(single, f, without_1_layer=k == "deep") for k, f in (("all", nd_single), ("deep", nd_deep))}
+for k, st in nd_stable.items():
+    print(f"D->inf limit ({'2+ layers' if k == 'deep' else 'all depths'}): halves of the budgets give {st['low']:.3g} and {st['high']:.3g}"
+          + (f" -> unreliable: {st['why']}" if st["why"] else ", both inside its interval"))
 n_ref = float(np.exp(np.log(points.N).mean()))  # reference size: the geometric middle of the ladder
 ref = fit_final.predict_interval(np.array([n_ref])) if an.usable(fit_final) else None
 if ref is not None:
@@ -206,10 +211,12 @@ for k, h in hold.items():
                 n_points=h["sizes"] - 1)
 if conv_fits["with 1-layer"] is not None:
     res.add_fit(conv_fits["with 1-layer"], "alpha", "alpha_N (converged sizes, with 1-layer)", K["alpha_N"].value, "", "sizes gaining < 1% per doubling of tokens", key="alpha_N.converged.with_1_layer")
-for f, key, who in ((nd_single, "alpha_N.nd_limit", "all depths"), (nd_deep, "alpha_N.nd_limit.without_1_layer", "2+ layers, as Kaplan fit L(N)")):
+for f, key, who, st in ((nd_single, "alpha_N.nd_limit", "all depths", nd_stable["all"]),
+                        (nd_deep, "alpha_N.nd_limit.without_1_layer", "2+ layers, as Kaplan fit L(N)", nd_stable["deep"])):
     if f is not None:
         res.add_fit(f, "alpha_N", f"alpha_N (D->inf limit of Eq. 1.5, single-epoch runs, {who})", paper.KAPLAN["nd_alpha_N"].value, "",
-                    f"{len(f.points)} runs with matched schedules, resampled by size; an extrapolation through Eq. 1.5's form", key=key)
+                    f"{len(f.points)} runs with matched schedules, resampled by size; an extrapolation through Eq. 1.5's form", key=key,
+                    unreliable=st["why"])
 res.add("sizes meeting the convergence criterion", int(conv.converged.sum()), None, None, "count", f"of {len(conv)}; gain per doubling of tokens < 1% of the loss")
 if spread.size:
     res.add("seed-to-seed sd of the final loss (pooled)", seed_sd, None, None, "nats/token", f"{len(spread)} sizes x {int(spread.seeds.max())} seeds",

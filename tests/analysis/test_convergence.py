@@ -114,3 +114,21 @@ def test_alpha_N_claim_sentence_in_every_branch():
     text = cv.interpret_alpha_N_claim(c, deep, 0.076)
     assert "reads Eq. 1.5's D -> infinity limit" in text and "over 4 sizes" in text and "not a measured" in text
     assert cv.nd_limit_fit(single[single.N < 1e4], 0, 0, without_1_layer=True) is None  # one deep size
+
+
+def test_nd_limit_stability_flags_a_limit_that_moves_with_the_budgets_fitted():
+    import numpy as np
+    from types import SimpleNamespace
+
+    rows = []
+    for n in (6e3, 1.5e4, 2.5e4, 8e4, 2e5):
+        for d in (5e5, 1e6, 2e6, 4e6, 8e6):
+            rows.append({"n_layer": 2, "N": n, "tokens": d,
+                         "final_val_loss": ((1e9 / n) ** (0.076 / 0.095) + 3e8 / d) ** 0.095})  # Eq. 1.5 exactly
+    single = pd.DataFrame(rows)
+    exact = SimpleNamespace(converged=True, ci={"alpha_N": (0.07, 0.082)})
+    st = cv.nd_limit_stability(single, exact)
+    assert st["split"] == 2e6 and abs(st["low"] - 0.076) < 2e-3 and abs(st["high"] - 0.076) < 2e-3 and st["why"] == ""
+    narrow = SimpleNamespace(converged=True, ci={"alpha_N": (0.0761, 0.0762)})  # an interval no half can hit
+    assert "moves from" in cv.nd_limit_stability(single, narrow)["why"]
+    assert cv.nd_limit_stability(single, None)["why"] == "" and np.isnan(cv.nd_limit_stability(single, None)["low"])

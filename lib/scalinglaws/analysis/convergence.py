@@ -210,6 +210,32 @@ def nd_limit_fit(single: pd.DataFrame, n_boot: int, seed: int, without_1_layer: 
         return None
 
 
+def nd_limit_stability(single: pd.DataFrame, fit, without_1_layer: bool = False) -> dict:
+    """Whether the D -> infinity limit is pinned down by the data or by Eq. 1.5's form: alpha_N refitted (point
+    estimates) on the budgets up to the median budget and on those from it. An extrapolation the data pin down
+    gives both inside the full fit's interval; else "why" says how far it moves (the record is then unreliable).
+    Returns {"low", "high" (alpha_N of each half, NaN if not fitted), "split" (the median budget), "why"}."""
+    out = {"low": math.nan, "high": math.nan, "split": math.nan, "why": ""}
+    if fit is None or not fit.converged:
+        return out
+    s = single[single["n_layer"] > 1] if without_1_layer else single
+    split = float(np.median(np.unique(s["tokens"])))
+    out["split"] = split
+    for half, part in (("low", s[s["tokens"] <= split]), ("high", s[s["tokens"] >= split])):
+        try:
+            f = F.fit_kaplan_nd(part["N"], part["tokens"], part["final_val_loss"], n_boot=0, seed=0)
+            out[half] = float(f.params["alpha_N"]) if f.converged else math.nan
+        except ScalingLawsError:
+            pass
+    lo, hi = fit.ci.get("alpha_N", (math.nan, math.nan))
+    outside = [h for h in ("low", "high") if np.isfinite(out[h]) and np.isfinite(lo) and not lo <= out[h] <= hi]
+    if outside:
+        out["why"] = (f"the D->inf limit moves from {out['low']:.3g} (budgets <= {split:.3g} tokens) to {out['high']:.3g} "
+                      f"(budgets >= {split:.3g}), outside its interval [{lo:.3g}, {hi:.3g}]: an extrapolation set by Eq. "
+                      "1.5's form more than by the data")
+    return out
+
+
 def interpret_alpha_N_claim(claim: dict, nd_deep, paper_value: float) -> str:
     """Which estimate carries the converged alpha_N claim, true in every branch: the converged sizes' fit when
     enough sizes converge; else Eq. 1.5's D -> infinity limit without 1-layer models, if it was fitted."""
