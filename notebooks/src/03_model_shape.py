@@ -131,7 +131,7 @@ for size, g in table[table.kind == "aspect"].groupby("size"):
         status, note = sh.range_status(r, 40.0)
         res.add(f"aspect-ratio range within 3% + 2 seed sd of best, {'with' if one_layer else 'without'} 1-layer (N≈{float(size):.2g})",
                 r.ratio, None, 40.0, "ratio", note, key=f"shape.aspect_range{suffix}:{n_tag}", n_points=r.n_tried,
-                span=r.span, status=status, seeds=r.seeds if r.seeds > 1 else "single seed")
+                span=r.span, status=status, seeds=f"seeds 0-{int(r.seeds) - 1} at every shape of this size" if r.seeds > 1 else f"single seed ({seed})")
         ranges[(size, one_layer)] = r
     res.add(f"worst aspect-ratio penalty (N≈{float(size):.2g})", g.increase_pct.max(), None, None, "%", "")
 for kind, var in [("ff", "ff_ratio"), ("heads", "head_dim")]:

@@ -177,3 +177,14 @@ def test_curves_end_where_the_cooldown_starts_and_cosine_runs_stay_whole():
     out = se.before_cooldown(pd.concat([wsd, cos], ignore_index=True))
     assert list(out[out.run_id == "w"].step) == [10, 50, 80] and list(out[out.run_id == "c"].step) == [10, 50, 100]
     assert set(out.loc[out.is_final, "step"]) == {80, 100}  # each curve's end is its last kept point
+
+
+def test_targets_are_distinct_as_the_records_name_them():
+    import pandas as pd
+    from scalinglaws.analysis import sample_efficiency as se
+
+    same = pd.DataFrame({"N": [1e3, 2e3, 4e3], "final_val_loss": [5.3, 5.3, 5.3]})  # nothing separates the sizes
+    assert len(se.target_losses(same, k=3)) == 1
+    spread = pd.DataFrame({"N": [1e3, 2e3, 4e3, 8e3], "final_val_loss": [5.0, 4.6, 4.3, 4.0]})
+    t = se.target_losses(spread, k=3)
+    assert len(t) == 3 and len({f"{x:.3f}" for x in t}) == 3

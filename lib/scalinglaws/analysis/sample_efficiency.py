@@ -33,7 +33,11 @@ def target_losses(final: pd.DataFrame, k: int = 3) -> list[float]:
     lo = float(f["final_val_loss"].iloc[-min(3, len(f))]) * 1.01
     if lo >= hi:
         lo = float(f["final_val_loss"].min()) * 1.01
-    return [float(x) for x in np.geomspace(hi, lo, k)]
+    # one target per loss as the records name it (3 decimals): equal ends would give k equal targets
+    out: dict[str, float] = {}
+    for x in np.geomspace(hi, lo, k):
+        out.setdefault(f"{x:.3f}", float(x))
+    return list(out.values())
 
 
 def steps_to_targets(curves: pd.DataFrame, targets: list[float]) -> pd.DataFrame:
