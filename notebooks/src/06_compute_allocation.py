@@ -350,7 +350,8 @@ kap_runs_ab = study.ensure(study.grid("kaplan"))
 abl_specs = study.grid("ablation")
 abl_runs = study.ensure(abl_specs)
 label_of = {s.run_id: s.label for s in abl_specs}
-step_runs = {k: abl_runs[abl_runs.run_id.map(label_of).str.startswith(f"ablation {k}:")] for k in "cdf"}
+# a profile without the Kaplan-style ladder (quick) trains no ablation: its steps are then empty
+step_runs = {k: abl_runs[abl_runs.run_id.map(label_of).str.startswith(f"ablation {k}:")] if len(abl_runs) else abl_runs for k in "cdf"}
 ladder_sizes = set(fl.size_key(pd.DataFrame(study.profile.ladder, columns=["n_layer", "d_model"])))
 curves = {"a": fl.as_size_curves(kap_runs_ab), "c": fl.as_size_curves(step_runs["c"]),
           "d": fl.final_curves(fl.final_losses(step_runs["d"])),

@@ -51,7 +51,7 @@ def final_curves(finals: pd.DataFrame) -> pd.DataFrame:
 def as_size_curves(runs: pd.DataFrame) -> pd.DataFrame:
     """Learning curves with run_id replaced by the size key (one run per size), so frontiers of different
     runs of the same sizes can be paired size by size (paired_shift)."""
-    return runs.assign(run_id=size_key(runs))
+    return runs if runs.empty else runs.assign(run_id=size_key(runs))
 
 
 def _interp(logD: np.ndarray, logL: np.ndarray, x: float) -> float:
