@@ -67,9 +67,8 @@ runs = study.ensure(study.grid("model_size"))
 final = an.final_table(runs)
 display(final[["n_layer", "d_model", "N", "N_total", "peak_lr", "tokens", "step", "final_val_loss"]])
 seed_final = an.final_table(study.ensure(study.grid("seeds")))
-ladder_seeds = seed_final[seed_final.label.str.fullmatch(r"seed \d+")]
 # every seed of every size (the fit resamples runs); a profile without seed replicates uses the ladder alone
-points = pd.concat([final, ladder_seeds], ignore_index=True) if len(ladder_seeds) else final.copy()
+points = cv.ladder_replicates(final, seed_final)
 spread = cv.seed_spread(points, ["n_layer", "d_model", "N"])
 seed_sd = cv.pooled_sd(spread)
 display(spread)

@@ -265,8 +265,7 @@ res.add("S exponent 1 - a - alpha_C/alpha_B", 1 - a_N - b_B, None, K["S_opt_expo
 # %%
 fam_runs = study.ensure(study.grid("isoflop"))
 finals = fl.final_losses(fam_runs)
-seed_pts = pd.concat([an.final_table(ladder), an.final_table(study.ensure(study.grid("seeds")))], ignore_index=True)
-seed_pts = seed_pts[seed_pts["label"].astype(str).str.fullmatch(r"model_size|seed \d+")]  # the ladder sizes' replicates
+seed_pts = cv.ladder_replicates(an.final_table(ladder), an.final_table(study.ensure(study.grid("seeds"))))
 seed_sd = cv.pooled_sd(cv.seed_spread(seed_pts, ["n_layer", "d_model", "N"]))
 interp = fl.interpolation_error(finals)
 print(fl.describe_interpolation(interp, seed_sd))

@@ -132,3 +132,12 @@ def test_nd_limit_stability_flags_a_limit_that_moves_with_the_budgets_fitted():
     narrow = SimpleNamespace(converged=True, ci={"alpha_N": (0.0761, 0.0762)})  # an interval no half can hit
     assert "moves from" in cv.nd_limit_stability(single, narrow)["why"]
     assert cv.nd_limit_stability(single, None)["why"] == "" and np.isnan(cv.nd_limit_stability(single, None)["low"])
+
+
+def test_ladder_replicates_add_the_seed_runs_of_ladder_sizes_only():
+    ladder = pd.DataFrame({"label": ["model_size"] * 2, "N": [1e3, 2e3], "seed": [0, 0], "final_val_loss": [5.0, 4.8]})
+    seeds = pd.DataFrame({"label": ["seed 1", "shape aspect=4 N~3e4 seed 1"], "N": [1e3, 3e4], "seed": [1, 1],
+                          "final_val_loss": [5.01, 4.5]})
+    pts = cv.ladder_replicates(ladder, seeds)
+    assert list(pts.label) == ["model_size", "model_size", "seed 1"]  # the shape replicate is not a ladder size's
+    assert cv.ladder_replicates(ladder, seeds.iloc[:0]).equals(ladder)

@@ -114,6 +114,13 @@ def lr_check_table(checks: pd.DataFrame, ladder_final: pd.DataFrame) -> pd.DataF
     return pd.DataFrame(rows)
 
 
+def ladder_replicates(ladder_final: pd.DataFrame, seed_final: pd.DataFrame) -> pd.DataFrame:
+    """The ladder's final losses with the other seeds of its sizes (the seeds grid's runs labelled "seed <k>",
+    not its shape replicates): every seed of every size, one row per run."""
+    reps = seed_final[seed_final["label"].astype(str).str.fullmatch(r"seed \d+")] if len(seed_final) else seed_final
+    return pd.concat([ladder_final, reps], ignore_index=True) if len(reps) else ladder_final.copy()
+
+
 def seed_spread(final: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Seed-to-seed spread of the final loss per configuration (`by` columns identify it, the seed is what
     varies): n seeds, mean, sd (ddof 1; NaN with one seed)."""
@@ -194,11 +201,16 @@ def converged_claim(conv: pd.DataFrame, fits: dict, min_sizes: int = MIN_POINTS)
             "converged_deep": n_deep, "sizes": len(conv)}
 
 
+def _depths(single: pd.DataFrame, without_1_layer: bool) -> pd.DataFrame:
+    """The runs an Eq. 1.5 fit uses: all depths, or without 1-layer models (Kaplan leave them out of L(N))."""
+    return single[single["n_layer"] > 1] if without_1_layer else single
+
+
 def nd_limit_fit(single: pd.DataFrame, n_boot: int, seed: int, without_1_layer: bool = False):
     """Eq. 1.5 fitted to single-epoch runs with matched schedules (columns n_layer, N, tokens, final_val_loss);
     its alpha_N is the D -> infinity limit, (N_c/N)^alpha_N. Resampled by model size (groups = N): the sizes are
     the independent points, a size's runs at several budgets are not. None (and why) when it cannot be fitted."""
-    s = single[single["n_layer"] > 1] if without_1_layer else single
+    s = _depths(single, without_1_layer)
     if s["N"].nunique() < 3:
         print(f"not fitted (Eq. 1.5 D->inf limit{', 2+ layers' if without_1_layer else ''}): "
               f"{s['N'].nunique()} size(s); the N term needs 3")
@@ -218,7 +230,7 @@ def nd_limit_stability(single: pd.DataFrame, fit, without_1_layer: bool = False)
     out = {"low": math.nan, "high": math.nan, "split": math.nan, "why": ""}
     if fit is None or not fit.converged:
         return out
-    s = single[single["n_layer"] > 1] if without_1_layer else single
+    s = _depths(single, without_1_layer)
     split = float(np.median(np.unique(s["tokens"])))
     out["split"] = split
     for half, part in (("low", s[s["tokens"] <= split]), ("high", s[s["tokens"] >= split])):

@@ -54,10 +54,6 @@ def as_size_curves(runs: pd.DataFrame) -> pd.DataFrame:
     return runs if runs.empty else runs.assign(run_id=size_key(runs))
 
 
-def _interp(logD: np.ndarray, logL: np.ndarray, x: float) -> float:
-    return float(np.interp(x, logD, logL))
-
-
 def isoflop_slices(finals: pd.DataFrame, convention: str, budgets) -> pd.DataFrame:
     """Per budget C (FLOPs under `convention`: "kaplan" = 6ND, "full" = C_full) and per size whose budgets
     reach D = C / (FLOPs per token): the final loss at D, interpolated in (log D, log L) between the two
@@ -79,7 +75,7 @@ def isoflop_slices(finals: pd.DataFrame, convention: str, budgets) -> pd.DataFra
             near = float(g["tokens"].iloc[np.argmin(np.abs(logD - math.log(D)))])
             rows.append({"budget": float(C), "size": size, "n_layer": int(first["n_layer"]), "d_model": int(first["d_model"]),
                          "N": float(first["N"]), "N_total": float(first["N_total"]), "tokens": D,
-                         "final_val_loss": math.exp(_interp(logD, logL, math.log(D))), "nearest_budget_ratio": D / near})
+                         "final_val_loss": math.exp(np.interp(math.log(D), logD, logL)), "nearest_budget_ratio": D / near})
     cols = ["budget", "size", "n_layer", "d_model", "N", "N_total", "tokens", "final_val_loss", "nearest_budget_ratio"]
     return pd.DataFrame(rows, columns=cols).sort_values(["budget", "N"]).reset_index(drop=True)
 

@@ -76,8 +76,6 @@ class Study:
         self._read_only = False  # set on a reference study whose store must not be trained into
         self._lr_ref: str | None = None  # profile whose store gave the LRs (Profile.lr_from), once looked up
         self._lstm: pd.DataFrame | None = None  # lstm_lrs(), once swept (notebook 08 and grid("lstm") both ask)
-        self._budget_cache: dict[tuple, set[int]] = {}  # _ladder_budgets per size
-        self._n_train: int | None = None  # train_tokens(), once read
 
     def _default_figures(self, root: Path, default_runs: Path) -> Path:
         """figures/<profile> for the profile's own store; for any other store <runs_dir>/../figures/<profile>,
@@ -311,11 +309,11 @@ class Study:
     def _grid_convergence(self):
         """Every member of every ladder size's family (trunk and branches): the final loss of each size at
         each of its budgets, for convergence (01), the frontier of final losses and Approaches 1 and 3 (06)."""
-        p = self.profile
-        out = []
-        for l, d in p.ladder:
-            out += [s.replace(label=f"final D={t}") for t, s in sorted(self._family(l, d).items())]
-        return out
+        return self._families(self.profile.ladder)
+
+    def _families(self, sizes) -> list[RunSpec]:
+        """Every member (trunk and branches) of these sizes' final-loss families, labelled by budget."""
+        return [s.replace(label=f"final D={t}") for l, d in sizes for t, s in sorted(self._family(l, d).items())]
 
     def _grid_lr_check(self):
         """lr_check sizes at the ladder budget with the tuned LR ×/÷ √2: the tuned LR should be no worse."""
@@ -500,11 +498,8 @@ class Study:
     def _grid_isoflop(self):
         """The final-loss families of the iso_ladder sizes (trunks and branches at budgets a factor 2 apart):
         the IsoFLOP slices at iso_budgets (6ND) and iso_full_budgets (C_full) are read off them by
-        interpolation in log-log between neighbouring final losses (analysis.allocation.isoflop_slices)."""
-        out = []
-        for l, d in self.profile.iso_ladder:
-            out += [s.replace(label=f"final D={t}") for t, s in sorted(self._family(l, d).items())]
-        return out
+        interpolation in log-log between neighbouring final losses (analysis.final_losses.isoflop_slices)."""
+        return self._families(self.profile.iso_ladder)
 
     def train_all(self, findings=GRIDS) -> int:
         """Train every run the notebooks will ask for, with as few barriers as possible; returns the
@@ -530,13 +525,9 @@ class Study:
         from scalinglaws.data.corpus import corpus_fingerprint
         from scalinglaws.data.tokens import prepare_tokens
 
-        if self._n_train is not None:
-            return self._n_train
         fp = corpus_fingerprint(self.profile.corpus)
         for cfg in sorted(self.runs_dir.glob("*/config.json"))[:50]:
             c = json.loads(cfg.read_text())
             if c["corpus"]["fingerprint"] == fp and c["spec"]["vocab_size"] == self.profile.vocab_size:
-                self._n_train = int(c["corpus"]["split_tokens"]["train"])
-                return self._n_train
-        self._n_train = prepare_tokens(self.profile.corpus, self.profile.vocab_size, quiet=True).meta["tokens"]["train"]
-        return self._n_train
+                return int(c["corpus"]["split_tokens"]["train"])
+        return prepare_tokens(self.profile.corpus, self.profile.vocab_size, quiet=True).meta["tokens"]["train"]
