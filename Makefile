@@ -9,12 +9,18 @@ endif
 export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 
-.PHONY: setup test study bench
+.PHONY: setup test test-slow study bench
 setup:
 	python3 -m venv .venv && .venv/bin/pip install -e '.[notebooks,dev]'
 
+# The fast suite on two workers, by file (tests/test_notebooks.py shares one trained smoke store).
 test:
-	$(PY) -m pytest -q --durations=15
+	$(PY) -m pytest -q -m "not slow" -n 2 --dist loadfile --durations=15
+
+# The long and infrastructure checks (CI runs them after `make test`): one process, so nothing is timed
+# against a sibling worker.
+test-slow:
+	$(PY) -m pytest -q -m slow --durations=15
 
 study:
 	$(PY) -m scalinglaws.cli study --profile $(PROFILE)

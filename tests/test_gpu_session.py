@@ -9,7 +9,10 @@ import sys
 import tarfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # make test-slow: a rehearsal of the device script (trains the smoke store)
 
 
 def test_a_later_window_resumes_from_the_runs_brought_back(smoke_store, tmp_path):

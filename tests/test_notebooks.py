@@ -1,5 +1,8 @@
 """Every notebook runs end to end at the smoke profile and writes what the report and the figures need: a
-results table the claims table can read, figures with their data, and an executed notebook without errors."""
+results table the claims table can read, figures with their data, and an executed notebook without errors.
+
+Every test of the fast suite that reads the trained smoke store (conftest.smoke_store) is in this file:
+`make test` distributes by file (-n 2 --dist loadfile), so the store is trained once, in one worker."""
 
 import json
 import math
@@ -11,9 +14,11 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from scalinglaws import findings
+from scalinglaws import ScalingLawsError, findings
 from scalinglaws.findings import EXERCISE_NOTEBOOKS, NOTEBOOKS
 from scalinglaws.runner import run_study
+from scalinglaws.study.plan import Study
+from scalinglaws.study.profiles import GRIDS
 
 EXPECTED_FIGURES = {
     "01_model_size": ["01_loss_vs_N", "01_convergence", "01_depth_collapse", "01_appendix_lr_sweep"],
@@ -103,6 +108,23 @@ def test_notebook_runs_at_smoke(nb, smoke_dirs):
     check_results(nb, json.loads((figs / f"{nb[:2]}_results.json").read_text()))
     check_executed(out / f"{nb}.ipynb")
     assert took < 120, f"{nb} took {took:.0f}s at smoke"
+
+
+def test_train_all_leaves_nothing_for_the_notebooks(smoke_store, tmp_path, monkeypatch):
+    # smoke_store is the smoke study after Study.train_all (shared with the notebook tests)
+    assert smoke_store.n_grid_runs > 20
+    # A fresh Study (as each notebook builds) re-derives the LR rule, the batch sweeps and every grid
+    # from the store alone: with training forbidden, none of it may need a run that is missing.
+    monkeypatch.setenv("SCALINGLAWS_NO_TRAIN", "1")
+    fresh = Study("smoke", runs_dir=smoke_store.runs, figures_dir=tmp_path / "figs", log="none")
+    assert fresh.train_all() == smoke_store.n_grid_runs  # everything cached: trains nothing
+    for f in GRIDS:
+        df = fresh.ensure(fresh.grid(f))
+        assert not df.empty
+    # ...and a different profile's store is not silently accepted
+    other = Study("smoke", runs_dir=tmp_path / "other", figures_dir=tmp_path / "figs", log="none")
+    with pytest.raises(ScalingLawsError, match="not in"):
+        other.lr_rule()
 
 
 def test_unknown_profile_is_a_clear_error():

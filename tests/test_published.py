@@ -62,6 +62,7 @@ def _point_estimate_problems(committed: Path, fresh: Path) -> list[str]:
     return compare_files(committed, fresh, skip_columns=BOOTSTRAP_COLUMNS)
 
 
+@pytest.mark.slow  # make test-slow: eight notebooks re-executed on the committed store (~2 min)
 @pytest.mark.parametrize("nb", NOTEBOOKS)
 def test_committed_results_reproduce_from_committed_runs(nb, tmp_path, monkeypatch):
     committed = sorted(FIGS.glob(f"{nb[:2]}_*.csv")) + [FIGS / f"{nb[:2]}_results.json"]

@@ -1,27 +1,9 @@
-"""`Study.train_all` trains exactly what the notebooks will ask for (the GPU session relies on it)."""
+"""`run_study`: training first, for the grids the chosen notebooks read, then the notebooks; the LR source."""
 
 import pytest
-from scalinglaws import ScalingLawsError
 from scalinglaws.findings import NOTEBOOKS
 from scalinglaws.study.plan import Study
 from scalinglaws.study.profiles import GRIDS
-
-
-def test_train_all_leaves_nothing_for_the_notebooks(smoke_store, tmp_path, monkeypatch):
-    # smoke_store is the smoke study after Study.train_all (shared with the notebook tests)
-    assert smoke_store.n_grid_runs > 20
-    # A fresh Study (as each notebook builds) re-derives the LR rule, the batch sweeps and every grid
-    # from the store alone: with training forbidden, none of it may need a run that is missing.
-    monkeypatch.setenv("SCALINGLAWS_NO_TRAIN", "1")
-    fresh = Study("smoke", runs_dir=smoke_store.runs, figures_dir=tmp_path / "figs", log="none")
-    assert fresh.train_all() == smoke_store.n_grid_runs  # everything cached: trains nothing
-    for f in GRIDS:
-        df = fresh.ensure(fresh.grid(f))
-        assert not df.empty
-    # ...and a different profile's store is not silently accepted
-    other = Study("smoke", runs_dir=tmp_path / "other", figures_dir=tmp_path / "figs", log="none")
-    with pytest.raises(ScalingLawsError, match="not in"):
-        other.lr_rule()
 
 
 def test_full_study_trains_everything_before_the_notebooks(tmp_path, monkeypatch):

@@ -36,6 +36,7 @@ from scalinglaws.predict import predict, render, to_json
 from scalinglaws.report import claims_markdown, findings_markdown, results_markdown
 from scalinglaws.runner import run_study
 from scalinglaws.store.ensure import ensure_runs
+from scalinglaws.store.executors import usable_cores
 from scalinglaws.store.tables import list_runs
 from scalinglaws.study.plan import Study
 from scalinglaws.study.profiles import PROFILES
@@ -372,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pe = sub.add_parser("estimate", help="predict a cold study's training time on this machine (times each shape briefly)")
     pe.add_argument("--profile", default="cpu", choices=list(PROFILES), help="run grids (scalinglaws.study.profiles)")
-    pe.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+    pe.add_argument("--workers", type=int, default=usable_cores(),
                     help="training processes (the study runs one per core); the timing runs this many at once")
     pe.add_argument("--runs-dir", default=None, help="run store; runs/<profile> when left out (decides lr_from)")
     pe.add_argument("--csv", default=None, metavar="FILE", help="also write the per-run estimate to FILE")

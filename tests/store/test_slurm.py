@@ -24,6 +24,8 @@ from scalinglaws.training.run_folder import is_done, read_metrics, read_summary
 from scalinglaws.training.spec import RunSpec
 
 SMALL_CORPUS, SMALL_VOCAB = "gutenberg:12", 512  # conftest's small corpus
+# make test-slow: needs a cluster (CI starts one before it)
+pytestmark = pytest.mark.slow
 
 
 def _why_no_slurm() -> str:

@@ -179,6 +179,22 @@ def test_worker_layout_rule():
     assert auto_layout(specs[:3], cores=16, device="cuda") == (3, 2)
 
 
+def test_the_layout_counts_the_cores_this_process_may_use():
+    """A Slurm job step, a container or a pinned test worker may run on fewer cores than the machine has:
+    the automatic layout follows the CPU affinity (checked in a child process, whose affinity it sets)."""
+    import os
+    import subprocess
+    import sys
+
+    if not hasattr(os, "sched_setaffinity"):
+        pytest.skip("no CPU affinity on this OS")
+    one = min(os.sched_getaffinity(0))
+    code = ("import os\nfrom scalinglaws.store.executors import auto_layout, usable_cores\n"
+            f"os.sched_setaffinity(0, {{{one}}})\nprint(usable_cores(), auto_layout([0] * 8))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["1", "(1,", "1)"]  # one core: one process, one thread, whatever os.cpu_count() says
+
+
 def test_no_train_guard_refuses_to_train(small_tokens, tiny_spec, runs_dir, monkeypatch):
     from scalinglaws import ScalingLawsError
 
@@ -221,6 +237,7 @@ def test_fast_kernels_train_like_the_reference_path(small_tokens, tiny_spec, tmp
     assert fast[-1]["val_loss"] < fast[0]["val_loss"] - 0.5  # and both actually learned
 
 
+@pytest.mark.slow  # make test-slow: inductor compiles C++ kernels (~1 min on the AMD kind)
 def test_compiled_run_matches_eager_and_keeps_old_addresses(small_tokens, tiny_spec, tmp_path):
     """compile=True trains through torch.compile (inductor) to the same curve as eager within rounding,
     and enters the hash only when on, so runs trained before the field existed keep their folders."""
@@ -236,6 +253,7 @@ def test_compiled_run_matches_eager_and_keeps_old_addresses(small_tokens, tiny_s
     assert [r["val_loss"] for r in comp] == pytest.approx([r["val_loss"] for r in eager], abs=1e-3)
 
 
+@pytest.mark.slow  # make test-slow: two fresh interpreters
 def test_allocator_tuning_changes_no_number(small_tokens, tiny_spec, tmp_path):
     """train_run tunes glibc malloc (train.tune_allocator: where memory comes from, for speed); the
     losses must be bit-identical to a process with the default allocator, and config.json says which."""

@@ -21,7 +21,8 @@ import pandas as pd
 from scalinglaws import ScalingLawsError
 from scalinglaws.data.eval_text import resolve_eval_sets
 from scalinglaws.data.tokens import prepare_tokens
-from scalinglaws.store.executors import Executor, InlineExecutor, ProcessExecutor, auto_layout, run_cost
+from scalinglaws.store.executors import (Executor, InlineExecutor, ProcessExecutor, auto_layout, run_cost,
+                                         usable_cores)
 from scalinglaws.store.tables import load_runs
 from scalinglaws.training.grouping import auto_group_size, plan_groups
 from scalinglaws.training.run_folder import is_done, read_summary, recorded_eval_sets
@@ -97,7 +98,7 @@ def ensure_runs(
         else:
             auto_w, auto_t = auto_layout(jobs, device=device)  # a stacked group is one job
             workers = workers or auto_w
-            threads = threads or (auto_t if workers == auto_w else max(1, (os.cpu_count() or 1) // workers))
+            threads = threads or (auto_t if workers == auto_w else max(1, usable_cores() // workers))
             if local:
                 executor = InlineExecutor(threads) if workers == 1 else ProcessExecutor(workers, threads)
             layout = f"{workers} worker(s) x {threads} thread(s), {device}"

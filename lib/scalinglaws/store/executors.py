@@ -27,9 +27,18 @@ from scalinglaws.training.spec import RunSpec
 GPU_WORKERS = 8
 
 
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity where the OS has one (a Slurm job step, a
+    container or a pinned test worker is given fewer than the machine has), else every core."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # macOS, Windows: no affinity masks
+        return os.cpu_count() or 1
+
+
 def auto_layout(specs: list[RunSpec], cores: int | None = None, device: str = "cpu") -> tuple[int, int]:
     """(workers, threads per worker) for a batch of runs on this machine."""
-    cores = cores or os.cpu_count() or 1
+    cores = cores or usable_cores()
     if device.startswith("cuda"):
         workers = max(1, min(len(specs), GPU_WORKERS, cores))
         return workers, max(1, min(2, cores // workers))
