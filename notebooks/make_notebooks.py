@@ -31,8 +31,9 @@ def build(src: Path):
 
 def main(argv=None):
     want = (sys.argv[1:] if argv is None else argv) or [""]
-    for src in sorted(SOURCES.glob("[0-9][0-9]_*.py")):
-        if any(src.stem.startswith(w) for w in want):
+    for src in sorted(SOURCES.glob("[0-9][0-9]*_*.py")):
+        key = src.stem.split("_")[0]  # "06" or "06b": a key names one notebook, a longer prefix its stem
+        if any(w in ("", key) or ("_" in w and src.stem.startswith(w)) for w in want):
             nbformat.write(build(src), HERE / f"{src.stem}.ipynb")
             print("wrote", HERE / f"{src.stem}.ipynb")
 

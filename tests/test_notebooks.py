@@ -15,7 +15,7 @@ import nbformat
 import pandas as pd
 import pytest
 from scalinglaws import ScalingLawsError, findings
-from scalinglaws.findings import EXERCISE_NOTEBOOKS, NOTEBOOKS
+from scalinglaws.findings import EXERCISE_NOTEBOOKS, NOTEBOOKS, key
 from scalinglaws.runner import run_study
 from scalinglaws.study.plan import Study
 from scalinglaws.study.profiles import GRIDS
@@ -26,8 +26,8 @@ EXPECTED_FIGURES = {
     "03_model_shape": ["03_shape"],
     "04_overfitting": ["04_LND"],
     "05_sample_efficiency": ["05_learning_curves", "05_tokens_to_target", "05_LNS_fit", "05_predict_from_first_half"],
-    "06_compute_allocation": ["06_frontier", "06_frontier_fits", "06_critical_batch", "06_noise_scale", "06_isoflop",
-                              "06_final_frontier", "06_contrast", "06_allocation"],
+    "06_compute_allocation": ["06_frontier", "06_frontier_fits", "06_critical_batch", "06_noise_scale"],
+    "06b_chinchilla_contrast": ["06b_isoflop", "06b_final_frontier", "06b_contrast", "06b_allocation"],
     "07_generalization": ["07_loss_vs_N_by_text", "07_other_vs_books"],
     "08_context_and_lstm": ["08_lstm_vs_transformer", "08_loss_by_position"],
     "09_prediction_exercise": ["09_prediction_check"],
@@ -37,7 +37,7 @@ EXPECTED_COLUMNS = {
     "01_convergence": ["n_layer", "d_model", "N", "tokens", "L", "peak_lr", "source"],  # convergence.budget_table
     "05_predict_from_first_half": ["run_id", "N", "final_step", "actual", "predicted", "pred_low", "pred_high",
                                    "error_pct"],  # analysis.holdout_prediction
-    "06_contrast": ["step", "change", "counting", "a", "a_low", "a_high", "n_points", "span", "delta",
+    "06b_contrast": ["step", "change", "counting", "a", "a_low", "a_high", "n_points", "span", "delta",
                     "delta_low", "delta_high", "delta_n"],  # final_losses.ablation, one row per step and counting
 }
 RECORD_KEYS = {"key", "label", "value", "ci_low", "ci_high", "paper_value", "units", "note", "status", "n_points", "span",
@@ -101,11 +101,11 @@ def check_executed(path) -> None:
 def test_notebook_runs_at_smoke(nb, smoke_dirs):
     runs, figs, out = smoke_dirs
     t0 = time.perf_counter()
-    run_study("smoke", [nb[:2]], runs_dir=str(runs), figures_dir=str(figs), out=str(out))
+    run_study("smoke", [key(nb)], runs_dir=str(runs), figures_dir=str(figs), out=str(out))
     took = time.perf_counter() - t0
     for name in EXPECTED_FIGURES[nb]:
         check_figure(figs, name)
-    check_results(nb, json.loads((figs / f"{nb[:2]}_results.json").read_text()))
+    check_results(nb, json.loads((figs / f"{key(nb)}_results.json").read_text()))
     check_executed(out / f"{nb}.ipynb")
     assert took < 120, f"{nb} took {took:.0f}s at smoke"
 
@@ -147,7 +147,7 @@ def test_every_notebook_declares_exactly_the_checked_parameters():
         assert len(params) == 1, nb
         names = [t.id for node in ast.parse(params[0].source).body if isinstance(node, ast.AnnAssign)
                  for t in [node.target]]
-        assert tuple(names) == NOTEBOOK_PARAMETERS + NOTEBOOK_EXTRA_PARAMETERS.get(nb[:2], ()), nb
+        assert tuple(names) == NOTEBOOK_PARAMETERS + NOTEBOOK_EXTRA_PARAMETERS.get(key(nb), ()), nb
 
 
 def test_a_mistyped_parameter_stops_the_notebook_before_any_work(tmp_path):

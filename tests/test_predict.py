@@ -251,7 +251,7 @@ CPU_06 = [(f"{q} (Approach 3)", v, v * 0.8, v * 1.2, "L = E + A/N^alpha + B/D^be
 
 def test_cpu_laws_from_results_files(tmp_path, capsys):
     _results(tmp_path, "04", CPU_04)
-    _results(tmp_path, "06", CPU_06)
+    _results(tmp_path, "06b", CPU_06)
     r = P.predict_model(1e5, 1e7, ["cpu"], results_dir=tmp_path)
     eq15, a3 = r["laws"]
     assert eq15["loss"] == pytest.approx(((3e12 / 1e5) ** (0.08 / 0.1) + 7e13 / 1e7) ** 0.1, rel=1e-12)
@@ -290,23 +290,23 @@ UNUSABLE_06 = {
 def test_an_unusable_cpu_fit_is_refused_alone_and_left_out_beside_other_laws(tmp_path, capsys, how):
     records, status, says = UNUSABLE_06[how]
     _results(tmp_path, "04", CPU_04)
-    _results(tmp_path, "06", records, status)
+    _results(tmp_path, "06b", records, status)
     # Alone: nothing to answer with, so a one-line refusal naming why and what to use instead.
     rc, out, err = run_cli(capsys, "--compute", 1e13, "--laws", "cpu", "--results-dir", tmp_path)
     assert rc == 2 and out == "" and len(err.strip().splitlines()) == 1
-    assert "cpu study (Approach 3, notebook 06) is not usable for prediction" in err and says in err, err
+    assert "cpu study (Approach 3, notebook 06b) is not usable for prediction" in err and says in err, err
     assert "use --laws kaplan chinchilla" in err
     # Beside other laws: their columns, and a loud first warning that the study's column is left out.
     r = P.predict(compute=1e13, laws=["kaplan", "chinchilla", "cpu"], results_dir=tmp_path)
     assert [c["law"] for c in r["laws"]] == ["kaplan", "chinchilla"]
-    assert r["warnings"][0].startswith("NOT SHOWN: cpu study (Approach 3, notebook 06) is not usable") and says in r["warnings"][0]
+    assert r["warnings"][0].startswith("NOT SHOWN: cpu study (Approach 3, notebook 06b) is not usable") and says in r["warnings"][0]
     # --params/--tokens with --laws cpu: the study's Eq. 1.5 (not marked) answers, Approach 3 is left out.
     m = P.predict(params=1e5, tokens=1e7, laws=["cpu"], results_dir=tmp_path)
     assert [c["law"] for c in m["laws"]] == ["cpu-eq1.5"] and m["warnings"][0].startswith("NOT SHOWN: cpu study (Approach 3")
 
 
 def test_a_typed_status_ok_overrides_an_old_note_mark(tmp_path):
-    _results(tmp_path, "06", [_marked_note(*r) for r in CPU_06], {q: "ok" for q, *_ in CPU_06})
+    _results(tmp_path, "06b", [_marked_note(*r) for r in CPU_06], {q: "ok" for q, *_ in CPU_06})
     r = P.predict(compute=1e13, laws=["cpu"], results_dir=tmp_path)
     assert [c["law"] for c in r["laws"]] == ["cpu-approach3"] and r["warnings"] == []
 
@@ -318,7 +318,7 @@ def test_a_typed_status_ok_overrides_an_old_note_mark(tmp_path):
     (("A (Approach 3)", 1e300, None, None, ""), "OverflowError"),  # G = (alpha A/(beta B))^(1/(alpha+beta)) overflows
 ])
 def test_a_hostile_results_file_is_a_one_line_error(tmp_path, capsys, record, says):
-    _results(tmp_path, "06", [record] + [r for r in CPU_06 if r[0] != record[0]])
+    _results(tmp_path, "06b", [record] + [r for r in CPU_06 if r[0] != record[0]])
     rc, out, err = run_cli(capsys, "--compute", 1e13, "--laws", "cpu", "--results-dir", tmp_path)
     assert rc == 2 and out == "" and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert says in err, err
@@ -326,11 +326,11 @@ def test_a_hostile_results_file_is_a_one_line_error(tmp_path, capsys, record, sa
 
 def test_cpu_laws_missing_quantity_is_a_one_line_error_naming_it_and_the_fix(tmp_path, capsys):
     _results(tmp_path, "04", CPU_04)
-    _results(tmp_path, "06", [r for r in CPU_06 if not r[0].startswith(("A ", "B "))])  # as committed today
+    _results(tmp_path, "06b", [r for r in CPU_06 if not r[0].startswith(("A ", "B "))])  # as committed today
     rc, out, err = run_cli(capsys, "--compute", 1e15, "--laws", "cpu", "--results-dir", tmp_path)
     assert rc == 2 and out == ""
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
-    assert "has no value for 'A (Approach 3)'" in err and "re-run notebook 06" in err
+    assert "has no value for 'A (Approach 3)'" in err and "re-run notebook 06b" in err
     rc, _, err = run_cli(capsys, "--compute", 1e15, "--laws", "cpu", "--results-dir", tmp_path / "nope")
     assert rc == 2 and "--results-dir" in err and "no such folder" in err
     empty = tmp_path / "empty"

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 from scalinglaws.analysis.common import RESULTS_SIG_DIGITS
 from scalinglaws.analysis.compare import RTOL, compare_files
-from scalinglaws.findings import NOTEBOOKS, unmeasured
+from scalinglaws.findings import NOTEBOOKS, key, unmeasured
 from scalinglaws.runner import run_study
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,12 +65,12 @@ def _point_estimate_problems(committed: Path, fresh: Path) -> list[str]:
 @pytest.mark.slow  # make test-slow: eight notebooks re-executed on the committed store (~2 min)
 @pytest.mark.parametrize("nb", NOTEBOOKS)
 def test_committed_results_reproduce_from_committed_runs(nb, tmp_path, monkeypatch):
-    committed = sorted(FIGS.glob(f"{nb[:2]}_*.csv")) + [FIGS / f"{nb[:2]}_results.json"]
+    committed = sorted(FIGS.glob(f"{key(nb)}_*.csv")) + [FIGS / f"{key(nb)}_results.json"]
     assert committed[-1].exists(), f"no committed results table for {nb}"
     # A run missing from the committed store fails at once (MissingRunsError), never trains into it.
     monkeypatch.setenv("SCALINGLAWS_NO_TRAIN", "1")
     before = _done_stamps()
-    run_study("cpu", [nb[:2]], runs_dir=str(STORE), figures_dir=str(tmp_path), out=str(tmp_path / "nb"),
+    run_study("cpu", [key(nb)], runs_dir=str(STORE), figures_dir=str(tmp_path), out=str(tmp_path / "nb"),
               extra_parameters=None if FULL else {"n_boot": -1})
     assert _done_stamps() == before, "re-running a notebook against the committed store trained something"
     problems = []
@@ -90,7 +90,7 @@ def test_committed_results_carry_every_key_the_claims_read(nb):
     would silently turn its claim into "not measured"."""
     from scalinglaws.findings import REQUIRED_KEYS
 
-    keys = [r.get("key") for r in json.loads((FIGS / f"{nb[:2]}_results.json").read_text())]
-    missing = [k for k in REQUIRED_KEYS[nb[:2]] if not any(
+    keys = [r.get("key") for r in json.loads((FIGS / f"{key(nb)}_results.json").read_text())]
+    missing = [k for k in REQUIRED_KEYS[key(nb)] if not any(
         key == k or (k.endswith(":*") and str(key).startswith(k[:-1])) for key in keys)]
     assert not missing, f"{nb}: no record for {missing}"

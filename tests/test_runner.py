@@ -1,5 +1,7 @@
 """`run_study`: training first, for the grids the chosen notebooks read, then the notebooks; the LR source."""
 
+import os
+
 import pytest
 from scalinglaws.findings import NOTEBOOKS
 from scalinglaws.study.plan import Study
@@ -91,3 +93,17 @@ def test_last_notebook_times_give_the_study_an_eta_and_never_fail(tmp_path):
     (tmp_path / "study_times.json").write_text("{not json")
     assert _last_notebook_times(tmp_path, "cpu") == {}
     assert _last_notebook_times(tmp_path / "missing", "cpu") == {}
+
+
+def test_notebook_kernels_put_their_sockets_outside_the_checkout():
+    """papermill's kernels talk over IPC sockets, which are files: never in notebooks/ (jupyter_client's
+    default, kernel-ipc-1..5 in the working folder), and never the same names for two kernels."""
+    import tempfile
+
+    from scalinglaws.runner import _ipc_kernel_manager, repo_root
+
+    km_class = _ipc_kernel_manager()
+    a, b = km_class(), km_class()
+    assert a.transport == "ipc" and a.ip != b.ip
+    assert os.path.dirname(a.ip) == tempfile.gettempdir() and len(a.ip) + 3 < 100
+    assert not str(a.ip).startswith(str(repo_root()))

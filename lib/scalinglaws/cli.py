@@ -356,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ps = sub.add_parser("study", help="execute the study's notebooks with papermill")
     ps.add_argument("--profile", default="cpu", choices=list(PROFILES), help="run grids (scalinglaws.study.profiles)")
-    ps.add_argument("--notebooks", nargs="*", default=None, help="e.g. 01 05; all of them (eight) when left out")
+    ps.add_argument("--notebooks", nargs="*", default=None, help="e.g. 01 06b; all nine findings' notebooks when left out (the exercise, 09, only when named)")
     ps.add_argument("--workers", type=int, default=0, help="0 = automatic layout")
     ps.add_argument("--group", type=int, default=None, metavar="K",
                     help="train up to K same-shape runs as one stacked model (scalinglaws.training.batched); 1 = one at a time; "

@@ -18,7 +18,7 @@ trained once into the reference store runs/cpu (`python -m scalinglaws.exercise 
 Levels (LEVELS): ``quick`` (a class: the experiment budget trains in minutes on 2 cores), ``cpu`` (twice the
 compute), and ``smoke`` (seconds; its key is trained on the fly, its numbers mean nothing). quick and cpu use
 the cpu profile's run settings and LRs (read from runs/cpu), so their keys are the cpu study's IsoFLOP
-slices (notebook 06) at C_full = 1.5e12 and 3e12, plus two extra seeds of each slice's best size.
+slices (notebook 06b) at C_full = 1.5e12 and 3e12, plus two extra seeds of each slice's best size.
 
 Accounting: every run is charged its real compute, the full count C_full (attention context and
 de-embedding included; training.model) read from the run's metrics, with Kaplan's 6·N·D shown beside it.

@@ -4,7 +4,7 @@ paper's claims it tests, each naming the results record (by key) that decides it
 `scalinglaws study` (which grids to train first), `scalinglaws report` (both results tables) and the
 tests read this; adding a finding is an entry here plus its notebook source.
 
-A claim's verdict is computed from the notebook's results file (figures/<profile>/NN_results.json), never
+A claim's verdict is computed from the notebook's results file (figures/<profile>/<nb>_results.json), never
 typed in, by the one rule of scalinglaws.verdicts: "reproduced", "consistent, inconclusive", "inconclusive",
 "contradicted at this scale", "not testable at this scale" or "not measured".
 
@@ -25,12 +25,12 @@ n_points counts independent points (never runs or seeds); span is decades of the
 | 06 | a.frontier.kaplan_counting (then a.frontier) | value | 0.73 | 0.50 | sizes on the frontier | C |
 | 06 | alpha_B | value | 0.21 | none | loss levels | L (≥ 0.1) |
 | 06 | bcrit.gamma_N | null | 0 | δ 0.1 | sizes | N |
-| 06 | a.approach2.c_full (then .c_6nd, a.approach2) | value | 0.49 | 0.73 | compute budgets | C |
-| 06 | a.ablation.delta.b.full (paired: all parameters/C_full − Kaplan counting, Kaplan-style runs) | sign < | 0 | | sizes on both frontiers | C |
-| 06 | a.ablation.delta.c.full (paired: 100-step − 25% warmup) | sign < | 0 | | sizes on both frontiers | C |
-| 06 | a.ablation.delta.d.full (paired: final losses of matched schedules − learning curves) | null | 0 | δ 0.05 | sizes on both envelopes | C |
-| 06 | a.ablation.delta.e.full (paired: LR tuned − untuned) | sign < | 0 | | sizes on both envelopes | C |
 | 06 | consistency.alpha_C_min.difference | null | 0 | δ 0.01 | fewest of its fits' points | C_min |
+| 06b | a.approach2.c_full (then .c_6nd, a.approach2) | value | 0.49 | 0.73 | compute budgets | C |
+| 06b | a.ablation.delta.b.full (paired: all parameters/C_full − Kaplan counting, Kaplan-style runs) | sign < | 0 | | sizes on both frontiers | C |
+| 06b | a.ablation.delta.c.full (paired: 100-step − 25% warmup) | sign < | 0 | | sizes on both frontiers | C |
+| 06b | a.ablation.delta.d.full (paired: final losses of matched schedules − learning curves) | null | 0 | δ 0.05 | sizes on both envelopes | C |
+| 06b | a.ablation.delta.e.full (paired: LR tuned − untuned) | sign < | 0 | | sizes on both envelopes | C |
 | 07 | ood.alpha_N:<set> (context ood.sets_judged) | sign > | 0 | | sizes | N |
 | 07 | ood.slope:<set> (rival ood.ratio_slope:<set>) | null | 1 | δ 0.1 | sizes | N |
 | 07 | ood.anneal_shift:<set> | null | 0 | δ 0.05 nats | sizes (trunk + branches) | (none) |
@@ -171,8 +171,8 @@ FINDINGS = (
               basis="a sign claim: tokens to a target ∝ N^-exponent with exponent > 0 (0 = no size effect)",
               figure="05_tokens_to_target"),
     )),
-    Finding("06", "06_compute_allocation", "6. Compute allocation",
-            ("model_size", "batch", "kaplan", "ablation", "convergence", "isoflop"), "06_contrast", (
+    Finding("06", "06_compute_allocation", "6. Compute allocation (Kaplan)",
+            ("model_size", "batch", "kaplan", "convergence"), "06_frontier_fits", (
                 Claim("on the compute frontier L ∝ C_min^-0.050", ("alpha_C_min.frontier",), paper=0.050,
                       points="sizes on the frontier",
                       basis=NO_RIVAL + " (Eq. 1.8's 0.054 is the same theory, not a rival)", figure="06_frontier_fits"),
@@ -190,9 +190,17 @@ FINDINGS = (
                       basis="|gamma| <= 0.1: across two decades of N, B_crit would move < 1.6x (10^0.2), less "
                             "than one step of the factor-2 batch grid and small beside the 3x the loss moves it "
                             "over 0.1 decade of L", figure="06_noise_scale"),
+                Claim("Eq. 1.8: α_C^min follows from α_N, α_S, α_B", ("consistency.alpha_C_min.difference",),
+                      kind="null", paper=0.0, delta=0.01, points="independent points (fewest of its three fits)",
+                      basis="|predicted - measured| <= 0.01: 20% of the paper's 0.050 and 2.5x Kaplan's own gap "
+                            "(0.054 from Eq. 1.8 against 0.050 measured, which the paper calls consistent); span: "
+                            "decades of C_min of the measured frontier", figure="06_frontier_fits"),
+            )),
+    Finding("06b", "06b_chinchilla_contrast", "6b. Kaplan vs Chinchilla on the same runs",
+            ("model_size", "seeds", "isoflop", "kaplan", "ablation"), "06b_contrast", (
                 Claim("Chinchilla: with matched schedules N_opt ∝ C^~0.5",
                       ("a.approach2.c_full", "a.approach2.c_6nd", "a.approach2"), paper=0.49, rival=0.73,
-                      points="compute budgets", basis="rival 0.73: Kaplan's frontier exponent", figure="06_isoflop"),
+                      points="compute budgets", basis="rival 0.73: Kaplan's frontier exponent", figure="06b_isoflop"),
                 Claim("Porian et al. 2024: counting the last layer's FLOPs and parameters lowers a", ("a.ablation.delta.b.full",),
                       kind="below", paper=0.0, points="sizes on both frontiers",
                       basis="a sign claim on the paired change of a when Kaplan-style runs are recounted in all "
@@ -209,11 +217,6 @@ FINDINGS = (
                 Claim("Porian et al. 2024: tuning the optimizer per model size lowers a", ("a.ablation.delta.e.full",),
                       kind="below", paper=0.0, points="sizes on both envelopes",
                       basis="a sign claim on the paired change of a when the LR is tuned per size (step e); their third factor"),
-                Claim("Eq. 1.8: α_C^min follows from α_N, α_S, α_B", ("consistency.alpha_C_min.difference",),
-                      kind="null", paper=0.0, delta=0.01, points="independent points (fewest of its three fits)",
-                      basis="|predicted - measured| <= 0.01: 20% of the paper's 0.050 and 2.5x Kaplan's own gap "
-                            "(0.054 from Eq. 1.8 against 0.050 measured, which the paper calls consistent); span: "
-                            "decades of C_min of the measured frontier", figure="06_frontier_fits"),
             )),
     Finding("07", "07_generalization", "7. Generalisation to other text", ("generalization",), "07_other_vs_books", (
         Claim("loss on other text falls with N as a power law (text sets the tokenizer covers)", ("ood.alpha_N:*",),
@@ -250,6 +253,11 @@ FINDINGS = (
 )
 
 NOTEBOOKS = [f.name for f in FINDINGS]
+
+
+def key(notebook: str) -> str:
+    """A notebook's key, "06" or "06b" (the prefix of its results file and figures), from its file stem."""
+    return notebook.split("_")[0]
 NOTEBOOK_FINDINGS = {f.name: f.grids for f in FINDINGS}
 
 

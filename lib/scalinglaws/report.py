@@ -124,7 +124,7 @@ def read_results(path: Path) -> list[dict]:
     """The records of one NN_results.json, checked: a file that is not a list of result records is one
     line naming it (not a traceback naming none). A NaN or infinite number (json reads both) is no
     measurement: it becomes None, so the claim's verdict is "not measured", never "not reproduced"."""
-    fix = f"re-run its notebook to rewrite it (scalinglaws study --notebooks {path.name[:2]})"
+    fix = f"re-run its notebook to rewrite it (scalinglaws study --notebooks {path.name.split('_')[0]})"
     try:
         records = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:

@@ -159,18 +159,25 @@ def select_notebooks(names) -> list[str]:
     out = []
     for n in names:
         known = NOTEBOOKS + FINDINGS_REGISTRY.EXERCISE_NOTEBOOKS  # exercises run only when named
-        hits = [nb for nb in known if nb.startswith(n) or nb == n]
+        # by key ("06", "06b") or the whole stem; a key is not a prefix of another notebook ("06" is not "06b")
+        hits = [nb for nb in known if nb.split("_")[0] == n or nb == n]
         if len(hits) != 1:
-            raise ScalingLawsError(f"unknown notebook '{n}': choose from {', '.join(nb[:2] for nb in known)}")
+            raise ScalingLawsError(f"unknown notebook '{n}': choose from {', '.join(nb.split('_')[0] for nb in known)}")
         out.append(hits[0])
     return out
 
 
 def _ipc_kernel_manager():
-    """The notebook kernel talks to papermill over local IPC sockets (files in Jupyter's runtime folder)
-    instead of TCP ports: nothing is exposed on the network, and ipykernel no longer prints its "running
-    over TCP without encryption" warning at every notebook of a study."""
+    """The notebook kernel talks to papermill over local IPC sockets instead of TCP ports: nothing is
+    exposed on the network, and ipykernel no longer prints its "running over TCP without encryption"
+    warning at every notebook of a study. The sockets are files: jupyter_client's default names them
+    kernel-ipc-1..5 in the working folder (notebooks/, where a killed kernel left them behind, and where two
+    kernels started at once could pick the same names); here each kernel gets its own names in the
+    temporary folder (short: a socket path must stay under ~100 characters)."""
     # the optional `notebooks` extra (papermill's kernel machinery); only executing notebooks needs it
+    import tempfile
+    import uuid
+
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import default
 
@@ -178,6 +185,10 @@ def _ipc_kernel_manager():
         @default("transport")
         def _default_transport(self):
             return "ipc"
+
+        @default("ip")
+        def _default_ip(self):
+            return os.path.join(tempfile.gettempdir(), f"scalinglaws-kernel-{uuid.uuid4().hex[:12]}")
 
     return IPCKernelManager
 

@@ -188,3 +188,6 @@ def test_the_conclusion_reads_the_claims_verdicts_from_the_records():
     assert "- Eq. 1.8: α_C^min follows from α_N, α_S, α_B: inconclusive" in text
     assert "on the compute frontier L ∝ C_min^-0.050: not measured" in text
     assert len(text.splitlines()) == sum(len(f.claims) for f in al.FINDINGS if f.nb == "06")
+    chin = al.conclude_claims([_rec("a.approach2.c_full", 0.5, 0.41, 0.58, n=5, span=1.2)], "06b")
+    assert "- Chinchilla: with matched schedules N_opt ∝ C^~0.5: reproduced" in chin
+    assert len(chin.splitlines()) == sum(len(f.claims) for f in al.FINDINGS if f.nb == "06b")

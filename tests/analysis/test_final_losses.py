@@ -1,4 +1,4 @@
-"""Final losses at many budgets per size (notebook 06): IsoFLOP slices, the interpolation check, the ablation."""
+"""Final losses at many budgets per size (notebook 06b): IsoFLOP slices, the interpolation check, the ablation."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""Compute allocation under two counting conventions, and why Kaplan and Chinchilla disagree (notebook 06).
+"""Compute allocation under two counting conventions (notebook 06), and why Kaplan and Chinchilla disagree (06b).
 
 Counting conventions (Pearce & Song 2024 show the choice alone moves the allocation exponent):
 - "kaplan": N = non-embedding parameters, C = 6·N·tokens (Kaplan et al. 2020);
@@ -290,7 +290,7 @@ def methods_agree(a_kaplan: F.FitResult | None, a2: F.FitResult | None) -> bool 
 # ------------------------------------------------------------------------------ Kaplan's internal consistency
 
 def _claim(key: str) -> Claim:
-    return next(c for f in FINDINGS if f.nb == "06" for c in f.claims if c.keys[0] == key)
+    return next(c for f in FINDINGS if f.nb in ("06", "06b") for c in f.claims if c.keys[0] == key)
 
 
 # Eq. 1.8's prediction against the measured frontier exponent: a difference within this margin counts as the

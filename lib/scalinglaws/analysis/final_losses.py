@@ -1,5 +1,5 @@
 """Final losses at many budgets per size (cooldown branches), read as IsoFLOP slices, as Chinchilla's
-Approach 1 envelope, and step by step from Kaplan's setup to Chinchilla's (notebook 06).
+Approach 1 envelope, and step by step from Kaplan's setup to Chinchilla's (notebook 06b).
 
 A size's final-loss family (study.plan: one constant-LR trunk, a cooldown branch per smaller budget) gives
 its final loss L_N(D) at budgets a factor 2 apart. Every number here is read off those final losses:

@@ -141,7 +141,7 @@ def predict_compute(C: float, laws: list[str], results_dir=None, assumptions: li
         notes.append(_kaplan_note(col, C))
     chosen = ([papers["chinchilla"]] if "chinchilla" in laws else []) + \
              ([cpu_laws(results_dir, need=("approach3",))["cpu-approach3"]] if "cpu" in laws else [])
-    alternative = ("--laws kaplan chinchilla (the papers' constants), or re-run notebook 06 when more runs "
+    alternative = ("--laws kaplan chinchilla (the papers' constants), or re-run notebook 06b when more runs "
                    "determine the fit")
     chosen, dropped = usable_laws(chosen, alternative, others=len(columns))
     warns = dropped + warns

@@ -217,7 +217,7 @@ def _study_values(results_dir: Path, nb: str, names: dict[str, str]):
 
 def cpu_laws(results_dir: str | Path | None = None, *, need: tuple[str, ...] = ("approach3", "eq1.5")) -> dict[str, NDLaw]:
     """This study's fits (figures/cpu): Eq. 1.5 and the overfitting rule from notebook 04, the Approach 3
-    parametric law from notebook 06. Only the laws in ``need`` are read, so a question that does not use
+    parametric law from notebook 06b. Only the laws in ``need`` are read, so a question that does not use
     a file does not fail on it. (Notebook 01's L(N) is the final loss of the ladder at its fixed token
     budget, not a law in N and D, so it is not used here.)"""
     results_dir = _results_dir(results_dir)
@@ -234,9 +234,9 @@ def cpu_laws(results_dir: str | Path | None = None, *, need: tuple[str, ...] = (
                                  params=params, intervals=intervals, problems=problems, overfit=overfit, **study)
     if "approach3" in need:
         names = {q: f"{q} (Approach 3)" for q in ("E", "A", "B", "alpha", "beta")}
-        params, intervals, problems, recs = _study_values(results_dir, "06", names)
+        params, intervals, problems, recs = _study_values(results_dir, "06b", names)
         floor = _floor_problem(recs["E"])
-        out["cpu-approach3"] = NDLaw(key="cpu-approach3", title="cpu study (Approach 3, notebook 06)",
+        out["cpu-approach3"] = NDLaw(key="cpu-approach3", title="cpu study (Approach 3, notebook 06b)",
                                      form="chinchilla", params=params, intervals=intervals,
                                      problems=problems + ((floor,) if floor else ()), **study)
     return out
@@ -251,5 +251,5 @@ def _results_dir(results_dir: str | Path | None) -> Path:
     root = project_root()
     if root is None:
         raise ScalingLawsError("--laws cpu reads figures/cpu of a checkout, and this install is not one; "
-                               "pass --results-dir <folder holding 04_results.json and 06_results.json>")
+                               "pass --results-dir <folder holding 04_results.json and 06b_results.json>")
     return root / "figures" / "cpu"
