@@ -62,7 +62,7 @@ def test_loss_or_size_tells_loss_dependence_from_size_dependence():
 
 def test_critical_batch_recovers_the_hyperbola_from_curves():
     """Curves built so that reaching loss L takes S = S_min(L)(1 + B_crit(L)/B) steps at batch B."""
-    n_ctx, Bc = 64, {}
+    n_ctx = 64
     rows = []
     for b in (2, 4, 8, 16, 32, 64):
         B = b * n_ctx
