@@ -13,7 +13,7 @@ import pytest
 import torch
 from scalinglaws.store.ensure import _branch_phases, ensure_runs
 from scalinglaws.store.tables import list_runs
-from scalinglaws.training.branches import branch_specs, check_branch_of
+from scalinglaws.training.branches import branch_specs, check_branch_of, start_step
 from scalinglaws.training.loop import train_run
 from scalinglaws.training.run_folder import (
     FROM_PARENT,
@@ -105,6 +105,11 @@ def test_ensure_runs_trains_trunks_before_their_branches(tiny_spec):
     assert phases == [[other, trunk], branches] and branches_of == {trunk.run_id: branches}
     # a trunk already trained (not missing): its branches go first, and recompute or use kept checkpoints
     assert _branch_phases(branches) == ([branches], {})
+    # what each costs (the estimate and ensure_runs' ETA): a branch trained with its trunk only its cooldown
+    together = {trunk.run_id, *(b.run_id for b in branches)}
+    assert [start_step(b, together) for b in branches] == [b.branch_step for b in branches] and branches[0].branch_step > 0
+    assert start_step(trunk, together) == 0 and start_step(other, together) == 0
+    assert [start_step(b, {b.run_id for b in branches}) for b in branches] == [0, 0, 0]  # trunk not trained with them
 
 
 def test_branches_equal_from_scratch_wsd_runs(small_tokens, tiny_spec, tmp_path):

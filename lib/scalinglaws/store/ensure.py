@@ -24,6 +24,7 @@ from scalinglaws.data.tokens import prepare_tokens
 from scalinglaws.store.executors import (Executor, InlineExecutor, ProcessExecutor, auto_layout, run_cost,
                                          usable_cores)
 from scalinglaws.store.tables import load_runs
+from scalinglaws.training.branches import start_step
 from scalinglaws.training.grouping import auto_group_size, plan_groups
 from scalinglaws.training.run_folder import is_done, read_summary, recorded_eval_sets
 from scalinglaws.training.spec import RunSpec
@@ -90,7 +91,6 @@ def ensure_runs(
             executor = SlurmExecutor(threads=threads, parallelism=workers, log=log != "none")
         local = executor is None or isinstance(executor, str)
         phases, branches_of = _branch_phases(missing)
-        waiting = {b.run_id for bs in branches_of.values() for b in bs}  # branches whose trunk trains first
         can_group = local or hasattr(executor, "submit_group")
         jobs = [j for ph in phases for j in _plan_phase(ph, branches_of, group, can_group, device)]
         if hasattr(executor, "describe"):
@@ -108,7 +108,8 @@ def ensure_runs(
         say(f"[ensure_runs] {len(specs)} runs, {len(specs) - len(missing)} cached, training {len(missing)} ({layout})")
         t0 = time.perf_counter()
         # for the ETA: work left / rate so far; a branch trained from its trunk's checkpoint costs its cooldown only
-        cost = {s.run_id: run_cost(s) * (1 - s.branch_step / s.steps if s.run_id in waiting else 1) for s in missing}
+        ids = {s.run_id for s in missing}
+        cost = {s.run_id: run_cost(s) * (1 - start_step(s, ids) / s.steps) for s in missing}
         total_cost, done_cost = sum(cost.values()), 0.0
         try:
             # eval_sets only when asked for, so an Executor that predates it keeps working without them

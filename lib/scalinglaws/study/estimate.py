@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from scalinglaws.training.branches import start_step
 from scalinglaws.training.schedule import eval_steps
 from scalinglaws.training.spec import RunSpec
 
@@ -71,9 +72,8 @@ def planned_runs(profile: str, *, runs_dir=None, seed: int = 0, corpus=None, sca
         if spec.run_id in seen:
             continue
         seen.add(spec.run_id)
-        # A cooldown branch whose trunk the study trains too starts from the trunk's checkpoint at its branch
-        # step (store.ensure_runs trains them together): it costs its cooldown steps and the evals after it.
-        start = spec.branch_step if spec.branch_from in planned else 0
+        # a cooldown branch whose trunk the study trains too costs its cooldown steps and the evals after it
+        start = start_step(spec, planned)
         out.append({"grid": grid, "run_id": spec.run_id, "N": spec.n_params, "arch": spec.arch,
                     "n_layer": spec.n_layer, "d_model": spec.d_model, "batch_size": spec.batch_size,
                     "steps": spec.steps - start, "evals": sum(1 for e in eval_steps(spec) if e > start),

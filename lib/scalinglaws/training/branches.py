@@ -73,3 +73,11 @@ def check_branch_of(trunk: RunSpec, branch: RunSpec) -> None:
                         f"before the branch point {branch.branch_step}; give the trunk a longer budget")
 
 
+
+
+def start_step(spec: RunSpec, trained_with: set) -> int:
+    """The step a run's training starts from when the runs `trained_with` (run ids) are trained together with it:
+    a branch whose trunk is among them starts from the trunk's checkpoint at its branch step (ensure_runs orders
+    them so), so its price is the steps after it; every other run starts at 0. The time estimate and
+    ensure_runs' ETA both cost runs by this."""
+    return spec.branch_step if spec.branch_from and spec.branch_from in trained_with else 0
