@@ -109,7 +109,7 @@ def test_ensure_runs_trains_trunks_before_their_branches(tiny_spec):
     together = {trunk.run_id, *(b.run_id for b in branches)}
     assert [start_step(b, together) for b in branches] == [b.branch_step for b in branches] and branches[0].branch_step > 0
     assert start_step(trunk, together) == 0 and start_step(other, together) == 0
-    assert [start_step(b, {b.run_id for b in branches}) for b in branches] == [0, 0, 0]  # trunk not trained with them
+    assert not any(start_step(b, {b.run_id for b in branches}) for b in branches)  # trunk not trained with them
 
 
 def test_branches_equal_from_scratch_wsd_runs(small_tokens, tiny_spec, tmp_path):
