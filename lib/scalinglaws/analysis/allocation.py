@@ -231,9 +231,7 @@ def interpret_chinchilla(a_kaplan: F.FitResult | None, a2: F.FitResult | None, a
     return " ".join(parts)
 
 
-# An irreducible loss E whose 95% interval reaches below this fraction of E itself is not identified: the data
-# are as well described with E -> 0 and the power-law terms absorbing it (1%: far below any E the losses allow).
-E_NEAR_ZERO = 0.01
+E_NEAR_ZERO = F.E_NEAR_ZERO  # fit.chinchilla: when E's interval says it is unidentified
 # Bootstrap refits of Approach 3 made only to check E when the notebook runs without intervals (n_boot = -1):
 # so that the fit's reliability, and so the status of its records, does not depend on whether intervals were asked.
 A3_CHECK_BOOT = 200
@@ -260,7 +258,7 @@ def approach3_reliable(a3: F.FitResult | None, check: F.FitResult | None = None)
     lo, hi = (check.ci or {}).get("E", (math.nan, math.nan))
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return False, "irreducible loss E has no interval to show that the data identify it"
-    if lo < E_NEAR_ZERO * E:
+    if F.e_unidentified(E, lo):
         return False, (f"irreducible loss E = {E:.3g} has a 95% interval [{lo:.2g}, {hi:.3g}] that reaches within "
                        f"{100 * E_NEAR_ZERO:.0f}% of zero: over this range of N and D the data cannot separate E from "
                        "the power-law terms (E unidentified)")

@@ -23,7 +23,7 @@ from .result import FitResult, Solution, no_solution
 from .solve import line_starts, robust_lsq
 
 __all__ = ["chinchilla_approach2", "A2_WINDOW", "chinchilla_loss", "chinchilla_init_grid", "chinchilla_objective", "vanished_terms",
-           "chinchilla_approach3", "VANISHED_SHARE"]
+           "chinchilla_approach3", "VANISHED_SHARE", "E_NEAR_ZERO", "e_unidentified"]
 
 
 
@@ -254,6 +254,16 @@ def _minima_intervals(minima, n_parabola: np.ndarray, strata, group_idx, n_boot:
 # A term of L = E + A/N^alpha + B/D^beta below this share of every fitted loss has vanished: the fit
 # cannot tell its size (1e-6 of a ~4-nat loss is far below any run-to-run noise).
 VANISHED_SHARE = 1e-6
+
+# The irreducible loss E is not identified when its 95% interval reaches below this fraction of E itself: the data
+# are as well described with E -> 0 and the power-law terms absorbing it (1%: far below any E the losses allow).
+# The notebooks' claims (analysis.allocation.approach3_reliable) and `predict` (a results file) use this one rule.
+E_NEAR_ZERO = 0.01
+
+
+def e_unidentified(E: float, ci_low: float) -> bool:
+    """Whether an Approach 3 fit's E, with the low end of its 95% interval, is unidentified (see E_NEAR_ZERO)."""
+    return ci_low < E_NEAR_ZERO * E
 
 
 def chinchilla_loss(N: Any, D: Any, E: float, A: float, B: float, alpha: float, beta: float) -> np.ndarray:

@@ -16,6 +16,7 @@ from pathlib import Path
 from scalinglaws.data.paths import checkout_relative, project_root
 
 from .. import ScalingLawsError
+from ..fit.chinchilla import E_NEAR_ZERO, e_unidentified
 from ..paper import CHINCHILLA, KAPLAN
 from .fmt import fmt
 
@@ -37,9 +38,9 @@ RESULTS_FIX = "re-run notebook {nb} (scalinglaws study --profile cpu --notebooks
 OK_STATUS = "ok"
 _NOT_RELIABLE = re.compile(r"\[not reliable here: ([^\]]*)\]")
 # The irreducible loss E of an Approach 3 fit is not determined by the runs when its 95% bootstrap interval
-# reaches down to (near) zero: below this fraction of the estimate, at least 2.5% of the bootstrap refits put
-# (almost) no floor under the loss.
-FLOOR_FRACTION = 0.01
+# reaches down to (near) zero: the notebooks' rule (fit.chinchilla.E_NEAR_ZERO), applied here again to a results
+# file that may predate the notebook's own mark.
+FLOOR_FRACTION = E_NEAR_ZERO
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,7 @@ def record_problems(rec: dict) -> list[str]:
 def _floor_problem(rec: dict) -> str | None:
     """E of an Approach 3 fit whose 95% interval reaches down to (near) zero: the runs do not determine it."""
     lo, hi, value = rec.get("ci_low"), rec.get("ci_high"), float(rec["value"])
-    if lo is None or not value > 0 or float(lo) >= FLOOR_FRACTION * value:
+    if lo is None or not value > 0 or not e_unidentified(value, float(lo)):
         return None
     return (f"the irreducible loss E = {fmt(value)} is not determined by the runs (its 95% interval "
             f"[{fmt(lo)}, {fmt(hi)}] reaches down to zero)")
