@@ -129,6 +129,15 @@ if a2fit is not None:
     res.add_fit(a2fit, "a", "a (Approach 2, IsoFLOP, C=6ND)", paper.CHINCHILLA["a_approach2"].value, "", "N_opt ∝ C^a on IsoFLOP slices of annealed final losses")
 if a2full is not None:
     res.add_fit(a2full, "a", "a (Approach 2, IsoFLOP, C_full)", paper.CHINCHILLA["a_approach2"].value, "", "all parameters, budgets in full FLOPs")
+# Do the thin slices (few sizes, or the minimum at an edge) move a? The same fit on the dense slices alone.
+for t, full_fit, conv, name in ((iso, a2fit, "kaplan", "C = 6ND"), (isof, a2full, "full", "C_full")):
+    dense = fl.dense_slices(t)
+    dense_fit = al.isoflop(dense, conv, n_boot, seed)[1] if len(dense) else None
+    print(fl.describe_dense(full_fit, dense_fit, dense, name))
+    if an.usable(dense_fit):
+        res.add_fit(dense_fit, "a", f"a (Approach 2, {name}, slices with >= {fl.DENSE_SLICE_SIZES} sizes bracketing the minimum)",
+                    paper.CHINCHILLA["a_approach2"].value, "", "the fit above on its densest slices only",
+                    key={"kaplan": "a.approach2.c_6nd", "full": "a.approach2.c_full"}[conv] + ".dense_slices")
 # Whether E is identified is judged from its bootstrap interval; without intervals (n_boot = -1) a separate
 # bootstrap fit is made for this check alone, so the records' status is the same either way.
 a3_check = (F.chinchilla_approach3(matched["N"], matched["tokens"], matched["final_val_loss"], n_boot=al.A3_CHECK_BOOT, seed=seed)
@@ -252,7 +261,8 @@ print(al.interpret_chinchilla(fit_Nopt if an.usable(fit_Nopt) else None, a2fit i
 print("How the allocation exponent moves from Kaplan's setting to Chinchilla's, one change at a time:")
 print(fl.interpret_ablation_steps(steps))
 print("Kaplan's 0.73 or Chinchilla's 0.49, record by record (the learning-curve frontier: notebook 06):")
-for key in ["a.approach1.kaplan_counting", "a.approach1.full_counting", "a.approach2.c_6nd", "a.approach2.c_full", "a.approach3"]:
+for key in ["a.approach1.kaplan_counting", "a.approach1.full_counting", "a.approach2.c_6nd", "a.approach2.c_full",
+            "a.approach2.c_full.dense_slices", "a.approach3"]:
     if any(r["key"] == key for r in res.records):
         print("- " + al.kaplan_or_chinchilla(res.get(key)))
 print("Verdicts on the papers' claims (the README's claims table applies the same rule to the same records):")

@@ -54,6 +54,29 @@ def test_slices_locate_the_isoflop_minimum_of_a_known_law():
     assert design["sizes"].iloc[0] == len(sl) >= 6 and bool(design["bracketed"].iloc[0])
 
 
+def test_dense_slices_keep_only_slices_with_enough_sizes_around_their_minimum():
+    """Approach 2's check on its densest slices: a slice counts when it holds >= 6 sizes and its lowest loss is
+    not at an edge; the sentence says which fit moved, and says so when there is nothing to fit."""
+    sizes = list(np.geomspace(2e3, 2e6, 13))
+    f = _finals(sizes, list(2.0 ** np.arange(17, 31)), B=400.0)
+    budgets = list(np.geomspace(1e13, 2.2e14, 5))
+    sl = fl.isoflop_slices(f, "kaplan", budgets)
+    thin = sl[~((sl["budget"] == budgets[0]) & (sl["N"] > sorted(sl[sl["budget"] == budgets[0]]["N"])[3]))]  # 4 sizes left
+    edge = thin[~((thin["budget"] == budgets[1]) & (thin["N"] < thin.loc[thin[thin["budget"] == budgets[1]]["final_val_loss"].idxmin(), "N"]))]
+    design = fl.slice_design(edge).set_index("budget")
+    assert design.loc[budgets[0], "sizes"] == 4 and not design.loc[budgets[1], "bracketed"]
+    dense = fl.dense_slices(edge)
+    assert sorted(dense["budget"].unique()) == budgets[2:]
+    assert fl.dense_slices(edge, min_sizes=100).empty
+    from scalinglaws.analysis import allocation as al
+
+    _, full = al.isoflop(sl, "kaplan", n_boot=0, seed=0)
+    _, d = al.isoflop(fl.dense_slices(sl), "kaplan", n_boot=0, seed=0)
+    text = fl.describe_dense(full, d, fl.dense_slices(sl), "C = 6ND")
+    assert "on the 5 slice(s) with >= 6 sizes" in text and ("inside" in text or "outside" in text)
+    assert "not fitted (no such slice)" in fl.describe_dense(full, None, dense.iloc[:0], "C = 6ND")
+
+
 def test_interpolation_error_is_small_for_a_smooth_law_and_grows_with_curvature():
     f = _finals([1e4, 1e5], [1e6, 2e6, 4e6, 8e6])
     err = fl.interpolation_error(f)

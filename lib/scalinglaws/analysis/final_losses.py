@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from scalinglaws.analysis.allocation import CONVENTIONS, frontier, paired_shift
-from scalinglaws.analysis.common import final_table
+from scalinglaws.analysis.common import final_table, pm, usable
 
 
 def size_key(df: pd.DataFrame) -> pd.Series:
@@ -121,6 +121,36 @@ def slice_design(slices: pd.DataFrame) -> pd.DataFrame:
         rows.append({"budget": C, "sizes": len(g), "N_min": g["N"].min(), "N_max": g["N"].max(),
                      "best_size": g["size"].iloc[best], "bracketed": 0 < best < len(g) - 1})
     return pd.DataFrame(rows, columns=["budget", "sizes", "N_min", "N_max", "best_size", "bracketed"])
+
+
+# An IsoFLOP slice locates its minimum well when it holds at least this many sizes with the lowest loss inside
+# (issue 30's standard: a parabola through 3 sizes has no freedom left to show that it is the right shape).
+DENSE_SLICE_SIZES = 6
+
+
+def dense_slices(slices: pd.DataFrame, min_sizes: int = DENSE_SLICE_SIZES) -> pd.DataFrame:
+    """The rows of the slices that hold at least ``min_sizes`` sizes and bracket their lowest loss: Approach 2
+    refitted on these alone says whether the thinner slices move its exponent."""
+    if slices.empty:
+        return slices
+    design = slice_design(slices)
+    keep = design.loc[(design["sizes"] >= min_sizes) & design["bracketed"], "budget"]
+    return slices[slices["budget"].isin(keep)]
+
+
+def describe_dense(all_fit, dense_fit, dense: pd.DataFrame, counting: str, min_sizes: int = DENSE_SLICE_SIZES) -> str:
+    """One sentence comparing Approach 2 on every slice with Approach 2 on the dense slices, true in every branch."""
+    n = int(dense["budget"].nunique()) if len(dense) else 0
+    head = f"Approach 2 ({counting}) on the {n} slice(s) with >= {min_sizes} sizes bracketing their minimum"
+    if not usable(dense_fit):
+        return head + ": not fitted (" + ("no such slice" if n == 0 else "too few such slices for a line") + ")."
+    s = f"{head}: a = {pm(dense_fit, 'a')}"
+    if usable(all_fit):
+        a_all, (lo, hi) = all_fit.params["a"], dense_fit.ci.get("a", (np.nan, np.nan))
+        inside = np.isfinite(lo) and lo <= a_all <= hi
+        s += (f", against {pm(all_fit, 'a')} on every slice: the full fit's value lies "
+              + ("inside" if inside else "outside") + " the dense slices' interval")
+    return s + "."
 
 
 # ------------------------------------------------------------------------------------------------- the ablation
