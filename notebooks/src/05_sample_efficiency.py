@@ -62,7 +62,7 @@ a1.set_xlabel("tokens processed"); a2.set_xlabel("optimizer steps")
 an.save(study, fig, {"vs_tokens": d1, "vs_steps": d2}, "05_learning_curves")
 # From here on each curve ends where its cooldown starts (the last 20% of a WSD run, the steep drop at the right
 # of each curve above): the law of this notebook is the loss against steps at the peak LR; the cooldown's extra
-# drop is annealing (notebook 06 measures what it buys), and fitted as steps it would steepen alpha_S.
+# drop is annealing (notebook 06b measures what it buys), and fitted as steps it would steepen alpha_S.
 runs = se.before_cooldown(runs)
 final = an.final_table(runs)
 fig

@@ -89,7 +89,7 @@ except BudgetError as e:
 # ```
 #
 # `train_many` trains its runs side by side and refuses the whole request if it does not fit. The library's fits
-# take these columns directly (`help(F.chinchilla_approach2)`, `help(F.fit_power_law)`; notebook 06 uses both):
+# take these columns directly (`help(F.chinchilla_approach2)`, `help(F.fit_power_law)`; notebooks 06 and 06b use them):
 #
 # ```python
 # F.chinchilla_approach2(budget.runs, n_col="N", c_col="requested_flops", l_col="loss")   # IsoFLOP minima -> N_opt(C)

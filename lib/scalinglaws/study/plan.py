@@ -343,7 +343,7 @@ class Study:
                          schedule_tokens=int(p.kaplan_schedule_mult * s.tokens))
 
     def _grid_kaplan(self):
-        """The ladder trained as Kaplan et al. did: step (a) of the ablation (notebook 06)."""
+        """The ladder trained as Kaplan et al. did: step (a) of the ablation (notebook 06b)."""
         p = self.profile
         # noise_scale: B_simple at every ladder size: does it depend on the loss alone?
         return [self._kaplan_style(l, d, noise_scale=True) for l, d in p.ladder] if p.kaplan else []

@@ -137,7 +137,7 @@ class Profile:
     # attention context and de-embedding counted; at this scale 6ND is only 15-75% of it), the final loss of
     # every iso_ladder size whose budgets reach D = C / (FLOPs per token), interpolated in log-log between
     # the two nearest of its final losses (a factor 2 apart: its family, Study.grid("isoflop")). No run
-    # is trained at exactly C; the interpolation error is measured by leaving budgets out (notebook 06).
+    # is trained at exactly C; the interpolation error is measured by leaving budgets out (notebook 06b).
     iso_budgets: tuple = ()
     iso_full_budgets: tuple = ()
     iso_ladder: tuple = ()  # (n_layer, d_model); a size not on the ladder gets the ladder's budgets
