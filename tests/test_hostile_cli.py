@@ -272,7 +272,7 @@ def _results(tmp_path) -> Path:
 
     fig = tmp_path / "fig"
     fig.mkdir()
-    for f in (repo_root() / "figures" / "cpu").glob("[0-9][0-9]_results.json"):
+    for f in (repo_root() / "figures" / "cpu").glob("[0-9][0-9]*_results.json"):
         (fig / f.name).write_text(f.read_text())
     return fig
 

@@ -314,7 +314,7 @@ def test_a_typed_status_ok_overrides_an_old_note_mark(tmp_path):
 @pytest.mark.parametrize("record, says", [
     (("A (Approach 3)", -30.0, None, None, ""), "'A (Approach 3)' = -30 must be > 0"),
     (("alpha (Approach 3)", 0.0, None, None, ""), "'alpha (Approach 3)' = 0 must be > 0"),
-    (("beta (Approach 3)", "x", None, None, ""), "has no value for 'beta (Approach 3)'"),
+    (("beta (Approach 3)", "x", None, None, ""), "(beta (Approach 3)) has a non-number value='x'"),
     (("A (Approach 3)", 1e300, None, None, ""), "OverflowError"),  # G = (alpha A/(beta B))^(1/(alpha+beta)) overflows
 ])
 def test_a_hostile_results_file_is_a_one_line_error(tmp_path, capsys, record, says):

@@ -362,12 +362,46 @@ def read_records(records: Iterable[dict | Record]) -> list[Record]:
 
 
 def load_records(path: str | Path) -> list[Record]:
-    """Every record of a results file (figures/<profile>/NN_results.json), old or typed."""
-    path = Path(path)
+    """Every record of a results file (figures/<profile>/<nb>_results.json), old or typed, checked (read_results)."""
+    return read_records(read_results(Path(path)))
+
+
+def record_label(r: dict) -> str:
+    """A record's display text: `label` (typed records) or `quantity` (results files written before them)."""
+    return r["label"] if "label" in r else r["quantity"]
+
+
+# ------------------------------------------------------------------- reading a results file (report, predict, tests)
+
+_RECORD_NUMBERS = ("value", "ci_low", "ci_high", "paper_value")
+_RECORD_KEYS = (*_RECORD_NUMBERS, "units", "note")  # and a name: "key" + "label" (typed records) or "quantity"
+
+
+def read_results(path: Path) -> list[dict]:
+    """The records of one NN_results.json, checked: a file that is not a list of result records is one
+    line naming it (not a traceback naming none). A NaN or infinite number (json reads both) is no
+    measurement: it becomes None, so the claim's verdict is "not measured", never "not reproduced"."""
+    fix = f"re-run its notebook to rewrite it (scalinglaws study --notebooks {path.name.split('_')[0]})"
     try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise ScalingLawsError(f"cannot read results file {path}: {e}") from None
-    if not isinstance(data, list):
-        raise ScalingLawsError(f"{path}: a results file is a JSON list of records")
-    return read_records(data)
+        records = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ScalingLawsError(f"results file {path} does not read as JSON ({e.__class__.__name__}: {e}); {fix}") from None
+    if not isinstance(records, list):
+        raise ScalingLawsError(f"results file {path} holds a {type(records).__name__}, not a list of records; {fix}")
+    out = []
+    for i, r in enumerate(records):
+        named = isinstance(r, dict) and (isinstance(r.get("label"), str) or isinstance(r.get("quantity"), str))
+        if not named or any(k not in r for k in _RECORD_KEYS):
+            raise ScalingLawsError(f"results file {path}: record {i} is not a result record "
+                                   f"(needs a label, {', '.join(_RECORD_KEYS)}); {fix}")
+        bad = [k for k in _RECORD_NUMBERS if r[k] is not None and (isinstance(r[k], bool) or not isinstance(r[k], (int, float)))]
+        if bad:
+            raise ScalingLawsError(f"results file {path}: record {i} ({record_label(r)}) has a non-number "
+                                   f"{bad[0]}={r[bad[0]]!r}; {fix}")
+        nonfinite = {k: None for k in _RECORD_NUMBERS if r[k] is not None and not math.isfinite(r[k])}
+        if "value" in nonfinite and "status" in r:  # a typed record: no value is no measurement
+            nonfinite.update(status="failed", ci_low=None, ci_high=None,
+                             note=f"{r['note']} [non-finite value {r['value']!r} in the results file]".strip())
+        out.append({**r, **nonfinite})
+    return out
+

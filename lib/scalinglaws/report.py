@@ -7,13 +7,12 @@ hand): one row per claim with its verdict (findings + verdicts), every quantity,
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 
 from scalinglaws import ScalingLawsError
 from scalinglaws import findings as FINDINGS_REGISTRY
 from scalinglaws.numbers import estimate, num
+from scalinglaws.records import read_results, record_label
 from scalinglaws.runner import repo_root
 from scalinglaws.study.profiles import get_profile
 
@@ -26,7 +25,7 @@ def _results_dir(profile: str, figures_dir: str | None) -> Path:
     if figures_dir is None:
         get_profile(profile)  # an unknown profile is an error, not an empty table
     fig = Path(figures_dir) if figures_dir else repo_root() / "figures" / profile
-    if not any(fig.glob("[0-9][0-9]_results.json")):
+    if not any(fig.glob("[0-9][0-9]*_results.json")):
         raise ScalingLawsError(f"no results in {fig}: run the study first (scalinglaws study --profile {profile})")
     return fig
 
@@ -50,7 +49,7 @@ def results_markdown(profile: str = "cpu", figures_dir: str | None = None) -> st
             continue
         for r in read_results(path):
             ci = f" [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]" if r["ci_low"] is not None else ""
-            lines.append(f"| {f.title} | {_cell(_label(r))} | {_fmt(r['value'])}{ci} | {_cell(r['units']) or '–'} | "
+            lines.append(f"| {f.title} | {_cell(record_label(r))} | {_fmt(r['value'])}{ci} | {_cell(r['units']) or '–'} | "
                          f"{_fmt(r['paper_value'])} | {_cell(r['note'])} | {_links(profile, fig, f)} |")
     return "\n".join(lines)
 
@@ -96,7 +95,7 @@ def findings_markdown(profile: str = "cpu", figures_dir: str | None = None) -> s
             lines = [f"- **{v.word}** — {c.text}"]
             if r is not None and r["value"] is not None:
                 ci = f" [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]" if r["ci_low"] is not None else " (no interval)"
-                lines.append(f"  - measured: {_fmt(r['value'])}{ci} ({_label(r)}; key `{r.get('key') or '–'}`)")
+                lines.append(f"  - measured: {_fmt(r['value'])}{ci} ({record_label(r)}; key `{r.get('key') or '–'}`)")
                 design = [f"{r[k]} {c.points}" if k == "n_points" else f"{_fmt(r[k])} decades" if k == "span" else
                           f"{r[k]}" for k in ("n_points", "span", "ci_method", "status")
                           if r.get(k) not in (None, "")]
@@ -111,42 +110,6 @@ def findings_markdown(profile: str = "cpu", figures_dir: str | None = None) -> s
     return "\n".join(out)
 
 
-def _label(r) -> str:
-    """A record's display text: `label` (typed records) or `quantity` (results files written before them)."""
-    return r["label"] if "label" in r else r["quantity"]
-
-
-_RECORD_NUMBERS = ("value", "ci_low", "ci_high", "paper_value")
-_RECORD_KEYS = (*_RECORD_NUMBERS, "units", "note")  # and a name: "key" + "label" (typed records) or "quantity"
-
-
-def read_results(path: Path) -> list[dict]:
-    """The records of one NN_results.json, checked: a file that is not a list of result records is one
-    line naming it (not a traceback naming none). A NaN or infinite number (json reads both) is no
-    measurement: it becomes None, so the claim's verdict is "not measured", never "not reproduced"."""
-    fix = f"re-run its notebook to rewrite it (scalinglaws study --notebooks {path.name.split('_')[0]})"
-    try:
-        records = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ScalingLawsError(f"results file {path} does not read as JSON ({e.__class__.__name__}: {e}); {fix}") from None
-    if not isinstance(records, list):
-        raise ScalingLawsError(f"results file {path} holds a {type(records).__name__}, not a list of records; {fix}")
-    out = []
-    for i, r in enumerate(records):
-        named = isinstance(r, dict) and (isinstance(r.get("label"), str) or isinstance(r.get("quantity"), str))
-        if not named or any(k not in r for k in _RECORD_KEYS):
-            raise ScalingLawsError(f"results file {path}: record {i} is not a result record "
-                                   f"(needs a label, {', '.join(_RECORD_KEYS)}); {fix}")
-        bad = [k for k in _RECORD_NUMBERS if r[k] is not None and (isinstance(r[k], bool) or not isinstance(r[k], (int, float)))]
-        if bad:
-            raise ScalingLawsError(f"results file {path}: record {i} ({_label(r)}) has a non-number "
-                                   f"{bad[0]}={r[bad[0]]!r}; {fix}")
-        nonfinite = {k: None for k in _RECORD_NUMBERS if r[k] is not None and not math.isfinite(r[k])}
-        if "value" in nonfinite and "status" in r:  # a typed record: no value is no measurement
-            nonfinite.update(status="failed", ci_low=None, ci_high=None,
-                             note=f"{r['note']} [non-finite value {r['value']!r} in the results file]".strip())
-        out.append({**r, **nonfinite})
-    return out
 
 
 def _cell(t) -> str:

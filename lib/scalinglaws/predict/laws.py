@@ -7,7 +7,6 @@ Units: parameters (Kaplan and this study: non-embedding; Chinchilla: all), token
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from scalinglaws.data.paths import checkout_relative, project_root
 from .. import ScalingLawsError
 from ..fit.chinchilla import E_NEAR_ZERO, e_unidentified
 from ..paper import CHINCHILLA, KAPLAN
+from ..records import read_results, record_label
 from .fmt import fmt
 
 __all__ = ["NDLaw", "chinchilla_law", "paper_laws", "cpu_laws", "record_problems", "CPU_STUDY_N_RANGE",
@@ -148,13 +148,8 @@ def _read_results(results_dir: Path, nb: str) -> dict[str, dict]:
     path = results_dir / f"{nb}_results.json"
     if not path.is_file():
         raise ScalingLawsError(f"no {_shown(path)} (this study's fits for --laws cpu); {RESULTS_FIX.format(nb=nb)}")
-    try:
-        records = json.loads(path.read_text())
-        out = {r["label"] if "label" in r else r["quantity"]: r for r in records}
-        return {**out, **{r["key"]: r for r in records if "key" in r}}
-    except (json.JSONDecodeError, TypeError, KeyError) as e:
-        raise ScalingLawsError(f"{_shown(path)} is not a results file (a list of records with a 'key' or 'quantity'): "
-                               f"{e.__class__.__name__}; {RESULTS_FIX.format(nb=nb)}") from None
+    records = read_results(path)  # checked: a file that is not a list of result records is one line naming it
+    return {**{record_label(r): r for r in records}, **{r["key"]: r for r in records if "key" in r}}
 
 
 def _need(results: dict[str, dict], quantity: str, path: Path, nb: str) -> dict:
