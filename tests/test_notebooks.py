@@ -128,8 +128,6 @@ def test_train_all_leaves_nothing_for_the_notebooks(smoke_store, tmp_path, monke
 
 
 def test_unknown_profile_is_a_clear_error():
-    from scalinglaws import ScalingLawsError
-
     with pytest.raises(ScalingLawsError, match="unknown profile 'huge'"):
         run_study("huge", ["01"])
 
@@ -153,7 +151,6 @@ def test_every_notebook_declares_exactly_the_checked_parameters():
 def test_a_mistyped_parameter_stops_the_notebook_before_any_work(tmp_path):
     """papermill -p profil smoke: papermill itself only warns; the notebook stops in its setup cell with
     one line naming the fix, trains nothing, and leaves no executed notebook where a good one would go."""
-    from scalinglaws import ScalingLawsError
     from scalinglaws.runner import check_notebook_parameters
 
     with pytest.raises(ScalingLawsError, match=r"unknown notebook parameter 'profil' \(did you mean 'profile'\?\)"):
@@ -174,8 +171,6 @@ def test_a_mistyped_parameter_stops_the_notebook_before_any_work(tmp_path):
 def test_a_failing_rerun_leaves_the_committed_notebook_byte_identical(tmp_path):
     """The notebook fails inside (here: a corpus that does not exist); the executed notebook in `out` is
     untouched, the failed execution is kept beside it, and no temporary file is left."""
-    from scalinglaws import ScalingLawsError
-
     out = tmp_path / "nb"
     out.mkdir()
     good = out / "05_sample_efficiency.ipynb"

@@ -175,10 +175,10 @@ FINDINGS = (
             ("model_size", "batch", "kaplan", "convergence"), "06_frontier_fits", (
                 Claim("on the compute frontier L ∝ C_min^-0.050", ("alpha_C_min.frontier",), paper=0.050,
                       points="sizes on the frontier",
-                      basis=NO_RIVAL + " (Eq. 1.8's 0.054 is the same theory, not a rival)", figure="06_frontier_fits"),
+                      basis=NO_RIVAL + " (Eq. 1.8's 0.054 is the same theory, not a rival)"),
                 Claim("compute-optimal N ∝ C^0.73 (frontier)", ("a.frontier.kaplan_counting", "a.frontier"),
                       paper=0.73, rival=0.50, points="sizes on the frontier",
-                      basis="rival 0.50: Chinchilla's equal scaling of N and D (Hoffmann 2022, Table 2)", figure="06_frontier_fits"),
+                      basis="rival 0.50: Chinchilla's equal scaling of N and D (Hoffmann 2022, Table 2)"),
                 Claim("B_crit ∝ L^(-1/α_B) with α_B ≈ 0.21", ("alpha_B",), paper=0.21, points="loss levels",
                       min_span=_ALPHA_B_SPAN,
                       why="a loss cannot span decades; over 0.1 decade of L (26%) the claimed law moves B_crit "
@@ -194,7 +194,7 @@ FINDINGS = (
                       kind="null", paper=0.0, delta=0.01, points="independent points (fewest of its three fits)",
                       basis="|predicted - measured| <= 0.01: 20% of the paper's 0.050 and 2.5x Kaplan's own gap "
                             "(0.054 from Eq. 1.8 against 0.050 measured, which the paper calls consistent); span: "
-                            "decades of C_min of the measured frontier", figure="06_frontier_fits"),
+                            "decades of C_min of the measured frontier"),
             )),
     Finding("06b", "06b_chinchilla_contrast", "6b. Kaplan vs Chinchilla on the same runs",
             ("model_size", "seeds", "isoflop", "kaplan", "ablation"), "06b_contrast", (
@@ -248,7 +248,7 @@ FINDINGS = (
         Claim("larger models gain more at later positions in the context (App. D.5: the per-position exponent "
               "grows with N)", ("context.alpha_t_trend", "context.late_gain"), kind="above", paper=0.0,
               points="sizes", basis="a sign claim: d alpha_t / d log10 N > 0 (0 = exponent independent of N), "
-                                    "interval paired across sizes (they share the evaluation windows)", figure="08_loss_by_position"),
+                                    "interval paired across sizes (they share the evaluation windows)"),
     )),
 )
 
@@ -258,6 +258,8 @@ NOTEBOOKS = [f.name for f in FINDINGS]
 def key(notebook: str) -> str:
     """A notebook's key, "06" or "06b" (the prefix of its results file and figures), from its file stem."""
     return notebook.split("_")[0]
+
+
 NOTEBOOK_FINDINGS = {f.name: f.grids for f in FINDINGS}
 
 

@@ -160,9 +160,9 @@ def select_notebooks(names) -> list[str]:
     for n in names:
         known = NOTEBOOKS + FINDINGS_REGISTRY.EXERCISE_NOTEBOOKS  # exercises run only when named
         # by key ("06", "06b") or the whole stem; a key is not a prefix of another notebook ("06" is not "06b")
-        hits = [nb for nb in known if nb.split("_")[0] == n or nb == n]
+        hits = [nb for nb in known if FINDINGS_REGISTRY.key(nb) == n or nb == n]
         if len(hits) != 1:
-            raise ScalingLawsError(f"unknown notebook '{n}': choose from {', '.join(nb.split('_')[0] for nb in known)}")
+            raise ScalingLawsError(f"unknown notebook '{n}': choose from {', '.join(map(FINDINGS_REGISTRY.key, known))}")
         out.append(hits[0])
     return out
 

@@ -231,7 +231,6 @@ def interpret_chinchilla(a_kaplan: F.FitResult | None, a2: F.FitResult | None, a
     return " ".join(parts)
 
 
-E_NEAR_ZERO = F.E_NEAR_ZERO  # fit.chinchilla: when E's interval says it is unidentified
 # Bootstrap refits of Approach 3 made only to check E when the notebook runs without intervals (n_boot = -1):
 # so that the fit's reliability, and so the status of its records, does not depend on whether intervals were asked.
 A3_CHECK_BOOT = 200
@@ -242,8 +241,8 @@ def approach3_reliable(a3: F.FitResult | None, check: F.FitResult | None = None)
 
     Not when it failed; nor when a term vanished (fit.vanished_terms: below 1e-6 of every loss); nor when its
     irreducible loss E is under 5% of the smallest loss it fits; nor when E's 95% interval (from ``check``, a
-    bootstrap fit of the same data, default ``a3`` itself) reaches within E_NEAR_ZERO of zero, or there is no
-    interval to show that E is identified. In each case the data cannot separate E from the power-law terms
+    bootstrap fit of the same data, default ``a3`` itself) reaches within F.E_NEAR_ZERO of zero
+    (F.e_unidentified), or there is no interval to show that E is identified. In each case the data cannot separate E from the power-law terms
     over this range of N and D, and the exponents move with wherever E ends."""
     if a3 is None or not a3.converged:
         return False, "fit did not converge"
@@ -260,7 +259,7 @@ def approach3_reliable(a3: F.FitResult | None, check: F.FitResult | None = None)
         return False, "irreducible loss E has no interval to show that the data identify it"
     if F.e_unidentified(E, lo):
         return False, (f"irreducible loss E = {E:.3g} has a 95% interval [{lo:.2g}, {hi:.3g}] that reaches within "
-                       f"{100 * E_NEAR_ZERO:.0f}% of zero: over this range of N and D the data cannot separate E from "
+                       f"{100 * F.E_NEAR_ZERO:.0f}% of zero: over this range of N and D the data cannot separate E from "
                        "the power-law terms (E unidentified)")
     return True, ""
 

@@ -15,13 +15,13 @@ from pathlib import Path
 from scalinglaws.data.paths import checkout_relative, project_root
 
 from .. import ScalingLawsError
-from ..fit.chinchilla import E_NEAR_ZERO, e_unidentified
+from ..fit.chinchilla import e_unidentified
 from ..paper import CHINCHILLA, KAPLAN
 from ..records import read_results, record_label
 from .fmt import fmt
 
 __all__ = ["NDLaw", "chinchilla_law", "paper_laws", "cpu_laws", "record_problems", "CPU_STUDY_N_RANGE",
-           "CPU_STUDY_D_RANGE", "CPU_SLACK", "OK_STATUS", "FLOOR_FRACTION"]
+           "CPU_STUDY_D_RANGE", "CPU_SLACK", "OK_STATUS"]
 
 # What this study trained (the cpu profile's run store): non-embedding N from 3.3e3 to 3.9e5, and from
 # 3e4 tokens (the smallest data subset, repeated) to 3.2e7 tokens processed. --laws cpu warns beyond
@@ -37,10 +37,6 @@ RESULTS_FIX = "re-run notebook {nb} (scalinglaws study --profile cpu --notebooks
 # value is not a law to extrapolate. Records without a status mark an unusable fit in their note instead.
 OK_STATUS = "ok"
 _NOT_RELIABLE = re.compile(r"\[not reliable here: ([^\]]*)\]")
-# The irreducible loss E of an Approach 3 fit is not determined by the runs when its 95% bootstrap interval
-# reaches down to (near) zero: the notebooks' rule (fit.chinchilla.E_NEAR_ZERO), applied here again to a results
-# file that may predate the notebook's own mark.
-FLOOR_FRACTION = E_NEAR_ZERO
 
 
 @dataclass(frozen=True)
@@ -188,7 +184,8 @@ def record_problems(rec: dict) -> list[str]:
 
 
 def _floor_problem(rec: dict) -> str | None:
-    """E of an Approach 3 fit whose 95% interval reaches down to (near) zero: the runs do not determine it."""
+    """E of an Approach 3 fit whose 95% interval reaches down to (near) zero: the runs do not determine it (the
+    notebooks' rule, fit.chinchilla.e_unidentified, applied again to a results file that may predate their mark)."""
     lo, hi, value = rec.get("ci_low"), rec.get("ci_high"), float(rec["value"])
     if lo is None or not value > 0 or not e_unidentified(value, float(lo)):
         return None
