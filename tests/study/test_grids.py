@@ -50,7 +50,12 @@ def test_final_losses_come_from_one_trunk_per_size_with_cooldown_branches():
         assert (trunk.tokens == p.long_tokens) == (size in p.long_ladder)
     ladder = {(s.n_layer, s.d_model): s for s in st.grid("model_size")}
     assert all(bool(ladder[sz].branch_from) == (sz in p.long_ladder) for sz in p.ladder)
-    assert {s.run_id for s in st.grid("isoflop")} == {s.run_id for s in st.grid("convergence")}  # slices read the families
+    iso = st.grid("isoflop")
+    assert {s.run_id for s in st.grid("convergence")} <= {s.run_id for s in iso}  # slices read the ladder's families
+    extra = [s for s in iso if (s.n_layer, s.d_model) not in p.ladder]  # and those of the sizes between its rungs
+    assert {(s.n_layer, s.d_model) for s in extra} == set(p.iso_ladder) - set(p.ladder)
+    for size in p.iso_long:
+        assert max(s.tokens for s in extra if (s.n_layer, s.d_model) == size) == p.iso_long_tokens
     abl = st.grid("ablation")
     c = [s for s in abl if s.label.startswith("ablation c")]
     kap = {(s.n_layer, s.d_model): s for s in st.grid("kaplan")}
@@ -61,6 +66,53 @@ def test_final_losses_come_from_one_trunk_per_size_with_cooldown_branches():
     f = [s for s in abl if s.label.startswith("ablation f")]
     assert {s.beta2 for s in f} == {0.99} and {s.beta2 for s in d} == {0.95}
     assert sorted({s.tokens for s in d}) == st.ablation_budgets() == sorted({s.tokens for s in f})
+
+
+def _cpu_study():
+    from scalinglaws.study.plan import LRRule, Study
+
+    st = Study("cpu", log="none")
+    st._rule = LRRule(0.02, -0.5, "test rule")  # no store needed: every LR from this rule
+    st.train_tokens = lambda: 42_000_000
+    return st
+
+
+def test_every_isoflop_slice_of_the_cpu_design_holds_six_sizes_over_one_and_a_half_decades():
+    """The design, before any run: at every IsoFLOP budget of either counting, at least 6 sizes have final-loss
+    budgets that reach D = C / (FLOPs per token) without extrapolation, and the budgets span >= 1.5 decades.
+    (Whether each slice's minimum lies inside is measured, notebook 06b.)"""
+    import math
+
+    st = _cpu_study()
+    p = st.profile
+    fams = {}
+    for s in st.grid("isoflop"):
+        fams.setdefault((s.n_layer, s.d_model), []).append(s)
+    for counting, budgets in (("kaplan", p.iso_budgets), ("full", p.iso_full_budgets)):
+        assert math.log10(max(budgets) / min(budgets)) >= 1.5 - 1e-9
+        for C in budgets:
+            inside = [size for size, members in fams.items()
+                      if min(m.tokens for m in members) <= C / members[0].describe()["flops_per_token"][counting]
+                      <= max(m.tokens for m in members)]
+            assert len(inside) >= 6, (counting, C, inside)
+
+
+def test_runs_read_for_their_final_loss_only_are_evaluated_fewer_times():
+    """Sweeps, shapes, seeds, LR checks, off-ladder depths, the ablation's final-loss families and the
+    IsoFLOP-only sizes are evaluated at final_eval_points; every run whose learning curve a notebook reads
+    (the ladder's families, Kaplan-style runs, batch sizes, generalisation trunks) keeps eval_points."""
+    st = _cpu_study()
+    p = st.profile
+    assert 0 < p.final_eval_points < p.eval_points
+    final_only = (st.first_sweep_round() + st.grid("shape") + st.grid("seeds") + st.grid("lr_check")
+                  + [s for s in st.grid("depth") if (s.n_layer, s.d_model) not in p.ladder]
+                  + [s for s in st.grid("ablation") if not s.label.startswith("ablation c")]
+                  + [s for s in st.grid("isoflop") if (s.n_layer, s.d_model) not in p.ladder])
+    assert {s.eval_points for s in final_only} == {p.final_eval_points}
+    curves = (st.grid("model_size") + st.grid("convergence") + st.grid("kaplan") + st.grid("batch")
+              + [s for s in st.grid("ablation") if s.label.startswith("ablation c")]
+              + [s for s in st.grid("generalization") if not s.branch_from])
+    assert {s.eval_points for s in curves} == {p.eval_points}
 
 
 @pytest.mark.parametrize("profile", ["smoke", "quick", "cpu", "gpu"])

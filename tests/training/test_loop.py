@@ -77,6 +77,17 @@ def test_same_spec_twice_identical_metrics(small_tokens, tiny_spec, tmp_path):
     assert _strip_wall(read_metrics(a)) == _strip_wall(read_metrics(b))
 
 
+def test_how_often_a_run_is_evaluated_changes_none_of_its_steps(small_tokens, tiny_spec, tmp_path):
+    """The study evaluates runs whose curve no notebook reads only a few times (Profile.final_eval_points) and
+    reuses their final losses as if evaluated at every point: that holds only if evaluation consumes no random
+    number and changes no weight. Same steps, bit-identical final loss and losses at the shared eval steps."""
+    dense = read_metrics(train_run(tiny_spec.replace(eval_points=12), tmp_path, threads=1, log="none"))
+    sparse = read_metrics(train_run(tiny_spec.replace(eval_points=2), tmp_path, threads=1, log="none"))
+    assert len(sparse) < len(dense) and sparse[-1]["step"] == dense[-1]["step"]
+    at = {r["step"]: r["val_loss"] for r in dense}
+    assert all(r["val_loss"] == at[r["step"]] for r in sparse)  # the last step and step 1, bit for bit
+
+
 def test_ensure_runs_trains_only_what_is_missing(small_tokens, tiny_spec, runs_dir, capsys):
     specs = [tiny_spec.replace(tokens=16 * 64 * 40, seed=s) for s in (0, 1)]
     df = ensure_runs(specs + specs[:1], runs_dir, workers=1, log="run")  # duplicate trained once

@@ -157,10 +157,20 @@ class Study:
         """The first round of a shape's LR sweep: the profile's factors around the starting rule."""
         return [round_lr(default_lr(spec.n_params) * f) for f in self.profile.sweep_factors]
 
-    @staticmethod
-    def _sweep_specs(spec: RunSpec, tokens: int, lrs: list[float]) -> list[RunSpec]:
-        """One sweep round's specs: spec at `tokens` (its cosine matched to them) at each LR."""
-        return sweep_specs(spec.replace(tokens=tokens), lrs, budget_frac=1.0)
+    def _sweep_specs(self, spec: RunSpec, tokens: int, lrs: list[float]) -> list[RunSpec]:
+        """One sweep round's specs: spec at `tokens` (its cosine matched to them) at each LR; a sweep reads
+        only final losses (tuning.sweep_result)."""
+        return sweep_specs(self.final_only(spec.replace(tokens=tokens)), lrs, budget_frac=1.0)
+
+    def final_only(self, spec: RunSpec) -> RunSpec:
+        """spec evaluated at Profile.final_eval_points steps: for a run whose learning curve no notebook reads,
+        only its final loss. Its steps are the same (evaluation changes no weight), so only the cost changes."""
+        return spec.replace(eval_points=self.final_evals)
+
+    @property
+    def final_evals(self) -> int:
+        p = self.profile
+        return p.final_eval_points or p.eval_points
 
     def _sweeps(self, jobs: list[tuple[RunSpec, int]], max_extend: int = 2) -> list[tuple[float, pd.DataFrame]]:
         """LR sweeps for several shapes in ONE ensure_runs call per round (so they share the workers):
@@ -265,19 +275,20 @@ class Study:
 
     def _ladder_budgets(self, n_layer: int, d_model: int) -> set[int]:
         """Token budgets of a size's final-loss family, a factor 2 apart where the profile says so: for a
-        ladder size its ladder budget and ladder_budgets, and for a long_ladder size every doubling on to
-        long_tokens; an IsoFLOP size that is not on the ladder gets the ladder's budgets too (the IsoFLOP
+        ladder size its ladder budget and ladder_budgets, and for a long_ladder (iso_long) size every doubling on
+        to long_tokens (iso_long_tokens); an IsoFLOP size that is not on the ladder gets the ladder's budgets too (the IsoFLOP
         slices are read off these final losses, analysis.allocation)."""
         p, size = self.profile, (n_layer, d_model)
         out: set[int] = set()
         if size in p.ladder or size in p.iso_ladder:
             out |= {p.ladder_tokens, *(int(b) for b in p.ladder_budgets if b < p.ladder_tokens)}
-        if size in p.long_ladder and p.long_tokens:
-            b = p.ladder_tokens
-            while b < p.long_tokens:
-                out.add(b)
-                b *= 2
-            out.add(p.long_tokens)
+        for sizes, top in ((p.long_ladder, p.long_tokens), (p.iso_long, p.iso_long_tokens)):
+            if size in sizes and top:
+                b = p.ladder_tokens
+                while b < top:
+                    out.add(b)
+                    b *= 2
+                out.add(top)
         return {int(b) for b in out if b}
 
     def _family(self, n_layer: int, d_model: int, budgets=None, label: str = "final", **kw) -> dict[int, RunSpec]:
@@ -296,7 +307,7 @@ class Study:
         from-scratch WSD run with the tuned LR."""
         if int(tokens) in self._ladder_budgets(n_layer, d_model):
             return self._family(n_layer, d_model)[tokens].replace(label=label)
-        return self._with_lr(self._final_spec(n_layer, d_model, tokens), label)
+        return self.final_only(self._with_lr(self._final_spec(n_layer, d_model, tokens), label))  # depths off the ladder
 
     def _grid_model_size(self):
         p = self.profile
@@ -312,13 +323,18 @@ class Study:
         return self._families(self.profile.ladder)
 
     def _families(self, sizes) -> list[RunSpec]:
-        """Every member (trunk and branches) of these sizes' final-loss families, labelled by budget."""
-        return [s.replace(label=f"final D={t}") for l, d in sizes for t, s in sorted(self._family(l, d).items())]
+        """Every member (trunk and branches) of these sizes' final-loss families, labelled by budget. A size off
+        the ladder (an IsoFLOP-only size) has only its final losses read: its trunk is evaluated final_only."""
+        out = []
+        for l, d in sizes:
+            kw = {} if (l, d) in self.profile.ladder else {"eval_points": self.final_evals}
+            out += [s.replace(label=f"final D={t}") for t, s in sorted(self._family(l, d, **kw).items())]
+        return out
 
     def _grid_lr_check(self):
         """lr_check sizes at the ladder budget with the tuned LR ×/÷ √2: the tuned LR should be no worse."""
         p = self.profile
-        return [self._with_lr(self._final_spec(l, d, p.ladder_tokens), f"lr-check x{f:.3g}", factor=f)
+        return [self.final_only(self._with_lr(self._final_spec(l, d, p.ladder_tokens), f"lr-check x{f:.3g}", factor=f))
                 for l, d in p.lr_check for f in (1 / math.sqrt(2), math.sqrt(2))]
 
     def _grid_seeds(self):
@@ -326,7 +342,7 @@ class Study:
         p = self.profile
         out = []
         for seed in p.extra_seeds:
-            out += [self._with_lr(self._final_spec(l, d, p.ladder_tokens, seed=seed), f"seed {seed}")
+            out += [self.final_only(self._with_lr(self._final_spec(l, d, p.ladder_tokens, seed=seed), f"seed {seed}"))
                     for l, d in p.seed_ladder]
             out += [s.replace(seed=seed, label=f"{s.label} seed {seed}") for s in self._grid_shape(first_size_only=True)]
         return out
@@ -362,9 +378,10 @@ class Study:
         for l, d in p.ladder:
             budgets = self.ablation_budgets()
             rule_lr = round_lr(default_lr(self._spec(l, d, 1).n_params))
+            # steps (d) and (f) read final losses only (the envelope of final losses): trunks evaluated final_only
             fam_d = self._family(l, d, budgets, "ablation d: schedule per budget", lr=rule_lr,
-                                 lr_source=LR_RULE_SOURCE)
-            fam_f = self._family(l, d, budgets, "ablation f: beta2 0.99", beta2=0.99)
+                                 lr_source=LR_RULE_SOURCE, eval_points=self.final_evals)
+            fam_f = self._family(l, d, budgets, "ablation f: beta2 0.99", beta2=0.99, eval_points=self.final_evals)
             out += list(fam_d.values()) + list(fam_f.values())
         return out
 
@@ -416,7 +433,7 @@ class Study:
                 if d % h == 0:
                     out.append(self._with_lr(self._spec(n_layer, d, p.shape_tokens, n_head=h, d_ff=4 * d),
                                              f"shape heads={h}"))
-        return out
+        return [self.final_only(s) for s in out]  # 03 reads final losses only
 
     def _grid_overfitting(self):
         p = self.profile

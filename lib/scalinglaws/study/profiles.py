@@ -49,6 +49,11 @@ class Profile:
     precision: str = "fp32"
     eval_points: int = 24
     eval_tokens: int = 65_536
+    # Evals of a run whose learning curve no notebook reads, only its final loss (LR sweeps, shapes, other
+    # seeds, LR checks, depths, the ablation's final-loss families, the IsoFLOP-only sizes; Study.final_only):
+    # log-spaced as always, ending at the last step. 0 = eval_points. Evals were 16% of the cpu study's
+    # training time, and a run's steps do not depend on when it is evaluated (tests/study/test_grids.py).
+    final_eval_points: int = 0
     # bootstrap resamples for every fit: 1,000 for the reference profiles, so an interval's ends move by less than
     # ~1% of its width from one bootstrap seed to another (at 200 the App. D.5 trend's end crossed 0 between seeds)
     n_boot: int = 1000
@@ -141,6 +146,10 @@ class Profile:
     iso_budgets: tuple = ()
     iso_full_budgets: tuple = ()
     iso_ladder: tuple = ()  # (n_layer, d_model); a size not on the ladder gets the ladder's budgets
+    # These iso_ladder sizes' families run on, doubling, to iso_long_tokens (so the upper slices have sizes
+    # on the small side of their minimum).
+    iso_long: tuple = ()
+    iso_long_tokens: int = 0
     # The budget exercise's shapes (scalinglaws.exercise): these, else iso_ladder; and its runs' rules.
     iso_full_ladder: tuple = ()
     iso_min_steps: int = 100
@@ -174,7 +183,7 @@ PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         # eval_points 10: notebook 05 reads curves up to the WSD cooldown, and needs 5+ evals there
         name="smoke", corpus="gutenberg:12", vocab_size=512, n_ctx=64, batch_size=8, eval_points=10,
-        eval_tokens=4096, n_boot=20,
+        eval_tokens=4096, n_boot=20, final_eval_points=3,
         sweep_frac=0.5, sweep_factors=(0.5, 1.0, 2.0),
         ladder=((1, 16), (2, 16), (2, 32)), ladder_tokens=8 * 64 * 60, final_warmup=5,
         ladder_budgets=(8 * 64 * 15, 8 * 64 * 30),
@@ -212,7 +221,7 @@ PROFILES: dict[str, Profile] = {
         note="quick: classroom run; trends visible, fits rough",
     ),
     "cpu": Profile(
-        name="cpu", sweep_frac=0.25, sweep_factors=(0.5, 1.0, 2.0),
+        name="cpu", sweep_frac=0.25, sweep_factors=(0.5, 1.0, 2.0), final_eval_points=4,
         ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 48), (4, 64), (5, 80)), ladder_tokens=8_000_000,
         ladder_budgets=(500_000, 1_000_000, 2_000_000, 4_000_000),
         depths=((1, (16, 32, 64)), (2, (16, 24, 32)), (3, (48,)), (4, (64,)), (5, (80,)), (6, (32,))),
@@ -227,9 +236,12 @@ PROFILES: dict[str, Profile] = {
         nd_max_tokens=6_000_000,
         batch_model=(2, 32), batch_sizes=(2, 4, 8, 16, 32, 64), batch_tokens=4_000_000, batch_min_steps=1500,
         batch_lr_check=(4, 32), batch_seed_sizes=(4, 16, 32),
-        # IsoFLOP slices: 6 budgets a factor 2 apart (1.5 decades) under each convention, on the ladder's families
-        iso_budgets=tuple(1e11 * 2 ** k for k in range(6)), iso_full_budgets=tuple(5e11 * 2 ** k for k in range(6)),
-        iso_ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 48), (4, 64), (5, 80)), iso_min_steps=300,
+        # IsoFLOP slices: 6 budgets a factor 2 apart (1.5 decades) under each convention, read off the families
+        # of the ladder and of four sizes between its rungs (2x12, 2x20, 2x40 to 16M, 4x48), so that every slice
+        # holds >= 6 sizes with >= 2 on each side of its minimum (the design: docs/decisions.md, 2026-12-07)
+        iso_budgets=tuple(1e11 * 2 ** k for k in range(6)), iso_full_budgets=tuple(2.5e11 * 2 ** k for k in range(6)),
+        iso_ladder=((1, 16), (2, 12), (2, 16), (2, 20), (2, 24), (2, 32), (2, 40), (3, 48), (4, 48), (4, 64), (5, 80)),
+        iso_long=((2, 40),), iso_long_tokens=16_000_000, iso_min_steps=300,
         iso_max_tokens=20_000_000,
         iso_full_ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 40), (3, 48), (4, 48), (4, 64), (5, 80)),
         # 07/08: the ladder and an LSTM ladder of matched N (2e3-2.6e5) at one budget of their own
