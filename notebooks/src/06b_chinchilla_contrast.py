@@ -9,7 +9,7 @@
 # gap to Kaplan's counting (non-embedding parameters, 6ND), a long warmup and an optimizer not tuned per size — and
 # find the schedule, which Chinchilla blamed, not needed.
 #
-# **How we measure it.** Every ladder size, and four sizes between its rungs, has annealed final losses at budgets a
+# **How we measure it.** Every ladder size, and five sizes off it, has annealed final losses at budgets a
 # factor 2 apart (cooldown branches of one constant-LR trunk): read as IsoFLOP slices they give Approach 2, their envelope Approach 1, and all of them
 # L(N, D), Approach 3 (section 1). Porian et al.'s steps from Kaplan's setup to Chinchilla's, one change at a time,
 # each with a paired interval (section 2). What the laws recommend (section 3).
@@ -60,7 +60,7 @@ for conv in al.CONVENTIONS:
 # %% [markdown]
 # ## 1. With schedules matched to every budget, how fast should N grow with C? (Chinchilla Approaches 1–3)
 # Every ladder size has annealed final losses at budgets a factor 2 apart (cooldown branches of its constant-LR
-# trunk), and so have the sizes the profile adds between its rungs (`iso_ladder`: at `cpu` 2x12, 2x20, 2x40 and
+# trunk), and so have the sizes the profile adds off the ladder (`iso_ladder`: at `cpu` 2x8, 2x12, 2x20, 2x40 and
 # 4x48, LR from the fitted rule), so that each slice holds enough sizes on both sides of its minimum. An IsoFLOP slice at C reads each size's final loss at D = C / (FLOPs per token) between its two nearest
 # budgets (log-log; the printed check bounds that interpolation). Left: C = 6ND, non-embedding N; right: C_full, all
 # parameters.

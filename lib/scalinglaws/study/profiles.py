@@ -237,11 +237,12 @@ PROFILES: dict[str, Profile] = {
         batch_model=(2, 32), batch_sizes=(2, 4, 8, 16, 32, 64), batch_tokens=4_000_000, batch_min_steps=1500,
         batch_lr_check=(4, 32), batch_seed_sizes=(4, 16, 32),
         # IsoFLOP slices: 6 budgets a factor 2 apart (1.5 decades) under each convention, read off the families
-        # of the ladder and of four sizes between its rungs (2x12, 2x20, 2x40 to 16M, 4x48), so that every slice
-        # holds >= 6 sizes with >= 2 on each side of its minimum (the design: docs/decisions.md, 2026-12-07)
+        # of the ladder and of five sizes off it (2x8 and 2x40 to 16M, 2x12, 2x20, 4x48), so that every slice
+        # holds >= 6 sizes with its minimum inside (the design and what it measured: docs/decisions.md, 2026-12-07)
         iso_budgets=tuple(1e11 * 2 ** k for k in range(6)), iso_full_budgets=tuple(2.5e11 * 2 ** k for k in range(6)),
-        iso_ladder=((1, 16), (2, 12), (2, 16), (2, 20), (2, 24), (2, 32), (2, 40), (3, 48), (4, 48), (4, 64), (5, 80)),
-        iso_long=((2, 40),), iso_long_tokens=16_000_000, iso_min_steps=300,
+        iso_ladder=((1, 16), (2, 8), (2, 12), (2, 16), (2, 20), (2, 24), (2, 32), (2, 40), (3, 48), (4, 48), (4, 64),
+                    (5, 80)),
+        iso_long=((2, 8), (2, 40)), iso_long_tokens=16_000_000, iso_min_steps=300,
         iso_max_tokens=20_000_000,
         iso_full_ladder=((1, 16), (2, 16), (2, 24), (2, 32), (3, 40), (3, 48), (4, 48), (4, 64), (5, 80)),
         # 07/08: the ladder and an LSTM ladder of matched N (2e3-2.6e5) at one budget of their own
