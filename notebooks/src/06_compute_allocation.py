@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 from scalinglaws import fit as F, paper
-from scalinglaws.analysis import allocation as al, common as an, convergence as cv, critical_batch as bs, final_losses as fl, plots as P
+from scalinglaws.analysis import allocation as al, common as an, critical_batch as bs, plots as P
 from scalinglaws.runner import start_notebook
 
 # Checks the parameters above (a mistyped papermill -p name stops here, not after an hour of training), then
