@@ -21,6 +21,7 @@ from scalinglaws.training.run_folder import (
     read_evals,
     read_metrics,
     read_sidecars,
+    read_spec,
     verify_run,
     write_json_atomic,
 )
@@ -173,8 +174,7 @@ def test_the_write_helper_refuses_links_and_never_follows_them(tmp_path):
 def sidecar_store(tmp_path):
     """One published run with sidecars, copied into a scratch store."""
     # a trunk or a from-scratch run: a cooldown branch alone is (rightly) reported as missing its trunk
-    runs = sorted(p.parent for p in STORE.glob("*/evals.json")
-                  if not json.loads((p.parent / "config.json").read_text())["spec"].get("branch_from"))
+    runs = sorted(p.parent for p in STORE.glob("*/evals.json") if not read_spec(p.parent).branch_from)
     if not runs:
         pytest.skip("no published cpu store with sidecars")
     shutil.copytree(runs[0], tmp_path / "store" / runs[0].name)

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 from scalinglaws.store.tables import list_runs, load_runs
-from scalinglaws.training.run_folder import CorruptRunError, verify_run
-from scalinglaws.training.spec import RunSpec
+from scalinglaws.training.run_folder import CorruptRunError, read_spec, verify_run
 
 STORE = Path(__file__).resolve().parents[2] / "runs" / "cpu"
 
@@ -16,17 +15,12 @@ STORE = Path(__file__).resolve().parents[2] / "runs" / "cpu"
 def store(tmp_path):
     """Three published runs that stand alone (no cooldown branch, whose check needs its trunk) copied into a
     scratch store (the committed one is never touched)."""
-    runs = sorted(p.parent for p in STORE.glob("*/DONE")
-                  if not json.loads((p.parent / "config.json").read_text())["spec"].get("branch_from"))[:3]
+    runs = sorted(p.parent for p in STORE.glob("*/DONE") if not read_spec(p.parent).branch_from)[:3]
     if len(runs) < 3:
         pytest.skip("no published cpu store")
     for r in runs:
         shutil.copytree(r, tmp_path / r.name)
     return tmp_path
-
-
-def _spec(run_dir):
-    return RunSpec.from_dict(json.loads((run_dir / "config.json").read_text())["spec"])
 
 
 def test_intact_runs_verify(store):
@@ -59,7 +53,7 @@ def test_a_truncated_summary_or_config_does_not_hide_the_other_runs(store):
 
 def test_reading_a_damaged_run_stops_with_one_line_naming_run_and_fix(store):
     a = sorted(store.iterdir())[0]
-    spec = _spec(a)
+    spec = read_spec(a)
     assert len(load_runs([spec], store)) > 0
     rows = (a / "metrics.jsonl").read_text().splitlines()
     (a / "metrics.jsonl").write_text("\n".join(rows[:-1]) + "\n")

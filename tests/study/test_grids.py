@@ -5,11 +5,17 @@ import pandas as pd
 import pytest
 
 
-def test_grids_follow_the_measurement_design():
+def _cpu_study():
     from scalinglaws.study.plan import LRRule, Study
 
     st = Study("cpu", log="none")
     st._rule = LRRule(0.02, -0.5, "test rule")  # no store needed: every LR from this rule
+    st.train_tokens = lambda: 42_000_000
+    return st
+
+
+def test_grids_follow_the_measurement_design():
+    st = _cpu_study()
     batch = [s for s in st.grid("batch") if "lr-check" not in s.label and "seed" not in s.label]
     assert len({s.batch_size for s in batch}) >= 5 and max(s.batch_size for s in batch) / min(s.batch_size for s in batch) >= 16
     assert {s.warmup for s in batch} == {st.profile.batch_warmup} and {s.schedule for s in batch} == {"wsd"}
@@ -29,12 +35,9 @@ def test_final_losses_come_from_one_trunk_per_size_with_cooldown_branches():
     """Every budget of a ladder size is a member of that size's family: one WSD trunk at its largest budget,
     branches that name it; the ladder budget of a long size is a branch; the ablation's steps change one
     thing each."""
-    from scalinglaws.study.plan import LRRule, Study
     from scalinglaws.training.branches import check_branch_of
 
-    st = Study("cpu", log="none")
-    st._rule = LRRule(0.02, -0.5, "test rule")
-    st.train_tokens = lambda: 42_000_000
+    st = _cpu_study()
     p = st.profile
     fams = {}
     for s in st.grid("convergence"):
@@ -66,15 +69,6 @@ def test_final_losses_come_from_one_trunk_per_size_with_cooldown_branches():
     f = [s for s in abl if s.label.startswith("ablation f")]
     assert {s.beta2 for s in f} == {0.99} and {s.beta2 for s in d} == {0.95}
     assert sorted({s.tokens for s in d}) == st.ablation_budgets() == sorted({s.tokens for s in f})
-
-
-def _cpu_study():
-    from scalinglaws.study.plan import LRRule, Study
-
-    st = Study("cpu", log="none")
-    st._rule = LRRule(0.02, -0.5, "test rule")  # no store needed: every LR from this rule
-    st.train_tokens = lambda: 42_000_000
-    return st
 
 
 def test_every_isoflop_slice_of_the_cpu_design_holds_six_sizes_over_one_and_a_half_decades():

@@ -275,9 +275,9 @@ class Study:
 
     def _ladder_budgets(self, n_layer: int, d_model: int) -> set[int]:
         """Token budgets of a size's final-loss family, a factor 2 apart where the profile says so: for a
-        ladder size its ladder budget and ladder_budgets, and for a long_ladder (iso_long) size every doubling on
-        to long_tokens (iso_long_tokens); an IsoFLOP size that is not on the ladder gets the ladder's budgets too (the IsoFLOP
-        slices are read off these final losses, analysis.allocation)."""
+        ladder size its ladder budget and ladder_budgets, and for a long_ladder (iso_long) size every doubling
+        on to long_tokens (iso_long_tokens); an IsoFLOP size that is not on the ladder gets the ladder's budgets
+        too (the IsoFLOP slices are read off these final losses, analysis.final_losses)."""
         p, size = self.profile, (n_layer, d_model)
         out: set[int] = set()
         if size in p.ladder or size in p.iso_ladder:

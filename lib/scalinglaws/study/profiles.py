@@ -52,7 +52,7 @@ class Profile:
     # Evals of a run whose learning curve no notebook reads, only its final loss (LR sweeps, shapes, other
     # seeds, LR checks, depths, the ablation's final-loss families, the IsoFLOP-only sizes; Study.final_only):
     # log-spaced as always, ending at the last step. 0 = eval_points. Evals were 16% of the cpu study's
-    # training time, and a run's steps do not depend on when it is evaluated (tests/study/test_grids.py).
+    # training time, and a run's steps do not depend on when it is evaluated (tests/training/test_loop.py).
     final_eval_points: int = 0
     # bootstrap resamples for every fit: 1,000 for the reference profiles, so an interval's ends move by less than
     # ~1% of its width from one bootstrap seed to another (at 200 the App. D.5 trend's end crossed 0 between seeds)

@@ -73,8 +73,6 @@ def check_branch_of(trunk: RunSpec, branch: RunSpec) -> None:
                         f"before the branch point {branch.branch_step}; give the trunk a longer budget")
 
 
-
-
 def start_step(spec: RunSpec, trained_with: set) -> int:
     """The step a run's training starts from when the runs `trained_with` (run ids) are trained together with it:
     a branch whose trunk is among them starts from the trunk's checkpoint at its branch step (ensure_runs orders
